@@ -1,0 +1,70 @@
+package meta
+
+// Annotations and labels of Flux's protocol. Users, scripts and Flux's own CLI
+// set and read these names, so they are kept exactly as Flux spells them
+// (fluxcd/pkg apis/meta and the kustomize-controller docs).
+const (
+	// ReconcileRequestAnnotation asks for a reconcile outside the interval.
+	// Its value is an opaque token: any change triggers a reconcile, and the
+	// handled value is echoed in status.lastHandledReconcileAt.
+	ReconcileRequestAnnotation string = "reconcile.fluxcd.io/requestedAt"
+
+	// KustomizeNameLabel and KustomizeNamespaceLabel are set on every object a
+	// Kustomization applies; prune deletes only objects that still carry them.
+	KustomizeNameLabel      string = "kustomize.toolkit.fluxcd.io/name"
+	KustomizeNamespaceLabel string = "kustomize.toolkit.fluxcd.io/namespace"
+
+	// PruneAnnotation set to PruneDisabledValue on an applied object keeps it
+	// in the cluster when it disappears from the source.
+	PruneAnnotation    string = "kustomize.toolkit.fluxcd.io/prune"
+	PruneDisabledValue string = "Disabled"
+
+	// SSAAnnotation chooses how an object is applied: SSAOverride (default),
+	// SSAMerge, SSAIfNotPresent or SSAIgnore.
+	SSAAnnotation   string = "kustomize.toolkit.fluxcd.io/ssa"
+	SSAOverride     string = "Override"
+	SSAMerge        string = "Merge"
+	SSAIfNotPresent string = "IfNotPresent"
+	SSAIgnore       string = "Ignore"
+
+	// ReconcileAnnotation set to ReconcileDisabledValue excludes an object from
+	// apply and drift correction.
+	ReconcileAnnotation    string = "kustomize.toolkit.fluxcd.io/reconcile"
+	ReconcileDisabledValue string = "disabled"
+
+	// ForceAnnotation set to ForceEnabledValue recreates an object whose
+	// immutable fields changed.
+	ForceAnnotation   string = "kustomize.toolkit.fluxcd.io/force"
+	ForceEnabledValue string = "Enabled"
+
+	// SubstituteAnnotation set to SubstituteDisabledValue opts an object out
+	// of post-build variable substitution.
+	SubstituteAnnotation    string = "kustomize.toolkit.fluxcd.io/substitute"
+	SubstituteDisabledValue string = "disabled"
+)
+
+// ReconcileRequestStatus is embedded inline in every status, so that a client
+// that set ReconcileRequestAnnotation can tell when its request was handled.
+type ReconcileRequestStatus struct {
+	// LastHandledReconcileAt holds the value of the most recent reconcile
+	// request annotation that the controller acted on.
+	// +optional
+	LastHandledReconcileAt string `json:"lastHandledReconcileAt,omitempty"`
+}
+
+// GetLastHandledReconcileRequest returns the last handled request token.
+func (in ReconcileRequestStatus) GetLastHandledReconcileRequest() string {
+	return in.LastHandledReconcileAt
+}
+
+// SetLastHandledReconcileRequest records token as handled.
+func (in *ReconcileRequestStatus) SetLastHandledReconcileRequest(token string) {
+	in.LastHandledReconcileAt = token
+}
+
+// ReconcileAnnotationValue returns the reconcile request token in annotations
+// and whether it was set at all.
+func ReconcileAnnotationValue(annotations map[string]string) (string, bool) {
+	v, ok := annotations[ReconcileRequestAnnotation]
+	return v, ok
+}
