@@ -1,0 +1,85 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/spf13/pflag"
+	"go.etcd.io/etcd/server/v3/etcdmain"
+	"k8s.io/component-base/cli"
+	_ "k8s.io/component-base/logs/json/register"          // JSON log format, as upstream's mains
+	_ "k8s.io/component-base/metrics/prometheus/clientgo" // client-go metrics, as upstream's mains
+	_ "k8s.io/component-base/metrics/prometheus/version"  // version metric, as upstream's mains
+	apiserver "k8s.io/kubernetes/cmd/kube-apiserver/app"
+	controllermanager "k8s.io/kubernetes/cmd/kube-controller-manager/app"
+	scheduler "k8s.io/kubernetes/cmd/kube-scheduler/app"
+	nodefast "sigs.k8s.io/kwok/kustomize/stage/node/fast"
+	podfast "sigs.k8s.io/kwok/kustomize/stage/pod/fast"
+	"sigs.k8s.io/kwok/pkg/config"
+	kwokcmd "sigs.k8s.io/kwok/pkg/kwok/cmd"
+	"sigs.k8s.io/kwok/pkg/log"
+	"sigs.k8s.io/kwok/pkg/utils/signals"
+	_ "time/tzdata" // CronJob time zones, as upstream's mains
+)
+
+func runAPIServer(_ []string) int {
+	return cli.Run(apiserver.NewAPIServerCommand())
+}
+
+func runControllerManager(_ []string) int {
+	return cli.Run(controllermanager.NewControllerManagerCommand())
+}
+
+func runScheduler(_ []string) int {
+	return cli.Run(scheduler.NewSchedulerCommand())
+}
+
+func runEtcd(_ []string) int {
+	etcdmain.Main(os.Args)
+	return 0
+}
+
+// runKwok mirrors sigs.k8s.io/kwok/cmd/kwok's main, which is not importable.
+func runKwok(_ []string) int {
+	// cobra merges pflag.CommandLine into every root command, and the Kubernetes
+	// components linked beside kwok register a non-boolean --version there at init,
+	// which breaks kwok's boolean one. kwok uses none of their global flags.
+	pflag.CommandLine = pflag.NewFlagSet(os.Args[0], pflag.ExitOnError)
+	flagset := pflag.NewFlagSet("global", pflag.ContinueOnError)
+	flagset.ParseErrorsAllowlist.UnknownFlags = true
+	flagset.Usage = func() {}
+
+	ctx := signals.SetupSignalContext()
+	ctx, logger := log.InitFlags(ctx, flagset)
+	ctx, err := config.InitFlags(ctx, flagset)
+	if err != nil {
+		_, _ = os.Stderr.Write([]byte(flagset.FlagUsages()))
+		logger.Error("Init config flags", "err", err)
+		return 1
+	}
+	command := kwokcmd.NewCommand(ctx)
+	command.PersistentFlags().AddFlagSet(flagset)
+	if err := command.ExecuteContext(ctx); err != nil {
+		logger.Error("Execute exit", "err", err)
+		return 1
+	}
+	return 0
+}
+
+// printKwokStages prints kwok's own "fast" node and pod stages as one YAML stream, so
+// that tugboat configures kwok with exactly the stages of the pinned kwok version
+// instead of keeping a copy of them.
+func printKwokStages(_ []string) int {
+	docs := []string{
+		nodefast.DefaultNodeInit,
+		podfast.DefaultPodReady,
+		podfast.DefaultPodComplete,
+		podfast.DefaultPodDelete,
+	}
+	for _, d := range docs {
+		fmt.Println("---")
+		fmt.Println(strings.TrimSpace(d))
+	}
+	return 0
+}

@@ -1,0 +1,107 @@
+package cluster
+
+import (
+	"path/filepath"
+	"strconv"
+)
+
+// The flags of each component. They are plain functions of the state so that a reader
+// sees the whole command line of every component in one file.
+
+func etcdArgs(dir string, st state, temporary bool) []string {
+	client := "http://127.0.0.1:" + strconv.Itoa(st.EtcdClientPort)
+	peer := "http://127.0.0.1:" + strconv.Itoa(st.EtcdPeerPort)
+	args := []string{
+		"--name=tugboat",
+		"--data-dir=" + filepath.Join(dir, "etcd"),
+		"--listen-client-urls=" + client,
+		"--advertise-client-urls=" + client,
+		"--listen-peer-urls=" + peer,
+		"--initial-advertise-peer-urls=" + peer,
+		"--initial-cluster=tugboat=" + peer,
+		"--log-level=warn",
+		"--quota-backend-bytes=8589934592",
+	}
+	if temporary {
+		// A throw-away cluster needs no durability; fsync dominates etcd's write latency.
+		args = append(args, "--unsafe-no-fsync")
+	}
+	return args
+}
+
+func apiServerArgs(dir string, st state) []string {
+	pki := func(f string) string { return filepath.Join(dir, "pki", f) }
+	return []string{
+		"--etcd-servers=http://127.0.0.1:" + strconv.Itoa(st.EtcdClientPort),
+		"--bind-address=127.0.0.1",
+		"--advertise-address=127.0.0.1",
+		// No pod can reach the apiserver (kwok pods do not run), and the endpoint
+		// reconciler refuses a loopback advertise address.
+		"--endpoint-reconciler-type=none",
+		"--secure-port=" + strconv.Itoa(st.APIServerPort),
+		"--cert-dir=" + filepath.Join(dir, "pki"),
+		"--tls-cert-file=" + pki(serverCertFile),
+		"--tls-private-key-file=" + pki(serverKeyFile),
+		"--client-ca-file=" + pki(caCertFile),
+		"--authorization-mode=RBAC",
+		"--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+		"--service-account-key-file=" + pki(serviceAccountPub),
+		"--service-account-signing-key-file=" + pki(serviceAccountKey),
+		"--service-cluster-ip-range=" + ServiceCIDR,
+		"--allow-privileged=true",
+		"--profiling=false",
+		// Benchmarks apply thousands of objects at once from several controllers.
+		"--max-requests-inflight=800",
+		"--max-mutating-requests-inflight=400",
+	}
+}
+
+func controllerManagerArgs(dir string) []string {
+	pki := func(f string) string { return filepath.Join(dir, "pki", f) }
+	kubeconfig := filepath.Join(dir, controllerManagerIdentity.file+".kubeconfig")
+	return []string{
+		"--kubeconfig=" + kubeconfig,
+		"--authentication-kubeconfig=" + kubeconfig,
+		"--authorization-kubeconfig=" + kubeconfig,
+		"--bind-address=127.0.0.1",
+		"--secure-port=0",
+		"--leader-elect=false",
+		"--use-service-account-credentials=true",
+		"--service-account-private-key-file=" + pki(serviceAccountKey),
+		"--root-ca-file=" + pki(caCertFile),
+		"--service-cluster-ip-range=" + ServiceCIDR,
+		// Under load kwok's node heartbeats lag; with the default 50 s grace the
+		// node-lifecycle controller marks every pod NotReady and kwok never readies them
+		// again. Disabling that controller instead keeps the node's initial not-ready taint.
+		"--node-monitor-grace-period=1h",
+		"--kube-api-qps=200",
+		"--kube-api-burst=400",
+		"--concurrent-deployment-syncs=20",
+		"--concurrent-replicaset-syncs=20",
+	}
+}
+
+func schedulerArgs(dir string) []string {
+	kubeconfig := filepath.Join(dir, schedulerIdentity.file+".kubeconfig")
+	return []string{
+		"--kubeconfig=" + kubeconfig,
+		"--authentication-kubeconfig=" + kubeconfig,
+		"--authorization-kubeconfig=" + kubeconfig,
+		"--bind-address=127.0.0.1",
+		"--secure-port=0",
+		"--leader-elect=false",
+	}
+}
+
+func kwokArgs(dir string) []string {
+	return []string{
+		"--kubeconfig=" + filepath.Join(dir, kwokIdentity.file+".kubeconfig"),
+		"--config=" + filepath.Join(dir, kwokConfigFile),
+		"--manage-all-nodes=false",
+		"--manage-nodes-with-annotation-selector=" + kwokNodeAnnotation + "=fake",
+		"--cidr=10.244.0.1/16",
+		"--node-ip=10.0.0.1",
+		// Renewed leases are the heartbeat the node-lifecycle controller watches.
+		"--node-lease-duration-seconds=40",
+	}
+}

@@ -1,0 +1,102 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"net"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+)
+
+func TestStartFailsClearly(t *testing.T) {
+	cases := map[string]struct {
+		opts     func(dir string) Options
+		wantIs   error
+		contains []string
+	}{
+		"components that are not built name the command that builds them": {
+			opts:     func(dir string) Options { return Options{Dir: dir, Binary: filepath.Join(dir, "missing", BinaryName)} },
+			wantIs:   ErrNotBuilt,
+			contains: []string{"make cluster", CacheEnv, filepath.Join("missing", BinaryName)},
+		},
+		"an apiserver that refuses its flags is reported with the tail of its log": {
+			opts: func(dir string) Options {
+				return Options{Dir: dir, ExtraAPIServerArgs: []string{"--no-such-flag=1"}}
+			},
+			contains: []string{"kube-apiserver exited", "unknown flag: --no-such-flag", "kube-apiserver.log"},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			dir := testDir(t)
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			c, err := Start(ctx, tc.opts(dir))
+			if err == nil {
+				c.Stop()
+				t.Fatal("Start succeeded, want an error")
+			}
+			if tc.wantIs != nil && !errors.Is(err, tc.wantIs) {
+				t.Errorf("error %q is not %v", err, tc.wantIs)
+			}
+			for _, s := range tc.contains {
+				if !strings.Contains(err.Error(), s) {
+					t.Errorf("error does not mention %q:\n%v", s, err)
+				}
+			}
+			// A failed start leaves nothing running: etcd, started first, was stopped too.
+			if left := processesMentioning(dir); len(left) > 0 {
+				t.Errorf("a failed start left processes running: %v", left)
+			}
+		})
+	}
+}
+
+func TestRestartKeepsStateAndAvoidsATakenPort(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	dir := testDir(t)
+	first, err := Start(ctx, Options{Dir: dir})
+	if err != nil {
+		t.Fatalf("failed to start: %v", err)
+	}
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "kept"}}
+	if _, err := kubernetes.NewForConfigOrDie(first.RESTConfig).CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil {
+		first.Stop()
+		t.Fatalf("failed to create namespace: %v", err)
+	}
+	oldServer := first.Server
+	first.Stop()
+
+	// Someone else takes the apiserver's port while the cluster is down.
+	port, err := strconv.Atoi(oldServer[strings.LastIndexByte(oldServer, ':')+1:])
+	if err != nil {
+		t.Fatalf("bad server URL %q: %v", oldServer, err)
+	}
+	squatter, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	if err != nil {
+		t.Fatalf("failed to take port %d: %v", port, err)
+	}
+	defer squatter.Close()
+
+	second, err := Start(ctx, Options{Dir: dir})
+	if err != nil {
+		t.Fatalf("failed to restart with the old port taken: %v", err)
+	}
+	defer second.Stop()
+	if second.Server == oldServer {
+		t.Fatalf("restarted on the taken address %s", oldServer)
+	}
+	// The kubeconfig on disk follows the new address, and etcd's data survived.
+	clients := kubernetes.NewForConfigOrDie(second.RESTConfig)
+	if _, err := clients.CoreV1().Namespaces().Get(ctx, "kept", metav1.GetOptions{}); err != nil {
+		t.Fatalf("namespace created before the restart is gone: %v", err)
+	}
+}

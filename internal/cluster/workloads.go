@@ -1,0 +1,121 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+)
+
+const (
+	kwokConfigFile = "kwok.yaml"
+	// kwokNodeAnnotation marks the nodes kwok manages, as in kwok's own examples.
+	kwokNodeAnnotation = "kwok.x-k8s.io/node"
+)
+
+// NodeName returns the name of the i-th fake node.
+func NodeName(i int) string { return fmt.Sprintf("kwok-node-%d", i) }
+
+// startWorkloads starts the components that turn Deployments into Ready pods: the
+// controller-manager (ReplicaSets, pods, service-account tokens), the scheduler and kwok,
+// which plays every node's kubelet.
+func (c *Cluster) startWorkloads(ctx context.Context, clients kubernetes.Interface) error {
+	if err := c.writeKwokConfig(ctx); err != nil {
+		return err
+	}
+	for i := range c.opts.Nodes {
+		if err := createNode(ctx, clients, NodeName(i), c.opts.PodsPerNode); err != nil {
+			return err
+		}
+	}
+	c.progress("starting kube-controller-manager, kube-scheduler and kwok (%d node(s))", c.opts.Nodes)
+	kcm, err := c.run("kube-controller-manager", controllerManagerArgs(c.Dir))
+	if err != nil {
+		return err
+	}
+	if _, err := c.run("kube-scheduler", schedulerArgs(c.Dir)); err != nil {
+		return err
+	}
+	kwok, err := c.run("kwok", kwokArgs(c.Dir))
+	if err != nil {
+		return err
+	}
+	if err := waitUntil(ctx, kwok, "kwok nodes to be Ready", func(ctx context.Context) error {
+		for i := range c.opts.Nodes {
+			node, err := clients.CoreV1().Nodes().Get(ctx, NodeName(i), metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			if !nodeReady(node) {
+				return fmt.Errorf("node %s is not Ready", node.Name)
+			}
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	// Pods cannot be created in a namespace before its default ServiceAccount exists.
+	return waitUntil(ctx, kcm, "the default ServiceAccount", func(ctx context.Context) error {
+		_, err := clients.CoreV1().ServiceAccounts(metav1.NamespaceDefault).Get(ctx, "default", metav1.GetOptions{})
+		return err
+	})
+}
+
+// writeKwokConfig asks the component binary for the pinned kwok's own "fast" node and
+// pod stages; kwok exits with "no stages found" without them.
+func (c *Cluster) writeKwokConfig(ctx context.Context) error {
+	out, err := exec.CommandContext(ctx, c.opts.Binary, "kwok-stages").Output()
+	if err != nil {
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			return fmt.Errorf("failed to read kwok stages from %s: %w: %s", c.opts.Binary, err, exit.Stderr)
+		}
+		return fmt.Errorf("failed to read kwok stages from %s: %w", c.opts.Binary, err)
+	}
+	if err := os.WriteFile(c.path(kwokConfigFile), out, 0o644); err != nil {
+		return fmt.Errorf("failed to write kwok config: %w", err)
+	}
+	return nil
+}
+
+func createNode(ctx context.Context, clients kubernetes.Interface, name string, pods int) error {
+	capacity := corev1.ResourceList{
+		corev1.ResourceCPU:    resource.MustParse("64"),
+		corev1.ResourceMemory: resource.MustParse("256Gi"),
+		corev1.ResourcePods:   *resource.NewQuantity(int64(pods), resource.DecimalSI),
+	}
+	node := &corev1.Node{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:        name,
+			Annotations: map[string]string{kwokNodeAnnotation: "fake"},
+			Labels: map[string]string{
+				"type":                   "kwok",
+				"kubernetes.io/hostname": name,
+				"kubernetes.io/os":       "linux",
+				"kubernetes.io/arch":     "amd64",
+			},
+		},
+		Status: corev1.NodeStatus{Capacity: capacity, Allocatable: capacity},
+	}
+	_, err := clients.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{})
+	if err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("failed to create node %s: %w", name, err)
+	}
+	return nil
+}
+
+func nodeReady(node *corev1.Node) bool {
+	for _, cond := range node.Status.Conditions {
+		if cond.Type == corev1.NodeReady {
+			return cond.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
