@@ -12,6 +12,7 @@ import (
 
 	"k8s.io/apiextensions-apiserver/pkg/apis/apiextensions"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	crdvalidation "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/validation"
 	structuralschema "k8s.io/apiextensions-apiserver/pkg/apiserver/schema"
 	"k8s.io/apiextensions-apiserver/pkg/apiserver/schema/cel"
 	"k8s.io/apiextensions-apiserver/pkg/apiserver/schema/defaulting"
@@ -88,6 +89,26 @@ func TestCRDsServeEveryVersionWithOneSchema(t *testing.T) {
 				if !reflect.DeepEqual(v.Subresources, first.Subresources) || v.Subresources == nil || v.Subresources.Status == nil {
 					t.Errorf("version %s: want the status subresource, as %s has", v.Name, first.Name)
 				}
+			}
+		})
+	}
+}
+
+// TestCRDsPassAPIServerValidation runs the API server's own CRD validation,
+// so that a CRD it would refuse (a non-structural schema, a default that does
+// not validate, a CEL rule over its cost budget) fails here and not on
+// install.
+func TestCRDsPassAPIServerValidation(t *testing.T) {
+	for name, c := range crds {
+		t.Run(name, func(t *testing.T) {
+			crd := readCRD(t, c.file)
+			apiextensionsv1.SetObjectDefaults_CustomResourceDefinition(crd)
+			internal := &apiextensions.CustomResourceDefinition{}
+			if err := apiextensionsv1.Convert_v1_CustomResourceDefinition_To_apiextensions_CustomResourceDefinition(crd, internal, nil); err != nil {
+				t.Fatalf("failed to convert the CRD: %v", err)
+			}
+			if errs := crdvalidation.ValidateCustomResourceDefinition(context.Background(), internal); len(errs) > 0 {
+				t.Errorf("the API server would refuse the CRD: %v", errs.ToAggregate())
 			}
 		})
 	}
