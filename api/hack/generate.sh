@@ -16,7 +16,7 @@ crd=$root/config/crd
 
 # From scratch: a file that no Go type produces any more must disappear.
 find "$api" -name zz_generated.deepcopy.go -delete
-rm -rf "$crd"
+rm -rf "$crd/bases" "$crd/kustomization.yaml"
 
 cd "$api"
 go tool controller-gen object paths=./...
