@@ -7,10 +7,14 @@ import (
 
 	"github.com/spf13/pflag"
 	"go.etcd.io/etcd/server/v3/etcdmain"
+	_ "k8s.io/client-go/plugin/pkg/client/auth" // kubectl's auth plugins, as upstream's main
 	"k8s.io/component-base/cli"
+	"k8s.io/component-base/logs"
 	_ "k8s.io/component-base/logs/json/register"          // JSON log format, as upstream's mains
 	_ "k8s.io/component-base/metrics/prometheus/clientgo" // client-go metrics, as upstream's mains
 	_ "k8s.io/component-base/metrics/prometheus/version"  // version metric, as upstream's mains
+	kubectlcmd "k8s.io/kubectl/pkg/cmd"
+	kubectlutil "k8s.io/kubectl/pkg/cmd/util"
 	apiserver "k8s.io/kubernetes/cmd/kube-apiserver/app"
 	controllermanager "k8s.io/kubernetes/cmd/kube-controller-manager/app"
 	scheduler "k8s.io/kubernetes/cmd/kube-scheduler/app"
@@ -33,6 +37,18 @@ func runControllerManager(_ []string) int {
 
 func runScheduler(_ []string) int {
 	return cli.Run(scheduler.NewSchedulerCommand())
+}
+
+// runKubectl mirrors k8s.io/kubernetes/cmd/kubectl's main. kubectl is here so that tests
+// and users of `tugboat dev` have the kubectl of the cluster's own version.
+func runKubectl(_ []string) int {
+	pflag.CommandLine = pflag.NewFlagSet(os.Args[0], pflag.ExitOnError)
+	_, _ = logs.GlogSetter(kubectlcmd.GetLogVerbosity(os.Args))
+	command := kubectlcmd.NewDefaultKubectlCommand()
+	if err := cli.RunNoErrOutput(command); err != nil {
+		kubectlutil.CheckErr(err)
+	}
+	return 0
 }
 
 func runEtcd(_ []string) int {

@@ -1,7 +1,8 @@
 // Command tugboat-k8s is one multi-call binary holding the Kubernetes components that
-// tugboat's local control plane runs: kube-apiserver, kube-controller-manager,
-// kube-scheduler, etcd and kwok. One binary means one link step instead of five (the
-// link dominates a warm rebuild) and one file in the cache.
+// tugboat's local control plane runs — kube-apiserver, kube-controller-manager,
+// kube-scheduler, etcd and kwok — plus kubectl for the people and tests that use that
+// control plane. One binary means one link step instead of six (the link dominates a
+// warm rebuild) and one file in the cache.
 //
 // The first argument names the component: `tugboat-k8s kube-apiserver --help`.
 package main
@@ -21,6 +22,7 @@ var components = map[string]func(args []string) int{
 	"kube-scheduler":          runScheduler,
 	"etcd":                    runEtcd,
 	"kwok":                    runKwok,
+	"kubectl":                 runKubectl,
 	"kwok-stages":             printKwokStages,
 }
 

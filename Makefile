@@ -1,0 +1,50 @@
+# make is the contract: every target below has `##` help, shown by `make help`.
+SHELL := /usr/bin/env bash
+.DEFAULT_GOAL := help
+
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X github.com/tugboatcd/tugboat/internal/cli.Version=$(VERSION)
+GOTEST_FLAGS ?= -count=1 -timeout=30m
+# go tool with the pinned developer tools of hack/tools.
+TOOL := go tool -modfile=$(CURDIR)/hack/tools/go.mod
+
+.PHONY: help
+help: ## Show this help
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: build
+build: ## Build bin/tugboat
+	go build -ldflags "$(LDFLAGS)" -o bin/tugboat ./cmd/tugboat
+
+.PHONY: cluster
+cluster: ## Build the pinned Kubernetes components into ~/.cache/tugboat/cluster (once; ~20 min cold)
+	bash hack/cluster/build.sh
+
+.PHONY: demo
+demo: build cluster ## Start the local cluster (tugboat dev up) and roll out a sample Deployment
+	bin/tugboat dev up
+	go run ./hack/demo --kubeconfig "$$(bin/tugboat dev kubeconfig)"
+
+.PHONY: test
+test: cluster ## Run all tests (the local cluster's components are built first)
+	go test $(GOTEST_FLAGS) ./...
+	cd api && go test $(GOTEST_FLAGS) ./...
+	api/hack/verify-generated.sh
+
+.PHONY: lint
+lint: ## Run golangci-lint and the generated-files check
+	$(TOOL) golangci-lint run ./...
+	cd api && $(TOOL) golangci-lint run --config ../.golangci.yml ./...
+	api/hack/verify-generated.sh
+
+.PHONY: generate
+generate: ## Regenerate deepcopy functions and CRDs from the Go types in api/
+	api/hack/generate.sh
+
+.PHONY: bench
+bench: cluster ## Run the Go benchmarks (start-up time of the local control plane, ...)
+	go test -run='^$$' -bench=. -benchtime=3x ./...
+
+.PHONY: clean
+clean: ## Remove build output (not the component cache)
+	rm -rf bin

@@ -1,0 +1,81 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tugboatcd/tugboat/internal/cluster"
+	"github.com/tugboatcd/tugboat/internal/dev"
+)
+
+// devFlags are the flags every `tugboat dev` verb shares.
+type devFlags struct {
+	dataDir string
+	binary  string
+	output  string
+	timeout time.Duration
+}
+
+func newDevCommand(s streams) *cobra.Command {
+	f := &devFlags{}
+	cmd := &cobra.Command{
+		Use:   "dev",
+		Short: "Run a local Kubernetes cluster (real apiserver, kwok nodes) to try tugboat on",
+		Long: `tugboat dev runs a persistent local cluster: etcd, kube-apiserver,
+kube-controller-manager, kube-scheduler and kwok fake nodes, as processes of this machine.
+Pods are simulated by kwok (no containers run), so Deployments roll out to Ready.
+
+  tugboat dev up
+  KUBECONFIG=$(tugboat dev kubeconfig) kubectl get nodes
+  tugboat dev down [--purge]`,
+	}
+	cmd.PersistentFlags().StringVar(&f.dataDir, "data-dir", dev.DefaultDataDir(), "directory holding the cluster's state")
+	cmd.PersistentFlags().StringVar(&f.binary, "components", cluster.DefaultBinaryPath(), "the Kubernetes component binary built by `make cluster`")
+	cmd.PersistentFlags().StringVarP(&f.output, "output", "o", "table", "output format: table or json")
+	cmd.PersistentFlags().DurationVar(&f.timeout, "timeout", 3*time.Minute, "how long to wait for the cluster to start or stop")
+	cmd.AddCommand(newDevUpCommand(s, f), newDevDownCommand(s, f), newDevStatusCommand(s, f),
+		newDevKubeconfigCommand(s, f), newDevServeCommand(s, f))
+	return cmd
+}
+
+func (f *devFlags) options() (dev.Options, error) {
+	if f.output != "table" && f.output != "json" {
+		return dev.Options{}, &exitError{code: ExitUsage, err: fmt.Errorf("--output must be table or json, not %q", f.output)}
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return dev.Options{}, fmt.Errorf("failed to find the tugboat executable: %w", err)
+	}
+	return dev.Options{
+		DataDir:    f.dataDir,
+		Binary:     f.binary,
+		Executable: exe,
+		ServeArgs:  []string{"dev", "serve", "--data-dir", f.dataDir, "--components", f.binary, "--timeout", f.timeout.String()},
+		Timeout:    f.timeout,
+	}, nil
+}
+
+// printStatus prints the dev cluster's status as a short table or as JSON.
+func printStatus(w io.Writer, output string, st dev.Status) error {
+	if output == "json" {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(st)
+	}
+	if !st.Running {
+		fmt.Fprintf(w, "dev cluster: %s (data: %s)\n", st.Message, st.DataDir)
+		return nil
+	}
+	fmt.Fprintf(w, "dev cluster: running")
+	if st.Message != "" {
+		fmt.Fprintf(w, " (%s)", st.Message)
+	}
+	fmt.Fprintf(w, "\n  server:     %s (Kubernetes %s)\n  nodes:      %d/%d Ready\n  kubeconfig: %s\n  data:       %s\n",
+		st.Server, st.Version, st.ReadyNodes, st.Nodes, st.Kubeconfig, st.DataDir)
+	return nil
+}

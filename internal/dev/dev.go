@@ -1,0 +1,262 @@
+package dev
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+)
+
+// Files in the data directory.
+const (
+	pidFile   = "supervisor.pid"
+	lockFile  = "supervisor.lock"
+	logFile   = "supervisor.log"
+	readyFile = "ready.json"
+	stateDir  = "cluster"
+)
+
+// Options configure the dev cluster. Executable and ServeArgs say how Up starts the
+// supervisor: the tugboat binary and the arguments that make it run Serve.
+type Options struct {
+	DataDir    string
+	Binary     string // component binary; cluster.DefaultBinaryPath() when empty
+	Nodes      int
+	Executable string
+	ServeArgs  []string
+	// Progress receives the supervisor's start-up lines while Up waits; nil is quiet.
+	Progress io.Writer
+	// Timeout bounds Up and Down (default 3 minutes).
+	Timeout time.Duration
+}
+
+func (o Options) path(elem ...string) string {
+	return filepath.Join(append([]string{o.DataDir}, elem...)...)
+}
+
+func (o Options) timeout() time.Duration {
+	if o.Timeout <= 0 {
+		return 3 * time.Minute
+	}
+	return o.Timeout
+}
+
+// DefaultDataDir is $XDG_DATA_HOME/tugboat/dev, or ~/.local/share/tugboat/dev.
+func DefaultDataDir() string {
+	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
+		return filepath.Join(d, "tugboat", "dev")
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return filepath.Join(os.TempDir(), "tugboat", "dev")
+	}
+	return filepath.Join(home, ".local", "share", "tugboat", "dev")
+}
+
+// KubeconfigPath is where the dev cluster's admin kubeconfig lives.
+func KubeconfigPath(dataDir string) string {
+	return filepath.Join(dataDir, stateDir, "kubeconfig")
+}
+
+// Status describes the dev cluster.
+type Status struct {
+	Running    bool   `json:"running"`
+	PID        int    `json:"pid,omitempty"`
+	Server     string `json:"server,omitempty"`
+	Kubeconfig string `json:"kubeconfig,omitempty"`
+	Version    string `json:"version,omitempty"`
+	Nodes      int    `json:"nodes"`
+	ReadyNodes int    `json:"readyNodes"`
+	DataDir    string `json:"dataDir"`
+	Message    string `json:"message,omitempty"`
+}
+
+// ready is what the supervisor writes once the cluster serves.
+type ready struct {
+	PID    int    `json:"pid"`
+	Server string `json:"server"`
+}
+
+// Up starts the dev cluster unless it already runs, and returns once it is ready.
+func Up(ctx context.Context, o Options) (Status, error) {
+	if st := Get(ctx, o); st.Running {
+		st.Message = "already running"
+		return st, nil
+	}
+	if err := os.MkdirAll(o.DataDir, 0o755); err != nil {
+		return Status{}, fmt.Errorf("failed to create data directory: %w", err)
+	}
+	_ = os.Remove(o.path(readyFile))
+	logf, err := os.OpenFile(o.path(logFile), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return Status{}, fmt.Errorf("failed to open supervisor log: %w", err)
+	}
+	defer logf.Close()
+	offset, _ := logf.Seek(0, io.SeekEnd)
+	cmd := exec.Command(o.Executable, o.ServeArgs...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	// A session of its own: the supervisor must survive this command and the terminal.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return Status{}, fmt.Errorf("failed to start the dev cluster supervisor: %w", err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+
+	ctx, cancel := context.WithTimeout(ctx, o.timeout())
+	defer cancel()
+	follow := &logFollower{path: o.path(logFile), offset: offset, out: o.Progress}
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		follow.flush()
+		if _, err := readReady(o); err == nil {
+			st := Get(ctx, o)
+			if st.Running {
+				return st, nil
+			}
+		}
+		select {
+		case err := <-exited:
+			follow.flush()
+			return Status{}, fmt.Errorf("the dev cluster failed to start (%v); last lines of %s:\n%s",
+				err, o.path(logFile), tailFile(o.path(logFile), offset, 15))
+		case <-ctx.Done():
+			_ = syscall.Kill(cmd.Process.Pid, syscall.SIGTERM)
+			return Status{}, fmt.Errorf("the dev cluster was not ready in %s; see %s", o.timeout(), o.path(logFile))
+		case <-tick.C:
+		}
+	}
+}
+
+// Down stops the dev cluster and waits until its supervisor is gone. With purge it also
+// removes the data directory.
+func Down(ctx context.Context, o Options, purge bool) (bool, error) {
+	pid, running := supervisorPID(o)
+	if running {
+		if err := syscall.Kill(pid, syscall.SIGTERM); err != nil && !errors.Is(err, syscall.ESRCH) {
+			return false, fmt.Errorf("failed to signal supervisor %d: %w", pid, err)
+		}
+		deadline := time.Now().Add(o.timeout())
+		for processAlive(pid) {
+			if time.Now().After(deadline) {
+				// Its components die with it (parent-death signal).
+				_ = syscall.Kill(pid, syscall.SIGKILL)
+			}
+			select {
+			case <-ctx.Done():
+				return running, fmt.Errorf("failed to wait for supervisor %d to stop: %w", pid, ctx.Err())
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	}
+	_ = os.Remove(o.path(pidFile))
+	_ = os.Remove(o.path(readyFile))
+	if purge {
+		if err := os.RemoveAll(o.DataDir); err != nil {
+			return running, fmt.Errorf("failed to remove %s: %w", o.DataDir, err)
+		}
+	}
+	return running, nil
+}
+
+// Get reports whether the dev cluster runs and how it is doing.
+func Get(ctx context.Context, o Options) Status {
+	st := Status{DataDir: o.DataDir}
+	pid, alive := supervisorPID(o)
+	if !alive {
+		st.Message = "not running"
+		return st
+	}
+	st.PID = pid
+	r, err := readReady(o)
+	if err != nil || r.PID != pid {
+		st.Message = "starting"
+		return st
+	}
+	st.Server, st.Kubeconfig = r.Server, KubeconfigPath(o.DataDir)
+	cfg, err := clientcmd.BuildConfigFromFlags("", st.Kubeconfig)
+	if err != nil {
+		st.Message = err.Error()
+		return st
+	}
+	cfg.Timeout = 5 * time.Second
+	clients, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		st.Message = err.Error()
+		return st
+	}
+	if _, err := clients.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx); err != nil {
+		st.Message = fmt.Sprintf("apiserver not ready: %v", err)
+		return st
+	}
+	if v, err := clients.Discovery().ServerVersion(); err == nil {
+		st.Version = v.GitVersion
+	}
+	nodes, err := clients.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err == nil {
+		st.Nodes = len(nodes.Items)
+		for _, n := range nodes.Items {
+			for _, c := range n.Status.Conditions {
+				if c.Type == corev1.NodeReady && c.Status == corev1.ConditionTrue {
+					st.ReadyNodes++
+				}
+			}
+		}
+	}
+	st.Running = true
+	return st
+}
+
+func readReady(o Options) (ready, error) {
+	var r ready
+	data, err := os.ReadFile(o.path(readyFile))
+	if err != nil {
+		return r, err
+	}
+	return r, json.Unmarshal(data, &r)
+}
+
+// supervisorPID returns the recorded supervisor PID and whether that process is alive
+// and still a supervisor of this data directory (PIDs get reused).
+func supervisorPID(o Options) (int, bool) {
+	data, err := os.ReadFile(o.path(pidFile))
+	if err != nil {
+		return 0, false
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil || !processAlive(pid) {
+		return pid, false
+	}
+	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil {
+		return pid, false
+	}
+	return pid, strings.Contains(string(cmdline), o.DataDir)
+}
+
+func processAlive(pid int) bool {
+	if pid <= 0 || syscall.Kill(pid, 0) != nil {
+		return false
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	s := string(stat)
+	i := strings.LastIndexByte(s, ')')
+	return i < 0 || i+2 >= len(s) || s[i+2] != 'Z'
+}
