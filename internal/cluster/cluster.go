@@ -290,7 +290,7 @@ func waitUntil(ctx context.Context, p *process, what string, check func(context.
 		case <-p.exited:
 			return fmt.Errorf("failed to wait for %s: %w", what, p.exitError())
 		case <-ctx.Done():
-			return fmt.Errorf("failed to wait for %s: %w (last check: %v); last lines of %s:\n%s",
+			return fmt.Errorf("failed to wait for %s: %w (last check: %w); last lines of %s:\n%s",
 				what, ctx.Err(), last, p.logPath, tail(p.logPath, 20))
 		case <-tick.C:
 		}

@@ -99,7 +99,11 @@ func (p *process) stop(grace time.Duration) {
 
 // exitError describes how the process ended, with the tail of its log.
 func (p *process) exitError() error {
-	return fmt.Errorf("%s exited (%v); last lines of %s:\n%s", p.name, p.err, p.logPath, tail(p.logPath, 20))
+	cause := p.err
+	if cause == nil {
+		cause = errors.New("exit status 0")
+	}
+	return fmt.Errorf("%s exited (%w); last lines of %s:\n%s", p.name, cause, p.logPath, tail(p.logPath, 20))
 }
 
 // tail returns the last n lines of a file, or a note saying why it cannot.

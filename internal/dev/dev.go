@@ -132,7 +132,7 @@ func Up(ctx context.Context, o Options) (Status, error) {
 		select {
 		case err := <-exited:
 			follow.flush()
-			return Status{}, fmt.Errorf("the dev cluster failed to start (%v); last lines of %s:\n%s",
+			return Status{}, fmt.Errorf("the dev cluster failed to start (%w); last lines of %s:\n%s",
 				err, o.path(logFile), tailFile(o.path(logFile), offset, 15))
 		case <-ctx.Done():
 			_ = syscall.Kill(cmd.Process.Pid, syscall.SIGTERM)
