@@ -1,0 +1,474 @@
+package apply
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"sort"
+	"time"
+
+	"github.com/fluxcd/pkg/ssa"
+	"github.com/fluxcd/pkg/ssa/utils"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// adoptedManagers are the field managers whose fields tugboat takes over, so
+// that a field removed from Git is removed from the cluster even when kubectl
+// or Flux's kustomize-controller set it. The kubectl entries are Flux's own
+// cleanup list (kustomize-controller's ApplyCleanupOptions); kustomize-controller's
+// Apply entry is ours, for clusters migrating from Flux.
+var adoptedManagers = []ssa.FieldManager{
+	{Name: "kustomize-controller", ExactMatch: true, OperationType: metav1.ManagedFieldsOperationApply},
+	{Name: "kustomize-controller", ExactMatch: true, OperationType: metav1.ManagedFieldsOperationUpdate},
+	// Prefixes: kubectl, kubectl-client-side-apply, kubectl-edit, ...
+	{Name: "kubectl", OperationType: metav1.ManagedFieldsOperationApply},
+	{Name: "kubectl", OperationType: metav1.ManagedFieldsOperationUpdate},
+	{Name: "before-first-apply", OperationType: metav1.ManagedFieldsOperationUpdate},
+}
+
+// adoptedAnnotations are removed from adopted objects: kubectl's client-side
+// apply record, and the checksum old kustomize-controllers left.
+var adoptedAnnotations = []string{
+	corev1.LastAppliedConfigAnnotation,
+	"kustomize.toolkit.fluxcd.io/checksum",
+}
+
+// immutableMessage matches the apiserver's messages for changes it refuses
+// because a field cannot change. fluxcd/pkg/ssa treats every Invalid or
+// Conflict error as immutable, which with force deletes an object whose new
+// version is merely invalid and then fails to recreate it; this is narrower.
+var immutableMessage = regexp.MustCompile(`(?i)immutable|may not change once set|updates to .* are forbidden`)
+
+// createdWindow is how close, by the apiserver's clock, an object's creation
+// and our managedFields entry must be for a first apply to count as a
+// create; entryTimeSkew is how far our clock may run ahead of the
+// apiserver's when deciding whether a first apply changed anything. Both
+// only affect the reported action, never what is applied.
+const (
+	createdWindow = time.Second
+	entryTimeSkew = 2 * time.Second
+)
+
+// Apply applies objs for owner with server-side apply, in Flux's stages: CRDs,
+// Namespaces and ClusterRoles, then kinds ending in "Class", each waited for
+// before the next stage, then everything else. Objects within a stage are
+// applied concurrently.
+//
+// Unlike fluxcd/pkg/ssa's ResourceManager, Apply sends no dry-run: Flux
+// dry-runs every object on every reconcile to learn whether it changed, which
+// doubles the requests of a change and costs one request per object when
+// nothing changed. Apply instead sends an object only when its desired state
+// differs from what this Manager last applied or the live object was observed
+// to drift, and then sends a single apply; the response says what happened.
+//
+// A stage is checked before any of it is sent: an unknown kind, a namespaced
+// object without a namespace or a duplicate fails the stage with nothing of it
+// applied. A stage with errors stops Apply, so later stages stay unapplied,
+// and Apply never deletes except to recreate a forced object. An error the
+// server returns for one object does not undo the other objects of its stage
+// (there is no dry-run to learn of it first). The change set lists what was
+// applied, up to the error.
+func (m *Manager) Apply(ctx context.Context, owner Owner, objs []*unstructured.Unstructured, opts Options) (ChangeSet, error) {
+	if opts.WaitForStages <= 0 {
+		opts.WaitForStages = DefaultWaitForStages
+	}
+	var defs, classes, rest []*unstructured.Unstructured
+	for _, o := range objs {
+		u, err := prepare(o, owner)
+		if err != nil {
+			return nil, fmt.Errorf("failed to prepare %s: %w", subject(o), err)
+		}
+		switch {
+		case utils.IsClusterDefinition(u):
+			defs = append(defs, u)
+		case utils.IsClassDefinition(u):
+			classes = append(classes, u)
+		default:
+			rest = append(rest, u)
+		}
+	}
+
+	var cs ChangeSet
+	for i, stage := range [][]*unstructured.Unstructured{defs, classes, rest} {
+		if len(stage) == 0 {
+			continue
+		}
+		changes, applied, err := m.applyStage(ctx, stage, opts)
+		cs = append(cs, changes...)
+		if err != nil {
+			return cs, err
+		}
+		if i < 2 {
+			if err := m.waitReady(ctx, applied, opts.WaitForStages); err != nil {
+				return cs, err
+			}
+		}
+	}
+	return cs, nil
+}
+
+// applyStage applies one stage and returns the changes and the objects the
+// server returned for those it applied.
+func (m *Manager) applyStage(ctx context.Context, objs []*unstructured.Unstructured, opts Options) (ChangeSet, []*unstructured.Unstructured, error) {
+	sort.Sort(ssa.SortableUnstructureds(objs))
+
+	var errs []error
+	ids := make(map[string]struct{}, len(objs))
+	for _, u := range objs {
+		if err := m.checkScope(u); err != nil {
+			errs = append(errs, fmt.Errorf("failed to apply %s: %w", subject(u), err))
+			continue
+		}
+		id := IDOf(u)
+		if _, dup := ids[id]; dup {
+			errs = append(errs, fmt.Errorf("failed to apply %s: the object is given twice", subject(u)))
+		}
+		ids[id] = struct{}{}
+	}
+	if len(errs) > 0 {
+		return nil, nil, errors.Join(errs...)
+	}
+
+	actions := make([]Action, len(objs))
+	results := make([]*unstructured.Unstructured, len(objs))
+	failures := make([]error, len(objs))
+	m.each(len(objs), func(i int) {
+		results[i], actions[i], failures[i] = m.applyOne(ctx, objs[i], opts)
+	})
+
+	var cs ChangeSet
+	var applied []*unstructured.Unstructured
+	for i, u := range objs {
+		if failures[i] != nil {
+			continue
+		}
+		cs = append(cs, changeOf(u, actions[i]))
+		if results[i] != nil {
+			applied = append(applied, results[i])
+		}
+	}
+	return cs, applied, errors.Join(failures...)
+}
+
+// checkScope checks, without a request once discovery is cached, that the
+// cluster serves the object's kind and that its namespace suits the kind's
+// scope; it clears the namespace of a cluster-scoped object so that its
+// inventory id is right.
+func (m *Manager) checkScope(u *unstructured.Unstructured) error {
+	gvk := u.GroupVersionKind()
+	mapping, err := m.client.RESTMapper().RESTMapping(gvk.GroupKind(), gvk.Version)
+	if err != nil {
+		return err
+	}
+	if mapping.Scope.Name() == apimeta.RESTScopeNameRoot {
+		u.SetNamespace("")
+		return nil
+	}
+	if u.GetNamespace() == "" {
+		return fmt.Errorf("namespace not specified: set metadata.namespace or the Kustomization's spec.targetNamespace")
+	}
+	return nil
+}
+
+// applyOne applies one object unless it can be skipped, and returns what the
+// server returned (nil when nothing was sent) and what happened.
+func (m *Manager) applyOne(ctx context.Context, u *unstructured.Unstructured, opts Options) (*unstructured.Unstructured, Action, error) {
+	if excluded(u) {
+		return nil, ActionSkipped, nil
+	}
+	id := IDOf(u)
+	hash, err := hashOf(u)
+	if err != nil {
+		return nil, "", err
+	}
+	prev, known := m.lookup(id)
+	if known && prev.liveExcluded {
+		return nil, ActionSkipped, nil
+	}
+	mode := modeOf(u)
+	if mode == modeIfNotPresent {
+		exists, err := m.exists(ctx, u, prev)
+		if err != nil {
+			return nil, "", err
+		}
+		if exists {
+			return nil, ActionSkipped, nil
+		}
+	}
+	if known && prev.applied != nil && prev.hash == hash && !prev.stale {
+		return nil, ActionUnchanged, nil
+	}
+
+	start := time.Now()
+	live, err := m.send(ctx, u)
+	recreated := false
+	if err != nil && isImmutable(err) && (opts.Force || forced(u)) {
+		if err := m.recreate(ctx, u, opts.WaitForStages); err != nil {
+			m.Invalidate(id)
+			return nil, "", err
+		}
+		recreated = true
+		live, err = m.send(ctx, u)
+	}
+	if err != nil {
+		m.Invalidate(id)
+		return nil, "", applyError(u, err)
+	}
+
+	adopted := false
+	if mode != modeMerge && modeOf(live) != modeMerge {
+		if adopted, err = m.adopt(ctx, live); err != nil {
+			m.Invalidate(id)
+			return nil, "", fmt.Errorf("failed to adopt %s from its previous field managers: %w", subject(u), err)
+		}
+		if adopted {
+			// Now that the fields are ours, applying again removes those the
+			// desired object no longer has.
+			if live, err = m.send(ctx, u); err != nil {
+				m.Invalidate(id)
+				return nil, "", applyError(u, err)
+			}
+		}
+	}
+
+	action := m.classify(live, prev, known, start)
+	if recreated {
+		action = ActionCreated
+	} else if adopted {
+		action = ActionConfigured
+	}
+	m.store(id, record{hash: hash, applied: u, rv: live.GetResourceVersion(), exists: true})
+	return live, action, nil
+}
+
+// send applies a copy of u, taking ownership of conflicting fields as Flux
+// does, and returns the object the server returned.
+func (m *Manager) send(ctx context.Context, u *unstructured.Unstructured) (*unstructured.Unstructured, error) {
+	obj := u.DeepCopy()
+	m.applies.Add(1)
+	err := m.client.Apply(ctx, client.ApplyConfigurationFromUnstructured(obj),
+		client.ForceOwnership, client.FieldOwner(m.fieldManager))
+	return obj, err
+}
+
+// exists reports whether the object exists, asking the server only when the
+// Manager does not know.
+func (m *Manager) exists(ctx context.Context, u *unstructured.Unstructured, prev record) (bool, error) {
+	if prev.exists {
+		return true, nil
+	}
+	live := &unstructured.Unstructured{}
+	live.SetGroupVersionKind(u.GroupVersionKind())
+	m.gets.Add(1)
+	err := m.client.Get(ctx, client.ObjectKeyFromObject(u), live)
+	switch {
+	case err == nil:
+		m.store(IDOf(u), record{exists: true, rv: live.GetResourceVersion(), liveExcluded: excluded(live)})
+		return true, nil
+	case apierrors.IsNotFound(err):
+		return false, nil
+	default:
+		return false, fmt.Errorf("failed to get %s: %w", subject(u), err)
+	}
+}
+
+// adopt hands the fields of adoptedManagers over to this Manager's field
+// manager and removes kubectl's last-applied annotation, with one JSON patch
+// built by fluxcd/pkg/ssa's helpers. It reports whether there was anything to
+// adopt; live is updated from the response.
+func (m *Manager) adopt(ctx context.Context, live *unstructured.Unstructured) (bool, error) {
+	patches := ssa.PatchRemoveAnnotations(live, adoptedAnnotations)
+	managed, err := ssa.PatchReplaceFieldsManagers(live, adoptedManagers, m.fieldManager)
+	if err != nil {
+		return false, err
+	}
+	patches = append(patches, managed...)
+	if len(patches) == 0 {
+		return false, nil
+	}
+	raw, err := json.Marshal(patches)
+	if err != nil {
+		return false, err
+	}
+	m.patches.Add(1)
+	return true, m.client.Patch(ctx, live, client.RawPatch(types.JSONPatchType, raw), client.FieldOwner(m.fieldManager))
+}
+
+// recreate deletes the live object and waits until it is gone.
+func (m *Manager) recreate(ctx context.Context, u *unstructured.Unstructured, timeout time.Duration) error {
+	m.deletes.Add(1)
+	err := m.client.Delete(ctx, u.DeepCopy(), client.PropagationPolicy(metav1.DeletePropagationBackground))
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("failed to delete %s to recreate it after an immutable field changed: %w", subject(u), err)
+	}
+	err = m.poll(ctx, timeout, func(ctx context.Context) (bool, error) {
+		live := &unstructured.Unstructured{}
+		live.SetGroupVersionKind(u.GroupVersionKind())
+		m.gets.Add(1)
+		err := m.client.Get(ctx, client.ObjectKeyFromObject(u), live)
+		if apierrors.IsNotFound(err) {
+			return true, nil
+		}
+		return false, err
+	})
+	if err != nil {
+		return fmt.Errorf("failed to wait for %s to be deleted before recreating it: %w", subject(u), err)
+	}
+	return nil
+}
+
+// classify tells what an apply did from the object the server returned.
+// When the Manager knows the object's previous resourceVersion the answer is
+// exact. On first sight (after a restart) it reads this field manager's
+// managedFields entry: the apiserver updates its time only when the apply
+// changed something, and sets it with creationTimestamp on a create.
+func (m *Manager) classify(live *unstructured.Unstructured, prev record, known bool, start time.Time) Action {
+	if known && prev.rv != "" {
+		if live.GetResourceVersion() == prev.rv {
+			return ActionUnchanged
+		}
+		return ActionConfigured
+	}
+	var entry *metav1.ManagedFieldsEntry
+	for _, e := range live.GetManagedFields() {
+		if e.Manager == m.fieldManager && e.Operation == metav1.ManagedFieldsOperationApply && e.Subresource == "" {
+			entry = &e
+			break
+		}
+	}
+	if entry == nil || entry.Time == nil {
+		return ActionConfigured
+	}
+	created := live.GetCreationTimestamp()
+	if d := entry.Time.Sub(created.Time); d >= -createdWindow && d <= createdWindow && !created.Before(&metav1.Time{Time: start.Add(-entryTimeSkew)}) {
+		return ActionCreated
+	}
+	if entry.Time.Time.Before(start.Add(-entryTimeSkew)) {
+		return ActionUnchanged
+	}
+	return ActionConfigured
+}
+
+// waitReady waits until the applied CRDs are Established and served, and the
+// applied Namespaces Active, so that the next stage can use them.
+func (m *Manager) waitReady(ctx context.Context, applied []*unstructured.Unstructured, timeout time.Duration) error {
+	for _, obj := range applied {
+		switch {
+		case utils.IsCRD(obj):
+			if err := m.waitFor(ctx, obj, timeout, crdEstablished); err != nil {
+				return err
+			}
+			if err := m.waitServed(ctx, obj, timeout); err != nil {
+				return err
+			}
+		case utils.IsNamespace(obj):
+			if err := m.waitFor(ctx, obj, timeout, namespaceActive); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func crdEstablished(u *unstructured.Unstructured) bool {
+	conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
+	for _, c := range conds {
+		if cm, ok := c.(map[string]any); ok && cm["type"] == "Established" && cm["status"] == "True" {
+			return true
+		}
+	}
+	return false
+}
+
+func namespaceActive(u *unstructured.Unstructured) bool {
+	phase, _, _ := unstructured.NestedString(u.Object, "status", "phase")
+	return phase == string(corev1.NamespaceActive)
+}
+
+// waitFor polls obj until ready holds, starting from the apply response.
+func (m *Manager) waitFor(ctx context.Context, obj *unstructured.Unstructured, timeout time.Duration, ready func(*unstructured.Unstructured) bool) error {
+	if ready(obj) {
+		return nil
+	}
+	err := m.poll(ctx, timeout, func(ctx context.Context) (bool, error) {
+		live := &unstructured.Unstructured{}
+		live.SetGroupVersionKind(obj.GroupVersionKind())
+		m.gets.Add(1)
+		if err := m.client.Get(ctx, client.ObjectKeyFromObject(obj), live); err != nil {
+			return false, err
+		}
+		return ready(live), nil
+	})
+	if err != nil {
+		return fmt.Errorf("failed to wait for %s to become ready: %w", subject(obj), err)
+	}
+	return nil
+}
+
+// waitServed waits until discovery serves every version of a CRD, so that the
+// next stage can map its custom resources.
+func (m *Manager) waitServed(ctx context.Context, crd *unstructured.Unstructured, timeout time.Duration) error {
+	group, _, _ := unstructured.NestedString(crd.Object, "spec", "group")
+	kind, _, _ := unstructured.NestedString(crd.Object, "spec", "names", "kind")
+	versions, _, _ := unstructured.NestedSlice(crd.Object, "spec", "versions")
+	for _, v := range versions {
+		vm, _ := v.(map[string]any)
+		name, _ := vm["name"].(string)
+		if served, _ := vm["served"].(bool); !served || name == "" {
+			continue
+		}
+		err := m.poll(ctx, timeout, func(context.Context) (bool, error) {
+			_, err := m.client.RESTMapper().RESTMapping(schema.GroupKind{Group: group, Kind: kind}, name)
+			return err == nil, nil
+		})
+		if err != nil {
+			return fmt.Errorf("failed to wait for %s to serve %s/%s: %w", subject(crd), group, name, err)
+		}
+	}
+	return nil
+}
+
+// poll calls done with a growing interval, from 25ms up to 500ms, until it
+// returns true or an error, or timeout passes.
+func (m *Manager) poll(ctx context.Context, timeout time.Duration, done func(context.Context) (bool, error)) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	interval := 25 * time.Millisecond
+	for {
+		ok, err := done(ctx)
+		if err != nil {
+			return err
+		}
+		if ok {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("timed out after %s", timeout)
+		case <-time.After(interval):
+		}
+		interval = min(2*interval, 500*time.Millisecond)
+	}
+}
+
+func isImmutable(err error) bool {
+	return apierrors.IsInvalid(err) && immutableMessage.MatchString(err.Error())
+}
+
+// applyError names the object and keeps the apiserver's message, which
+// carries the field paths; an immutable field says how to get past it.
+func applyError(u *unstructured.Unstructured, err error) error {
+	if isImmutable(err) {
+		return fmt.Errorf("failed to apply %s: %w (set the Kustomization's spec.force, or annotate the object kustomize.toolkit.fluxcd.io/force: Enabled, to recreate it)", subject(u), err)
+	}
+	return fmt.Errorf("failed to apply %s: %w", subject(u), err)
+}
