@@ -1,0 +1,314 @@
+package build
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"path"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/api/resmap"
+	"sigs.k8s.io/kustomize/api/resource"
+	kustypes "sigs.k8s.io/kustomize/api/types"
+	"sigs.k8s.io/kustomize/kyaml/openapi"
+
+	fluxkustomize "github.com/fluxcd/pkg/kustomize"
+	ssautil "github.com/fluxcd/pkg/ssa/utils"
+
+	kustomizev1 "github.com/tugboatcd/tugboat/api/kustomize/v1"
+	"github.com/tugboatcd/tugboat/api/meta"
+)
+
+// Input is everything a build reads besides the files.
+type Input struct {
+	// Path is spec.path, relative to the repository root ("./apps/x", "",
+	// "apps/x/"); a leading "/" means the root too, as in Flux.
+	Path string
+	// Spec supplies targetNamespace, namePrefix, nameSuffix, patches (and
+	// the deprecated patchesStrategicMerge and patchesJson6902), images,
+	// components, ignoreMissingComponents, commonMetadata and, by being
+	// set, postBuild.
+	Spec kustomizev1.KustomizationSpec
+	// Vars are the postBuild variables, merged by the caller in Flux's
+	// order, later wins: the data of each spec.postBuild.substituteFrom
+	// entry in list order, then spec.postBuild.substitute. Newlines in
+	// values are dropped here, as Flux does. Vars are used only when
+	// Spec.PostBuild is set; with no vars nothing is substituted, not even
+	// defaults (Flux's default "WithVariables" strategy).
+	Vars map[string]string
+	// StrictSubstitution fails the build on a variable that is neither set
+	// nor has a default, like Flux's StrictPostBuildSubstitutions feature
+	// gate. Off by default, as in Flux: such a variable becomes "".
+	StrictSubstitution bool
+	// Name and Namespace are the Kustomization's own, used in messages.
+	Name, Namespace string
+}
+
+// Result is a successful build.
+type Result struct {
+	// Objects are the built objects in kustomize's output order, with
+	// commonMetadata set.
+	Objects []*unstructured.Unstructured
+	// Inputs are the tree paths the result depends on, sorted: every file
+	// and symlink the build read, and every entry under Path, so that a
+	// file added to a directory whose kustomization is generated changes
+	// the set. Files that were only probed for and are absent are not in
+	// it; see Build.
+	Inputs []string
+	// Digest is "sha256:<hex>" of the built multi-document YAML after
+	// postBuild substitution and before commonMetadata, the digest Flux
+	// keeps in status.history.
+	Digest string
+}
+
+// Error is a build failure. Reason is the Ready condition reason the
+// controller reports: meta.ArtifactFailedReason when spec.path does not
+// lead to a directory of the repository (as Flux reports it), else
+// meta.BuildFailedReason.
+type Error struct {
+	Reason string
+	// Path is the repository path at fault when known: the file with
+	// invalid YAML, the kustomization with a remote base, spec.path.
+	Path    string
+	Message string
+	Err     error
+}
+
+func (e *Error) Error() string { return e.Message }
+func (e *Error) Unwrap() error { return e.Err }
+
+// inFile finds the file named in kyaml's YAML syntax errors and in
+// kustomize's duplicate-object error.
+var inFile = regexp.MustCompile(`in File: (\S+)|merging resources from '([^']+)'`)
+
+// openAPIMu makes the rare build that sets a kustomization's `openapi:`
+// field run alone. kustomize keeps the OpenAPI schema in a process global
+// (kyaml/openapi); such a build replaces it, so running it next to others
+// would race and leak its schema into them. Flux resets the schema around
+// every build under one mutex for all builds (and reparses the built-in
+// schema each time, which costs more than a small build); here builds share
+// the read lock and only these take the write lock.
+var openAPIMu sync.RWMutex
+
+// Build runs kustomize on the directory in.Path of a repository snapshot:
+// files maps slash-separated paths relative to the root to contents, and
+// symlinks maps the paths of symbolic links to their targets as stored in
+// Git. Neither is modified, and both may be shared by concurrent builds.
+//
+// The build matches Flux's kustomize-controller: a kustomization file is
+// generated when the directory has none, the spec's transforms are added to
+// it, kustomize runs with LoadRestrictionsNone (files may come from
+// anywhere in the repository, never outside it) and builtin plugins only,
+// and postBuild substitution runs per object. Unlike Flux, remote bases are
+// refused (builds are offline) and a spec.path that climbs out of the
+// repository is an error rather than being clamped to the root.
+//
+// Errors are *Error. Result.Inputs lists what the build read; a file that
+// appears where kustomize only probed (a second kustomization file next to
+// one it read, say) is not in it, so a caller that skips builds on
+// unchanged inputs must also treat new entries in the directories of the
+// inputs as a change, or rebuild on every new tree.
+func Build(files map[string][]byte, symlinks map[string]string, in Input) (res *Result, err error) {
+	// kustomize can panic on odd input; Flux recovers from it too.
+	defer func() {
+		if v := recover(); v != nil {
+			res, err = nil, &Error{Reason: meta.BuildFailedReason, Path: in.Path,
+				Message: fmt.Sprintf("kustomize build of '%s' panicked: %v", in.Path, v)}
+		}
+	}()
+	s := newSnapshotFS(files, symlinks)
+	dir, err := buildDir(s, in.Path)
+	if err != nil {
+		return nil, err
+	}
+	res, err = build(s, dir, in)
+	if err != nil {
+		var be *Error
+		if !errors.As(err, &be) {
+			be = &Error{Path: in.Path, Message: err.Error(), Err: err}
+		}
+		if be.Reason == "" {
+			be.Reason = meta.BuildFailedReason
+		}
+		// A symlink out of the repository that kustomize only probed shows
+		// up as "not found"; name the link, which is what to fix.
+		if esc := s.escapeErr(); esc != nil && !strings.Contains(be.Message, esc.Error()) {
+			be.Message = esc.Error() + ": " + be.Message
+		}
+		return nil, be
+	}
+	return res, nil
+}
+
+// buildDir resolves spec.path to a directory of the tree.
+func buildDir(s *snapshotFS, p string) (string, error) {
+	clean := path.Clean("./" + strings.TrimLeft(strings.ReplaceAll(p, "\\", "/"), "/"))
+	if clean == ".." || strings.HasPrefix(clean, "../") {
+		return "", &Error{Reason: meta.ArtifactFailedReason, Path: p,
+			Message: fmt.Sprintf("kustomization path '%s' is outside the repository", p)}
+	}
+	dir, err := s.resolve(rel(clean))
+	if err != nil {
+		return "", &Error{Reason: meta.ArtifactFailedReason, Path: p,
+			Message: fmt.Sprintf("kustomization path '%s' is not in the repository: %v", p, err), Err: err}
+	}
+	isFile, isDir := s.stat(dir)
+	switch {
+	case isDir:
+		return dir, nil
+	case isFile:
+		return "", &Error{Reason: meta.ArtifactFailedReason, Path: p,
+			Message: fmt.Sprintf("kustomization path '%s' is a file, not a directory", p)}
+	default:
+		return "", &Error{Reason: meta.ArtifactFailedReason, Path: p,
+			Message: fmt.Sprintf("kustomization path not found: %s", p)}
+	}
+}
+
+func build(s *snapshotFS, dir string, in Input) (*Result, error) {
+	if _, err := generate(s, dir, &in.Spec); err != nil {
+		return nil, err
+	}
+	m, err := kustomize(s, dir)
+	if err != nil {
+		// kustomize names a file relative to the kustomization that lists
+		// it; say which file of the repository that is.
+		if m := inFile.FindStringSubmatch(err.Error()); m != nil {
+			if r := s.locate(m[1] + m[2]); r != "" {
+				return nil, &Error{Path: r, Message: fmt.Sprintf("kustomize build failed at %s: %v", r, err), Err: err}
+			}
+		}
+		return nil, &Error{Path: in.Path, Message: fmt.Sprintf("kustomize build failed: %v", err), Err: err}
+	}
+	for _, r := range m.Resources() {
+		if r.GetName() == "" || r.GetKind() == "" || r.GetApiVersion() == "" {
+			return nil, &Error{Path: in.Path, Message: fmt.Sprintf(
+				"failed to decode Kubernetes apiVersion, kind and name from: %v", r.String())}
+		}
+		if in.Spec.PostBuild == nil {
+			continue
+		}
+		replaced, err := substitute(r, in)
+		if err != nil {
+			return nil, err
+		}
+		if !replaced {
+			continue
+		}
+		// The object changed in place; Replace re-indexes it, as Flux does.
+		if _, err := m.Replace(r); err != nil {
+			return nil, &Error{Path: in.Path, Message: fmt.Sprintf(
+				"post build failed for '%s': %v", objectName(r.GetKind(), r.GetNamespace(), r.GetName()), err), Err: err}
+		}
+	}
+	out, err := m.AsYaml()
+	if err != nil {
+		return nil, fmt.Errorf("failed to encode the build: %w", err)
+	}
+	sum := sha256.Sum256(out)
+	objects, err := ssautil.ReadObjects(bytes.NewReader(out))
+	if err != nil {
+		return nil, fmt.Errorf("failed to decode the build: %w", err)
+	}
+	if cm := in.Spec.CommonMetadata; cm != nil {
+		ssautil.SetCommonMetadata(objects, cm.Labels, cm.Annotations)
+	}
+	return &Result{
+		Objects: objects,
+		Inputs:  s.inputs(dir),
+		Digest:  "sha256:" + hex.EncodeToString(sum[:]),
+	}, nil
+}
+
+// kustomize runs krusty on the snapshot. Each call has its own Kustomizer,
+// and with it its own dependency provider, resource factory and loader, so
+// builds share nothing but kustomize's OpenAPI schema (see openAPIMu).
+func kustomize(s *snapshotFS, dir string) (resmap.ResMap, error) {
+	if s.setsOpenAPI() {
+		openAPIMu.Lock()
+		defer openAPIMu.Unlock()
+		defer openapi.ResetOpenAPI()
+	} else {
+		openAPIMu.RLock()
+		defer openAPIMu.RUnlock()
+	}
+	k := krusty.MakeKustomizer(&krusty.Options{
+		LoadRestrictions: kustypes.LoadRestrictionsNone,
+		PluginConfig:     kustypes.DisabledPluginConfig(),
+	})
+	return k.Run(s, abs(dir))
+}
+
+// substitute runs Flux's own postBuild substitution on one object. It is
+// given the merged variables as spec.postBuild.substitute and runs in dry-run
+// mode, so it neither reads ConfigMaps and Secrets (the controller did) nor
+// needs a client.
+func substitute(res *resource.Resource, in Input) (bool, error) {
+	vars := make(map[string]any, len(in.Vars))
+	for k, v := range in.Vars {
+		vars[k] = v
+	}
+	ks := unstructured.Unstructured{Object: map[string]any{
+		"spec": map[string]any{"postBuild": map[string]any{"substitute": vars}},
+	}}
+	out, err := fluxkustomize.SubstituteVariables(context.Background(), nil, ks, res,
+		fluxkustomize.SubstituteWithDryRun(true),
+		fluxkustomize.SubstituteWithStrict(in.StrictSubstitution))
+	if err != nil {
+		return false, &Error{Path: in.Path, Message: fmt.Sprintf("post build failed for '%s': %v",
+			objectName(res.GetKind(), res.GetNamespace(), res.GetName()), err), Err: err}
+	}
+	return out != nil, nil
+}
+
+func objectName(kind, namespace, name string) string {
+	if namespace == "" {
+		return kind + "/" + name
+	}
+	return kind + "/" + namespace + "/" + name
+}
+
+// setsOpenAPI reports whether any kustomization file of the tree might set
+// the `openapi:` field. It looks at all of them, not only those the build
+// will read, because it must decide before the build starts; a false
+// positive costs only concurrency.
+func (s *snapshotFS) setsOpenAPI() bool {
+	for _, e := range s.entries {
+		if isKustomizationFile(e) && bytes.Contains(s.files[e], []byte("openapi")) {
+			return true
+		}
+	}
+	for o, data := range s.overlay {
+		if isKustomizationFile(o) && bytes.Contains(data, []byte("openapi")) {
+			return true
+		}
+	}
+	return false
+}
+
+// inputs is the sorted set of tree paths read plus every entry under dir.
+func (s *snapshotFS) inputs(dir string) []string {
+	s.mu.Lock()
+	set := make(map[string]struct{}, len(s.read))
+	for r := range s.read {
+		set[r] = struct{}{}
+	}
+	s.mu.Unlock()
+	for _, e := range s.under(dir) {
+		set[e] = struct{}{}
+	}
+	out := make([]string, 0, len(set))
+	for r := range set {
+		out = append(out, r)
+	}
+	slices.Sort(out)
+	return out
+}
