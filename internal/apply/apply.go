@@ -213,28 +213,28 @@ func (m *Manager) applyOne(ctx context.Context, u *unstructured.Unstructured, op
 	recreated := false
 	if err != nil && isImmutable(err) && (opts.Force || forced(u)) {
 		if err := m.recreate(ctx, u, opts.WaitForStages); err != nil {
-			m.Invalidate(id)
+			m.forget(id)
 			return nil, "", err
 		}
 		recreated = true
 		live, err = m.send(ctx, u)
 	}
 	if err != nil {
-		m.Invalidate(id)
+		m.forget(id)
 		return nil, "", applyError(u, err)
 	}
 
 	adopted := false
 	if mode != modeMerge && modeOf(live) != modeMerge {
 		if adopted, err = m.adopt(ctx, live); err != nil {
-			m.Invalidate(id)
+			m.forget(id)
 			return nil, "", fmt.Errorf("failed to adopt %s from its previous field managers: %w", subject(u), err)
 		}
 		if adopted {
 			// Now that the fields are ours, applying again removes those the
 			// desired object no longer has.
 			if live, err = m.send(ctx, u); err != nil {
-				m.Invalidate(id)
+				m.forget(id)
 				return nil, "", applyError(u, err)
 			}
 		}
@@ -246,7 +246,7 @@ func (m *Manager) applyOne(ctx context.Context, u *unstructured.Unstructured, op
 	} else if adopted {
 		action = ActionConfigured
 	}
-	m.store(id, record{hash: hash, applied: u, rv: live.GetResourceVersion(), exists: true})
+	m.store(id, record{hash: hash, applied: u, rv: live.GetResourceVersion(), uid: live.GetUID(), exists: true})
 	return live, action, nil
 }
 
@@ -272,7 +272,7 @@ func (m *Manager) exists(ctx context.Context, u *unstructured.Unstructured, prev
 	err := m.client.Get(ctx, client.ObjectKeyFromObject(u), live)
 	switch {
 	case err == nil:
-		m.store(IDOf(u), record{exists: true, rv: live.GetResourceVersion(), liveExcluded: excluded(live)})
+		m.store(IDOf(u), record{exists: true, rv: live.GetResourceVersion(), uid: live.GetUID(), liveExcluded: excluded(live), stale: true})
 		return true, nil
 	case apierrors.IsNotFound(err):
 		return false, nil
@@ -333,10 +333,14 @@ func (m *Manager) recreate(ctx context.Context, u *unstructured.Unstructured, ti
 // changed something, and sets it with creationTimestamp on a create.
 func (m *Manager) classify(live *unstructured.Unstructured, prev record, known bool, start time.Time) Action {
 	if known && prev.rv != "" {
-		if live.GetResourceVersion() == prev.rv {
+		switch {
+		case prev.uid != "" && live.GetUID() != prev.uid:
+			return ActionCreated
+		case live.GetResourceVersion() == prev.rv:
 			return ActionUnchanged
+		default:
+			return ActionConfigured
 		}
-		return ActionConfigured
 	}
 	var entry *metav1.ManagedFieldsEntry
 	for _, e := range live.GetManagedFields() {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
@@ -78,8 +79,10 @@ type record struct {
 	hash    [sha256.Size]byte
 	applied *unstructured.Unstructured
 	// rv is the newest resourceVersion seen: from the apply response or a
-	// watch event. An apply that returns it again changed nothing.
-	rv string
+	// watch event. An apply that returns it again changed nothing. uid tells
+	// a recreated object from the one seen.
+	rv  string
+	uid types.UID
 	// stale means the live object drifted: send it again.
 	stale bool
 	// exists is set once the object is known to exist (ssa IfNotPresent).
@@ -117,10 +120,21 @@ func (m *Manager) Stats() Stats {
 	}
 }
 
-// Invalidate forgets what the Manager knows of the object with this
-// inventory id, so that the next Apply sends it. Call it when a watch sees
-// the object deleted, or changed in a way Drifted reports.
+// Invalidate makes the next Apply send the object with this inventory id
+// even if its desired state is unchanged. Call it when a watch sees the object
+// deleted, or changed in a way Drifted reports (Observe does that itself).
 func (m *Manager) Invalidate(id string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if r := m.seen[id]; r != nil {
+		r.stale = true
+		r.exists = false
+	}
+}
+
+// forget drops all the Manager knows of an object: after a failed apply,
+// whose outcome is unknown, and after a prune.
+func (m *Manager) forget(id string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	delete(m.seen, id)
@@ -136,15 +150,19 @@ func (m *Manager) Observe(live *unstructured.Unstructured) (drifted bool, path s
 	m.mu.Lock()
 	r := m.seen[id]
 	if r == nil {
-		if excluded(live) {
-			m.seen[id] = &record{liveExcluded: true, exists: true, rv: live.GetResourceVersion()}
-		}
+		// First sight, e.g. from the informer's initial list after a
+		// restart: remember it so that the next Apply can tell exactly
+		// whether it changed anything.
+		m.seen[id] = &record{liveExcluded: excluded(live), exists: true, rv: live.GetResourceVersion(), uid: live.GetUID(), stale: true}
 		m.mu.Unlock()
 		return false, ""
 	}
 	r.liveExcluded = excluded(live)
 	r.exists = true
-	applied, unchanged := r.applied, r.rv == live.GetResourceVersion()
+	applied, unchanged := r.applied, r.rv == live.GetResourceVersion() && r.uid == live.GetUID()
+	if applied == nil {
+		r.rv, r.uid = live.GetResourceVersion(), live.GetUID()
+	}
 	m.mu.Unlock()
 
 	if applied == nil || unchanged {
@@ -157,7 +175,7 @@ func (m *Manager) Observe(live *unstructured.Unstructured) (drifted bool, path s
 	// The record may have been replaced by an apply in the meantime; only
 	// mark the one that was compared.
 	if r := m.seen[id]; r != nil && r.applied == applied {
-		r.rv = live.GetResourceVersion()
+		r.rv, r.uid = live.GetResourceVersion(), live.GetUID()
 		r.stale = r.stale || drifted
 	}
 	return drifted, path

@@ -80,7 +80,7 @@ func (m *Manager) pruneOne(ctx context.Context, owner Owner, u *unstructured.Uns
 	switch {
 	case apierrors.IsNotFound(err), apimeta.IsNoMatchError(err):
 		// Gone already, or its kind is: nothing left to delete.
-		m.Invalidate(id)
+		m.forget(id)
 		return ActionDeleted, nil
 	case err != nil:
 		return ActionFailed, fmt.Errorf("failed to prune %s: %w", subject(u), err)
@@ -97,6 +97,6 @@ func (m *Manager) pruneOne(ctx context.Context, owner Owner, u *unstructured.Uns
 	if err != nil && !apierrors.IsNotFound(err) {
 		return ActionFailed, fmt.Errorf("failed to prune %s: %w", subject(u), err)
 	}
-	m.Invalidate(id)
+	m.forget(id)
 	return ActionDeleted, nil
 }
