@@ -118,10 +118,11 @@ func (c *Client) Fetch(ctx context.Context, o FetchOptions, lastCommit string) (
 	}
 	// Concurrent fetches of one repository at one commit clone once.
 	v, err, _ := c.group.Do(key, func() (any, error) {
-		commit, err := c.clone(ctx, o, u, t)
+		commit, done, err := c.clone(ctx, o, u, t)
 		if err != nil {
 			return nil, err
 		}
+		defer done()
 		s, err := buildSnapshot(commit, o.Ignore)
 		if err != nil {
 			return nil, newError(ErrGitOperation, o.Auth, o.URL, "failed to read the tree of "+RedactURL(o.URL), err)
@@ -195,19 +196,24 @@ func (c *Client) resolve(ctx context.Context, o FetchOptions) (target, *url.URL,
 // fetchedRef is where the one fetched ref is stored in the scratch repository.
 const fetchedRef = "refs/tugboat/fetched"
 
-// clone fetches the commit of t into a scratch repository and returns it.
-func (c *Client) clone(ctx context.Context, o FetchOptions, u *url.URL, t target) (*object.Commit, error) {
+// clone fetches the commit of t into a scratch repository and returns it;
+// done releases the storage once the commit's tree has been read.
+func (c *Client) clone(ctx context.Context, o FetchOptions, u *url.URL, t target) (_ *object.Commit, done func(), err error) {
 	st, cleanup, err := c.newStorage()
 	if err != nil {
-		return nil, newError(ErrGitOperation, o.Auth, o.URL, "failed to create repository storage", err)
+		return nil, nil, newError(ErrGitOperation, o.Auth, o.URL, "failed to create repository storage", err)
 	}
-	defer cleanup()
+	defer func() {
+		if err != nil {
+			cleanup()
+		}
+	}()
 	repo, err := git.Init(st, nil)
 	if err != nil {
-		return nil, newError(ErrGitOperation, o.Auth, o.URL, "failed to create repository storage", err)
+		return nil, nil, newError(ErrGitOperation, o.Auth, o.URL, "failed to create repository storage", err)
 	}
 	if _, err := repo.CreateRemote(&config.RemoteConfig{Name: "origin", URLs: []string{o.URL}}); err != nil {
-		return nil, newError(ErrGitOperation, o.Auth, o.URL, "failed to configure the remote", err)
+		return nil, nil, newError(ErrGitOperation, o.Auth, o.URL, "failed to configure the remote", err)
 	}
 	auth, _ := o.Auth.method(u) // validated by resolve
 	fo := &git.FetchOptions{
@@ -234,24 +240,24 @@ func (c *Client) clone(ctx context.Context, o FetchOptions, u *url.URL, t target
 		if isRefNotFound(err) {
 			what = fmt.Sprintf("%s not found in %s", ref, RedactURL(o.URL))
 		}
-		return nil, newError(classify(err), o.Auth, o.URL, what, err)
+		return nil, nil, newError(classify(err), o.Auth, o.URL, what, err)
 	}
 	if ref.Commit != "" {
 		commit, err := repo.CommitObject(plumbing.NewHash(t.commit))
 		if err != nil {
-			return nil, newError(ErrGitOperation, o.Auth, o.URL, fmt.Sprintf("%s not found in %s", ref, RedactURL(o.URL)), err)
+			return nil, nil, newError(ErrGitOperation, o.Auth, o.URL, fmt.Sprintf("%s not found in %s", ref, RedactURL(o.URL)), err)
 		}
-		return commit, nil
+		return commit, cleanup, nil
 	}
 	r, err := repo.Reference(fetchedRef, true)
 	if err != nil {
-		return nil, newError(ErrGitOperation, o.Auth, o.URL, fmt.Sprintf("%s not found in %s", ref, RedactURL(o.URL)), err)
+		return nil, nil, newError(ErrGitOperation, o.Auth, o.URL, fmt.Sprintf("%s not found in %s", ref, RedactURL(o.URL)), err)
 	}
 	commit, err := peel(repo, r.Hash())
 	if err != nil {
-		return nil, newError(ErrGitOperation, o.Auth, o.URL, fmt.Sprintf("failed to read the commit of %s in %s", ref, RedactURL(o.URL)), err)
+		return nil, nil, newError(ErrGitOperation, o.Auth, o.URL, fmt.Sprintf("failed to read the commit of %s in %s", ref, RedactURL(o.URL)), err)
 	}
-	return commit, nil
+	return commit, cleanup, nil
 }
 
 // peel follows annotated tags down to a commit.
