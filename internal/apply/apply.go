@@ -343,17 +343,21 @@ func (m *Manager) classify(live *unstructured.Unstructured, prev record, known b
 		}
 	}
 	var entry *metav1.ManagedFieldsEntry
+	others := 0
 	for _, e := range live.GetManagedFields() {
-		if e.Manager == m.fieldManager && e.Operation == metav1.ManagedFieldsOperationApply && e.Subresource == "" {
+		switch {
+		case e.Manager == m.fieldManager && e.Operation == metav1.ManagedFieldsOperationApply && e.Subresource == "":
 			entry = &e
-			break
+		case e.Subresource == "":
+			others++
 		}
 	}
 	if entry == nil || entry.Time == nil {
 		return ActionConfigured
 	}
 	created := live.GetCreationTimestamp()
-	if d := entry.Time.Sub(created.Time); d >= -createdWindow && d <= createdWindow && !created.Before(&metav1.Time{Time: start.Add(-entryTimeSkew)}) {
+	// A create leaves this manager's entry alone, stamped with the creation.
+	if d := entry.Time.Sub(created.Time); others == 0 && d >= -createdWindow && d <= createdWindow && !created.Before(&metav1.Time{Time: start.Add(-entryTimeSkew)}) {
 		return ActionCreated
 	}
 	if entry.Time.Time.Before(start.Add(-entryTimeSkew)) {

@@ -62,7 +62,7 @@ metadata: {name: NS-apps}`}
 			},
 			want: func(ns string) map[string]Action {
 				return map[string]Action{
-					"Namespace/" + ns + "-apps":                ActionCreated,
+					"Namespace/" + ns + "-apps":          ActionCreated,
 					"ConfigMap/" + ns + "-apps/settings": ActionCreated,
 				}
 			},

@@ -52,7 +52,12 @@ var namespaces atomic.Int64
 func testNamespace(tb testing.TB, c client.Client) string {
 	tb.Helper()
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
-		Name: fmt.Sprintf("t%d-%s", namespaces.Add(1), strings.ToLower(strings.NewReplacer("/", "-", " ", "-", "_", "-").Replace(tb.Name()))),
+		Name: fmt.Sprintf("t%d-%s", namespaces.Add(1), strings.Map(func(r rune) rune {
+			if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+				return r
+			}
+			return '-'
+		}, strings.ToLower(tb.Name()))),
 	}}
 	if len(ns.Name) > 50 {
 		ns.Name = strings.TrimRight(ns.Name[:50], "-")
