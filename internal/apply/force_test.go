@@ -69,8 +69,7 @@ spec:
 			m := NewManager(c, "tugboat")
 			owner := Owner{Name: "app", Namespace: "flux-system"}
 			before := parse(t, ns, tc.before)
-			cs, err := m.Apply(ctx, owner, []*unstructured.Unstructured{before}, Options{})
-			if err != nil {
+			if _, err := m.Apply(ctx, owner, []*unstructured.Unstructured{before}, Options{}); err != nil {
 				t.Fatal(err)
 			}
 			uid := get(t, c, before.GetAPIVersion(), before.GetKind(), ns, before.GetName()).GetUID()
@@ -79,7 +78,7 @@ spec:
 			if tc.annotate {
 				after.SetAnnotations(map[string]string{meta.ForceAnnotation: "enabled"})
 			}
-			cs, err = m.Apply(ctx, owner, []*unstructured.Unstructured{after}, Options{Force: tc.force})
+			cs, err := m.Apply(ctx, owner, []*unstructured.Unstructured{after}, Options{Force: tc.force})
 			if len(tc.wantErr) > 0 {
 				if err == nil {
 					t.Fatalf("Apply succeeded:\n%s", cs)

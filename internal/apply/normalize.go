@@ -32,7 +32,7 @@ func prepare(in *unstructured.Unstructured, owner Owner) (*unstructured.Unstruct
 	gvk := u.GroupVersionKind()
 	// kstatus needs a CRD's status (Flux keeps it); everyone else's is the
 	// server's business.
-	if !(gvk.Group == "apiextensions.k8s.io" && gvk.Kind == "CustomResourceDefinition") {
+	if gvk.Group != "apiextensions.k8s.io" || gvk.Kind != "CustomResourceDefinition" {
 		delete(u.Object, "status")
 	}
 	labels := u.GetLabels()
