@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/kustomize/api/resource"
 	kustypes "sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/kustomize/kyaml/openapi"
+	"sigs.k8s.io/kustomize/kyaml/yaml"
 
 	fluxkustomize "github.com/fluxcd/pkg/kustomize"
 	ssautil "github.com/fluxcd/pkg/ssa/utils"
@@ -95,7 +96,8 @@ var inFile = regexp.MustCompile(`in File: (\S+)|merging resources from '([^']+)'
 // would race and leak its schema into them. Flux resets the schema around
 // every build under one mutex for all builds (and reparses the built-in
 // schema each time, which costs more than a small build); here builds share
-// the read lock and only these take the write lock.
+// the read lock, and a build that reads a kustomization file mentioning
+// openapi stops at that read and runs again under the write lock.
 var openAPIMu sync.RWMutex
 
 // Build runs kustomize on the directory in.Path of a repository snapshot:
@@ -130,6 +132,11 @@ func Build(files map[string][]byte, symlinks map[string]string, in Input) (res *
 		return nil, err
 	}
 	res, err = build(s, dir, in)
+	if s.wantsOpenAPI {
+		s = newSnapshotFS(files, symlinks)
+		s.exclusive = true
+		res, err = build(s, dir, in)
+	}
 	if err != nil {
 		var be *Error
 		if !errors.As(err, &be) {
@@ -232,7 +239,7 @@ func build(s *snapshotFS, dir string, in Input) (*Result, error) {
 // and with it its own dependency provider, resource factory and loader, so
 // builds share nothing but kustomize's OpenAPI schema (see openAPIMu).
 func kustomize(s *snapshotFS, dir string) (resmap.ResMap, error) {
-	if s.setsOpenAPI() {
+	if s.exclusive {
 		openAPIMu.Lock()
 		defer openAPIMu.Unlock()
 		defer openapi.ResetOpenAPI()
@@ -252,6 +259,11 @@ func kustomize(s *snapshotFS, dir string) (resmap.ResMap, error) {
 // mode, so it neither reads ConfigMaps and Secrets (the controller did) nor
 // needs a client.
 func substitute(res *resource.Resource, in Input) (bool, error) {
+	// Substitution only acts on '$'; an object without one would come back
+	// equal after Flux's YAML->JSON->YAML round trip, so skip that cost.
+	if !hasDollar(res.YNode()) {
+		return false, nil
+	}
 	vars := make(map[string]any, len(in.Vars))
 	for k, v := range in.Vars {
 		vars[k] = v
@@ -269,29 +281,26 @@ func substitute(res *resource.Resource, in Input) (bool, error) {
 	return out != nil, nil
 }
 
+func hasDollar(n *yaml.Node) bool {
+	if n == nil {
+		return false
+	}
+	if strings.Contains(n.Value, "$") {
+		return true
+	}
+	for _, c := range n.Content {
+		if hasDollar(c) {
+			return true
+		}
+	}
+	return false
+}
+
 func objectName(kind, namespace, name string) string {
 	if namespace == "" {
 		return kind + "/" + name
 	}
 	return kind + "/" + namespace + "/" + name
-}
-
-// setsOpenAPI reports whether any kustomization file of the tree might set
-// the `openapi:` field. It looks at all of them, not only those the build
-// will read, because it must decide before the build starts; a false
-// positive costs only concurrency.
-func (s *snapshotFS) setsOpenAPI() bool {
-	for _, e := range s.entries {
-		if isKustomizationFile(e) && bytes.Contains(s.files[e], []byte("openapi")) {
-			return true
-		}
-	}
-	for o, data := range s.overlay {
-		if isKustomizationFile(o) && bytes.Contains(data, []byte("openapi")) {
-			return true
-		}
-	}
-	return false
 }
 
 // inputs is the sorted set of tree paths read plus every entry under dir.

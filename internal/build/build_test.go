@@ -1,6 +1,7 @@
 package build
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -11,6 +12,8 @@ import (
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	fluxkustomize "github.com/fluxcd/pkg/kustomize"
 
 	kustomizev1 "github.com/tugboatcd/tugboat/api/kustomize/v1"
 	"github.com/tugboatcd/tugboat/api/meta"
@@ -553,12 +556,18 @@ func TestBuildErrors(t *testing.T) {
 func TestBuildConcurrently(t *testing.T) {
 	tree := bytesOf(with(with(seedTree(), podinfoTree(t)), map[string]string{
 		"gen/a.yaml": configMap("a", "1"), "gen/sub/b.yaml": configMap("b", "2"),
+		// A custom OpenAPI schema replaces kustomize's global one: this
+		// build must run alone and leave the others unaffected.
+		"custom/kustomization.yaml": "resources: [cm.yaml]\nopenapi:\n  path: schema.json\n",
+		"custom/schema.json":        `{"definitions": {}}`,
+		"custom/cm.yaml":            configMap("custom", "1"),
 	}))
 	inputs := []Input{
 		{Path: "apps/prod"},
 		{Path: "gen", Spec: kustomizev1.KustomizationSpec{TargetNamespace: "x", NamePrefix: "p-"}},
+		{Path: "custom"},
 	}
-	for i := range 6 {
+	for i := range 5 {
 		inputs = append(inputs, Input{Path: "apps/podinfo", Spec: kustomizev1.KustomizationSpec{PostBuild: &kustomizev1.PostBuild{}},
 			Vars: map[string]string{"INDEX": fmt.Sprintf("%dapp", i), "PODS": "1", "MCPU": "1m"}})
 	}
@@ -593,7 +602,41 @@ func TestBuildConcurrently(t *testing.T) {
 	for err := range errs {
 		t.Error(err)
 	}
-	if want[2].Digest == want[3].Digest {
+	if got := ids(want[2].Objects); !reflect.DeepEqual(got, []string{"ConfigMap//custom"}) {
+		t.Errorf("the build with a custom schema made %v", got)
+	}
+	if want[3].Digest == want[4].Digest {
 		t.Error("builds with different variables have the same digest")
+	}
+}
+
+// TestSubstituteSkipIsExact checks the premise of skipping objects without
+// a '$': Flux's substitution round trip leaves such objects as they were.
+func TestSubstituteSkipIsExact(t *testing.T) {
+	s := newSnapshotFS(bytesOf(seedTree()), nil)
+	m, err := kustomize(s, "apps/prod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, err := m.AsYaml()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ks := unstructured.Unstructured{Object: map[string]any{"spec": map[string]any{
+		"postBuild": map[string]any{"substitute": map[string]any{"A": "1"}}}}}
+	for _, r := range m.Resources() {
+		if hasDollar(r.YNode()) {
+			t.Fatalf("%s has a $", r.GetName())
+		}
+		if _, err := fluxkustomize.SubstituteVariables(context.Background(), nil, ks, r, fluxkustomize.SubstituteWithDryRun(true)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	after, err := m.AsYaml()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(before) != string(after) {
+		t.Errorf("substitution changed an object without variables:\n%s\n---\n%s", before, after)
 	}
 }

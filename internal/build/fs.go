@@ -53,7 +53,16 @@ type snapshotFS struct {
 	// escape is the first symlink found leaving the tree; a probe such as
 	// Exists can only answer false, so the build reports it if it fails.
 	escape error
+
+	// exclusive is set when the build holds openAPIMu for writing; until
+	// then reading a kustomization file that sets `openapi:` stops the
+	// build, before kustomize touches its global schema, and sets
+	// wantsOpenAPI so that Build runs it again alone.
+	exclusive    bool
+	wantsOpenAPI bool
 }
+
+var errOpenAPI = errors.New("this kustomization sets openapi: and must be built alone")
 
 var _ filesys.FileSystem = (*snapshotFS)(nil)
 
@@ -407,6 +416,12 @@ func (s *snapshotFS) ReadFile(p string) ([]byte, error) {
 	s.order = append(s.order, r)
 	s.mu.Unlock()
 	if isKustomizationFile(r) {
+		if !s.exclusive && bytes.Contains(data, []byte("openapi")) {
+			s.mu.Lock()
+			s.wantsOpenAPI = true
+			s.mu.Unlock()
+			return nil, errOpenAPI
+		}
 		if err := checkNoRemote(r, data); err != nil {
 			return nil, err
 		}
