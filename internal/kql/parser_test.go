@@ -67,8 +67,8 @@ func table(name string, ops ...Operator) *Pipeline {
 	return &Pipeline{Source: &TableRef{Name: name}, Ops: ops}
 }
 func query(body *Pipeline, lets ...*Let) *Query { return &Query{Lets: lets, Body: body} }
-func named(name string, e Expr) NamedExpr    { return NamedExpr{Name: name, Expr: e} }
-func unnamed(e Expr) NamedExpr               { return NamedExpr{Expr: e} }
+func named(name string, e Expr) NamedExpr       { return NamedExpr{Name: name, Expr: e} }
+func unnamed(e Expr) NamedExpr                  { return NamedExpr{Expr: e} }
 
 // parserCases are queries with the tree they must parse to. Every case is
 // also a print/reparse round trip and a fuzz seed.
@@ -282,9 +282,9 @@ var parserCases = map[string]struct {
 // (observability.md §1.10), completed where the reference elides parts.
 // They must parse and round-trip; the checker and planner test them too.
 var sampleQueries = map[string]string{
-	"events list": `KubeEvents | where not(isempty(Namespace)) | sort by TimeGenerated desc | render table`,
+	"events list":         `KubeEvents | where not(isempty(Namespace)) | sort by TimeGenerated desc | render table`,
 	"requests per minute": `InsightsMetrics | where Name == "requests_count" | summarize Val=any(Val) by TimeGenerated=bin(TimeGenerated, 1m) | sort by TimeGenerated asc | project RequestsPerMinute = Val - prev(Val), TimeGenerated | render barchart`,
-	"logs for one pod": `ContainerLogV2 | where _ResourceId =~ "/subscriptions/x/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/c" | where PodNamespace == "ns" | where PodName == "pod" | where ContainerName == "c" | project TimeGenerated, Computer, ContainerId, LogMessage, LogSource`,
+	"logs for one pod":    `ContainerLogV2 | where _ResourceId =~ "/subscriptions/x/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/c" | where PodNamespace == "ns" | where PodName == "pod" | where ContainerName == "c" | project TimeGenerated, Computer, ContainerId, LogMessage, LogSource`,
 	"logs by deployment": `let startTime = ago(1h);
 let endTime = now();
 let KubePodInv = KubePodInventory
@@ -297,15 +297,15 @@ let KubePodInv = KubePodInventory
 KubePodInv
 | join (ContainerLogV2 | where TimeGenerated >= startTime and TimeGenerated < endTime) on ContainerId
 | project TimeGenerated, deployment, PodStatus, ContainerStatus, LogMessage`,
-	"cpu per container": `Perf | where ObjectName == 'K8SContainer' | where CounterName =~ 'cpuUsageNanoCores' | summarize Value = percentile(CounterValue, 95) by bin(TimeGenerated, 15m), InstanceName | extend Value = Value / 1000000`,
-	"cpu limits": `Perf | where ObjectName == "K8SContainer" | where CounterName == "cpuLimitNanoCores" | summarize arg_max(TimeGenerated, *) by InstanceName | project InstanceName, LimitMillicores = CounterValue / 1000000`,
-	"uptime": `Perf | where CounterName == "restartTimeEpoch" | summarize arg_max(TimeGenerated, *) by InstanceName | extend UpTime = CounterValue | extend StartTime = datetime_add('second', toint(UpTime), make_datetime(1970,1,1))`,
-	"pending pods chart": `KubePodInventory | where TimeGenerated > ago(1d) | summarize PendingCount = sumif(1, PodStatus =~ 'Pending'), RunningCount = sumif(1, PodStatus =~ 'Running') by bin(TimeGenerated, 5m) | render timechart`,
-	"node count": `let nodes = KubeNodeInventory | where TimeGenerated > ago(1d) | distinct ClusterId, Computer, TimeGenerated; nodes | summarize NodeCount = count() by bin(TimeGenerated, 5m), ClusterId | join hint.strategy=broadcast (nodes | summarize makelist(Computer) by ClusterId) on ClusterId`,
-	"crash loops": `KubePodInventory | where ContainerStatus == 'waiting' | where ContainerStatusReason == 'CrashLoopBackOff' or ContainerStatusReason == 'Error' | extend ContainerLastStatus=todynamic(ContainerLastStatus) | summarize RestartCount = arg_max(ContainerRestartCount, Computer, Namespace, ContainerLastStatus.reason) by Name`,
-	"free text search": `let SearchValue = "error"; ContainerLogV2 | where * contains tostring(SearchValue) | take 1000`,
+	"cpu per container":    `Perf | where ObjectName == 'K8SContainer' | where CounterName =~ 'cpuUsageNanoCores' | summarize Value = percentile(CounterValue, 95) by bin(TimeGenerated, 15m), InstanceName | extend Value = Value / 1000000`,
+	"cpu limits":           `Perf | where ObjectName == "K8SContainer" | where CounterName == "cpuLimitNanoCores" | summarize arg_max(TimeGenerated, *) by InstanceName | project InstanceName, LimitMillicores = CounterValue / 1000000`,
+	"uptime":               `Perf | where CounterName == "restartTimeEpoch" | summarize arg_max(TimeGenerated, *) by InstanceName | extend UpTime = CounterValue | extend StartTime = datetime_add('second', toint(UpTime), make_datetime(1970,1,1))`,
+	"pending pods chart":   `KubePodInventory | where TimeGenerated > ago(1d) | summarize PendingCount = sumif(1, PodStatus =~ 'Pending'), RunningCount = sumif(1, PodStatus =~ 'Running') by bin(TimeGenerated, 5m) | render timechart`,
+	"node count":           `let nodes = KubeNodeInventory | where TimeGenerated > ago(1d) | distinct ClusterId, Computer, TimeGenerated; nodes | summarize NodeCount = count() by bin(TimeGenerated, 5m), ClusterId | join hint.strategy=broadcast (nodes | summarize makelist(Computer) by ClusterId) on ClusterId`,
+	"crash loops":          `KubePodInventory | where ContainerStatus == 'waiting' | where ContainerStatusReason == 'CrashLoopBackOff' or ContainerStatusReason == 'Error' | extend ContainerLastStatus=todynamic(ContainerLastStatus) | summarize RestartCount = arg_max(ContainerRestartCount, Computer, Namespace, ContainerLastStatus.reason) by Name`,
+	"free text search":     `let SearchValue = "error"; ContainerLogV2 | where * contains tostring(SearchValue) | take 1000`,
 	"errors per container": `ContainerLogv2 | where LogLevel == "Error" | summarize ErrorCount = count() by ContainerID`,
-	"ingestion latency": `ContainerLogV2 | extend E2EIngestionLatency = ingestion_time() - TimeGenerated | summarize percentiles(E2EIngestionLatency,50,95) by Computer | top 20 by percentile_E2EIngestionLatency_95 desc`,
+	"ingestion latency":    `ContainerLogV2 | extend E2EIngestionLatency = ingestion_time() - TimeGenerated | summarize percentiles(E2EIngestionLatency,50,95) by Computer | top 20 by percentile_E2EIngestionLatency_95 desc`,
 }
 
 func TestParse(t *testing.T) {
