@@ -302,7 +302,8 @@ func (ck *checker) operator(in relation, op Operator) relation {
 		}
 		return &relDistinct{in: p}
 	case *CountOp:
-		return &relAggregate{in: in, cols: []Column{{Name: "Count", Type: TypeLong}}, aggs: []aggregate{{fn: "count", t: TypeLong}}}
+		agg := &relAggregate{in: in, cols: []Column{{Name: "_agg0", Type: TypeLong}}, aggs: []aggregate{{fn: "count", t: TypeLong}}}
+		return &relProject{in: agg, cols: []Column{{Name: "Count", Type: TypeLong}}, exprs: []texpr{&tColumn{idx: 0, t: TypeLong}}}
 	case *JoinOp:
 		return ck.join(in, op)
 	case *UnionOp:
