@@ -29,7 +29,7 @@ func Check(q *Query, schema Schema) (c *Checked, err error) {
 	ck := &checker{schema: schema, lets: map[string]*letBinding{}}
 	defer func() {
 		if r := recover(); r != nil {
-			if f, ok := r.(parseFailure); ok {
+			if f, ok := r.(userFailure); ok {
 				c, err = nil, f.err
 				return
 			}
@@ -52,7 +52,7 @@ type checker struct {
 }
 
 func (ck *checker) fail(pos Pos, format string, args ...any) {
-	panic(parseFailure{errorf(pos, format, args...)})
+	panic(userFailure{errorf(pos, format, args...)})
 }
 
 func (ck *checker) checkQuery(q *Query) *Checked {
@@ -1289,7 +1289,7 @@ func (ck *checker) path(x texpr, pos Pos, el pathElem) texpr {
 // dynamic columns, as Kusto's any-column search does.
 func (ck *checker) starSearch(b *Binary, cols []Column) texpr {
 	op := normalizeStringOp(b.Op)
-	if !stringOperators[b.Op] || op == "" {
+	if !isStringOperator(b.Op) || op == "" {
 		ck.fail(b.OpPos, "* can only be used with string operators such as has or contains")
 	}
 	var out texpr
@@ -1547,11 +1547,13 @@ func dynamicElements(js string) ([]texpr, bool) {
 
 // knownFunctions lists the scalar functions the checker accepts, for
 // suggestions.
-var knownFunctions = []string{
-	"ago", "now", "bin", "floor", "strcat", "tostring", "toint", "tolong", "todouble", "toreal", "todatetime",
-	"totimespan", "tobool", "todynamic", "parse_json", "extract", "split", "strlen", "substring", "tolower",
-	"toupper", "trim", "iff", "iif", "case", "isempty", "isnotempty", "isnull", "isnotnull", "coalesce",
-	"format_datetime", "startofday", "not",
+func knownFunctions() []string {
+	return []string{
+		"ago", "now", "bin", "floor", "strcat", "tostring", "toint", "tolong", "todouble", "toreal", "todatetime",
+		"totimespan", "tobool", "todynamic", "parse_json", "extract", "split", "strlen", "substring", "tolower",
+		"toupper", "trim", "iff", "iif", "case", "isempty", "isnotempty", "isnull", "isnotnull", "coalesce",
+		"format_datetime", "startofday", "not",
+	}
 }
 
 func (ck *checker) call(c *Call, args []texpr) texpr {
@@ -1738,7 +1740,7 @@ func (ck *checker) call(c *Call, args []texpr) texpr {
 		ck.fail(c.NamePos, "function %s is not supported yet", c.Name)
 	}
 	msg := fmt.Sprintf("unknown function %s", c.Name)
-	if s := nearest(c.Name, knownFunctions); s != "" {
+	if s := nearest(c.Name, knownFunctions()); s != "" {
 		msg += fmt.Sprintf("; did you mean %s?", s)
 	}
 	ck.fail(c.NamePos, "%s", msg)

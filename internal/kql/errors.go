@@ -81,14 +81,6 @@ func errorf(pos Pos, format string, args ...any) *Error {
 // test failure.
 var ErrInternal = errors.New("internal error")
 
-// recoverInternal converts a panic into an ErrInternal-wrapped error at the
-// package's API boundary, so that a bug never takes down the caller.
-func recoverInternal(stage string, err *error) {
-	if r := recover(); r != nil {
-		*err = fmt.Errorf("failed to %s: %w: %v", stage, ErrInternal, r)
-	}
-}
-
 // posAt computes the position of byte offset off in src.
 func posAt(src string, off int) Pos {
 	p := Pos{Line: 1, Col: 1}

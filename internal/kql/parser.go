@@ -21,7 +21,7 @@ func Parse(query string) (q *Query, err error) {
 	p := &parser{toks: toks}
 	defer func() {
 		if r := recover(); r != nil {
-			if f, ok := r.(parseFailure); ok {
+			if f, ok := r.(userFailure); ok {
 				q, err = nil, f.err
 				return
 			}
@@ -32,9 +32,9 @@ func Parse(query string) (q *Query, err error) {
 	return p.parseQuery(), nil
 }
 
-// parseFailure carries a user-facing error out of the recursive descent; it
+// userFailure carries a user-facing error out of the recursive descent; it
 // is recovered in Parse and never escapes the package.
-type parseFailure struct{ err *Error }
+type userFailure struct{ err *Error }
 
 type parser struct {
 	toks  []Token
@@ -43,7 +43,7 @@ type parser struct {
 }
 
 func (p *parser) fail(pos Pos, format string, args ...any) {
-	panic(parseFailure{errorf(pos, format, args...)})
+	panic(userFailure{errorf(pos, format, args...)})
 }
 
 func (p *parser) enter() {
@@ -320,10 +320,12 @@ func (p *parser) parseParams() []Param {
 }
 
 // supportedOperators lists the tabular operators, for messages.
-var supportedOperators = []string{
-	"where", "filter", "project", "project-away", "project-rename", "extend", "summarize",
-	"sort", "order", "top", "take", "limit", "distinct", "count", "join", "union",
-	"parse", "mv-expand", "render",
+func supportedOperators() []string {
+	return []string{
+		"where", "filter", "project", "project-away", "project-rename", "extend", "summarize",
+		"sort", "order", "top", "take", "limit", "distinct", "count", "join", "union",
+		"parse", "mv-expand", "render",
+	}
 }
 
 func (p *parser) parseOperator() Operator {
@@ -402,10 +404,10 @@ func (p *parser) parseOperator() Operator {
 	case "project-keep", "project-reorder", "mv-apply", "parse-where", "parse-kv", "make-series",
 		"as", "serialize", "evaluate", "search", "getschema", "sample", "sample-distinct", "invoke",
 		"fork", "facet", "scan", "partition", "reduce", "find", "consume", "print", "range":
-		p.fail(t.Pos, "the %s operator is not supported; supported operators are %s", t.Text, strings.Join(supportedOperators, ", "))
+		p.fail(t.Pos, "the %s operator is not supported; supported operators are %s", t.Text, strings.Join(supportedOperators(), ", "))
 	}
 	msg := fmt.Sprintf("unknown operator %q", t.Text)
-	if s := nearest(t.Text, supportedOperators); s != "" {
+	if s := nearest(t.Text, supportedOperators()); s != "" {
 		msg += fmt.Sprintf("; did you mean %q?", s)
 	}
 	p.fail(t.Pos, "%s", msg)
@@ -665,7 +667,7 @@ func (p *parser) isEqualityOp(t Token) bool {
 	if t.Kind == TokPunct {
 		return t.Text == "==" || t.Text == "!=" || t.Text == "<>"
 	}
-	return t.Kind == TokIdent && !t.Quoted && (inOperators[t.Text] || t.Text == "between" || t.Text == "!between")
+	return t.Kind == TokIdent && !t.Quoted && (isInOperator(t.Text) || t.Text == "between" || t.Text == "!between")
 }
 
 func (p *parser) parseEquality() Expr {
@@ -746,7 +748,7 @@ func isStringOp(t Token) bool {
 	if t.Kind == TokPunct {
 		return t.Text == "=~" || t.Text == "!~" || t.Text == ":"
 	}
-	return t.Kind == TokIdent && !t.Quoted && stringOperators[t.Text]
+	return t.Kind == TokIdent && !t.Quoted && isStringOperator(t.Text)
 }
 
 func (p *parser) parseStringOp() Expr {

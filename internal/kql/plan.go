@@ -56,7 +56,7 @@ func PlanSQL(c *Checked, opts Options) (p *Plan, err error) {
 	pl := &planner{d: opts.Dialect, now: opts.Now.UTC()}
 	defer func() {
 		if r := recover(); r != nil {
-			if f, ok := r.(parseFailure); ok {
+			if f, ok := r.(userFailure); ok {
 				p, err = nil, f.err
 				return
 			}
@@ -159,7 +159,7 @@ type planner struct {
 }
 
 func (pl *planner) fail(format string, args ...any) {
-	panic(parseFailure{errorf(Pos{}, format, args...)})
+	panic(userFailure{errorf(Pos{}, format, args...)})
 }
 
 func (pl *planner) alias() string {

@@ -25,24 +25,31 @@ const (
 	precAtom
 )
 
-// stringOperators are the binary operators of the stringOperatorExpression
-// level; the parser accepts all of them, the checker decides which it supports.
-var stringOperators = map[string]bool{
-	"=~": true, "!~": true, ":": true,
-	"has": true, "!has": true, "has_cs": true, "!has_cs": true,
-	"hasprefix": true, "!hasprefix": true, "hasprefix_cs": true, "!hasprefix_cs": true,
-	"hassuffix": true, "!hassuffix": true, "hassuffix_cs": true, "!hassuffix_cs": true,
-	"contains": true, "!contains": true, "contains_cs": true, "!contains_cs": true,
-	"notcontains": true, "notcontainscs": true,
-	"startswith": true, "!startswith": true, "startswith_cs": true, "!startswith_cs": true,
-	"endswith": true, "!endswith": true, "endswith_cs": true, "!endswith_cs": true,
-	"like": true, "notlike": true, "likecs": true, "notlikecs": true,
-	"matches regex": true,
+// isStringOperator reports the binary operators of the
+// stringOperatorExpression level; the parser accepts all of them, the
+// checker decides which it supports.
+func isStringOperator(op string) bool {
+	switch op {
+	case "=~", "!~", ":",
+		"has", "!has", "has_cs", "!has_cs",
+		"hasprefix", "!hasprefix", "hasprefix_cs", "!hasprefix_cs",
+		"hassuffix", "!hassuffix", "hassuffix_cs", "!hassuffix_cs",
+		"contains", "!contains", "contains_cs", "!contains_cs", "notcontains", "notcontainscs",
+		"startswith", "!startswith", "startswith_cs", "!startswith_cs",
+		"endswith", "!endswith", "endswith_cs", "!endswith_cs",
+		"like", "notlike", "likecs", "notlikecs", "matches regex":
+		return true
+	}
+	return false
 }
 
-// inOperators are the list operators of the equality level.
-var inOperators = map[string]bool{
-	"in": true, "!in": true, "in~": true, "!in~": true, "has_any": true, "has_all": true,
+// isInOperator reports the list operators of the equality level.
+func isInOperator(op string) bool {
+	switch op {
+	case "in", "!in", "in~", "!in~", "has_any", "has_all":
+		return true
+	}
+	return false
 }
 
 // binaryPrec returns the precedence of a binary operator and whether it may
@@ -177,7 +184,7 @@ func writeExprList(b *strings.Builder, list []Expr) {
 // reservedWords are names that must be written as ['name'] because the parser
 // would read them as a keyword or an operator in some position.
 func reservedWord(s string) bool {
-	if stringOperators[s] || inOperators[s] || typedLiteralKeyword(s) || isHyphenatedKeyword(s) {
+	if isStringOperator(s) || isInOperator(s) || typedLiteralKeyword(s) || isHyphenatedKeyword(s) {
 		return true
 	}
 	switch s {

@@ -18,23 +18,27 @@ const (
 	TypeGuid
 )
 
-var typeNames = [...]string{
-	TypeUnknown:  "unknown",
-	TypeString:   "string",
-	TypeLong:     "long",
-	TypeInt:      "int",
-	TypeReal:     "real",
-	TypeBool:     "bool",
-	TypeDatetime: "datetime",
-	TypeTimespan: "timespan",
-	TypeDynamic:  "dynamic",
-	TypeGuid:     "guid",
-}
-
 // String returns the KQL spelling of the type.
 func (t Type) String() string {
-	if int(t) < len(typeNames) {
-		return typeNames[t]
+	switch t {
+	case TypeString:
+		return "string"
+	case TypeLong:
+		return "long"
+	case TypeInt:
+		return "int"
+	case TypeReal:
+		return "real"
+	case TypeBool:
+		return "bool"
+	case TypeDatetime:
+		return "datetime"
+	case TypeTimespan:
+		return "timespan"
+	case TypeDynamic:
+		return "dynamic"
+	case TypeGuid:
+		return "guid"
 	}
 	return "unknown"
 }
