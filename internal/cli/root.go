@@ -50,7 +50,7 @@ func NewRootCommand(out, errOut io.Writer) *cobra.Command {
 	}
 	root.SetOut(out)
 	root.SetErr(errOut)
-	root.AddCommand(newDevCommand(s), newVersionCommand(s))
+	root.AddCommand(newDevCommand(s), newControllerCommand(s), newVersionCommand(s))
 	return root
 }
 

@@ -12,7 +12,12 @@ import (
 	"syscall"
 	"time"
 
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
 	"github.com/tugboatcd/tugboat/internal/cluster"
+	"github.com/tugboatcd/tugboat/internal/controller"
+	"github.com/tugboatcd/tugboat/internal/install"
 )
 
 // Serve runs the dev cluster in the foreground until SIGTERM or SIGINT, or until a
@@ -50,6 +55,17 @@ func Serve(ctx context.Context, o Options, out io.Writer) error {
 		return err
 	}
 	defer c.Stop()
+	// The GitOps controllers run in this process, beside the control plane: kwok runs
+	// no containers, so the controller's Deployment could not run inside the cluster.
+	fmt.Fprintf(out, "installing CRDs and starting the GitOps controllers\n")
+	if err := install.CRDs(ctx, c.RESTConfig); err != nil {
+		return err
+	}
+	ctrl.SetLogger(zap.New(zap.WriteTo(out)))
+	controllers := make(chan error, 1)
+	go func() {
+		controllers <- controller.Run(ctx, c.RESTConfig, controller.Options{Concurrent: 20, MetricsAddr: "0", HealthAddr: "0"})
+	}()
 	data, err := json.Marshal(ready{PID: os.Getpid(), Server: c.Server})
 	if err != nil {
 		return fmt.Errorf("failed to encode ready file: %w", err)
@@ -65,6 +81,11 @@ func Serve(ctx context.Context, o Options, out io.Writer) error {
 		return nil
 	case err := <-c.Failed():
 		return fmt.Errorf("a component of the dev cluster died: %w", err)
+	case err := <-controllers:
+		if ctx.Err() != nil || err == nil {
+			return nil
+		}
+		return fmt.Errorf("the GitOps controllers stopped: %w", err)
 	}
 }
 

@@ -1,0 +1,53 @@
+package cli
+
+import (
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+	"k8s.io/client-go/tools/clientcmd"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	"github.com/tugboatcd/tugboat/internal/controller"
+)
+
+func newControllerCommand(s streams) *cobra.Command {
+	var (
+		o          controller.Options
+		kubeconfig string
+		kubeCtx    string
+	)
+	cmd := &cobra.Command{
+		Use:   "controller",
+		Short: "Run the GitOps controllers (GitRepository, Kustomization) against a cluster",
+		Long: `Runs tugboat's GitRepository and Kustomization controllers, compatible with Flux's
+source.toolkit.fluxcd.io and kustomize.toolkit.fluxcd.io APIs. In a cluster it uses its
+service account; out of cluster, the kubeconfig.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctrl.SetLogger(zap.New(zap.WriteTo(s.errOut)))
+			loading := clientcmd.NewDefaultClientConfigLoadingRules()
+			loading.ExplicitPath = kubeconfig
+			cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(loading,
+				&clientcmd.ConfigOverrides{CurrentContext: kubeCtx}).ClientConfig()
+			if err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
+			defer stop()
+			return controller.Run(ctx, cfg, o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig file (default: in-cluster config, $KUBECONFIG, ~/.kube/config)")
+	f.StringVar(&kubeCtx, "context", "", "kubeconfig context to use")
+	f.IntVar(&o.Concurrent, "concurrent", 20, "reconciles run at once, per kind")
+	f.StringVar(&o.WatchLabelSelector, "watch-label-selector", "", "only reconcile objects with these labels (sharding)")
+	f.StringVar(&o.MetricsAddr, "metrics-bind-address", ":8080", `address of Prometheus /metrics ("0" disables)`)
+	f.StringVar(&o.HealthAddr, "health-probe-bind-address", ":8081", `address of /healthz and /readyz ("0" disables)`)
+	f.BoolVar(&o.LeaderElection, "leader-elect", false, "elect a leader so only one replica reconciles")
+	f.StringVar(&o.LeaderElectionNamespace, "leader-election-namespace", "", "namespace of the leader lease (default: the pod's)")
+	f.StringVar(&o.LeaderElectionID, "leader-election-id", "tugboat-controller-leader", "name of the leader lease; one per shard")
+	return cmd
+}

@@ -1,0 +1,457 @@
+package controller
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	kustomizev1 "github.com/tugboatcd/tugboat/api/kustomize/v1"
+	"github.com/tugboatcd/tugboat/api/meta"
+	sourcev1 "github.com/tugboatcd/tugboat/api/source/v1"
+	"github.com/tugboatcd/tugboat/internal/apply"
+	"github.com/tugboatcd/tugboat/internal/build"
+	"github.com/tugboatcd/tugboat/internal/source"
+)
+
+// FieldManager is the server-side apply field manager of everything tugboat applies.
+const FieldManager = "tugboat"
+
+// KustomizationReconciler builds a Kustomization's path from the source snapshot in
+// memory and server-side applies what changed, prunes what left Git, and judges health
+// from the watch of the objects it manages.
+type KustomizationReconciler struct {
+	Client     client.Client
+	RESTConfig *rest.Config
+	Store      *source.Store
+	recorder   recorder
+	watcher    *watcher
+
+	mu       sync.Mutex
+	state    map[string]*kustomizationState // by namespace/name
+	managers map[string]*apply.Manager      // by impersonated identity ("" = the controller's own)
+}
+
+// kustomizationState is what the reconciler remembers of a Kustomization between
+// reconciles, to skip builds and applies when nothing it depends on changed.
+type kustomizationState struct {
+	specHash     string
+	inputs       []string
+	inputsDigest string
+	objects      []*unstructured.Unstructured
+	// healthKey names the revision and spec whose health is being waited for, since
+	// healthSince.
+	healthKey   string
+	healthSince time.Time
+}
+
+// Reconcile reads the Kustomization and runs its steps; the status is patched once.
+func (r *KustomizationReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	start := time.Now()
+	obj := &kustomizev1.Kustomization{}
+	if err := r.Client.Get(ctx, req.NamespacedName, obj); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.forget(req.String())
+		}
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !obj.DeletionTimestamp.IsZero() {
+		return r.finalize(ctx, obj)
+	}
+	if !controllerutil.ContainsFinalizer(obj, kustomizev1.KustomizationFinalizer) {
+		patch := client.MergeFrom(obj.DeepCopy())
+		controllerutil.AddFinalizer(obj, kustomizev1.KustomizationFinalizer)
+		if err := r.Client.Patch(ctx, obj, patch); err != nil {
+			return ctrl.Result{}, fmt.Errorf("failed to add finalizer: %w", err)
+		}
+	}
+	if obj.Spec.Suspend {
+		return ctrl.Result{}, nil
+	}
+	before := obj.DeepCopy()
+	o := r.reconcile(ctx, obj)
+	finish(obj, o, &obj.Status.ObservedGeneration)
+	if v, ok := meta.ReconcileAnnotationValue(obj.GetAnnotations()); ok {
+		obj.Status.SetLastHandledReconcileRequest(v)
+	}
+	if err := patchStatus(ctx, r.Client, before, obj); err != nil {
+		return ctrl.Result{}, err
+	}
+	if o.ready == metav1.ConditionFalse {
+		r.recorder.event(obj, true, o.reason, obj.Status.LastAttemptedRevision, o.message)
+	}
+	observeReconcile(kustomizev1.KustomizationKind, o, time.Since(start))
+	log.FromContext(ctx).Info("reconciled", "revision", obj.Status.LastAttemptedRevision, "ready", o.ready, "reason", o.reason, "duration", time.Since(start).String())
+	return o.result()
+}
+
+
+// reconcile runs the steps in order, stopping at the first that does not succeed.
+func (r *KustomizationReconciler) reconcile(ctx context.Context, obj *kustomizev1.Kustomization) outcome {
+	retry := jitter(obj.GetRetryInterval())
+	if o, ok := r.checkDependencies(ctx, obj); !ok {
+		return o
+	}
+	snap, o, ok := r.snapshot(ctx, obj)
+	if !ok {
+		return o
+	}
+	revision := snap.Revision
+	obj.Status.LastAttemptedRevision = revision
+
+	vars, err := r.substitutions(ctx, obj)
+	if err != nil {
+		return outcome{ready: metav1.ConditionFalse, reason: meta.BuildFailedReason, message: err.Error(), requeue: retry}
+	}
+	key := client.ObjectKeyFromObject(obj).String()
+	st, err := r.build(obj, snap, vars)
+	if err != nil {
+		return outcome{ready: metav1.ConditionFalse, reason: meta.BuildFailedReason, message: err.Error(), requeue: retry}
+	}
+
+	mgr, err := r.manager(obj)
+	if err != nil {
+		return outcome{ready: metav1.ConditionFalse, reason: meta.ReconciliationFailedReason, message: err.Error(), requeue: retry}
+	}
+	owner := apply.Owner{Name: obj.Name, Namespace: obj.Namespace}
+	changes, err := mgr.Apply(ctx, owner, st.objects, apply.Options{Force: obj.Spec.Force})
+	if err != nil {
+		return outcome{ready: metav1.ConditionFalse, reason: meta.ReconciliationFailedReason, message: err.Error(), requeue: retry}
+	}
+	if err := r.watcher.track(ctx, key, st.objects); err != nil {
+		log.FromContext(ctx).Error(err, "failed to watch managed objects; drift will be corrected at the interval")
+	}
+
+	inventory := apply.InventoryOf(changes)
+	var oldInventory []kustomizev1.ResourceRef
+	if obj.Status.Inventory != nil {
+		oldInventory = obj.Status.Inventory.Entries
+	}
+	var pruneErr error
+	if obj.Spec.Prune {
+		stale := apply.Stale(oldInventory, inventory)
+		pruned, err := mgr.Prune(ctx, owner, stale)
+		changes = append(changes, pruned...)
+		if err != nil {
+			pruneErr = err
+			// Objects whose delete failed stay in the inventory, so the next run retries.
+			inventory = mergeInventory(inventory, pruned.Retained())
+		}
+	}
+	obj.Status.Inventory = &kustomizev1.ResourceInventory{Entries: inventory}
+	if summary := changeSummary(changes); summary != "" {
+		r.recorder.event(obj, false, meta.ProgressingReason, revision, summary)
+	}
+	if pruneErr != nil {
+		return outcome{ready: metav1.ConditionFalse, reason: meta.PruneFailedReason, message: pruneErr.Error(), requeue: retry}
+	}
+
+	o = r.health(ctx, obj, st, revision)
+	if o.ready == metav1.ConditionTrue {
+		if obj.Status.LastAppliedRevision != revision {
+			r.recorder.event(obj, false, meta.ReconciliationSucceededReason, revision, o.message)
+		}
+		obj.Status.LastAppliedRevision = revision
+		o.requeue = jitter(obj.GetInterval())
+	}
+	return o
+}
+
+// snapshot returns the source's snapshot from the in-process store.
+func (r *KustomizationReconciler) snapshot(ctx context.Context, obj *kustomizev1.Kustomization) (*source.Snapshot, outcome, bool) {
+	ref := obj.Spec.SourceRef
+	if ref.Kind != sourcev1.GitRepositoryKind {
+		msg := fmt.Sprintf("source kind '%s' is not supported: use GitRepository", ref.Kind)
+		return nil, outcome{ready: metav1.ConditionFalse, reason: meta.InvalidSpecReason, message: msg, stalled: true}, false
+	}
+	ns := ref.Namespace
+	if ns == "" {
+		ns = obj.Namespace
+	}
+	name := types.NamespacedName{Namespace: ns, Name: ref.Name}
+	src := &sourcev1.GitRepository{}
+	if err := r.Client.Get(ctx, name, src); err != nil {
+		msg := fmt.Sprintf("Source '%s' not found", ref)
+		if !apierrors.IsNotFound(err) {
+			msg = fmt.Sprintf("failed to get source '%s': %v", ref, err)
+		}
+		return nil, outcome{ready: metav1.ConditionFalse, reason: meta.ArtifactFailedReason, message: msg, requeue: jitter(obj.GetRetryInterval())}, false
+	}
+	snap, ok := r.Store.Get(name.String())
+	if !ok {
+		// The GitRepository reconciler wakes this Kustomization when the snapshot lands.
+		msg := fmt.Sprintf("Source artifact of '%s' is not ready yet", ref)
+		if c := readyCondition(src); c != nil && c.Status == metav1.ConditionFalse {
+			msg = fmt.Sprintf("Source '%s' is not ready: %s", ref, c.Message)
+		}
+		return nil, outcome{ready: metav1.ConditionFalse, reason: meta.ArtifactFailedReason, message: msg, requeue: jitter(obj.GetRetryInterval())}, false
+	}
+	return snap, outcome{}, true
+}
+
+// build returns the objects of the Kustomization at this snapshot, building only when
+// the spec, the substitutions or a file the last build read has changed.
+func (r *KustomizationReconciler) build(obj *kustomizev1.Kustomization, snap *source.Snapshot, vars map[string]string) (*kustomizationState, error) {
+	key := client.ObjectKeyFromObject(obj).String()
+	specHash := hashJSON(obj.Spec, vars)
+	r.mu.Lock()
+	prev := r.state[key]
+	r.mu.Unlock()
+	if prev != nil && prev.specHash == specHash && inputsDigest(snap, obj.Spec.Path, prev.inputs) == prev.inputsDigest {
+		return prev, nil
+	}
+	res, err := build.Build(snap.Files, snap.Symlinks, build.Input{Path: obj.Spec.Path, Spec: obj.Spec, Vars: vars, Name: obj.Name, Namespace: obj.Namespace})
+	if err != nil {
+		return nil, err
+	}
+	st := &kustomizationState{specHash: specHash, inputs: res.Inputs, inputsDigest: inputsDigest(snap, obj.Spec.Path, res.Inputs), objects: res.Objects}
+	if prev != nil {
+		st.healthKey, st.healthSince = prev.healthKey, prev.healthSince
+	}
+	r.mu.Lock()
+	r.state[key] = st
+	r.mu.Unlock()
+	return st, nil
+}
+
+// inputsDigest hashes the files a build read and every file under its path (so that a
+// new file in a generated kustomization counts).
+func inputsDigest(snap *source.Snapshot, path string, inputs []string) string {
+	h := sha256.New()
+	h.Write([]byte(snap.DirDigest(cleanPath(path))))
+	for _, p := range inputs {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+		if data, ok := snap.Files[p]; ok {
+			sum := sha256.Sum256(data)
+			h.Write(sum[:])
+		} else {
+			h.Write([]byte("missing"))
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func cleanPath(p string) string {
+	p = strings.TrimPrefix(strings.TrimPrefix(p, "./"), "/")
+	return strings.TrimSuffix(p, "/")
+}
+
+func hashJSON(v ...any) string {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return ""
+	}
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:])
+}
+
+// substitutions merges postBuild.substituteFrom (in order) and then
+// postBuild.substitute; later values win, as in Flux.
+func (r *KustomizationReconciler) substitutions(ctx context.Context, obj *kustomizev1.Kustomization) (map[string]string, error) {
+	if obj.Spec.PostBuild == nil {
+		return nil, nil
+	}
+	vars := map[string]string{}
+	for _, ref := range obj.Spec.PostBuild.SubstituteFrom {
+		name := types.NamespacedName{Namespace: obj.Namespace, Name: ref.Name}
+		var data map[string]string
+		switch ref.Kind {
+		case "ConfigMap":
+			cm := &corev1.ConfigMap{}
+			if err := r.Client.Get(ctx, name, cm); err != nil {
+				if apierrors.IsNotFound(err) && ref.Optional {
+					continue
+				}
+				return nil, fmt.Errorf("substitute from 'ConfigMap/%s' error: %w", ref.Name, err)
+			}
+			data = cm.Data
+		case "Secret":
+			secret := &corev1.Secret{}
+			if err := r.Client.Get(ctx, name, secret); err != nil {
+				if apierrors.IsNotFound(err) && ref.Optional {
+					continue
+				}
+				return nil, fmt.Errorf("substitute from 'Secret/%s' error: %w", ref.Name, err)
+			}
+			data = map[string]string{}
+			for k, v := range secret.Data {
+				data[k] = string(v)
+			}
+		default:
+			return nil, fmt.Errorf("substitute from '%s/%s': kind must be ConfigMap or Secret", ref.Kind, ref.Name)
+		}
+		for k, v := range data {
+			vars[k] = v
+		}
+	}
+	for k, v := range obj.Spec.PostBuild.Substitute {
+		vars[k] = v
+	}
+	return vars, nil
+}
+
+// manager returns the apply manager for the identity the Kustomization applies as.
+func (r *KustomizationReconciler) manager(obj *kustomizev1.Kustomization) (*apply.Manager, error) {
+	identity := ""
+	if obj.Spec.ServiceAccountName != "" {
+		identity = fmt.Sprintf("system:serviceaccount:%s:%s", obj.Namespace, obj.Spec.ServiceAccountName)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if m, ok := r.managers[identity]; ok {
+		return m, nil
+	}
+	c := r.Client
+	if identity != "" {
+		cfg := rest.CopyConfig(r.RESTConfig)
+		cfg.Impersonate = rest.ImpersonationConfig{UserName: identity}
+		ic, err := client.New(cfg, client.Options{Scheme: r.Client.Scheme(), Mapper: r.Client.RESTMapper()})
+		if err != nil {
+			return nil, fmt.Errorf("failed to create client impersonating %s: %w", identity, err)
+		}
+		c = ic
+	}
+	m := apply.NewManager(c, FieldManager)
+	r.managers[identity] = m
+	applyRequests.add(m.Stats)
+	return m, nil
+}
+
+// invalidate tells every apply manager that the live object id of owner drifted.
+func (r *KustomizationReconciler) invalidate(id string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, m := range r.managers {
+		m.Invalidate(id)
+	}
+}
+
+func (r *KustomizationReconciler) forget(key string) {
+	r.mu.Lock()
+	delete(r.state, key)
+	r.mu.Unlock()
+	r.watcher.untrack(key)
+}
+
+// checkDependencies reports whether every dependsOn Kustomization is Ready at its
+// current generation and, when it reads the same source, at the current revision.
+func (r *KustomizationReconciler) checkDependencies(ctx context.Context, obj *kustomizev1.Kustomization) (outcome, bool) {
+	for _, dep := range obj.Spec.DependsOn {
+		ns := dep.Namespace
+		if ns == "" {
+			ns = obj.Namespace
+		}
+		name := types.NamespacedName{Namespace: ns, Name: dep.Name}
+		d := &kustomizev1.Kustomization{}
+		notReady := func(why string) (outcome, bool) {
+			// Dependants are woken by an event when the dependency becomes Ready; the
+			// requeue is only a safety net.
+			return outcome{ready: metav1.ConditionFalse, reason: meta.DependencyNotReadyReason,
+				message: fmt.Sprintf("dependency '%s' %s", name, why), requeue: jitter(obj.GetRetryInterval())}, false
+		}
+		if err := r.Client.Get(ctx, name, d); err != nil {
+			if apierrors.IsNotFound(err) {
+				return notReady("not found")
+			}
+			return notReady(fmt.Sprintf("unreadable: %v", err))
+		}
+		if d.Generation != d.Status.ObservedGeneration || !meta.IsReady(d) {
+			return notReady("is not ready")
+		}
+		if sameSource(obj, d) {
+			if snap, ok := r.Store.Get(sourceKey(obj)); ok && d.Status.LastAppliedRevision != snap.Revision {
+				return notReady(fmt.Sprintf("is not ready at revision '%s'", snap.Revision))
+			}
+		}
+	}
+	return outcome{}, true
+}
+
+func sourceKey(obj *kustomizev1.Kustomization) string {
+	ns := obj.Spec.SourceRef.Namespace
+	if ns == "" {
+		ns = obj.Namespace
+	}
+	return ns + "/" + obj.Spec.SourceRef.Name
+}
+
+func sameSource(a, b *kustomizev1.Kustomization) bool {
+	return a.Spec.SourceRef.Kind == b.Spec.SourceRef.Kind && sourceKey(a) == sourceKey(b)
+}
+
+// finalize handles a deleted Kustomization according to its deletionPolicy.
+func (r *KustomizationReconciler) finalize(ctx context.Context, obj *kustomizev1.Kustomization) (ctrl.Result, error) {
+	if !controllerutil.ContainsFinalizer(obj, kustomizev1.KustomizationFinalizer) {
+		return ctrl.Result{}, nil
+	}
+	policy := obj.GetDeletionPolicy()
+	del := policy == kustomizev1.DeletionPolicyDelete || policy == kustomizev1.DeletionPolicyWaitForTermination ||
+		(policy == kustomizev1.DeletionPolicyMirrorPrune && obj.Spec.Prune)
+	if del && !obj.Spec.Suspend && obj.Status.Inventory != nil && len(obj.Status.Inventory.Entries) > 0 {
+		mgr, err := r.manager(obj)
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		if _, err := mgr.Prune(ctx, apply.Owner{Name: obj.Name, Namespace: obj.Namespace}, obj.Status.Inventory.Entries); err != nil {
+			return ctrl.Result{}, fmt.Errorf("failed to delete the objects of %s/%s: %w", obj.Namespace, obj.Name, err)
+		}
+	}
+	r.forget(client.ObjectKeyFromObject(obj).String())
+	patch := client.MergeFrom(obj.DeepCopy())
+	controllerutil.RemoveFinalizer(obj, kustomizev1.KustomizationFinalizer)
+	if err := r.Client.Patch(ctx, obj, patch); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	return ctrl.Result{}, nil
+}
+
+func mergeInventory(a, b []kustomizev1.ResourceRef) []kustomizev1.ResourceRef {
+	seen := map[string]bool{}
+	var out []kustomizev1.ResourceRef
+	for _, e := range append(append([]kustomizev1.ResourceRef{}, a...), b...) {
+		if !seen[e.ID] {
+			seen[e.ID] = true
+			out = append(out, e)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// changeSummary lists what was created, configured or deleted, one line each, as
+// Flux's events do; it is empty when nothing changed.
+func changeSummary(cs apply.ChangeSet) string {
+	var lines []string
+	for _, c := range cs {
+		switch c.Action {
+		case apply.ActionCreated, apply.ActionConfigured, apply.ActionDeleted:
+			lines = append(lines, c.Subject()+" "+string(c.Action))
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+func qualifiedName(ns, name string) string {
+	if ns == "" {
+		return name
+	}
+	return ns + "/" + name
+}
+

@@ -1,0 +1,67 @@
+package controller
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/tugboatcd/tugboat/api/meta"
+)
+
+func kustomization(ns, name, path string, extra string) string {
+	return fmt.Sprintf(`
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata:
+  name: %s
+spec:
+  interval: 1h
+  path: %s
+  prune: true
+  targetNamespace: %s
+  sourceRef:
+    kind: GitRepository
+    name: repo
+%s`, name, path, ns, extra)
+}
+
+func gitRepository(url string) string {
+	return fmt.Sprintf(`
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata:
+  name: repo
+spec:
+  interval: 1h
+  url: %s
+  ref:
+    branch: main
+`, url)
+}
+
+func TestDependsOnOrdersAndAFailingDependencyBlocks(t *testing.T) {
+	ns := newNamespace(t)
+	wd, url := newRepo(t, ns, map[string]string{
+		"infra/cm.yaml":  configMap("infra", "1"),
+		"app/cm.yaml":    configMap("app", "1"),
+		"broken/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: [not, a, map\n",
+	})
+	commit, _ := wd.Head()
+	applyYAML(t, ns, gitRepository(url)+"---"+
+		kustomization(ns, "app", "./app", "  dependsOn:\n    - name: infra\n")+"---"+
+		kustomization(ns, "infra", "./infra", "")+"---"+
+		kustomization(ns, "blocked", "./app-blocked", "  dependsOn:\n    - name: broken\n")+"---"+
+		kustomization(ns, "broken", "./broken", ""))
+
+	infra := waitKustomization(t, ns, "infra", "became Ready", readyAt(commit))
+	app := waitKustomization(t, ns, "app", "became Ready after its dependency", readyAt(commit))
+	// The dependant applied after its dependency was Ready at the same revision.
+	if readyCondition(app).LastTransitionTime.Before(&readyCondition(infra).LastTransitionTime) {
+		t.Errorf("app became Ready (%v) before infra (%v)", readyCondition(app).LastTransitionTime, readyCondition(infra).LastTransitionTime)
+	}
+	waitKustomization(t, ns, "broken", "failed to build", notReadyWith(meta.BuildFailedReason))
+	blocked := waitKustomization(t, ns, "blocked", "was blocked by its failing dependency",
+		notReadyWith(meta.DependencyNotReadyReason, "broken"))
+	if blocked.Status.LastAppliedRevision != "" {
+		t.Errorf("a Kustomization behind a failing dependency applied %q", blocked.Status.LastAppliedRevision)
+	}
+}

@@ -1,0 +1,148 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/cli-utils/pkg/kstatus/status"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	kustomizev1 "github.com/tugboatcd/tugboat/api/kustomize/v1"
+	"github.com/tugboatcd/tugboat/api/meta"
+)
+
+// healthPoll is how often health checks on objects this controller does not watch
+// (healthChecks naming objects another tool applied) are read again.
+const healthPoll = 5 * time.Second
+
+// health judges the objects to check with kstatus: every applied object with wait, else
+// spec.healthChecks. It never blocks: while objects progress it reports Ready=Unknown
+// and the watch of those objects wakes the Kustomization on each change, so a new
+// revision is never stuck behind a running health check.
+func (r *KustomizationReconciler) health(ctx context.Context, obj *kustomizev1.Kustomization, st *kustomizationState, revision string) outcome {
+	applied := fmt.Sprintf("Applied revision: %s", revision)
+	targets, watched := r.healthTargets(obj, st)
+	if len(targets) == 0 {
+		meta.RemoveCondition(obj, meta.HealthyCondition)
+		r.watcher.waitHealth(client.ObjectKeyFromObject(obj).String(), false)
+		return outcome{ready: metav1.ConditionTrue, reason: meta.ReconciliationSucceededReason, message: applied}
+	}
+	key := client.ObjectKeyFromObject(obj).String()
+	if hk := revision + "/" + st.specHash; st.healthKey != hk {
+		st.healthKey, st.healthSince = hk, time.Now()
+	}
+
+	var pending, failed []string
+	for _, t := range targets {
+		live, err := r.liveObject(ctx, t, watched)
+		if err != nil {
+			pending = append(pending, fmt.Sprintf("%s status: 'NotFound'", describe(t)))
+			continue
+		}
+		res, err := status.Compute(live)
+		if err != nil {
+			pending = append(pending, fmt.Sprintf("%s status: %v", describe(t), err))
+			continue
+		}
+		switch res.Status {
+		case status.CurrentStatus:
+		case status.FailedStatus:
+			failed = append(failed, fmt.Sprintf("%s status: 'Failed': %s", describe(t), res.Message))
+		default:
+			pending = append(pending, fmt.Sprintf("%s status: '%s'", describe(t), res.Status))
+		}
+	}
+	sort.Strings(pending)
+	sort.Strings(failed)
+	timeout := obj.GetTimeout()
+	switch {
+	case len(failed) > 0:
+		return r.unhealthy(obj, key, "health check failed after "+time.Since(st.healthSince).Round(time.Millisecond).String()+": "+strings.Join(failed, ", "))
+	case len(pending) == 0:
+		meta.SetCondition(obj, metav1.Condition{Type: meta.HealthyCondition, Status: metav1.ConditionTrue, Reason: meta.SucceededReason, Message: "Health check passed in " + time.Since(st.healthSince).Round(time.Millisecond).String()})
+		r.watcher.waitHealth(key, false)
+		return outcome{ready: metav1.ConditionTrue, reason: meta.ReconciliationSucceededReason, message: applied}
+	case time.Since(st.healthSince) > timeout:
+		return r.unhealthy(obj, key, fmt.Sprintf("health check failed after %s: timeout waiting for: [%s]", timeout, strings.Join(pending, ", ")))
+	}
+	r.watcher.waitHealth(key, true)
+	msg := fmt.Sprintf("Running health checks for revision %s with a timeout of %s", revision, timeout)
+	meta.SetCondition(obj, metav1.Condition{Type: meta.HealthyCondition, Status: metav1.ConditionUnknown, Reason: meta.ProgressingReason, Message: msg})
+	// Woken by the watch of the objects; the requeue only guards the timeout and the
+	// objects nobody watches.
+	next := timeout - time.Since(st.healthSince)
+	if len(watched) < len(targets) {
+		next = min(next, healthPoll)
+	}
+	return outcome{ready: metav1.ConditionUnknown, reason: meta.ProgressingReason, message: msg, requeue: max(next, time.Second)}
+}
+
+func (r *KustomizationReconciler) unhealthy(obj *kustomizev1.Kustomization, key, msg string) outcome {
+	r.watcher.waitHealth(key, false)
+	meta.SetCondition(obj, metav1.Condition{Type: meta.HealthyCondition, Status: metav1.ConditionFalse, Reason: meta.HealthCheckFailedReason, Message: msg})
+	return outcome{ready: metav1.ConditionFalse, reason: meta.HealthCheckFailedReason, message: msg, requeue: jitter(obj.GetRetryInterval())}
+}
+
+// healthTarget names one object to judge.
+type healthTarget struct {
+	gvk             schema.GroupVersionKind
+	namespace, name string
+}
+
+func describe(t healthTarget) string {
+	return t.gvk.Kind + "/" + qualifiedName(t.namespace, t.name)
+}
+
+// healthTargets returns the objects to check and, of those, the ones applied by this
+// Kustomization (watched, so read from the watch cache instead of the apiserver).
+func (r *KustomizationReconciler) healthTargets(obj *kustomizev1.Kustomization, st *kustomizationState) ([]healthTarget, map[healthTarget]bool) {
+	watched := map[healthTarget]bool{}
+	for _, o := range st.objects {
+		watched[healthTarget{gvk: o.GroupVersionKind(), namespace: o.GetNamespace(), name: o.GetName()}] = true
+	}
+	var targets []healthTarget
+	if obj.Spec.Wait {
+		for t := range watched {
+			targets = append(targets, t)
+		}
+		return targets, watched
+	}
+	for _, hc := range obj.Spec.HealthChecks {
+		gv, err := schema.ParseGroupVersion(hc.APIVersion)
+		if err != nil {
+			continue
+		}
+		ns := hc.Namespace
+		if ns == "" {
+			ns = obj.Namespace
+		}
+		targets = append(targets, healthTarget{gvk: gv.WithKind(hc.Kind), namespace: ns, name: hc.Name})
+	}
+	return targets, watched
+}
+
+// liveObject reads a target from the watch cache when it is one of ours, else from the
+// apiserver.
+func (r *KustomizationReconciler) liveObject(ctx context.Context, t healthTarget, watched map[healthTarget]bool) (*unstructured.Unstructured, error) {
+	if watched[t] {
+		if live, ok := r.watcher.get(t.gvk, t.namespace, t.name); ok {
+			return live, nil
+		}
+	}
+	u := &unstructured.Unstructured{}
+	u.SetGroupVersionKind(t.gvk)
+	if err := r.Client.Get(ctx, client.ObjectKey{Namespace: t.namespace, Name: t.name}, u); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("failed to read %s: %w", describe(t), err)
+	}
+	return u, nil
+}

@@ -1,0 +1,75 @@
+package controller
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	kustomizev1 "github.com/tugboatcd/tugboat/api/kustomize/v1"
+	"github.com/tugboatcd/tugboat/api/meta"
+	sourcev1 "github.com/tugboatcd/tugboat/api/source/v1"
+)
+
+func deployment(name, image string, extraSpec string) string {
+	return fmt.Sprintf(`apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: %s
+spec:
+  replicas: 1
+  progressDeadlineSeconds: 600
+  selector:
+    matchLabels: {app: %s}
+  template:
+    metadata:
+      labels: {app: %s}
+    spec:
+%s      containers:
+        - name: app
+          image: %s
+`, name, name, name, extraSpec, image)
+}
+
+func TestHealthChecksNameTheUnhealthyObjectAndYieldToANewCommit(t *testing.T) {
+	ns := newNamespace(t)
+	// A pod that can never be scheduled (no node has this label) never becomes ready.
+	stuck := func(name string) string {
+		return deployment(name, "app:1", "      nodeSelector: {no-such-node: \"true\"}\n")
+	}
+	wd, url := newRepo(t, ns, map[string]string{"short/d.yaml": stuck("short"), "long/d.yaml": stuck("long")})
+	applyYAML(t, ns, gitRepository(url)+"---"+
+		kustomization(ns, "short", "./short", "  wait: true\n  timeout: 2s\n")+"---"+
+		kustomization(ns, "long", "./long", "  wait: true\n  timeout: 10m\n"))
+
+	waitKustomization(t, ns, "short", "failed its health check naming the Deployment",
+		notReadyWith(meta.HealthCheckFailedReason, "Deployment/"+ns+"/short"))
+
+	// While "long" waits (for up to 10 minutes) a fix lands: it is picked up at once.
+	waitKustomization(t, ns, "long", "started its health checks", func(k *kustomizev1.Kustomization) bool {
+		c := readyCondition(k)
+		return c != nil && c.Status == metav1.ConditionUnknown && strings.Contains(c.Message, "Running health checks")
+	})
+	if err := wd.WriteFile("long/d.yaml", []byte(deployment("long", "app:2", ""))); err != nil {
+		t.Fatal(err)
+	}
+	fixed, err := wd.CommitAndPush("schedule anywhere")
+	if err != nil {
+		t.Fatal(err)
+	}
+	requestReconcile(t, &sourcev1.GitRepository{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "repo"}})
+	k := waitKustomization(t, ns, "long", "became Ready at the fixed commit", readyAt(fixed))
+	if c := findCondition(k.Status.Conditions, meta.HealthyCondition); c == nil || c.Status != metav1.ConditionTrue {
+		t.Errorf("Healthy condition %+v, want True", c)
+	}
+}
+
+func findCondition(conds []metav1.Condition, t string) *metav1.Condition {
+	for i := range conds {
+		if conds[i].Type == t {
+			return &conds[i]
+		}
+	}
+	return nil
+}

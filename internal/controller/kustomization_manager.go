@@ -1,0 +1,143 @@
+package controller
+
+import (
+	"context"
+
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/util/workqueue"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	crsource "sigs.k8s.io/controller-runtime/pkg/source"
+
+	kustomizev1 "github.com/tugboatcd/tugboat/api/kustomize/v1"
+	"github.com/tugboatcd/tugboat/internal/apply"
+)
+
+// Field indexes of Kustomizations, so a source's new snapshot or a dependency's
+// readiness finds the Kustomizations to wake without listing them all.
+const (
+	sourceIndex    = "tugboat.sourceRef"
+	dependsOnIndex = "tugboat.dependsOn"
+)
+
+// SetupWithManager registers the Kustomization reconciler with its triggers: spec and
+// reconcile-request changes, a new snapshot of its source (sent in process by the
+// GitRepository reconciler), a dependency becoming Ready, and drift or progress of the
+// objects it applied (from the watcher).
+func (r *KustomizationReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, concurrent int, artifacts <-chan event.GenericEvent) error {
+	r.recorder = recorder{events: mgr.GetEventRecorder("tugboat-kustomize")}
+	r.state = map[string]*kustomizationState{}
+	r.managers = map[string]*apply.Manager{}
+	dyn, err := dynamic.NewForConfig(mgr.GetConfig())
+	if err != nil {
+		return err
+	}
+	r.watcher = newWatcher(ctx, dyn, mgr.GetRESTMapper())
+
+	idx := mgr.GetFieldIndexer()
+	if err := idx.IndexField(ctx, &kustomizev1.Kustomization{}, sourceIndex, func(o client.Object) []string {
+		return []string{sourceKey(o.(*kustomizev1.Kustomization))}
+	}); err != nil {
+		return err
+	}
+	if err := idx.IndexField(ctx, &kustomizev1.Kustomization{}, dependsOnIndex, func(o client.Object) []string {
+		k := o.(*kustomizev1.Kustomization)
+		var keys []string
+		for _, d := range k.Spec.DependsOn {
+			ns := d.Namespace
+			if ns == "" {
+				ns = k.Namespace
+			}
+			keys = append(keys, ns+"/"+d.Name)
+		}
+		return keys
+	}); err != nil {
+		return err
+	}
+
+	// Drift and health events arrive from the watcher's informers through this channel.
+	wake := make(chan event.TypedGenericEvent[reconcile.Request], 1024)
+	enqueue := func(owner string) {
+		ns, name, ok := cutKey(owner)
+		if ok {
+			wake <- event.TypedGenericEvent[reconcile.Request]{Object: reconcile.Request{NamespacedName: types.NamespacedName{Namespace: ns, Name: name}}}
+		}
+	}
+	r.watcher.onDrift = func(owner, id string) {
+		r.invalidate(id)
+		enqueue(owner)
+	}
+	r.watcher.onChange = enqueue
+
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&kustomizev1.Kustomization{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
+		WatchesRawSource(crsource.Channel(artifacts, handler.EnqueueRequestsFromMapFunc(r.bySource))).
+		Watches(&kustomizev1.Kustomization{}, handler.EnqueueRequestsFromMapFunc(r.byDependency), builder.WithPredicates(readyChanged{})).
+		WatchesRawSource(crsource.TypedChannel(wake, handler.TypedFuncs[reconcile.Request, reconcile.Request]{
+			GenericFunc: func(_ context.Context, e event.TypedGenericEvent[reconcile.Request], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+				q.Add(e.Object)
+			},
+		})).
+		WithOptions(controller.Options{MaxConcurrentReconciles: concurrent}).
+		Named("kustomization").
+		Complete(r)
+}
+
+// bySource maps a GitRepository with a new snapshot to the Kustomizations reading it.
+func (r *KustomizationReconciler) bySource(ctx context.Context, o client.Object) []reconcile.Request {
+	return r.listBy(ctx, sourceIndex, o.GetNamespace()+"/"+o.GetName())
+}
+
+// byDependency maps a Kustomization to those that depend on it.
+func (r *KustomizationReconciler) byDependency(ctx context.Context, o client.Object) []reconcile.Request {
+	return r.listBy(ctx, dependsOnIndex, o.GetNamespace()+"/"+o.GetName())
+}
+
+func (r *KustomizationReconciler) listBy(ctx context.Context, index, key string) []reconcile.Request {
+	var list kustomizev1.KustomizationList
+	if err := r.Client.List(ctx, &list, client.MatchingFields{index: key}); err != nil {
+		return nil
+	}
+	reqs := make([]reconcile.Request, 0, len(list.Items))
+	for _, k := range list.Items {
+		reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: k.Namespace, Name: k.Name}})
+	}
+	return reqs
+}
+
+// readyChanged passes updates that change a Kustomization's Ready condition or its
+// applied revision: what dependants wait for.
+type readyChanged struct {
+	predicate.Funcs
+}
+
+func (readyChanged) Update(e event.UpdateEvent) bool {
+	a, okA := e.ObjectOld.(*kustomizev1.Kustomization)
+	b, okB := e.ObjectNew.(*kustomizev1.Kustomization)
+	if !okA || !okB {
+		return false
+	}
+	ca, cb := readyCondition(a), readyCondition(b)
+	return a.Status.LastAppliedRevision != b.Status.LastAppliedRevision || (ca == nil) != (cb == nil) ||
+		(ca != nil && cb != nil && (ca.Status != cb.Status || ca.ObservedGeneration != cb.ObservedGeneration))
+}
+
+func (readyChanged) Create(event.CreateEvent) bool   { return false }
+func (readyChanged) Delete(event.DeleteEvent) bool   { return true }
+func (readyChanged) Generic(event.GenericEvent) bool { return false }
+
+func cutKey(key string) (string, string, bool) {
+	for i := range len(key) {
+		if key[i] == '/' {
+			return key[:i], key[i+1:], true
+		}
+	}
+	return "", "", false
+}

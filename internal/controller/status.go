@@ -1,0 +1,111 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	crrecorder "sigs.k8s.io/controller-runtime/pkg/recorder"
+
+	"github.com/tugboatcd/tugboat/api/meta"
+)
+
+// object is what every tugboat kind offers the shared helpers.
+type object interface {
+	client.Object
+	meta.ObjectWithConditions
+}
+
+// outcome is what a reconcile decided, finalised into conditions by finish.
+type outcome struct {
+	ready   metav1.ConditionStatus // True, False or Unknown (still working)
+	reason  string
+	message string
+	stalled bool          // the error needs a human: do not retry until the spec changes
+	requeue time.Duration // when to look again (0 = never, unless an event arrives)
+	err     error         // a retryable error: controller-runtime backs off
+}
+
+// finish sets Ready, Reconciling and Stalled from the outcome, so that every kind
+// carries the three kstatus conditions with one meaning. observedGeneration moves only
+// on success (Ready=True) or on a stalling error, as Flux does.
+func finish(obj object, o outcome, observedGeneration *int64) {
+	gen := obj.GetGeneration()
+	meta.SetCondition(obj, metav1.Condition{Type: meta.ReadyCondition, Status: o.ready, Reason: o.reason, Message: o.message, ObservedGeneration: gen})
+	switch {
+	case o.ready == metav1.ConditionUnknown:
+		meta.SetCondition(obj, metav1.Condition{Type: meta.ReconcilingCondition, Status: metav1.ConditionTrue, Reason: meta.ProgressingReason, Message: o.message, ObservedGeneration: gen})
+		meta.RemoveCondition(obj, meta.StalledCondition)
+	case o.ready == metav1.ConditionFalse && !o.stalled:
+		meta.SetCondition(obj, metav1.Condition{Type: meta.ReconcilingCondition, Status: metav1.ConditionTrue, Reason: meta.ProgressingWithRetryReason, Message: o.message, ObservedGeneration: gen})
+		meta.RemoveCondition(obj, meta.StalledCondition)
+	case o.stalled:
+		meta.RemoveCondition(obj, meta.ReconcilingCondition)
+		meta.SetCondition(obj, metav1.Condition{Type: meta.StalledCondition, Status: metav1.ConditionTrue, Reason: o.reason, Message: o.message, ObservedGeneration: gen})
+	default:
+		meta.RemoveCondition(obj, meta.ReconcilingCondition)
+		meta.RemoveCondition(obj, meta.StalledCondition)
+	}
+	if o.ready == metav1.ConditionTrue || o.stalled {
+		*observedGeneration = gen
+	}
+}
+
+// patchStatus writes the status of obj once, at the end of a reconcile, when it
+// differs from what was read (before).
+func patchStatus(ctx context.Context, c client.Client, before, obj client.Object) error {
+	if err := c.Status().Patch(ctx, obj, client.MergeFrom(before)); err != nil {
+		return fmt.Errorf("failed to patch status of %s/%s: %w", obj.GetNamespace(), obj.GetName(), client.IgnoreNotFound(err))
+	}
+	return nil
+}
+
+// result turns an outcome into what controller-runtime expects.
+func (o outcome) result() (ctrl.Result, error) {
+	if o.err != nil {
+		return ctrl.Result{}, o.err
+	}
+	return ctrl.Result{RequeueAfter: o.requeue}, nil
+}
+
+// readyCondition returns obj's Ready condition, or nil.
+func readyCondition(obj meta.ObjectWithConditions) *metav1.Condition {
+	return apimeta.FindStatusCondition(obj.GetConditions(), meta.ReadyCondition)
+}
+
+// RevisionAnnotation carries the source revision on every event, under the key Flux's
+// recorder uses, so that alerting and the delivery tables can tell which commit an
+// event belongs to.
+const RevisionAnnotation = "source.toolkit.fluxcd.io/revision"
+
+// recorder emits the events.k8s.io/v1 events of every reconciler; it is the only place
+// events are emitted. The reason is the Ready condition's.
+type recorder struct {
+	events crrecorder.EventRecorder
+}
+
+func (r recorder) event(obj client.Object, warning bool, reason, revision, message string) {
+	if r.events == nil {
+		return
+	}
+	kind := "Normal"
+	if warning {
+		kind = "Warning"
+	}
+	var annotations map[string]string
+	if revision != "" {
+		annotations = map[string]string{RevisionAnnotation: revision}
+	}
+	r.events.AnnotatedEventf(obj, nil, annotations, kind, reason, "Reconcile", "%s", truncate(message, 1024))
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n-3] + "..."
+}
