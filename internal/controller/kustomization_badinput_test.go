@@ -21,9 +21,9 @@ import (
 // and the failing object's Ready condition must say what is wrong.
 func TestBadInputIsReportedAndDeletesNothing(t *testing.T) {
 	cases := map[string]struct {
-		commit    map[string]string // files to add in a new commit
-		symlink   [2]string         // target, path
-		ksPath    string            // a new spec.path for the Kustomization
+		commit    map[string]string                    // files to add in a new commit
+		symlink   [2]string                            // target, path
+		ksPath    string                               // a new spec.path for the Kustomization
 		repoPatch func(t *testing.T, ns string) string // returns a new GitRepository spec.url or "" to keep
 		branch    string
 		onRepo    bool // the failure shows on the GitRepository, not the Kustomization

@@ -101,7 +101,6 @@ func (r *KustomizationReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 	return o.result()
 }
 
-
 // reconcile runs the steps in order, stopping at the first that does not succeed.
 func (r *KustomizationReconciler) reconcile(ctx context.Context, obj *kustomizev1.Kustomization) outcome {
 	retry := jitter(obj.GetRetryInterval())
@@ -454,4 +453,3 @@ func qualifiedName(ns, name string) string {
 	}
 	return ns + "/" + name
 }
-

@@ -50,7 +50,7 @@ func TestChangesAreAppliedAndRemovedFilesPruned(t *testing.T) {
 		prune       bool
 		wantDeleted bool
 	}{
-		"with prune, an object removed from Git is deleted": {prune: true, wantDeleted: true},
+		"with prune, an object removed from Git is deleted":  {prune: true, wantDeleted: true},
 		"with prune false, an object removed from Git stays": {prune: false, wantDeleted: false},
 	}
 	for name, tc := range cases {
