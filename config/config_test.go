@@ -19,10 +19,10 @@ func TestDefaultBuildsWithKustomize(t *testing.T) {
 		"CustomResourceDefinition/gitrepositories.source.toolkit.fluxcd.io":   false,
 		"CustomResourceDefinition/kustomizations.kustomize.toolkit.fluxcd.io": false,
 		"CustomResourceDefinition/receivers.notification.toolkit.fluxcd.io":   false,
-		"Namespace/tugboat-system":                                            false,
-		"ServiceAccount/tugboat-controller":                                   false,
-		"ClusterRoleBinding/tugboat-controller":                               false,
-		"Deployment/tugboat-controller":                                       false,
+		"Namespace/tugboat-system":              false,
+		"ServiceAccount/tugboat-controller":     false,
+		"ClusterRoleBinding/tugboat-controller": false,
+		"Deployment/tugboat-controller":         false,
 	}
 	for _, r := range res.Resources() {
 		id := r.GetKind() + "/" + r.GetName()

@@ -111,6 +111,7 @@ func generate(s *snapshotFS, dir string, spec *kustomizev1.KustomizationSpec) (s
 		kus.Components = append(kus.Components, c)
 	}
 	for _, p := range spec.PatchesStrategicMerge {
+		//nolint:staticcheck // Flux's deprecated field, still accepted from old manifests.
 		kus.PatchesStrategicMerge = append(kus.PatchesStrategicMerge, kustypes.PatchStrategicMerge(p.Raw))
 	}
 	for _, p := range spec.PatchesJSON6902 {
@@ -119,6 +120,7 @@ func generate(s *snapshotFS, dir string, spec *kustomizev1.KustomizationSpec) (s
 			return "", fmt.Errorf("failed to encode patchesJson6902: %w", err)
 		}
 		target := p.Target
+		//nolint:staticcheck // Flux's deprecated field, still accepted from old manifests.
 		kus.PatchesJson6902 = append(kus.PatchesJson6902, kustypes.Patch{Patch: string(patch), Target: adaptSelector(&target)})
 	}
 	for _, img := range spec.Images {
@@ -150,7 +152,7 @@ func adaptSelector(sel *kustomizev1.Selector) *kustypes.Selector {
 		return nil
 	}
 	out := &kustypes.Selector{LabelSelector: sel.LabelSelector, AnnotationSelector: sel.AnnotationSelector}
-	out.Gvk.Group, out.Gvk.Version, out.Gvk.Kind = sel.Group, sel.Version, sel.Kind
+	out.Group, out.Version, out.Kind = sel.Group, sel.Version, sel.Kind
 	out.Name, out.Namespace = sel.Name, sel.Namespace
 	return out
 }
@@ -217,16 +219,17 @@ func checkNoRemote(r string, data []byte) error {
 	if err := yaml.Unmarshal(data, &k); err != nil {
 		return nil // kustomize reports the syntax error with its position
 	}
+	//nolint:staticcheck // a user's kustomization may still use the deprecated fields.
 	refs := slices.Concat(k.Resources, k.Bases, k.Components, k.Crds, k.Configurations,
 		k.Generators, k.Transformers, k.Validators)
 	refs = append(refs, k.OpenAPI["path"])
 	for _, p := range k.Patches {
 		refs = append(refs, p.Path)
 	}
-	for _, p := range k.PatchesJson6902 {
+	for _, p := range k.PatchesJson6902 { //nolint:staticcheck // see above
 		refs = append(refs, p.Path)
 	}
-	for _, p := range k.PatchesStrategicMerge {
+	for _, p := range k.PatchesStrategicMerge { //nolint:staticcheck // see above
 		refs = append(refs, string(p))
 	}
 	for _, p := range k.Replacements {

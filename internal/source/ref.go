@@ -128,7 +128,7 @@ func resolveRef(r Ref, refs map[string]string) (target, error) {
 func highestTag(constraint string, refs map[string]string) (string, error) {
 	c, err := semver.NewConstraint(constraint)
 	if err != nil {
-		return "", fmt.Errorf("semver %q is not a valid constraint: %v", constraint, err)
+		return "", fmt.Errorf("semver %q is not a valid constraint: %w", constraint, err)
 	}
 	var best string
 	var bestV *semver.Version

@@ -3,6 +3,7 @@ package source
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"path"
@@ -121,10 +122,11 @@ func cleanDir(dir string) string {
 	return dir
 }
 
+// writeEntry feeds one file into a hash; hash.Hash writes never fail.
 func writeEntry(h io.Writer, p string, sum [32]byte) {
-	io.WriteString(h, p)
-	h.Write([]byte{0})
-	h.Write(sum[:])
+	_, _ = io.WriteString(h, p)
+	_, _ = h.Write([]byte{0})
+	_, _ = h.Write(sum[:])
 }
 
 // rawTree is a commit's tree as read from Git, before symlinks and ignore
@@ -145,7 +147,7 @@ func readTree(c *object.Commit) (*rawTree, error) {
 	defer w.Close()
 	for {
 		name, e, err := w.Next()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
