@@ -99,15 +99,34 @@ func (*Index) exprNode()   {}
 func (*In) exprNode()      {}
 func (*Between) exprNode() {}
 
-func (e *Ident) Position() Pos   { return e.NamePos }
+// Position returns the position of the identifier's name.
+func (e *Ident) Position() Pos { return e.NamePos }
+
+// Position returns the position of the literal's first character.
 func (e *Literal) Position() Pos { return e.LitPos }
-func (e *Star) Position() Pos    { return e.StarPos }
-func (e *Binary) Position() Pos  { return e.Left.Position() }
-func (e *Unary) Position() Pos   { return e.OpPos }
-func (e *Call) Position() Pos    { return e.NamePos }
-func (e *Member) Position() Pos  { return e.X.Position() }
-func (e *Index) Position() Pos   { return e.X.Position() }
-func (e *In) Position() Pos      { return e.X.Position() }
+
+// Position returns the position of the *.
+func (e *Star) Position() Pos { return e.StarPos }
+
+// Position returns the position of the left operand, where the expression starts.
+func (e *Binary) Position() Pos { return e.Left.Position() }
+
+// Position returns the position of the sign.
+func (e *Unary) Position() Pos { return e.OpPos }
+
+// Position returns the position of the function name.
+func (e *Call) Position() Pos { return e.NamePos }
+
+// Position returns the position of X, where the access starts.
+func (e *Member) Position() Pos { return e.X.Position() }
+
+// Position returns the position of X, where the access starts.
+func (e *Index) Position() Pos { return e.X.Position() }
+
+// Position returns the position of X, where the expression starts.
+func (e *In) Position() Pos { return e.X.Position() }
+
+// Position returns the position of X, where the expression starts.
 func (e *Between) Position() Pos { return e.X.Position() }
 
 // Query is a whole query: let statements, then one tabular expression.
@@ -162,8 +181,13 @@ func (*TableRef) sourceNode()    {}
 func (*Subquery) sourceNode()    {}
 func (*UnionSource) sourceNode() {}
 
-func (s *TableRef) Position() Pos    { return s.NamePos }
-func (s *Subquery) Position() Pos    { return s.LparenPos }
+// Position returns the position of the table name.
+func (s *TableRef) Position() Pos { return s.NamePos }
+
+// Position returns the position of the opening parenthesis.
+func (s *Subquery) Position() Pos { return s.LparenPos }
+
+// Position returns the position of the union keyword.
 func (s *UnionSource) Position() Pos { return s.UnionPos }
 
 // Param is a name=value operator parameter (kind=inner, hint.strategy=broadcast).
@@ -378,28 +402,65 @@ func (*ParseOp) opNode()         {}
 func (*MvExpandOp) opNode()      {}
 func (*RenderOp) opNode()        {}
 
-func (o *WhereOp) Position() Pos         { return o.OpPos }
-func (o *ProjectOp) Position() Pos       { return o.OpPos }
-func (o *ProjectAwayOp) Position() Pos   { return o.OpPos }
-func (o *ProjectRenameOp) Position() Pos { return o.OpPos }
-func (o *ExtendOp) Position() Pos        { return o.OpPos }
-func (o *SummarizeOp) Position() Pos     { return o.OpPos }
-func (o *SortOp) Position() Pos          { return o.OpPos }
-func (o *TopOp) Position() Pos           { return o.OpPos }
-func (o *TakeOp) Position() Pos          { return o.OpPos }
-func (o *DistinctOp) Position() Pos      { return o.OpPos }
-func (o *CountOp) Position() Pos         { return o.OpPos }
-func (o *JoinOp) Position() Pos          { return o.OpPos }
-func (o *UnionOp) Position() Pos         { return o.OpPos }
-func (o *ParseOp) Position() Pos         { return o.OpPos }
-func (o *MvExpandOp) Position() Pos      { return o.OpPos }
-func (o *RenderOp) Position() Pos        { return o.OpPos }
+// Position returns the position of the operator keyword.
+func (o *WhereOp) Position() Pos { return o.OpPos }
 
+// Position returns the position of the operator keyword.
+func (o *ProjectOp) Position() Pos { return o.OpPos }
+
+// Position returns the position of the operator keyword.
+func (o *ProjectAwayOp) Position() Pos { return o.OpPos }
+
+// Position returns the position of the operator keyword.
+func (o *ProjectRenameOp) Position() Pos { return o.OpPos }
+
+// Position returns the position of the operator keyword.
+func (o *ExtendOp) Position() Pos { return o.OpPos }
+
+// Position returns the position of the operator keyword.
+func (o *SummarizeOp) Position() Pos { return o.OpPos }
+
+// Position returns the position of the operator keyword.
+func (o *SortOp) Position() Pos { return o.OpPos }
+
+// Position returns the position of the operator keyword.
+func (o *TopOp) Position() Pos { return o.OpPos }
+
+// Position returns the position of the operator keyword.
+func (o *TakeOp) Position() Pos { return o.OpPos }
+
+// Position returns the position of the operator keyword.
+func (o *DistinctOp) Position() Pos { return o.OpPos }
+
+// Position returns the position of the operator keyword.
+func (o *CountOp) Position() Pos { return o.OpPos }
+
+// Position returns the position of the operator keyword.
+func (o *JoinOp) Position() Pos { return o.OpPos }
+
+// Position returns the position of the operator keyword.
+func (o *UnionOp) Position() Pos { return o.OpPos }
+
+// Position returns the position of the operator keyword.
+func (o *ParseOp) Position() Pos { return o.OpPos }
+
+// Position returns the position of the operator keyword.
+func (o *MvExpandOp) Position() Pos { return o.OpPos }
+
+// Position returns the position of the operator keyword.
+func (o *RenderOp) Position() Pos { return o.OpPos }
+
+// Position returns the position of the first let keyword, or of the body when
+// there are no lets.
 func (q *Query) Position() Pos {
 	if len(q.Lets) > 0 {
 		return q.Lets[0].LetPos
 	}
 	return q.Body.Position()
 }
-func (l *Let) Position() Pos      { return l.LetPos }
+
+// Position returns the position of the let keyword.
+func (l *Let) Position() Pos { return l.LetPos }
+
+// Position returns the position of the pipeline's source.
 func (p *Pipeline) Position() Pos { return p.Source.Position() }

@@ -951,7 +951,7 @@ func (ck *checker) join(left relation, op *JoinOp) relation {
 			ck.fail(r.NamePos, "join column %s is not in the right side%s", identString(r.Name), suggestion(r.Name, rcols))
 		}
 		lt, rt := lcols[li].Type, rcols[ri].Type
-		if lt != rt && !(lt.isNumeric() && rt.isNumeric()) {
+		if lt != rt && (!lt.isNumeric() || !rt.isNumeric()) {
 			ck.fail(l.NamePos, "join columns must have the same type, but %s is %s and %s is %s", identString(l.Name), lt, identString(r.Name), rt)
 		}
 		if lt == TypeDynamic {
@@ -1332,7 +1332,7 @@ func (ck *checker) asString(pos Pos, what string, e texpr) texpr {
 	switch e.typ() {
 	case TypeString:
 		return e
-	case TypeDynamic, TypeGuid:
+	case TypeDynamic, TypeGUID:
 		return &tCall{fn: "tostring", args: []texpr{e}, t: TypeString}
 	}
 	ck.fail(pos, "%s needs a string, but this is %s; convert it with tostring()", what, e.typ())
@@ -1401,7 +1401,7 @@ func (ck *checker) comparable(pos Pos, op string, l, r texpr, ordered bool) (tex
 		return ck.convert(l, rt), r
 	case rt == TypeDynamic && lt != TypeDynamic:
 		return l, ck.convert(r, lt)
-	case (lt == TypeGuid && rt == TypeString) || (lt == TypeString && rt == TypeGuid):
+	case (lt == TypeGUID && rt == TypeString) || (lt == TypeString && rt == TypeGUID):
 		return l, r
 	}
 	hint := ""
@@ -1420,11 +1420,11 @@ func (ck *checker) coerceComparable(pos Pos, op string, x, y texpr) texpr {
 // convert is the implicit conversion of a dynamic value to t.
 func (ck *checker) convert(e texpr, t Type) texpr {
 	fn := map[Type]string{TypeString: "tostring", TypeLong: "tolong", TypeInt: "toint", TypeReal: "todouble",
-		TypeBool: "tobool", TypeDatetime: "todatetime", TypeTimespan: "totimespan", TypeGuid: "tostring"}[t]
+		TypeBool: "tobool", TypeDatetime: "todatetime", TypeTimespan: "totimespan", TypeGUID: "tostring"}[t]
 	if fn == "" {
 		return e
 	}
-	if t == TypeGuid {
+	if t == TypeGUID {
 		t = TypeString
 	}
 	return &tCall{fn: fn, args: []texpr{e}, t: t}

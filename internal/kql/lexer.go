@@ -574,11 +574,11 @@ func (lx *lexer) lexTypedLiteral(start Pos, word string) (Token, error) {
 		}
 		tok.Value = js
 	case "guid":
-		tok.Type = TypeGuid
+		tok.Type = TypeGUID
 		if isNull {
 			return tok, nil
 		}
-		g, ok := parseGuid(unquote(content))
+		g, ok := parseGUID(unquote(content))
 		if !ok {
 			return fail("invalid guid %q: expected 8-4-4-4-12 hexadecimal digits", content)
 		}
@@ -734,7 +734,7 @@ func parseTimespan(s string) (time.Duration, bool) {
 	return d, true
 }
 
-func parseGuid(s string) (string, bool) {
+func parseGUID(s string) (string, bool) {
 	if len(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
 		return "", false
 	}

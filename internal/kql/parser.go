@@ -621,7 +621,7 @@ func (p *parser) parseRender(t Token) *RenderOp {
 		for {
 			prop.Values = append(prop.Values, p.parseExpr())
 			// A comma continues the value list unless a new name=value starts.
-			if isPunct(p.peek(), ",") && !(p.peekN(1).Kind == TokIdent && isPunct(p.peekN(2), "=")) {
+			if isPunct(p.peek(), ",") && (p.peekN(1).Kind != TokIdent || !isPunct(p.peekN(2), "=")) {
 				p.next()
 				continue
 			}

@@ -260,7 +260,7 @@ var parserCases = map[string]struct {
 			named("c", &Literal{Type: TypeDynamic, Value: `["x",1]`}),
 			named("d", &Literal{Type: TypeInt, Value: int64(3)}),
 			named("e", real(-0.5)),
-			named("f", &Literal{Type: TypeGuid, Value: "0f8fad5b-d9cb-469f-a165-70867728950e"}),
+			named("f", &Literal{Type: TypeGUID, Value: "0f8fad5b-d9cb-469f-a165-70867728950e"}),
 			named("g", real(1.5)),
 			named("h", &Literal{Type: TypeBool, Value: false}),
 			named("i", &Literal{Type: TypeLong}),

@@ -595,7 +595,7 @@ func (pl *planner) mvExpand(r *relMvExpand) stage {
 // fromJSON converts a DuckDB JSON value to a scalar type.
 func (pl *planner) fromJSON(x frag, t Type) frag {
 	s := cat("(", x, " ->> '$')")
-	if t == TypeString || t == TypeGuid {
+	if t == TypeString || t == TypeGUID {
 		return s
 	}
 	return cat("TRY_CAST(", s, " AS ", pl.d.sqlType(t), ")")
@@ -1019,7 +1019,7 @@ func (pl *planner) castTo(x frag, e texpr, t Type) frag {
 func (pl *planner) toString(x frag, t Type) frag {
 	ch := pl.d == ClickHouse
 	switch t {
-	case TypeString, TypeGuid:
+	case TypeString, TypeGUID:
 		return x
 	case TypeDynamic:
 		if ch {
@@ -1058,12 +1058,12 @@ func (pl *planner) fromString(x frag, t Type) frag {
 			return cat("parseDateTimeBestEffortOrNull(", x, ")")
 		case TypeBool:
 			return cat("(lowerUTF8(", x, ") = 'true')")
-		case TypeString, TypeGuid, TypeDynamic:
+		case TypeString, TypeGUID, TypeDynamic:
 			return x
 		}
 		pl.fail("converting text to %s is not supported on ClickHouse 18.16", t)
 	}
-	if t == TypeString || t == TypeGuid {
+	if t == TypeString || t == TypeGUID {
 		return x
 	}
 	return cat("TRY_CAST(", x, " AS ", pl.d.sqlType(t), ")")
@@ -1073,7 +1073,7 @@ func (pl *planner) convert(fn string, t Type, arg texpr, cols []string) frag {
 	x := pl.expr(arg, cols)
 	from := arg.typ()
 	switch {
-	case from == TypeString || from == TypeGuid:
+	case from == TypeString || from == TypeGUID:
 		return pl.fromString(x, t)
 	case from == TypeDynamic:
 		return pl.fromString(pl.toString(x, TypeDynamic), t)

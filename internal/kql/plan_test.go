@@ -200,7 +200,7 @@ func TestCompile(t *testing.T) {
 				if p.SQL != wantSQL {
 					t.Fatalf("SQL:\n got %s\nwant %s", p.SQL, wantSQL)
 				}
-				if !reflect.DeepEqual(p.Args, wantArgs) && !(len(p.Args) == 0 && len(wantArgs) == 0) {
+				if !reflect.DeepEqual(p.Args, wantArgs) && (len(p.Args) != 0 || len(wantArgs) != 0) {
 					t.Fatalf("args:\n got %#v\nwant %#v", p.Args, wantArgs)
 				}
 				if tc.columns != "" && columnsString(p.Columns) != tc.columns {

@@ -279,7 +279,7 @@ func formatLiteral(l *Literal) string {
 		switch l.Type {
 		case TypeString:
 			return `""`
-		case TypeLong, TypeInt, TypeReal, TypeBool, TypeDatetime, TypeTimespan, TypeDynamic, TypeGuid:
+		case TypeLong, TypeInt, TypeReal, TypeBool, TypeDatetime, TypeTimespan, TypeDynamic, TypeGUID:
 			return l.Type.String() + "(null)"
 		}
 		return "dynamic(null)"
@@ -289,7 +289,7 @@ func formatLiteral(l *Literal) string {
 		switch l.Type {
 		case TypeDynamic:
 			return "dynamic(" + v + ")"
-		case TypeGuid:
+		case TypeGUID:
 			return "guid(" + v + ")"
 		}
 		return quoteString(v)

@@ -15,7 +15,7 @@ const (
 	TypeDatetime
 	TypeTimespan
 	TypeDynamic
-	TypeGuid
+	TypeGUID
 )
 
 // String returns the KQL spelling of the type.
@@ -37,7 +37,7 @@ func (t Type) String() string {
 		return "timespan"
 	case TypeDynamic:
 		return "dynamic"
-	case TypeGuid:
+	case TypeGUID:
 		return "guid"
 	}
 	return "unknown"
@@ -64,7 +64,7 @@ func ParseType(name string) (Type, bool) {
 	case "dynamic":
 		return TypeDynamic, true
 	case "guid", "uuid", "uniqueid":
-		return TypeGuid, true
+		return TypeGUID, true
 	}
 	return TypeUnknown, false
 }
