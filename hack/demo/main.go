@@ -1,8 +1,9 @@
 // Command demo is what `make demo` runs on the local cluster once `tugboat dev up` has
 // started it: it applies docs/examples/demo/web.yaml and follows the Deployment's rollout
-// to Ready, printing each step as kubectl rollout status would. Each run stamps the pod
-// template, so every run shows a fresh rollout. Later demos grow into GitOps and push
-// deploys through the tugboat CLI.
+// to Ready, printing each step as kubectl rollout status would (each run stamps the pod
+// template, so every run shows a fresh rollout). Then GitOps: the seed's Flux manifests
+// sync a repository on a local Git server, a pushed commit scales the app, and a file
+// deleted from Git is pruned.
 package main
 
 import (
@@ -31,17 +32,18 @@ import (
 func main() {
 	kubeconfig := flag.String("kubeconfig", "", "kubeconfig of the cluster to demo on")
 	manifest := flag.String("f", "docs/examples/demo/web.yaml", "manifest to apply")
-	timeout := flag.Duration("timeout", 2*time.Minute, "how long to wait for the rollout")
+	seed := flag.String("seed", "docs/examples/demo/seed-gitops.yaml", "the GitOps manifests users bring (their url is pointed at a local Git server)")
+	timeout := flag.Duration("timeout", 4*time.Minute, "how long to wait for the rollout")
 	flag.Parse()
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
-	if err := run(ctx, *kubeconfig, *manifest); err != nil {
+	if err := run(ctx, *kubeconfig, *manifest, *seed); err != nil {
 		fmt.Fprintln(os.Stderr, "demo failed:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, kubeconfig, manifest string) error {
+func run(ctx context.Context, kubeconfig, manifest, seed string) error {
 	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
 	if err != nil {
 		return fmt.Errorf("failed to load kubeconfig: %w", err)
@@ -56,7 +58,11 @@ func run(ctx context.Context, kubeconfig, manifest string) error {
 	}
 	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disco))
 
-	objs, err := readManifest(manifest)
+	data, err := os.ReadFile(manifest)
+	if err != nil {
+		return err
+	}
+	objs, err := parseManifest(manifest, data)
 	if err != nil {
 		return err
 	}
@@ -81,7 +87,10 @@ func run(ctx context.Context, kubeconfig, manifest string) error {
 	if deployment == nil {
 		return fmt.Errorf("%s holds no Deployment to roll out", manifest)
 	}
-	return follow(ctx, dyn, deployment)
+	if err := follow(ctx, dyn, deployment); err != nil {
+		return err
+	}
+	return gitops(ctx, dyn, seed)
 }
 
 // follow watches the Deployment and prints each new rollout step until it is done.
@@ -123,11 +132,7 @@ func follow(ctx context.Context, dyn dynamic.Interface, d *unstructured.Unstruct
 	}
 }
 
-func readManifest(path string) ([]*unstructured.Unstructured, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
+func parseManifest(path string, data []byte) ([]*unstructured.Unstructured, error) {
 	dec := yaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
 	var objs []*unstructured.Unstructured
 	for {

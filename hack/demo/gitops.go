@@ -1,0 +1,229 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/dynamic"
+
+	"github.com/tugboatcd/tugboat/internal/gitserver"
+)
+
+var (
+	gitRepositories = schema.GroupVersionResource{Group: "source.toolkit.fluxcd.io", Version: "v1", Resource: "gitrepositories"}
+	kustomizations  = schema.GroupVersionResource{Group: "kustomize.toolkit.fluxcd.io", Version: "v1", Resource: "kustomizations"}
+	configMaps      = schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}
+)
+
+// demoApp is the sample repository: the app the seed's Kustomization syncs.
+func demoApp(replicas int) map[string]string {
+	return map[string]string{
+		"apps/prod/deployment.yaml": fmt.Sprintf(`apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: shop
+  namespace: gitops-demo
+spec:
+  replicas: %d
+  selector:
+    matchLabels: {app: shop}
+  template:
+    metadata:
+      labels: {app: shop}
+    spec:
+      containers:
+        - name: shop
+          image: ghcr.io/stefanprodan/podinfo:6.7.1
+`, replicas),
+		"apps/prod/namespace.yaml": "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: gitops-demo\n",
+		"apps/prod/banner.yaml":    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: banner\n  namespace: gitops-demo\ndata:\n  text: welcome\n",
+	}
+}
+
+// gitops runs the pull half of the demo: a local Git smart-HTTP server with a sample
+// repository, the seed's v1beta1 manifests (only the URL changed) syncing it, then a
+// pushed commit changing replicas and a deleted file being pruned.
+func gitops(ctx context.Context, dyn dynamic.Interface, seedPath string) error {
+	root, err := os.MkdirTemp("", "tugboat-demo-git-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(root)
+	srv := gitserver.New(root)
+	if _, err := srv.Start(); err != nil {
+		return err
+	}
+	defer srv.Close()
+	if err := srv.InitRepo("aks-config", "main"); err != nil {
+		return err
+	}
+	wd, err := srv.Workdir("aks-config")
+	if err != nil {
+		return err
+	}
+	defer wd.Close()
+	if err := wd.WriteFiles(demoApp(2)); err != nil {
+		return err
+	}
+	commit, err := wd.CommitAndPush("shop: first release")
+	if err != nil {
+		return err
+	}
+	fmt.Printf("\n== GitOps: serving %s (commit %s)\n", srv.RepoURL("aks-config"), commit[:8])
+
+	seed, err := os.ReadFile(seedPath)
+	if err != nil {
+		return err
+	}
+	manifest := strings.Replace(string(seed), "https://github.com/contoso/aks-config", srv.RepoURL("aks-config"), 1)
+	objs, err := parseManifest(seedPath, []byte(manifest))
+	if err != nil {
+		return err
+	}
+	for _, obj := range objs {
+		obj.SetNamespace("default")
+		gvr := gitRepositories
+		if obj.GetKind() == "Kustomization" {
+			gvr = kustomizations
+		}
+		// The seed is v1beta1; the apiserver serves it with the v1 schema.
+		if _, err := dyn.Resource(schema.GroupVersionResource{Group: gvr.Group, Version: obj.GroupVersionKind().Version, Resource: gvr.Resource}).
+			Namespace("default").Apply(ctx, obj.GetName(), obj, metav1.ApplyOptions{FieldManager: "tugboat-demo", Force: true}); err != nil {
+			return fmt.Errorf("failed to apply %s %s from %s: %w", obj.GetKind(), obj.GetName(), seedPath, err)
+		}
+		fmt.Printf("applied %s/%s (%s, unchanged apart from its url)\n", obj.GetKind(), obj.GetName(), obj.GetAPIVersion())
+	}
+	if err := waitApplied(ctx, dyn, commit); err != nil {
+		return err
+	}
+	if err := waitReplicas(ctx, dyn, 2); err != nil {
+		return err
+	}
+
+	fmt.Println("\n== GitOps: push a commit that scales shop to 4 replicas")
+	if err := wd.WriteFiles(demoApp(4)); err != nil {
+		return err
+	}
+	if commit, err = wd.CommitAndPush("shop: scale to 4"); err != nil {
+		return err
+	}
+	if err := requestReconcile(ctx, dyn); err != nil {
+		return err
+	}
+	if err := waitApplied(ctx, dyn, commit); err != nil {
+		return err
+	}
+	if err := waitReplicas(ctx, dyn, 4); err != nil {
+		return err
+	}
+
+	fmt.Println("\n== GitOps: delete banner.yaml from Git; prune removes the ConfigMap")
+	if err := wd.Remove("apps/prod/banner.yaml"); err != nil {
+		return err
+	}
+	if commit, err = wd.CommitAndPush("shop: drop the banner"); err != nil {
+		return err
+	}
+	if err := requestReconcile(ctx, dyn); err != nil {
+		return err
+	}
+	if err := waitApplied(ctx, dyn, commit); err != nil {
+		return err
+	}
+	if err := waitGone(ctx, dyn.Resource(configMaps).Namespace("gitops-demo"), "banner"); err != nil {
+		return err
+	}
+	// The Git server stops with the demo: suspend the source so it does not report the
+	// server unreachable every minute afterwards.
+	patch := []byte(`{"spec":{"suspend":true}}`)
+	if _, err := dyn.Resource(gitRepositories).Namespace("default").Patch(ctx, "aks-config", types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+		return err
+	}
+	fmt.Println("\nGitRepository default/aks-config is now suspended (its Git server stopped with the demo).")
+	return nil
+}
+
+// requestReconcile does what a Git webhook does: annotate the source.
+func requestReconcile(ctx context.Context, dyn dynamic.Interface) error {
+	patch := fmt.Sprintf(`{"metadata":{"annotations":{"reconcile.fluxcd.io/requestedAt":%q}}}`, time.Now().Format(time.RFC3339Nano))
+	_, err := dyn.Resource(gitRepositories).Namespace("default").Patch(ctx, "aks-config", types.MergePatchType, []byte(patch), metav1.PatchOptions{})
+	return err
+}
+
+// waitApplied polls the seed's Kustomization until it applied commit, printing each
+// new Ready message.
+func waitApplied(ctx context.Context, dyn dynamic.Interface, commit string) error {
+	last := ""
+	start := time.Now()
+	for {
+		k, err := dyn.Resource(kustomizations).Namespace("default").Get(ctx, "apps", metav1.GetOptions{})
+		if err == nil {
+			applied, _, _ := unstructured.NestedString(k.Object, "status", "lastAppliedRevision")
+			msg := readyMessage(k)
+			if msg != last && msg != "" {
+				fmt.Printf("  %6.2fs  Kustomization default/apps: %s\n", time.Since(start).Seconds(), msg)
+				last = msg
+			}
+			if strings.HasSuffix(applied, "sha1:"+commit) {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("commit %s was not applied: %w (last: %s)", commit[:8], ctx.Err(), last)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+func readyMessage(k *unstructured.Unstructured) string {
+	conds, _, _ := unstructured.NestedSlice(k.Object, "status", "conditions")
+	for _, c := range conds {
+		m, _ := c.(map[string]any)
+		if m["type"] == "Ready" {
+			return fmt.Sprintf("Ready=%v %v", m["status"], m["message"])
+		}
+	}
+	return ""
+}
+
+func waitReplicas(ctx context.Context, dyn dynamic.Interface, want int64) error {
+	for {
+		d, err := dyn.Resource(appsDeployments).Namespace("gitops-demo").Get(ctx, "shop", metav1.GetOptions{})
+		if err == nil {
+			avail, _, _ := unstructured.NestedInt64(d.Object, "status", "availableReplicas")
+			if avail == want {
+				fmt.Printf("  deployment gitops-demo/shop: %d/%d available\n", avail, want)
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("deployment shop never had %d available replicas: %w", want, ctx.Err())
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+func waitGone(ctx context.Context, client dynamic.ResourceInterface, name string) error {
+	for {
+		_, err := client.Get(ctx, name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			fmt.Printf("  configmap gitops-demo/%s pruned\n", name)
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("configmap %s was not pruned: %w", name, ctx.Err())
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
