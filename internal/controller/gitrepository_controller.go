@@ -13,7 +13,6 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
-	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/tugboatcd/tugboat/api/meta"
 	sourcev1 "github.com/tugboatcd/tugboat/api/source/v1"
@@ -51,16 +50,8 @@ func (r *GitRepositoryReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 	}
 	before := obj.DeepCopy()
 	o := r.reconcile(ctx, obj)
-	finish(obj, o, &obj.Status.ObservedGeneration)
-	if v, ok := meta.ReconcileAnnotationValue(obj.GetAnnotations()); ok {
-		obj.Status.SetLastHandledReconcileRequest(v)
-	}
-	if err := patchStatus(ctx, r.Client, before, obj); err != nil {
-		return ctrl.Result{}, err
-	}
-	observeReconcile(sourcev1.GitRepositoryKind, o, time.Since(start))
-	log.FromContext(ctx).Info("reconciled", "revision", revisionOf(obj), "ready", o.ready, "reason", o.reason, "duration", time.Since(start).String())
-	return o.result()
+	return complete(ctx, r.Client, r.recorder, sourcev1.GitRepositoryKind, before, obj, o,
+		&obj.Status.ObservedGeneration, &obj.Status.ReconcileRequestStatus, revisionOf(obj), start)
 }
 
 func (r *GitRepositoryReconciler) reconcile(ctx context.Context, obj *sourcev1.GitRepository) outcome {
@@ -90,7 +81,6 @@ func (r *GitRepositoryReconciler) reconcile(ctx context.Context, obj *sourcev1.G
 			reason = meta.AuthenticationFailedReason
 		}
 		meta.SetCondition(obj, metav1.Condition{Type: meta.FetchFailedCondition, Status: metav1.ConditionTrue, Reason: reason, Message: err.Error()})
-		r.recorder.event(obj, true, reason, "", err.Error())
 		return outcome{ready: metav1.ConditionFalse, reason: reason, message: err.Error(), err: fmt.Errorf("failed to fetch %s: %w", key, err)}
 	}
 	meta.RemoveCondition(obj, meta.FetchFailedCondition)

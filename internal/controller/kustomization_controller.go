@@ -86,19 +86,8 @@ func (r *KustomizationReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 	}
 	before := obj.DeepCopy()
 	o := r.reconcile(ctx, obj)
-	finish(obj, o, &obj.Status.ObservedGeneration)
-	if v, ok := meta.ReconcileAnnotationValue(obj.GetAnnotations()); ok {
-		obj.Status.SetLastHandledReconcileRequest(v)
-	}
-	if err := patchStatus(ctx, r.Client, before, obj); err != nil {
-		return ctrl.Result{}, err
-	}
-	if o.ready == metav1.ConditionFalse {
-		r.recorder.event(obj, true, o.reason, obj.Status.LastAttemptedRevision, o.message)
-	}
-	observeReconcile(kustomizev1.KustomizationKind, o, time.Since(start))
-	log.FromContext(ctx).Info("reconciled", "revision", obj.Status.LastAttemptedRevision, "ready", o.ready, "reason", o.reason, "duration", time.Since(start).String())
-	return o.result()
+	return complete(ctx, r.Client, r.recorder, kustomizev1.KustomizationKind, before, obj, o,
+		&obj.Status.ObservedGeneration, &obj.Status.ReconcileRequestStatus, obj.Status.LastAttemptedRevision, start)
 }
 
 // reconcile runs the steps in order, stopping at the first that does not succeed.

@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -18,31 +19,10 @@ func configMap(name, value string) string {
 	return fmt.Sprintf("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: %s\ndata:\n  value: %q\n", name, value)
 }
 
+// syncManifests is the usual pair: GitRepository "repo" and Kustomization "app".
 func syncManifests(ns, url, path string, prune bool) string {
-	return fmt.Sprintf(`
-apiVersion: source.toolkit.fluxcd.io/v1
-kind: GitRepository
-metadata:
-  name: repo
-spec:
-  interval: 1h
-  url: %s
-  ref:
-    branch: main
----
-apiVersion: kustomize.toolkit.fluxcd.io/v1
-kind: Kustomization
-metadata:
-  name: app
-spec:
-  interval: 1h
-  path: %s
-  prune: %t
-  targetNamespace: %s
-  sourceRef:
-    kind: GitRepository
-    name: repo
-`, url, path, prune, ns)
+	ks := strings.Replace(kustomization(ns, "app", path, ""), "prune: true", fmt.Sprintf("prune: %t", prune), 1)
+	return gitRepository(url) + "---" + ks
 }
 
 func TestChangesAreAppliedAndRemovedFilesPruned(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
 	crrecorder "sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	"github.com/tugboatcd/tugboat/api/meta"
@@ -62,6 +63,26 @@ func patchStatus(ctx context.Context, c client.Client, before, obj client.Object
 		return fmt.Errorf("failed to patch status of %s/%s: %w", obj.GetNamespace(), obj.GetName(), client.IgnoreNotFound(err))
 	}
 	return nil
+}
+
+// complete ends every reconcile the same way: it finalises the conditions, records the
+// handled reconcile request, patches the status once, emits a Warning event for a
+// failure, and reports the duration metric and one summary log line.
+func complete(ctx context.Context, c client.Client, rec recorder, kind string, before, obj object, o outcome,
+	observedGeneration *int64, request *meta.ReconcileRequestStatus, revision string, start time.Time) (ctrl.Result, error) {
+	finish(obj, o, observedGeneration)
+	if v, ok := meta.ReconcileAnnotationValue(obj.GetAnnotations()); ok {
+		request.SetLastHandledReconcileRequest(v)
+	}
+	if err := patchStatus(ctx, c, before, obj); err != nil {
+		return ctrl.Result{}, err
+	}
+	if o.ready == metav1.ConditionFalse {
+		rec.event(obj, true, o.reason, revision, o.message)
+	}
+	observeReconcile(kind, o, time.Since(start))
+	log.FromContext(ctx).Info("reconciled", "revision", revision, "ready", o.ready, "reason", o.reason, "duration", time.Since(start).String())
+	return o.result()
 }
 
 // result turns an outcome into what controller-runtime expects.
