@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -129,16 +130,13 @@ func lastNewline(b []byte) int {
 
 // tailFile returns the last n lines written to path after offset.
 func tailFile(path string, offset int64, n int) string {
-	var sb stringsBuilder
-	f := &logFollower{path: path, offset: offset, out: &sb}
-	f.flush()
-	lines := sb.lines()
+	data, err := os.ReadFile(path)
+	if err != nil || offset > int64(len(data)) {
+		return ""
+	}
+	lines := strings.Split(strings.TrimRight(string(data[offset:]), "\n"), "\n")
 	if len(lines) > n {
 		lines = lines[len(lines)-n:]
 	}
-	out := ""
-	for _, l := range lines {
-		out += "  " + l + "\n"
-	}
-	return out
+	return "  " + strings.Join(lines, "\n  ") + "\n"
 }
