@@ -5,7 +5,6 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
-	"k8s.io/client-go/tools/clientcmd"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
@@ -13,11 +12,7 @@ import (
 )
 
 func newControllerCommand(s streams) *cobra.Command {
-	var (
-		o          controller.Options
-		kubeconfig string
-		kubeCtx    string
-	)
+	var o controller.Options
 	cmd := &cobra.Command{
 		Use:   "controller",
 		Short: "Run the GitOps controllers (GitRepository, Kustomization) against a cluster",
@@ -27,10 +22,7 @@ service account; out of cluster, the kubeconfig.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctrl.SetLogger(zap.New(zap.WriteTo(s.errOut)))
-			loading := clientcmd.NewDefaultClientConfigLoadingRules()
-			loading.ExplicitPath = kubeconfig
-			cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(loading,
-				&clientcmd.ConfigOverrides{CurrentContext: kubeCtx}).ClientConfig()
+			cfg, err := s.kube.restConfig()
 			if err != nil {
 				return err
 			}
@@ -40,8 +32,6 @@ service account; out of cluster, the kubeconfig.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig file (default: in-cluster config, $KUBECONFIG, ~/.kube/config)")
-	f.StringVar(&kubeCtx, "context", "", "kubeconfig context to use")
 	f.IntVar(&o.Concurrent, "concurrent", 20, "reconciles run at once, per kind")
 	f.StringVar(&o.WatchLabelSelector, "watch-label-selector", "", "only reconcile objects with these labels (sharding)")
 	f.StringVar(&o.MetricsAddr, "metrics-bind-address", ":8080", `address of Prometheus /metrics ("0" disables)`)

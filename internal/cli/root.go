@@ -28,9 +28,11 @@ type exitError struct {
 func (e *exitError) Error() string { return e.err.Error() }
 func (e *exitError) Unwrap() error { return e.err }
 
-// streams are a command's standard output and error.
+// streams are a command's standard output and error, and the root's kubectl
+// connection flags for the verbs that talk to a cluster.
 type streams struct {
 	out, errOut io.Writer
+	kube        *kubeFlags
 }
 
 // interactive reports whether w is a terminal, where progress is shown.
@@ -50,6 +52,7 @@ func NewRootCommand(out, errOut io.Writer) *cobra.Command {
 	}
 	root.SetOut(out)
 	root.SetErr(errOut)
+	s.kube = addKubeFlags(root)
 	root.AddCommand(newDevCommand(s), newControllerCommand(s), newVersionCommand(s))
 	return root
 }
