@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"net"
 	"path/filepath"
 	"strconv"
 )
@@ -103,5 +104,17 @@ func kwokArgs(dir string) []string {
 		"--node-ip=10.0.0.1",
 		// Renewed leases are the heartbeat the node-lifecycle controller watches.
 		"--node-lease-duration-seconds=40",
+	}
+}
+
+// kubeletAPIArgs make kwok serve the kubelet API on ip:port and publish it as every
+// node's InternalIP and kubelet port, which is where the apiserver's node proxy
+// connects (over TLS, with kwok's self-signed certificate: the apiserver does not
+// verify kubelets without --kubelet-certificate-authority).
+func kubeletAPIArgs(ip string, port int) []string {
+	return []string{
+		"--server-address=" + net.JoinHostPort(ip, strconv.Itoa(port)),
+		"--node-port=" + strconv.Itoa(port),
+		"--node-ip=" + ip,
 	}
 }

@@ -36,6 +36,16 @@ type Options struct {
 	// PodsPerNode is each node's pod capacity (default 2000: benchmarks run one pod per
 	// Deployment, a thousand Deployments on one node).
 	PodsPerNode int
+	// KubeletAPI makes kwok serve the kubelet's HTTP API for its nodes behind the
+	// apiserver's node proxy (/api/v1/nodes/<n>/proxy/...): container logs as the
+	// KwokConfig's Logs/ClusterLogs say, and /metrics/resource with emulated usage
+	// (every container 100m CPU and 64Mi memory unless its pod's annotations
+	// kwok.x-k8s.io/usage-cpu and usage-memory say otherwise). Used with Workloads;
+	// kwok has one server for all nodes, so /metrics/resource reports node 0.
+	KubeletAPI bool
+	// KwokConfig holds extra kwok configuration documents (YAML), such as
+	// ClusterLogs pointing pods at CRI log files; used with KubeletAPI.
+	KwokConfig []string
 	// ExtraAPIServerArgs are appended to the apiserver's flags.
 	ExtraAPIServerArgs []string
 	// StartTimeout bounds the whole start (default 2 minutes).
@@ -167,7 +177,12 @@ func (c *Cluster) start(ctx context.Context) error {
 		return err
 	}
 	c.progress("starting kube-apiserver %s on %s", KubernetesVersion, c.Server)
-	api, err := c.run("kube-apiserver", append(apiServerArgs(c.Dir, st), c.opts.ExtraAPIServerArgs...))
+	apiArgs := apiServerArgs(c.Dir, st)
+	if c.opts.KubeletAPI {
+		// kwok's nodes have a Hostname address that resolves nowhere.
+		apiArgs = append(apiArgs, "--kubelet-preferred-address-types=InternalIP")
+	}
+	api, err := c.run("kube-apiserver", append(apiArgs, c.opts.ExtraAPIServerArgs...))
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -43,7 +44,19 @@ func (c *Cluster) startWorkloads(ctx context.Context, clients kubernetes.Interfa
 	if _, err := c.run("kube-scheduler", schedulerArgs(c.Dir)); err != nil {
 		return err
 	}
-	kwok, err := c.run("kwok", kwokArgs(c.Dir))
+	args := kwokArgs(c.Dir)
+	if c.opts.KubeletAPI {
+		ip, err := hostIP()
+		if err != nil {
+			return err
+		}
+		port, err := freePort()
+		if err != nil {
+			return err
+		}
+		args = append(args, kubeletAPIArgs(ip, port)...)
+	}
+	kwok, err := c.run("kwok", args)
 	if err != nil {
 		return err
 	}
@@ -78,6 +91,12 @@ func (c *Cluster) writeKwokConfig(ctx context.Context) error {
 			return fmt.Errorf("failed to read kwok stages from %s: %w: %s", c.opts.Binary, err, exit.Stderr)
 		}
 		return fmt.Errorf("failed to read kwok stages from %s: %w", c.opts.Binary, err)
+	}
+	if c.opts.KubeletAPI {
+		docs := append([]string{kwokResourceMetrics(NodeName(0)), kwokResourceUsage}, c.opts.KwokConfig...)
+		for _, d := range docs {
+			out = append(out, []byte("\n---\n"+strings.TrimSpace(d)+"\n")...)
+		}
 	}
 	if err := os.WriteFile(c.path(kwokConfigFile), out, 0o644); err != nil {
 		return fmt.Errorf("failed to write kwok config: %w", err)
