@@ -1,0 +1,489 @@
+package bench
+
+import (
+	"bufio"
+	"context"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	kustomizev1 "github.com/tugboatcd/tugboat/api/kustomize/v1"
+	"github.com/tugboatcd/tugboat/api/meta"
+	sourcev1 "github.com/tugboatcd/tugboat/api/source/v1"
+	"github.com/tugboatcd/tugboat/internal/build"
+	"github.com/tugboatcd/tugboat/internal/cluster"
+	"github.com/tugboatcd/tugboat/internal/controller"
+	"github.com/tugboatcd/tugboat/internal/gitserver"
+	"github.com/tugboatcd/tugboat/internal/install"
+)
+
+func TestMain(m *testing.M) {
+	// The harness's clients log nothing; the controller under test logs to its own file.
+	ctrl.SetLogger(logr.Discard())
+	os.Exit(m.Run())
+}
+
+//go:embed testdata/podinfo.yaml
+var podinfo string
+
+const (
+	appPath    = "apps/podinfo/podinfo.yaml"
+	targetNS   = "apps"
+	workers    = 20 // the floor's workers and the controller's --concurrent, as Flux's runs
+	fieldOwner = "bench-floor"
+)
+
+// vars are the postBuild.substitute of Kustomization i, as in flux-benchmark.
+func vars(i int) map[string]string {
+	return map[string]string{"INDEX": fmt.Sprintf("%dapp", i), "PODS": "1", "MCPU": "1m"}
+}
+
+// BenchmarkGitOps measures, for N = 100, 500 and 1000, the seconds from creating N
+// Kustomizations of the podinfo shape to all of them Ready with a lastAppliedRevision
+// (tugboat), beside the floor measured in the same run on a fresh cluster of the same
+// settings: the same objects server-side applied by 20 plain-client workers, then all
+// Deployments available. Also reported: the controller process's peak RSS and the API
+// requests it sent during the run.
+func BenchmarkGitOps(b *testing.B) {
+	bin := buildTugboat(b)
+	for _, n := range []int{100, 500, 1000} {
+		b.Run(fmt.Sprintf("N=%d", n), func(b *testing.B) {
+			for b.Loop() {
+				floor, err := measureFloor(n)
+				if err != nil {
+					b.Fatal(err)
+				}
+				run, err := measureTugboat(bin, n, 60*time.Minute, 0)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.ReportMetric(floor.Seconds(), "s/floor")
+				b.ReportMetric(run.ready.Seconds(), "s/tugboat")
+				b.ReportMetric(run.ready.Seconds()/floor.Seconds(), "x-floor")
+				b.ReportMetric(float64(run.peakRSS)/(1<<20), "MiB-peak-rss")
+				b.ReportMetric(run.requests, "api-requests")
+			}
+		})
+	}
+}
+
+// BenchmarkGitOpsIdle is the idle measure of the benchmark shape: N=100
+// Kustomizations at interval 1m, converged, then 180 s in which nothing changes in
+// Git or the cluster. Flux sends thousands of requests in that window (a dry-run of
+// every object per interval); tugboat should send none.
+func BenchmarkGitOpsIdle(b *testing.B) {
+	bin := buildTugboat(b)
+	for b.Loop() {
+		run, err := measureTugboat(bin, 100, time.Minute, 180*time.Second)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(run.idleRequests, "api-requests/idle-180s")
+		b.ReportMetric(float64(run.peakRSS)/(1<<20), "MiB-peak-rss")
+	}
+}
+
+// TestGitOpsShape runs the benchmark's harness on a small N, so that `make test` keeps
+// it working: both measures must converge and the controller must report its metrics.
+func TestGitOpsShape(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts two clusters; run without -short")
+	}
+	if _, err := measureFloor(3); err != nil {
+		t.Fatal(err)
+	}
+	run, err := measureTugboat(buildTugboat(t), 3, 60*time.Minute, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.peakRSS == 0 || run.requests == 0 {
+		t.Fatalf("controller measures missing: peak RSS %d, requests %v", run.peakRSS, run.requests)
+	}
+}
+
+// buildTugboat builds the tugboat binary of this tree, so the controller runs as its
+// own process and its RSS is its own.
+func buildTugboat(tb testing.TB) string {
+	tb.Helper()
+	bin := filepath.Join(tb.TempDir(), "tugboat")
+	cmd := exec.Command("go", "build", "-o", bin, "../../cmd/tugboat")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		tb.Fatalf("failed to build tugboat: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// render builds the N apps with tugboat's own build (kustomize + Flux's envsubst),
+// so the floor applies exactly what the controller applies, minus its labels.
+func render(n int) ([][]byte, error) {
+	files := map[string][]byte{appPath: []byte(podinfo)}
+	var docs [][]byte
+	for i := range n {
+		res, err := build.Build(files, nil, build.Input{
+			Path: "./apps/podinfo",
+			Spec: kustomizev1.KustomizationSpec{TargetNamespace: targetNS,
+				PostBuild: &kustomizev1.PostBuild{Substitute: vars(i)}},
+			Vars: vars(i),
+		})
+		if err != nil {
+			return nil, err
+		}
+		for _, o := range res.Objects {
+			data, err := o.MarshalJSON()
+			if err != nil {
+				return nil, err
+			}
+			docs = append(docs, data)
+		}
+	}
+	return docs, nil
+}
+
+// measureFloor applies the N apps' objects with server-side apply from 20 workers on
+// a fresh cluster and waits for every Deployment to be available.
+func measureFloor(n int) (time.Duration, error) {
+	docs, err := render(n)
+	if err != nil {
+		return 0, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	defer cancel()
+	env, err := cluster.Start(ctx, cluster.Options{Workloads: true})
+	if err != nil {
+		return 0, err
+	}
+	defer env.Stop()
+	cs := kubernetes.NewForConfigOrDie(env.RESTConfig)
+	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: targetNS}}, metav1.CreateOptions{}); err != nil {
+		return 0, err
+	}
+	dyn := dynamic.NewForConfigOrDie(env.RESTConfig)
+	resources := map[string]schema.GroupVersionResource{
+		"ServiceAccount": {Version: "v1", Resource: "serviceaccounts"},
+		"Service":        {Version: "v1", Resource: "services"},
+		"Deployment":     {Group: "apps", Version: "v1", Resource: "deployments"},
+		"Ingress":        {Group: "networking.k8s.io", Version: "v1", Resource: "ingresses"},
+	}
+	start := time.Now()
+	work := make(chan []byte)
+	errs := make(chan error, len(docs))
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for doc := range work {
+				kind, name := kindAndName(doc)
+				gvr, ok := resources[kind]
+				if !ok {
+					errs <- fmt.Errorf("no resource for kind %s", kind)
+					continue
+				}
+				force := true
+				if _, err := dyn.Resource(gvr).Namespace(targetNS).Patch(ctx, name, types.ApplyPatchType, doc,
+					metav1.PatchOptions{FieldManager: fieldOwner, Force: &force}); err != nil {
+					errs <- fmt.Errorf("failed to apply %s/%s: %w", kind, name, err)
+				}
+			}
+		})
+	}
+	for _, d := range docs {
+		work <- d
+	}
+	close(work)
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		return 0, err
+	}
+	err = poll(ctx, func() (bool, string, error) {
+		list, err := cs.AppsV1().Deployments(targetNS).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return false, "", err
+		}
+		ready := 0
+		for _, d := range list.Items {
+			if d.Status.ObservedGeneration >= d.Generation && d.Status.AvailableReplicas == *d.Spec.Replicas {
+				ready++
+			}
+		}
+		return ready == n, fmt.Sprintf("%d of %d deployments available", ready, n), nil
+	})
+	return time.Since(start), err
+}
+
+// kindAndName reads the kind and name from an object's JSON without a full decode.
+func kindAndName(doc []byte) (string, string) {
+	var u struct {
+		Kind     string `json:"kind"`
+		Metadata struct {
+			Name string `json:"name"`
+		} `json:"metadata"`
+	}
+	_ = json.Unmarshal(doc, &u)
+	return u.Kind, u.Metadata.Name
+}
+
+type tugboatRun struct {
+	ready        time.Duration
+	peakRSS      int64   // bytes, the controller process's VmHWM
+	requests     float64 // API requests the controller sent from start to all Ready
+	idleRequests float64 // API requests it sent during the idle window
+}
+
+// measureTugboat runs `tugboat controller` as a process against a fresh cluster with
+// a Git repository holding the podinfo app, creates N Kustomizations and times them to
+// Ready. With idle > 0 it then counts the requests the controller sends in that window.
+func measureTugboat(bin string, n int, interval, idle time.Duration) (*tugboatRun, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	defer cancel()
+	env, err := cluster.Start(ctx, cluster.Options{Workloads: true})
+	if err != nil {
+		return nil, err
+	}
+	defer env.Stop()
+	if err := install.CRDs(ctx, env.RESTConfig); err != nil {
+		return nil, err
+	}
+	root, err := os.MkdirTemp("", "tugboat-bench-git-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(root)
+	git := gitserver.New(root)
+	if _, err := git.Start(); err != nil {
+		return nil, err
+	}
+	defer git.Close()
+	if err := git.InitRepo("apps", "main"); err != nil {
+		return nil, err
+	}
+	wd, err := git.Workdir("apps")
+	if err != nil {
+		return nil, err
+	}
+	defer wd.Close()
+	if err := wd.WriteFiles(map[string]string{appPath: podinfo}); err != nil {
+		return nil, err
+	}
+	if _, err := wd.CommitAndPush("podinfo"); err != nil {
+		return nil, err
+	}
+
+	metricsAddr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	ctrlLog, err := os.Create(filepath.Join(env.Dir, "controller.log"))
+	if err != nil {
+		return nil, err
+	}
+	defer ctrlLog.Close()
+	cmd := exec.Command(bin, "controller", "--kubeconfig", env.Kubeconfig,
+		"--concurrent", strconv.Itoa(workers), "--metrics-bind-address", metricsAddr,
+		"--health-probe-bind-address", "0")
+	cmd.Stdout, cmd.Stderr = ctrlLog, ctrlLog
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+
+	c, err := client.New(env.RESTConfig, client.Options{Scheme: controller.NewScheme()})
+	if err != nil {
+		return nil, err
+	}
+	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: targetNS}}); err != nil {
+		return nil, err
+	}
+	repo := &sourcev1.GitRepository{
+		ObjectMeta: metav1.ObjectMeta{Name: "apps", Namespace: metav1.NamespaceDefault},
+		Spec: sourcev1.GitRepositorySpec{URL: git.RepoURL("apps"), Interval: metav1.Duration{Duration: 60 * time.Minute},
+			Reference: &sourcev1.GitRepositoryRef{Branch: "main"}},
+	}
+	if err := c.Create(ctx, repo); err != nil {
+		return nil, err
+	}
+	if err := poll(ctx, func() (bool, string, error) {
+		if err := c.Get(ctx, client.ObjectKeyFromObject(repo), repo); err != nil {
+			return false, "", err
+		}
+		return apimeta.IsStatusConditionTrue(repo.Status.Conditions, meta.ReadyCondition), "GitRepository not Ready", nil
+	}); err != nil {
+		return nil, fmt.Errorf("%w (controller log: %s)", err, ctrlLog.Name())
+	}
+	before, err := restRequests(metricsAddr)
+	if err != nil {
+		return nil, err
+	}
+
+	start := time.Now()
+	if err := createKustomizations(ctx, c, n, interval); err != nil {
+		return nil, err
+	}
+	err = poll(ctx, func() (bool, string, error) {
+		var list kustomizev1.KustomizationList
+		if err := c.List(ctx, &list, client.InNamespace(metav1.NamespaceDefault)); err != nil {
+			return false, "", err
+		}
+		ready := 0
+		for _, k := range list.Items {
+			if apimeta.IsStatusConditionTrue(k.Status.Conditions, meta.ReadyCondition) && k.Status.LastAppliedRevision != "" {
+				ready++
+			}
+		}
+		return ready == n, fmt.Sprintf("%d of %d Kustomizations Ready", ready, n), nil
+	})
+	run := &tugboatRun{ready: time.Since(start)}
+	if err != nil {
+		return nil, fmt.Errorf("%w (controller log: %s)", err, ctrlLog.Name())
+	}
+	after, err := restRequests(metricsAddr)
+	if err != nil {
+		return nil, err
+	}
+	run.requests = after - before
+	if idle > 0 {
+		select {
+		case <-time.After(idle):
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		end, err := restRequests(metricsAddr)
+		if err != nil {
+			return nil, err
+		}
+		run.idleRequests = end - after
+	}
+	run.peakRSS, err = peakRSS(cmd.Process.Pid)
+	return run, err
+}
+
+// createKustomizations creates the N Kustomizations of the benchmark shape with 20
+// workers, as a user's kubectl apply of N files would arrive.
+func createKustomizations(ctx context.Context, c client.Client, n int, interval time.Duration) error {
+	work := make(chan int)
+	errs := make(chan error, n)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for i := range work {
+				k := &kustomizev1.Kustomization{
+					ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("podinfo-%d", i), Namespace: metav1.NamespaceDefault},
+					Spec: kustomizev1.KustomizationSpec{
+						SourceRef:       kustomizev1.CrossNamespaceSourceReference{Kind: sourcev1.GitRepositoryKind, Name: "apps"},
+						Path:            "./apps/podinfo",
+						Prune:           true,
+						Wait:            true,
+						Timeout:         &metav1.Duration{Duration: 5 * time.Minute},
+						Interval:        metav1.Duration{Duration: interval},
+						TargetNamespace: targetNS,
+						PostBuild:       &kustomizev1.PostBuild{Substitute: vars(i)},
+					},
+				}
+				if err := c.Create(ctx, k); err != nil {
+					errs <- err
+				}
+			}
+		})
+	}
+	for i := range n {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	close(errs)
+	return <-errs
+}
+
+// restRequests sums client-go's rest_client_requests_total from the controller's
+// /metrics: every API request the process sent.
+func restRequests(addr string) (float64, error) {
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		return 0, fmt.Errorf("failed to scrape the controller's metrics: %w", err)
+	}
+	defer resp.Body.Close()
+	var total float64
+	found := false
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.HasPrefix(line, "rest_client_requests_total{") {
+			continue
+		}
+		v, err := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
+		if err != nil {
+			return 0, fmt.Errorf("bad metric line %q: %w", line, err)
+		}
+		total += v
+		found = true
+	}
+	if !found {
+		return 0, errors.New("the controller's /metrics has no rest_client_requests_total")
+	}
+	return total, sc.Err()
+}
+
+// peakRSS reads a process's high-water resident set size (VmHWM) from /proc.
+func peakRSS(pid int) (int64, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for line := range strings.SplitSeq(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb << 10, err
+		}
+	}
+	return 0, errors.New("no VmHWM in /proc status")
+}
+
+func freeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
+
+// poll checks every 250 ms until done, the same cadence for the floor and tugboat.
+func poll(ctx context.Context, check func() (done bool, state string, err error)) error {
+	for {
+		done, state, err := check()
+		if err != nil {
+			return err
+		}
+		if done {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s: %w", state, ctx.Err())
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
