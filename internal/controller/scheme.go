@@ -6,6 +6,7 @@ import (
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 
 	kustomizev1 "github.com/tugboatcd/tugboat/api/kustomize/v1"
+	notificationv1 "github.com/tugboatcd/tugboat/api/notification/v1"
 	sourcev1 "github.com/tugboatcd/tugboat/api/source/v1"
 )
 
@@ -17,5 +18,6 @@ func NewScheme() *runtime.Scheme {
 	utilruntime.Must(clientgoscheme.AddToScheme(s))
 	utilruntime.Must(sourcev1.AddToScheme(s))
 	utilruntime.Must(kustomizev1.AddToScheme(s))
+	utilruntime.Must(notificationv1.AddToScheme(s))
 	return s
 }

@@ -16,6 +16,7 @@ import (
 
 	kustomizev1 "github.com/tugboatcd/tugboat/api/kustomize/v1"
 	sourcev1 "github.com/tugboatcd/tugboat/api/source/v1"
+	"github.com/tugboatcd/tugboat/internal/receiver"
 	"github.com/tugboatcd/tugboat/internal/source"
 )
 
@@ -35,6 +36,9 @@ type Options struct {
 	LeaderElectionNamespace string
 	// LeaderElectionID names the lease; shards need one each.
 	LeaderElectionID string
+	// ReceiverAddr serves the Receivers' webhooks ("" or "0" disables the server; the
+	// Receiver reconciler runs regardless).
+	ReceiverAddr string
 }
 
 // Run starts the controllers and blocks until ctx ends.
@@ -99,6 +103,9 @@ func NewManager(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager,
 	ks := &KustomizationReconciler{Client: mgr.GetClient(), RESTConfig: cfg, Store: store}
 	if err := ks.SetupWithManager(ctx, mgr, o.Concurrent, artifacts); err != nil {
 		return nil, fmt.Errorf("failed to set up the Kustomization controller: %w", err)
+	}
+	if err := receiver.Setup(ctx, mgr, receiver.Options{Addr: o.ReceiverAddr}); err != nil {
+		return nil, err
 	}
 	return mgr, nil
 }
