@@ -4,11 +4,52 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	corelisters "k8s.io/client-go/listers/core/v1"
 )
 
 // PodLookup finds pods by namespace and name; an informer's lister in the agent.
 type PodLookup interface {
 	Pod(namespace, name string) (*corev1.Pod, bool)
+}
+
+// podLister adapts a pod lister to PodLookup.
+type podLister struct{ l corelisters.PodLister }
+
+func (p podLister) Pod(namespace, name string) (*corev1.Pod, bool) {
+	if p.l == nil {
+		return nil, false
+	}
+	pod, err := p.l.Pods(namespace).Get(name)
+	return pod, err == nil
+}
+
+func (p podLister) list() []*corev1.Pod {
+	if p.l == nil {
+		return nil
+	}
+	pods, _ := p.l.List(labels.Everything()) // listing a cache does not fail
+	return pods
+}
+
+// nodeLister lists nodes from an informer's cache.
+type nodeLister struct{ l corelisters.NodeLister }
+
+// list returns every node, or only the named one.
+func (n nodeLister) list(only string) []*corev1.Node {
+	if n.l == nil {
+		return nil
+	}
+	if only != "" {
+		node, err := n.l.Get(only)
+		if err != nil {
+			return nil
+		}
+		return []*corev1.Node{node}
+	}
+	nodes, _ := n.l.List(labels.Everything())
+	return nodes
 }
 
 // containerMetadata returns a container's ID and ContainerLogV2.KubernetesMetadata
@@ -75,4 +116,12 @@ func splitImage(image string) (string, string) {
 		return image[:colon], image[colon+1:]
 	}
 	return image, "latest"
+}
+
+// controllerOf returns the kind and name of an object's controlling owner.
+func controllerOf(obj metav1.Object) (string, string) {
+	if ref := metav1.GetControllerOf(obj); ref != nil {
+		return ref.Kind, ref.Name
+	}
+	return "", ""
 }
