@@ -9,3 +9,9 @@ import "embed"
 //
 //go:embed crd/bases/*.yaml
 var CRDs embed.FS
+
+// Manifests are every kustomize base (default, crd, rbac, manager), for `tugboat
+// install`, which builds default/ as `kustomize build config/default` does.
+//
+//go:embed default crd rbac manager
+var Manifests embed.FS

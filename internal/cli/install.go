@@ -1,0 +1,247 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"path"
+	"time"
+
+	"github.com/spf13/cobra"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/restmapper"
+	"sigs.k8s.io/cli-utils/pkg/kstatus/status"
+	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
+
+	"github.com/tugboatcd/tugboat/config"
+)
+
+// The installed controller, as config/manager names it.
+const (
+	controllerNamespace  = "tugboat-system"
+	controllerDeployment = "tugboat-controller"
+	// partOfLabel marks every installed object, so that uninstall finds them.
+	partOfLabel = "app.kubernetes.io/part-of"
+)
+
+type installFlags struct {
+	export  bool
+	image   string
+	timeout time.Duration
+}
+
+func newInstallCommand(s streams) *cobra.Command {
+	f := &installFlags{}
+	cmd := &cobra.Command{
+		Use:   "install",
+		Short: "Install tugboat's CRDs and controller in a cluster",
+		Long: `Applies what ` + "`kustomize build config/default`" + ` gives (the CRDs, the namespace
+tugboat-system, RBAC and the controller Deployment), waits until the CRDs are established
+and the Deployment is ready, like flux install. Run again to upgrade; --export prints the
+YAML instead and touches nothing.
+
+On the local dev cluster (tugboat dev) no container runs: kwok marks the Deployment ready
+without running the controller. Run the controllers there with ` + "`tugboat controller`" + `.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return f.run(cmd.Context(), s)
+		},
+	}
+	cmd.Flags().BoolVar(&f.export, "export", false, "print the manifests as YAML instead of applying them")
+	cmd.Flags().StringVar(&f.image, "image", "", "controller image (default: the one in config/manager)")
+	cmd.Flags().DurationVar(&f.timeout, "timeout", 5*time.Minute, "how long to wait for the CRDs and the controller")
+	return cmd
+}
+
+// installManifests builds config/default from the copy embedded in the binary.
+func installManifests(image string) ([]*unstructured.Unstructured, error) {
+	mem := filesys.MakeFsInMemory()
+	err := fs.WalkDir(config.Manifests, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := fs.ReadFile(config.Manifests, p)
+		if err != nil {
+			return err
+		}
+		return mem.WriteFile(path.Join("/config", p), data)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("failed to read the embedded manifests: %w", err)
+	}
+	res, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(mem, "/config/default")
+	if err != nil {
+		return nil, fmt.Errorf("failed to build the embedded config/default: %w", err)
+	}
+	var objs []*unstructured.Unstructured
+	for _, r := range res.Resources() {
+		m, err := r.Map()
+		if err != nil {
+			return nil, fmt.Errorf("failed to read %s: %w", r.CurId(), err)
+		}
+		u := &unstructured.Unstructured{Object: m}
+		labels := u.GetLabels()
+		if labels == nil {
+			labels = map[string]string{}
+		}
+		labels[partOfLabel] = "tugboat"
+		u.SetLabels(labels)
+		if image != "" && u.GetKind() == "Deployment" && u.GetName() == controllerDeployment {
+			containers, _, _ := unstructured.NestedSlice(u.Object, "spec", "template", "spec", "containers")
+			for _, c := range containers {
+				c.(map[string]any)["image"] = image
+			}
+			if err := unstructured.SetNestedSlice(u.Object, containers, "spec", "template", "spec", "containers"); err != nil {
+				return nil, fmt.Errorf("failed to set the controller image: %w", err)
+			}
+		}
+		objs = append(objs, u)
+	}
+	return objs, nil
+}
+
+func (f *installFlags) run(ctx context.Context, s streams) error {
+	objs, err := installManifests(f.image)
+	if err != nil {
+		return err
+	}
+	if f.export {
+		for _, o := range objs {
+			fmt.Fprintln(s.out, "---")
+			if err := writeDoc(s.out, outputYAML, o.Object); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	cfg, err := s.kube.restConfig()
+	if err != nil {
+		return err
+	}
+	k, err := newDynamic(cfg)
+	if err != nil {
+		return err
+	}
+	p := newProgress(s, false)
+	p.applying("installing components in %s namespace", controllerNamespace)
+	var crds []*unstructured.Unstructured
+	for _, o := range objs {
+		if o.GetKind() == "CustomResourceDefinition" {
+			crds = append(crds, o)
+		}
+	}
+	// CRDs and the namespace first (kustomize orders them first), then the rest once the
+	// CRDs are served, as kubectl apply of the same YAML would need.
+	for _, o := range objs {
+		if err := k.apply(ctx, o); err != nil {
+			return err
+		}
+		p.step("✔", "%s applied", subjectOf(o))
+	}
+	p.waiting("verifying installation")
+	for _, crd := range crds {
+		if err := k.waitCurrent(ctx, crd, f.timeout); err != nil {
+			return err
+		}
+	}
+	p.success("CustomResourceDefinitions established")
+	for _, o := range objs {
+		if o.GetKind() != "Deployment" {
+			continue
+		}
+		if err := k.waitCurrent(ctx, o, f.timeout); err != nil {
+			return err
+		}
+		p.success("%s ready", subjectOf(o))
+	}
+	p.success("install finished")
+	return nil
+}
+
+// subjectOf names an object as Flux's change lines do: Kind/namespace/name.
+func subjectOf(u *unstructured.Unstructured) string {
+	if u.GetNamespace() == "" {
+		return u.GetKind() + "/" + u.GetName()
+	}
+	return u.GetKind() + "/" + u.GetNamespace() + "/" + u.GetName()
+}
+
+// dynamicClient applies, reads and deletes objects of any kind, finding their resource
+// through discovery (re-read when a kind is not known yet, e.g. just after its CRD).
+type dynamicClient struct {
+	dyn    dynamic.Interface
+	mapper *restmapper.DeferredDiscoveryRESTMapper
+}
+
+func newDynamic(cfg *rest.Config) (*dynamicClient, error) {
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("failed to create a client for the cluster: %w", err)
+	}
+	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("failed to create a discovery client: %w", err)
+	}
+	return &dynamicClient{dyn: dyn, mapper: restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc))}, nil
+}
+
+func (k *dynamicClient) resource(u *unstructured.Unstructured) (dynamic.ResourceInterface, error) {
+	gvk := u.GroupVersionKind()
+	mapping, err := k.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	if err != nil {
+		k.mapper.Reset()
+		if mapping, err = k.mapper.RESTMapping(gvk.GroupKind(), gvk.Version); err != nil {
+			return nil, fmt.Errorf("the cluster does not serve %s: %w", gvk, err)
+		}
+	}
+	if mapping.Scope.Name() == "namespace" {
+		return k.dyn.Resource(mapping.Resource).Namespace(u.GetNamespace()), nil
+	}
+	return k.dyn.Resource(mapping.Resource), nil
+}
+
+func (k *dynamicClient) apply(ctx context.Context, u *unstructured.Unstructured) error {
+	ri, err := k.resource(u)
+	if err != nil {
+		return err
+	}
+	if _, err := ri.Apply(ctx, u.GetName(), u, metav1.ApplyOptions{FieldManager: cliFieldManager, Force: true}); err != nil {
+		return fmt.Errorf("failed to apply %s: %w", subjectOf(u), err)
+	}
+	return nil
+}
+
+// waitCurrent waits until kstatus says the object is Current (a CRD established, a
+// Deployment rolled out).
+func (k *dynamicClient) waitCurrent(ctx context.Context, u *unstructured.Unstructured, timeout time.Duration) error {
+	ri, err := k.resource(u)
+	if err != nil {
+		return err
+	}
+	var last *status.Result
+	err = wait.PollUntilContextTimeout(ctx, pollInterval, timeout, true, func(ctx context.Context) (bool, error) {
+		live, err := ri.Get(ctx, u.GetName(), metav1.GetOptions{})
+		if err != nil {
+			return false, nil //nolint:nilerr // not there yet: keep waiting until the timeout
+		}
+		if last, err = status.Compute(live); err != nil {
+			return false, fmt.Errorf("failed to compute the status of %s: %w", subjectOf(u), err)
+		}
+		return last.Status == status.CurrentStatus, nil
+	})
+	if err != nil {
+		msg := "not found"
+		if last != nil {
+			msg = fmt.Sprintf("%s: %s", last.Status, last.Message)
+		}
+		return fmt.Errorf("%s is not ready after %s (%s): %w", subjectOf(u), timeout, msg, err)
+	}
+	return nil
+}
