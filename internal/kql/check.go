@@ -1252,6 +1252,10 @@ func (ck *checker) expr(e Expr, cols []Column) texpr {
 			ck.fail(e.OpPos, "between needs a number, datetime or timespan, but the value is %s", x.typ())
 		}
 		lo = ck.coerceComparable(e.OpPos, "between", x, lo)
+		if x.typ() == TypeDatetime && hi.typ() == TypeTimespan {
+			// Kusto's `between (start .. span)`: the range ends span after start.
+			hi = &tBinary{op: "+", l: lo, r: hi, t: TypeDatetime}
+		}
 		hi = ck.coerceComparable(e.OpPos, "between", x, hi)
 		return &tBetween{x: x, lo: lo, hi: hi, not: e.Not}
 	}

@@ -404,7 +404,8 @@ func (pl *planner) aggregateSQL(a aggregate, cols []string) frag {
 		var s frag
 		switch {
 		case ch && a.fn == "sumif":
-			s = cat("sumIf(", arg(0), ", ", arg(1), ")")
+			// sumIf gives 0 when no row matches; Kusto (and DuckDB) give null.
+			s = cat("if(countIf(isNotNull(", arg(0), ") AND ", arg(1), ") = 0, NULL, sumIf(", arg(0), ", ", arg(1), "))")
 		case ch:
 			s = cat("sum(", arg(0), ")")
 		case a.fn == "sumif":
@@ -663,6 +664,20 @@ func termPattern(op string, terms []string) string {
 	return re
 }
 
+// hasMatch is the has family's test. ClickHouse 18.16's match() checks a
+// required literal of the pattern case-sensitively before running it, which
+// breaks (?i); there both sides are lowered instead.
+func (pl *planner) hasMatch(x frag, op string, terms []string) frag {
+	if pl.d != ClickHouse || strings.HasSuffix(op, "_cs") {
+		return pl.regexMatch(x, param(termPattern(op, terms)))
+	}
+	lowered := make([]string, len(terms))
+	for i, t := range terms {
+		lowered[i] = strings.ToLower(t)
+	}
+	return pl.regexMatch(pl.lower(x), param(strings.TrimPrefix(termPattern(op, lowered), "(?i)")))
+}
+
 func (pl *planner) regexMatch(x frag, pattern frag) frag {
 	if pl.d == ClickHouse {
 		return cat("match(", x, ", ", pattern, ")")
@@ -723,7 +738,7 @@ func (pl *planner) binary(e *tBinary, cols []string) frag {
 		}
 	case "has", "has_cs", "hasprefix", "hasprefix_cs", "hassuffix", "hassuffix_cs":
 		term, _ := constString(e.r)
-		f = pl.regexMatch(l, param(termPattern(op, []string{term})))
+		f = pl.hasMatch(l, op, []string{term})
 	case "matches regex":
 		f = pl.regexMatch(l, r)
 	default:
@@ -788,11 +803,11 @@ func (pl *planner) in(e *tIn, cols []string) frag {
 			terms[i], _ = constString(v)
 		}
 		if e.op == "has_any" {
-			return pl.regexMatch(x, param(termPattern("has", terms)))
+			return pl.hasMatch(x, "has", terms)
 		}
 		parts := make([]frag, len(terms))
 		for i, t := range terms {
-			parts[i] = pl.regexMatch(x, param(termPattern("has", []string{t})))
+			parts[i] = pl.hasMatch(x, "has", []string{t})
 		}
 		return cat("(", joinFrags(parts, " AND "), ")")
 	}
@@ -825,7 +840,8 @@ func (pl *planner) path(e *tPath, cols []string) frag {
 			if el.isIndex {
 				pl.fail("array indexes on dynamic values are not supported on ClickHouse 18.16; only property names are")
 			}
-			x = cat("visitParamExtractRaw(", x, ", ", param(el.key), ")")
+			// 18.16 keeps the whitespace around the raw value.
+			x = cat(`replaceRegexpAll(visitParamExtractRaw(`, x, ", ", param(el.key), `), '^\\s+|\\s+$', '')`)
 		}
 		return x
 	}
@@ -1130,7 +1146,8 @@ func (pl *planner) bin(e *tCall, cols []string) frag {
 	ss := pl.expr(size, cols)
 	if e.t.isInteger() && size.typ().isInteger() {
 		if pl.d == ClickHouse {
-			return cat("(intDiv(", xs, ", ", ss, ") * ", pl.expr(size, cols), ")")
+			// intDiv truncates towards zero; bin rounds down.
+			return cat("(toInt64(floor(", xs, " / ", ss, ")) * ", pl.expr(size, cols), ")")
 		}
 		return cat("CAST(floor(", xs, " / ", ss, ") * ", pl.expr(size, cols), " AS BIGINT)")
 	}

@@ -19,7 +19,7 @@ func compileTest(query string, d Dialect) (*Plan, error) {
 var sqlConstants = map[string]bool{
 	"$": true, "[]": true, "UTC": true, "day": true, `^"(.*)"$`: true, `\\1`: true, "ARRAY": true,
 	"true": true, "false": true, " ": true, "T": true, "Z": true, "[": true, "]": true, ",": true,
-	`"`: true, `\\`: true, `\\\\`: true, `\\"`: true, "%Y-%m-%dT%H:%M:%SZ": true, "": true,
+	`"`: true, `\\`: true, `^\\s+|\\s+$`: true, `\\\\`: true, `\\"`: true, "%Y-%m-%dT%H:%M:%SZ": true, "": true,
 }
 
 // stringLiterals returns the single-quoted literals of a SQL text.
@@ -90,8 +90,8 @@ func TestCompile(t *testing.T) {
 			query:      `KubeEvents | where Reason has "Pulled" | project Name`,
 			duckdb:     `SELECT "Name" FROM (SELECT "Name" AS "Name" FROM (SELECT * FROM "KubeEvents" AS t1 WHERE regexp_matches("Reason", ?)) AS t2) AS t3`,
 			duckArgs:   []any{`(?i)(?:^|[^\p{L}\p{N}])Pulled(?:$|[^\p{L}\p{N}])`},
-			clickhouse: `SELECT "Name" FROM (SELECT "Name" AS "Name" FROM (SELECT * FROM "KubeEvents" AS t1 WHERE match("Reason", ?)) AS t2) AS t3`,
-			chArgs:     []any{`(?i)(?:^|[^\p{L}\p{N}])Pulled(?:$|[^\p{L}\p{N}])`},
+			clickhouse: `SELECT "Name" FROM (SELECT "Name" AS "Name" FROM (SELECT * FROM "KubeEvents" AS t1 WHERE match(lowerUTF8("Reason"), ?)) AS t2) AS t3`,
+			chArgs:     []any{`(?:^|[^\p{L}\p{N}])pulled(?:$|[^\p{L}\p{N}])`},
 		},
 		"contains and startswith ignore case; dynamic is converted to text": {
 			query:      `ContainerLogV2 | where LogMessage contains "timeout" and PodName startswith "api-" | project TimeGenerated, PodName`,
@@ -156,7 +156,7 @@ func TestCompile(t *testing.T) {
 			query:      `ContainerLogV2 | project level = tostring(LogMessage.level), code = toint(LogMessage["code"]) | where level in~ ("error", "warn")`,
 			duckdb:     `SELECT "level", "code" FROM (SELECT * FROM (SELECT (json_extract("LogMessage", ?) ->> '$') AS "level", TRY_CAST((json_extract("LogMessage", ?) ->> '$') AS INTEGER) AS "code" FROM "ContainerLogV2" AS t1) AS t2 WHERE (lower("level") IN (lower(?), lower(?)))) AS t3`,
 			duckArgs:   []any{`$."level"`, `$."code"`, "error", "warn"},
-			clickhouse: `SELECT "level", "code" FROM (SELECT * FROM (SELECT replaceRegexpOne(visitParamExtractRaw("LogMessage", ?), '^"(.*)"$', '\\1') AS "level", toInt32OrNull(replaceRegexpOne(visitParamExtractRaw("LogMessage", ?), '^"(.*)"$', '\\1')) AS "code" FROM "ContainerLogV2" AS t1) AS t2 WHERE (lowerUTF8("level") IN (lowerUTF8(?), lowerUTF8(?)))) AS t3`,
+			clickhouse: `SELECT "level", "code" FROM (SELECT * FROM (SELECT replaceRegexpOne(replaceRegexpAll(visitParamExtractRaw("LogMessage", ?), '^\\s+|\\s+$', ''), '^"(.*)"$', '\\1') AS "level", toInt32OrNull(replaceRegexpOne(replaceRegexpAll(visitParamExtractRaw("LogMessage", ?), '^\\s+|\\s+$', ''), '^"(.*)"$', '\\1')) AS "code" FROM "ContainerLogV2" AS t1) AS t2 WHERE (lowerUTF8("level") IN (lowerUTF8(?), lowerUTF8(?)))) AS t3`,
 			chArgs:     []any{"level", "code", "error", "warn"},
 		},
 		"the count operator": {

@@ -71,9 +71,13 @@ func (s *ClickHouse) createTable(name string, cols []kql.Column) string {
 		}
 		defs[i] = quoteIdent(c.Name) + " " + t
 	}
+	q := "CREATE TABLE IF NOT EXISTS " + quoteIdent(name) + " (" + strings.Join(defs, ", ") + ") ENGINE = MergeTree() "
+	if !timed(cols) {
+		// Tables loaded from files may have no time column: no partitions, no retention.
+		return q + "ORDER BY tuple()"
+	}
 	ts := quoteIdent(cols[0].Name)
-	q := "CREATE TABLE IF NOT EXISTS " + quoteIdent(name) + " (" + strings.Join(defs, ", ") + ") ENGINE = MergeTree() " +
-		"PARTITION BY toYYYYMMDD(" + ts + ") ORDER BY " + ts
+	q += "PARTITION BY toYYYYMMDD(" + ts + ") ORDER BY " + ts
 	if keep := s.opts.retention(name); s.ttl && keep > 0 {
 		q += fmt.Sprintf(" TTL %s + toIntervalSecond(%d)", ts, int64(keep/time.Second))
 	}
@@ -232,7 +236,7 @@ func (s *ClickHouse) ApplyRetention(ctx context.Context) error {
 	var errs []error
 	for _, name := range sortedTables(s.opts.Tables) {
 		keep := s.opts.retention(name)
-		if keep <= 0 {
+		if keep <= 0 || !timed(s.opts.Tables[name]) {
 			continue
 		}
 		cutoff := now.Add(-keep).Format("20060102")

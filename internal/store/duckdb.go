@@ -252,11 +252,12 @@ func (s *DuckDB) ApplyRetention(ctx context.Context) error {
 	var errs []error
 	for _, name := range sortedTables(s.opts.Tables) {
 		keep := s.opts.retention(name)
-		if keep <= 0 {
+		cols := s.opts.Tables[name]
+		if keep <= 0 || !timed(cols) {
 			continue
 		}
 		s.appends.Lock()
-		_, err := s.db.ExecContext(ctx, "DELETE FROM "+quoteIdent(name)+` WHERE "TimeGenerated" < ?`, now.Add(-keep))
+		_, err := s.db.ExecContext(ctx, "DELETE FROM "+quoteIdent(name)+" WHERE "+quoteIdent(cols[0].Name)+" < ?", now.Add(-keep))
 		s.appends.Unlock()
 		if err != nil {
 			errs = append(errs, fmt.Errorf("failed to apply retention to table %s: %w", name, err))

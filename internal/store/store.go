@@ -138,3 +138,7 @@ func columnsFor(schema kql.Schema, table string) ([]kql.Column, error) {
 	}
 	return cols, nil
 }
+
+// timed reports whether a table's first column is its time (TimeGenerated
+// in every table of ours), which partitioning and retention go by.
+func timed(cols []kql.Column) bool { return len(cols) > 0 && cols[0].Type == kql.TypeDatetime }

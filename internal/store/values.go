@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -29,7 +30,7 @@ func checkRows(table string, cols []kql.Column, rows [][]any) ([][]any, error) {
 			if err != nil {
 				return nil, fmt.Errorf("failed to append to table %s: row %d, column %s (%s): %w", table, i, cols[j].Name, cols[j].Type, err)
 			}
-			if j == 0 && c == nil {
+			if j == 0 && c == nil && cols[0].Type == kql.TypeDatetime {
 				return nil, fmt.Errorf("failed to append to table %s: row %d, column %s: must not be null", table, i, cols[j].Name)
 			}
 			conv[j] = c
@@ -104,10 +105,13 @@ func toColumn(t kql.Type, v any) (any, error) {
 		}
 	case kql.TypeDynamic:
 		if r, ok := v.(json.RawMessage); ok {
-			if !json.Valid(r) {
-				return nil, fmt.Errorf("invalid JSON %q", r)
+			// Compact, so that ClickHouse's text-based JSON functions see
+			// one spelling of every value.
+			var b bytes.Buffer
+			if err := json.Compact(&b, r); err != nil {
+				return nil, fmt.Errorf("invalid JSON %q: %w", r, err)
 			}
-			return string(r), nil
+			return b.String(), nil
 		}
 		b, err := json.Marshal(v)
 		if err != nil {
