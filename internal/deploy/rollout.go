@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -41,6 +42,7 @@ type WaitOptions struct {
 // (ErrTimeout when its deadline passed). Like kubectl it lists and watches the one
 // object by name and judges every event; it never polls. The last reading is returned.
 func WaitRollout(ctx context.Context, c Clients, ns string, w Workload, opts WaitOptions) (health.RolloutStatus, error) {
+	start := time.Now()
 	res := c.Dynamic.Resource(w.GroupVersionResource()).Namespace(ns)
 	// A Get first gives a clear "not found", which a list by name cannot.
 	if _, err := res.Get(ctx, w.Name, metav1.GetOptions{}); err != nil {
@@ -68,6 +70,11 @@ func WaitRollout(ctx context.Context, c Clients, ns string, w Workload, opts Wai
 			st, err := health.Rollout(obj)
 			last = st
 			if err != nil {
+				// kubectl's own words ("deployment "web" exceeded its progress
+				// deadline") are under health's wrapping.
+				if inner := errors.Unwrap(err); inner != nil {
+					err = inner
+				}
 				last.Message = err.Error()
 				return false, fmt.Errorf("%w: %w", ErrRolloutFailed, err)
 			}
@@ -85,7 +92,7 @@ func WaitRollout(ctx context.Context, c Clients, ns string, w Workload, opts Wai
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			if errors.Is(ctxErr, context.DeadlineExceeded) {
-				return last, fmt.Errorf("%w of %s: %s", ErrTimeout, w, last.Message)
+				return last, fmt.Errorf("%w of %s after %s; last status: %s", ErrTimeout, w, time.Since(start).Round(time.Second), last.Message)
 			}
 			return last, ctxErr
 		}

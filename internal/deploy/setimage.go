@@ -55,6 +55,7 @@ type Phase string
 // The phases of a deploy.
 const (
 	PhaseWarning  Phase = "Warning"
+	PhaseUpdated  Phase = "Updated"
 	PhaseRollout  Phase = "Rollout"
 	PhaseRollback Phase = "Rollback"
 )
@@ -63,8 +64,11 @@ const (
 type Event struct {
 	Phase   Phase
 	Message string
-	// Status is the rollout reading for PhaseRollout and PhaseRollback.
-	Status  health.RolloutStatus
+	// Status is the rollout reading for PhaseRollout and PhaseRollback; a rollback's
+	// first event has none and says why it rolls back.
+	Status health.RolloutStatus
+	// Changes are the images set, for PhaseUpdated.
+	Changes []Change
 	Elapsed time.Duration
 }
 
@@ -115,6 +119,9 @@ func SetImage(ctx context.Context, c Clients, o Options) (Record, error) {
 		if err := patchImages(ctx, c, o, obj, rec.Changes); err != nil {
 			return Record{}, err
 		}
+		emit(Event{Phase: PhaseUpdated, Message: fmt.Sprintf("%s image updated", w), Changes: rec.Changes})
+	} else {
+		emit(Event{Phase: PhaseUpdated, Message: fmt.Sprintf("%s image unchanged", w)})
 	}
 
 	rec.Result, rec.Message = ResultUnchanged, "every container already runs the requested image"
