@@ -519,6 +519,22 @@ func (pl *planner) join(r *relJoin) stage {
 		}
 		return stage{src: pl.selectFrom(joinFrags(list, ", "), keep, cat(" WHERE ", tuple, op, sub)), cols: names}
 	}
+	if ch {
+		// ClickHouse 18.16 mixes up same-named columns of the two sides
+		// (outer joins fail, filters above the join break), so each side
+		// gets unique column names first.
+		// A right key column selected from the join breaks a filter
+		// above it, and is missing from right-only rows of outer joins,
+		// so the ON clause uses a copy of each right key.
+		// Left keys likewise: ClickHouse fills them from the right for
+		// right-only rows.
+		left = pl.renamed(left, r.leftKeys)
+		right = pl.renamed(right, r.rightKeys)
+		for i := range r.leftKeys {
+			lkeys[i] = quoteIdent(left.cols[len(left.cols)-len(r.leftKeys)+i])
+			rkeys[i] = quoteIdent(right.cols[len(right.cols)-len(r.rightKeys)+i])
+		}
+	}
 	lsrc := left.src
 	if r.kind == "innerunique" {
 		// Kusto's default join keeps one (arbitrary) left row per key.
@@ -548,6 +564,22 @@ func (pl *planner) join(r *relJoin) stage {
 	src := cat("(SELECT ", joinFrags(list, ", "), " FROM ", lsrc, " AS ", la, " ", joinKw, " ", right.src, " AS ", ra,
 		" ON ", strings.Join(on, " AND "), ")")
 	return stage{src: src, cols: names}
+}
+
+// renamed gives every column of a stage a fresh internal name.
+// Copies of the columns at the indexes in copies are appended.
+func (pl *planner) renamed(in stage, copies []int) stage {
+	cols := make([]string, 0, len(in.cols)+len(copies))
+	list := make([]frag, 0, len(in.cols)+len(copies))
+	for _, c := range in.cols {
+		cols = append(cols, pl.internal("j"))
+		list = append(list, raw(quoteIdent(c)+" AS "+quoteIdent(cols[len(cols)-1])))
+	}
+	for _, i := range copies {
+		cols = append(cols, pl.internal("j"))
+		list = append(list, raw(quoteIdent(in.cols[i])+" AS "+quoteIdent(cols[len(cols)-1])))
+	}
+	return stage{src: pl.selectFrom(joinFrags(list, ", "), in, frag{}), cols: cols}
 }
 
 func (pl *planner) union(r *relUnion) stage {
@@ -939,7 +971,7 @@ func (pl *planner) call(e *tCall, cols []string) frag {
 		return cat("to_json(string_split(", arg(0), ", ", arg(1), "))")
 	case "strlen":
 		if ch {
-			return cat("lengthUTF8(", arg(0), ")")
+			return cat("toInt64(lengthUTF8(", arg(0), "))")
 		}
 		return cat("length(", arg(0), ")")
 	case "substring":
