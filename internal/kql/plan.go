@@ -433,7 +433,10 @@ func (pl *planner) aggregateSQL(a aggregate, cols []string) frag {
 		// Kusto's percentile returns a value of the set (nearest rank),
 		// which quantile_disc matches better than interpolation.
 		if ch {
-			return cat("quantile("+level+")(", arg(0), ")")
+			// Nearest rank, exactly: ClickHouse's quantile() samples and
+			// interpolates, and quantileExact picks the rank above.
+			x := arg(0)
+			return cat("if(count(", x, ") = 0, NULL, arrayElement(arraySort(groupArray(", x, ")), toUInt64(greatest(1, ceil("+level+" * count(", x, "))))))")
 		}
 		return cat("quantile_disc(", arg(0), ", "+level+")")
 	case "make_list", "make_set":
