@@ -2,13 +2,9 @@ package image
 
 import (
 	"archive/tar"
-	"context"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,8 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/distribution/distribution/v3/configuration"
-	"github.com/distribution/distribution/v3/registry/handlers"
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -26,72 +20,15 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/types"
-	"github.com/sirupsen/logrus"
-	"golang.org/x/crypto/bcrypt"
 
-	// The registry's storage and auth back-ends register themselves on import.
-	_ "github.com/distribution/distribution/v3/registry/auth/htpasswd"
-	_ "github.com/distribution/distribution/v3/registry/storage/driver/inmemory"
+	"github.com/tugboatcd/tugboat/internal/image/imagetest"
 )
 
-// newRegistry starts a real OCI registry in the test process: CNCF distribution
-// (the registry behind Docker Hub, GHCR and Harbor) with in-memory storage. With
-// users it requires HTTP basic auth, checked against an htpasswd file, as a
-// private registry does. It returns host:port; loopback registries are spoken to
-// over plain HTTP.
-func newRegistry(t testing.TB, users map[string]string) string {
-	t.Helper()
-	logrus.SetOutput(io.Discard) // the registry logs every request through logrus
-	cfg := &configuration.Configuration{}
-	cfg.Storage = configuration.Storage{"inmemory": configuration.Parameters{}}
-	cfg.HTTP.Secret = "tugboat-test-secret"
-	cfg.Log.AccessLog.Disabled = true
-	if len(users) > 0 {
-		var lines []string
-		for u, pw := range users {
-			h, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.MinCost)
-			if err != nil {
-				t.Fatal(err)
-			}
-			lines = append(lines, u+":"+string(h))
-		}
-		file := filepath.Join(t.TempDir(), "htpasswd")
-		if err := os.WriteFile(file, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		cfg.Auth = configuration.Auth{"htpasswd": configuration.Parameters{"realm": "tugboat-test", "path": file}}
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	srv := httptest.NewServer(handlers.NewApp(ctx, cfg))
-	t.Cleanup(func() {
-		srv.Close()
-		cancel()
-	})
-	return strings.TrimPrefix(srv.URL, "http://")
-}
-
-// dockerConfig writes a docker config.json giving user:password for registry and
-// points DOCKER_CONFIG at it, as `docker login` would have.
-func dockerConfig(t *testing.T, registry, user, password string) {
-	t.Helper()
-	dir := t.TempDir()
-	auth := base64.StdEncoding.EncodeToString([]byte(user + ":" + password))
-	data, err := json.Marshal(map[string]any{"auths": map[string]any{registry: map[string]string{"auth": auth}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "config.json"), data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("DOCKER_CONFIG", dir)
-}
-
-// noDockerConfig points DOCKER_CONFIG at an empty directory so that the machine's
-// own credentials play no part.
-func noDockerConfig(t *testing.T) {
-	t.Helper()
-	t.Setenv("DOCKER_CONFIG", t.TempDir())
-}
+var (
+	newRegistry    = imagetest.NewRegistry
+	dockerConfig   = imagetest.DockerConfig
+	noDockerConfig = imagetest.NoDockerConfig
+)
 
 // pushBase pushes a small base image to ref: one layer with /etc/base-release, a
 // PATH, a working directory, a command (which publish must drop) and a revision

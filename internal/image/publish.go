@@ -83,8 +83,10 @@ func Publish(ctx context.Context, o Options) (*Result, error) {
 			mt = types.OCILayer
 		}
 		var layer v1.Layer
+		var importPath string
 		var entrypoint, env []string
 		if pkg != nil {
+			importPath = pkg.ImportPath
 			p.progressf("building %s for %s\n", p.Package, pl.String())
 			bin, err := buildBinary(ctx, p.Dir, p.Package, pl, tmp)
 			if err != nil {
@@ -108,7 +110,7 @@ func Publish(ctx context.Context, o Options) (*Result, error) {
 		if len(p.Entrypoint) > 0 {
 			entrypoint = p.Entrypoint
 		}
-		if images[i], err = compose(p, b, layer, mt, entrypoint, env, src); err != nil {
+		if images[i], err = compose(p, b, layer, mt, importPath, entrypoint, env, src); err != nil {
 			return nil, err
 		}
 	}
@@ -252,7 +254,7 @@ func scratch(pl v1.Platform) (v1.Image, error) {
 // entrypoint, no inherited command (it would become the binary's arguments), the
 // base's working directory or /, extra PATH entries, the user's variables, and the
 // source labels of this build in place of the base's.
-func compose(p *plan, b baseImage, layer v1.Layer, mt types.MediaType, entrypoint, pathDirs []string, src sourceInfo) (v1.Image, error) {
+func compose(p *plan, b baseImage, layer v1.Layer, mt types.MediaType, importPath string, entrypoint, pathDirs []string, src sourceInfo) (v1.Image, error) {
 	cf, err := b.img.ConfigFile()
 	if err != nil {
 		return nil, fmt.Errorf("failed to read the base image's config: %w", err)
@@ -287,7 +289,7 @@ func compose(p *plan, b baseImage, layer v1.Layer, mt types.MediaType, entrypoin
 	img, err = mutate.Append(img, mutate.Addendum{
 		Layer:     layer,
 		MediaType: mt,
-		History:   v1.History{Created: p.created, CreatedBy: "tugboat image publish", Comment: historyComment(p)},
+		History:   v1.History{Created: p.created, CreatedBy: "tugboat image publish", Comment: historyComment(importPath)},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("failed to add the layer: %w", err)
@@ -341,11 +343,13 @@ func sourceAnnotations(src sourceInfo) map[string]string {
 	return anns
 }
 
-func historyComment(p *plan) string {
-	if p.Package != "" {
-		return "go build " + p.Package
+// historyComment says what made the layer without naming local paths, which would
+// make the digest depend on where the build ran.
+func historyComment(importPath string) string {
+	if importPath != "" {
+		return "go build " + importPath
 	}
-	return "directory " + p.FromDir
+	return "directory tree (--from-dir)"
 }
 
 func getEnv(env []string, key string) string {

@@ -287,6 +287,22 @@ func TestPublishFromDirKeepsModesAndLinks(t *testing.T) {
 	if len(layers) != 1 {
 		t.Fatalf("%d layers, want one", len(layers))
 	}
+
+	// The same tree elsewhere (as in another CI checkout) gives the same digest.
+	moved := filepath.Join(t.TempDir(), "elsewhere")
+	if err := exec.Command("cp", "-a", dir, moved).Run(); err != nil {
+		t.Fatal(err)
+	}
+	again, err := Publish(context.Background(), Options{
+		FromDir: moved, Entrypoint: []string{"/bin/app"}, Env: []string{"MODE=dir"},
+		Repo: reg + "/site", Tags: []string{"v2"}, Base: Scratch,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Digest != res.Digest {
+		t.Errorf("the same tree at another path gave %s, want %s", again.Digest, res.Digest)
+	}
 	headers, contents := layerFiles(t, layers[0])
 	want := map[string]int64{"bin/": 0o755, "bin/app": 0o755, "bin/suid": 0o4755, "etc/": 0o750, "etc/secret.conf": 0o600, "etc/shared/": 0o1777, "usr/": 0o755, "usr/bin/": 0o755}
 	for n, mode := range want {
