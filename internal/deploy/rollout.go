@@ -35,6 +35,9 @@ type WaitOptions struct {
 	Watch bool
 	// Progress, when set, receives every reading of the rollout.
 	Progress func(health.RolloutStatus)
+	// UntilObserved stops as soon as the controller has observed the workload's
+	// current generation (and so has numbered its revision), whatever the rollout's state.
+	UntilObserved bool
 }
 
 // WaitRollout watches one workload until `kubectl rollout status` would stop: the
@@ -66,6 +69,10 @@ func WaitRollout(ctx context.Context, c Clients, ns string, w Workload, opts Wai
 			obj, ok := e.Object.(*unstructured.Unstructured)
 			if !ok {
 				return false, fmt.Errorf("unexpected object %T in the watch of %s", e.Object, w)
+			}
+			if opts.UntilObserved {
+				observed, _, _ := unstructured.NestedInt64(obj.Object, "status", "observedGeneration")
+				return observed >= obj.GetGeneration(), nil
 			}
 			st, err := health.Rollout(obj)
 			last = st

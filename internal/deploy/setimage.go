@@ -128,6 +128,17 @@ func SetImage(ctx context.Context, c Clients, o Options) (Record, error) {
 	if changed {
 		rec.Result, rec.Message = ResultSucceeded, fmt.Sprintf("%s images updated", w)
 	}
+	if !o.Wait && changed {
+		// Not waiting for the rollout, but for the controller to number the new
+		// revision, so that the record names it; a few milliseconds.
+		bound := 30 * time.Second
+		if o.Timeout > 0 && o.Timeout < bound {
+			bound = o.Timeout
+		}
+		wctx, cancel := context.WithTimeout(ctx, bound)
+		_, _ = WaitRollout(wctx, c, o.Namespace, w, WaitOptions{UntilObserved: true})
+		cancel()
+	}
 	if o.Wait {
 		st, err := waitPhase(ctx, c, o, PhaseRollout, emit)
 		switch {
