@@ -90,7 +90,14 @@ func TestAgentOutOfCluster(t *testing.T) {
 	web := createDeployment(t, "shop", "web", 2, map[string]string{"kwok.x-k8s.io/usage-cpu": "250m"})
 	logger := createDeployment(t, logsNamespace, "logger", 1, nil)
 
+	// Rows go to the real DuckDB store too, and are queried with KQL at the end.
+	duck, err := store.OpenDuckDB(ctx, t.TempDir(), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = duck.Close() })
 	rec := newRecorder()
+	rec.also = duck
 	state := t.TempDir()
 	stop := runAgent(t, rec, Options{
 		StateDir: state, Interval: 2 * time.Second, InventoryInterval: 2 * time.Second,
@@ -264,6 +271,7 @@ func TestAgentOutOfCluster(t *testing.T) {
 	if err := stop(); err != nil {
 		t.Fatalf("the agent stopped with %v", err)
 	}
+	checkKQL(t, duck, webUID, record.Name)
 
 	// A restart from the same state stores no log line, event or deploy record twice,
 	// and picks up a line written while it was down.
@@ -298,5 +306,48 @@ func TestAgentOutOfCluster(t *testing.T) {
 		if col(r, store.KubeEvents, "Reason") == "BackOff" {
 			t.Errorf("the restarted agent stored the BackOff event again")
 		}
+	}
+}
+
+// checkKQL queries what the agent stored in DuckDB the way users do, with KQL
+// (Microsoft's sample query shapes).
+func checkKQL(t *testing.T, st store.Store, webUID, recordName string) {
+	t.Helper()
+	ctx := context.Background()
+	one := func(query string) []any {
+		t.Helper()
+		res, err := st.Query(ctx, query)
+		if err != nil {
+			t.Fatalf("%s: %v", query, err)
+		}
+		if len(res.Rows) != 1 {
+			t.Fatalf("%s: %d rows, want 1: %v", query, len(res.Rows), res.Rows)
+		}
+		return res.Rows[0]
+	}
+	cpu := one(`Perf | where ObjectName == "K8SContainer" and CounterName =~ "cpuUsageNanoCores"
+		| where InstanceName endswith "/` + webUID + `/app"
+		| summarize Value = percentile(CounterValue, 95) by InstanceName | project millicores = Value / 1000000`)
+	if m := cpu[0].(float64); m < 100 || m > 500 {
+		t.Errorf("p95 CPU of the web container = %g millicores, want about 250", m)
+	}
+	if n := one(`ContainerLogV2 | where PodNamespace == "` + logsNamespace + `" and LogLevel == "ERROR" | count`)[0].(int64); n != 1 {
+		t.Errorf("ERROR log rows = %d, want 1", n)
+	}
+	if n := one(`ContainerLogV2 | where tostring(LogMessage.msg) == "slow request" | count`)[0].(int64); n != 1 {
+		t.Errorf("rows whose JSON message is 'slow request' = %d, want 1", n)
+	}
+	if n := one(`KubePodInventory | where Namespace == "shop" and ControllerKind == "ReplicaSet" | distinct PodUid | count`)[0].(int64); n != 2 {
+		t.Errorf("web pods in KubePodInventory = %d, want 2", n)
+	}
+	if n := one(`KubeEvents | where Reason == "BackOff" | count`)[0].(int64); n != 1 {
+		t.Errorf("BackOff events = %d, want 1", n)
+	}
+	dep := one(`TugboatDeployments | where Name == "` + recordName + `" | project ImageAfter, DurationMs`)
+	if dep[0] != "registry.example/shop/web:v1.2.4" || dep[1] != 12000.0 {
+		t.Errorf("deployment row = %v", dep)
+	}
+	if n := one(`TugboatReconciliations | where Kind == "Kustomization" | project ObjectsChanged`)[0].(int64); n != 2 {
+		t.Errorf("ObjectsChanged = %d, want 2", n)
 	}
 }

@@ -15,11 +15,13 @@ type recorder struct {
 	rows map[string][][]any
 	// fail, when set, is called before each append; an error fails that append.
 	fail func(table string, rows [][]any) error
+	// also, when set, receives every append first (a real store); its error fails it.
+	also store.Appender
 }
 
 func newRecorder() *recorder { return &recorder{rows: map[string][][]any{}} }
 
-func (r *recorder) Append(_ context.Context, table string, rows [][]any) error {
+func (r *recorder) Append(ctx context.Context, table string, rows [][]any) error {
 	cols, ok := store.Tables()[table]
 	if !ok {
 		return fmt.Errorf("unknown table %s", table)
@@ -27,6 +29,11 @@ func (r *recorder) Append(_ context.Context, table string, rows [][]any) error {
 	for i, row := range rows {
 		if len(row) != len(cols) {
 			return fmt.Errorf("%s row %d has %d values, want %d", table, i, len(row), len(cols))
+		}
+	}
+	if r.also != nil {
+		if err := r.also.Append(ctx, table, rows); err != nil {
+			return err
 		}
 	}
 	r.mu.Lock()
