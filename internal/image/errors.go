@@ -35,6 +35,14 @@ func (e *RegistryError) Unwrap() error { return e.Err }
 // keychain had no credentials for it, which changes what a 401 means.
 func registryError(what string, ref name.Reference, anonymous bool, err error) error {
 	reg := ref.Context().RegistryStr()
+	// Checked first: go-containerregistry joins the HTTPS failure with the answer of
+	// its plain-HTTP retry, which for a TLS-only registry is a 400 that hides the cause.
+	var ce *tls.CertificateVerificationError
+	var ua x509.UnknownAuthorityError
+	var he x509.HostnameError
+	if errors.As(err, &ce) || errors.As(err, &ua) || errors.As(err, &he) {
+		return &RegistryError{Registry: reg, Err: err, Reason: fmt.Sprintf("failed to %s: registry %s is unreachable: its TLS certificate is not trusted (%v): add --insecure for a local registry, or install its CA", what, reg, certCause(err))}
+	}
 	var te *transport.Error
 	if errors.As(err, &te) {
 		re := &RegistryError{Registry: reg, StatusCode: te.StatusCode, Err: err}
@@ -57,11 +65,6 @@ func registryError(what string, ref name.Reference, anonymous bool, err error) e
 		if strings.Contains(err.Error(), "server gave HTTP response to HTTPS client") {
 			hint = "; it speaks plain HTTP: add --insecure"
 		}
-		var ce *tls.CertificateVerificationError
-		var ua x509.UnknownAuthorityError
-		if errors.As(err, &ce) || errors.As(err, &ua) {
-			hint = "; its TLS certificate is not trusted: add --insecure for a local registry"
-		}
 		cause := err
 		var oe *net.OpError
 		if errors.As(err, &oe) {
@@ -70,6 +73,15 @@ func registryError(what string, ref name.Reference, anonymous bool, err error) e
 		return &RegistryError{Registry: reg, Err: err, Reason: fmt.Sprintf("failed to %s: registry %s is unreachable: %v%s", what, reg, cause, hint)}
 	}
 	return fmt.Errorf("failed to %s: %w", what, err)
+}
+
+// certCause is the certificate error alone, without the URLs tried.
+func certCause(err error) error {
+	var ce *tls.CertificateVerificationError
+	if errors.As(err, &ce) {
+		return ce.Err
+	}
+	return err
 }
 
 func hasCode(te *transport.Error, codes ...transport.ErrorCode) bool {

@@ -3,8 +3,10 @@ package image
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"debug/elf"
 	"errors"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,8 +15,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/tugboatcd/tugboat/internal/image/imagetest"
 )
 
 // runBinary writes the binary found in the image's last layer to disk and runs it
@@ -362,6 +368,36 @@ func TestPublishWithDockerConfigCredentials(t *testing.T) {
 	}
 	if d := pull(t, reg+"/private/app:v1").Digest.String(); d != res.Digest {
 		t.Errorf("v1 is %s, want the printed %s", d, res.Digest)
+	}
+}
+
+func TestPublishInsecureRegistry(t *testing.T) {
+	noDockerConfig(t)
+	reg := imagetest.NewTLSRegistry(t)
+	dir := writeTree(t, map[string]treeEntry{"app": {mode: 0o755, content: "x"}})
+	opts := Options{FromDir: dir, Entrypoint: []string{"/app"}, Repo: reg + "/app", Tags: []string{"v1"}, Base: Scratch}
+
+	_, err := Publish(context.Background(), opts)
+	if err == nil || !strings.Contains(err.Error(), "registry "+reg+" is unreachable") || !strings.Contains(err.Error(), "add --insecure") {
+		t.Fatalf("to a registry with an untrusted certificate: %v, want it unreachable with a hint to add --insecure", err)
+	}
+
+	opts.Insecure = true
+	res, err := Publish(context.Background(), opts)
+	if err != nil {
+		t.Fatalf("with --insecure: %v", err)
+	}
+	r, err := name.ParseReference(reg+"/app:v1", name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	insecure := &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}} //nolint:gosec // the test registry's certificate is self-signed
+	desc, err := remote.Get(r, remote.WithTransport(insecure))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if desc.Digest.String() != res.Digest {
+		t.Errorf("v1 is %s, want the printed %s", desc.Digest, res.Digest)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
+	"log"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -30,6 +31,11 @@ import (
 // plain HTTP to loopback registries. The registry stops when the test ends.
 func NewRegistry(t testing.TB, users map[string]string) string {
 	t.Helper()
+	return newRegistry(t, users, false)
+}
+
+func newRegistry(t testing.TB, users map[string]string, tlsServer bool) string {
+	t.Helper()
 	logrus.SetOutput(io.Discard) // the registry logs every request through logrus
 	cfg := &configuration.Configuration{}
 	cfg.Storage = configuration.Storage{"inmemory": configuration.Parameters{}}
@@ -51,12 +57,25 @@ func NewRegistry(t testing.TB, users map[string]string) string {
 		cfg.Auth = configuration.Auth{"htpasswd": configuration.Parameters{"realm": "tugboat-test", "path": file}}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	srv := httptest.NewServer(handlers.NewApp(ctx, cfg))
+	srv := httptest.NewUnstartedServer(handlers.NewApp(ctx, cfg))
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // refused TLS handshakes are expected
+	if tlsServer {
+		srv.StartTLS()
+	} else {
+		srv.Start()
+	}
 	t.Cleanup(func() {
 		srv.Close()
 		cancel()
 	})
-	return strings.TrimPrefix(srv.URL, "http://")
+	return strings.TrimPrefix(strings.TrimPrefix(srv.URL, "http://"), "https://")
+}
+
+// NewTLSRegistry is NewRegistry served over HTTPS with a self-signed certificate
+// that no client trusts, like a local registry that needs --insecure.
+func NewTLSRegistry(t testing.TB) string {
+	t.Helper()
+	return newRegistry(t, nil, true)
 }
 
 // DockerConfig writes a docker config.json giving user:password for registry and
