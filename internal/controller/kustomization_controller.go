@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	cliobject "github.com/fluxcd/cli-utils/pkg/object"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -55,6 +56,8 @@ type kustomizationState struct {
 	inputs       []string
 	inputsDigest string
 	objects      []*unstructured.Unstructured
+	// digest is the checksum of objects, 'sha256:<hex>' (status.history).
+	digest string
 	// healthKey names the revision and spec whose health is being waited for, since
 	// healthSince.
 	healthKey   string
@@ -85,42 +88,48 @@ func (r *KustomizationReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 		return ctrl.Result{}, nil
 	}
 	before := obj.DeepCopy()
-	o := r.reconcile(ctx, obj)
+	o, digest := r.reconcile(ctx, obj)
+	if digest != "" && o.ready != metav1.ConditionUnknown {
+		obj.Status.History.Upsert(digest, time.Now(), time.Since(start), o.reason,
+			map[string]string{"revision": obj.Status.LastAttemptedRevision})
+	}
 	return complete(ctx, r.Client, r.recorder, kustomizev1.KustomizationKind, before, obj, o,
 		&obj.Status.ObservedGeneration, &obj.Status.ReconcileRequestStatus, obj.Status.LastAttemptedRevision, start)
 }
 
 // reconcile runs the steps in order, stopping at the first that does not succeed.
-func (r *KustomizationReconciler) reconcile(ctx context.Context, obj *kustomizev1.Kustomization) outcome {
+// It returns the outcome and, once the build succeeded, the digest of the built
+// manifests (for status.history).
+func (r *KustomizationReconciler) reconcile(ctx context.Context, obj *kustomizev1.Kustomization) (outcome, string) {
 	retry := jitter(obj.GetRetryInterval())
 	if o, ok := r.checkDependencies(ctx, obj); !ok {
-		return o
+		return o, ""
 	}
 	snap, o, ok := r.snapshot(ctx, obj)
 	if !ok {
-		return o
+		return o, ""
 	}
 	revision := snap.Revision
 	obj.Status.LastAttemptedRevision = revision
 
 	vars, err := r.substitutions(ctx, obj)
 	if err != nil {
-		return outcome{ready: metav1.ConditionFalse, reason: meta.BuildFailedReason, message: err.Error(), requeue: retry}
+		return outcome{ready: metav1.ConditionFalse, reason: meta.BuildFailedReason, message: err.Error(), requeue: retry}, ""
 	}
 	key := client.ObjectKeyFromObject(obj).String()
 	st, err := r.build(obj, snap, vars)
 	if err != nil {
-		return outcome{ready: metav1.ConditionFalse, reason: meta.BuildFailedReason, message: err.Error(), requeue: retry}
+		return outcome{ready: metav1.ConditionFalse, reason: meta.BuildFailedReason, message: err.Error(), requeue: retry}, ""
 	}
 
 	mgr, err := r.manager(obj)
 	if err != nil {
-		return outcome{ready: metav1.ConditionFalse, reason: meta.ReconciliationFailedReason, message: err.Error(), requeue: retry}
+		return outcome{ready: metav1.ConditionFalse, reason: meta.ReconciliationFailedReason, message: err.Error(), requeue: retry}, st.digest
 	}
 	owner := apply.Owner{Name: obj.Name, Namespace: obj.Namespace}
 	changes, err := mgr.Apply(ctx, owner, st.objects, apply.Options{Force: obj.Spec.Force})
 	if err != nil {
-		return outcome{ready: metav1.ConditionFalse, reason: meta.ReconciliationFailedReason, message: err.Error(), requeue: retry}
+		return outcome{ready: metav1.ConditionFalse, reason: meta.ReconciliationFailedReason, message: err.Error(), requeue: retry}, st.digest
 	}
 	if err := r.watcher.track(ctx, key, st.objects); err != nil {
 		log.FromContext(ctx).Error(err, "failed to watch managed objects; drift will be corrected at the interval")
@@ -147,7 +156,7 @@ func (r *KustomizationReconciler) reconcile(ctx context.Context, obj *kustomizev
 		r.recorder.event(obj, false, meta.ProgressingReason, revision, summary)
 	}
 	if pruneErr != nil {
-		return outcome{ready: metav1.ConditionFalse, reason: meta.PruneFailedReason, message: pruneErr.Error(), requeue: retry}
+		return outcome{ready: metav1.ConditionFalse, reason: meta.PruneFailedReason, message: pruneErr.Error(), requeue: retry}, st.digest
 	}
 
 	o = r.health(ctx, obj, st, revision)
@@ -158,7 +167,7 @@ func (r *KustomizationReconciler) reconcile(ctx context.Context, obj *kustomizev
 		obj.Status.LastAppliedRevision = revision
 		o.requeue = jitter(obj.GetInterval())
 	}
-	return o
+	return o, st.digest
 }
 
 // snapshot returns the source's snapshot from the in-process store.
@@ -208,7 +217,8 @@ func (r *KustomizationReconciler) build(obj *kustomizev1.Kustomization, snap *so
 	if err != nil {
 		return nil, err
 	}
-	st := &kustomizationState{specHash: specHash, inputs: res.Inputs, inputsDigest: inputsDigest(snap, obj.Spec.Path, res.Inputs), objects: res.Objects}
+	st := &kustomizationState{specHash: specHash, inputs: res.Inputs, inputsDigest: inputsDigest(snap, obj.Spec.Path, res.Inputs),
+		objects: res.Objects, digest: manifestsDigest(res.Objects)}
 	if prev != nil {
 		st.healthKey, st.healthSince = prev.healthKey, prev.healthSince
 	}
@@ -234,6 +244,16 @@ func inputsDigest(snap *source.Snapshot, path string, inputs []string) string {
 		}
 	}
 	return hex.EncodeToString(h.Sum(nil))
+}
+
+// manifestsDigest is the checksum of the built objects, in build order.
+func manifestsDigest(objs []*unstructured.Unstructured) string {
+	h := sha256.New()
+	enc := json.NewEncoder(h)
+	for _, o := range objs {
+		_ = enc.Encode(o.Object)
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil))
 }
 
 func cleanPath(p string) string {
@@ -384,7 +404,10 @@ func sameSource(a, b *kustomizev1.Kustomization) bool {
 	return a.Spec.SourceRef.Kind == b.Spec.SourceRef.Kind && sourceKey(a) == sourceKey(b)
 }
 
-// finalize handles a deleted Kustomization according to its deletionPolicy.
+// finalize handles a deleted Kustomization according to its deletionPolicy, as Flux
+// does: MirrorPrune (the default) deletes the inventory when spec.prune is set, Delete
+// deletes it regardless, WaitForTermination deletes it and keeps the finalizer until
+// every deleted object is gone, Orphan leaves everything in place.
 func (r *KustomizationReconciler) finalize(ctx context.Context, obj *kustomizev1.Kustomization) (ctrl.Result, error) {
 	if !controllerutil.ContainsFinalizer(obj, kustomizev1.KustomizationFinalizer) {
 		return ctrl.Result{}, nil
@@ -397,8 +420,14 @@ func (r *KustomizationReconciler) finalize(ctx context.Context, obj *kustomizev1
 		if err != nil {
 			return ctrl.Result{}, err
 		}
-		if _, err := mgr.Prune(ctx, apply.Owner{Name: obj.Name, Namespace: obj.Namespace}, obj.Status.Inventory.Entries); err != nil {
+		deleted, err := mgr.Prune(ctx, apply.Owner{Name: obj.Name, Namespace: obj.Namespace}, obj.Status.Inventory.Entries)
+		if err != nil {
 			return ctrl.Result{}, fmt.Errorf("failed to delete the objects of %s/%s: %w", obj.Namespace, obj.Name, err)
+		}
+		if policy == kustomizev1.DeletionPolicyWaitForTermination {
+			if res, waiting := r.awaitTermination(ctx, obj, deleted); waiting {
+				return res, nil
+			}
 		}
 	}
 	r.forget(client.ObjectKeyFromObject(obj).String())
@@ -408,6 +437,38 @@ func (r *KustomizationReconciler) finalize(ctx context.Context, obj *kustomizev1
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	return ctrl.Result{}, nil
+}
+
+// awaitTermination reports whether objects Prune deleted still exist (held by their
+// own finalizers). The watch of the managed objects wakes the Kustomization as each
+// goes; the requeue is a safety net. Past spec.timeout a Warning event names what is
+// still terminating, and the wait goes on: the objects are not orphaned.
+func (r *KustomizationReconciler) awaitTermination(ctx context.Context, obj *kustomizev1.Kustomization, deleted apply.ChangeSet) (ctrl.Result, bool) {
+	var remaining []string
+	for _, c := range deleted {
+		if c.Action != apply.ActionDeleted {
+			continue
+		}
+		om, err := cliobject.ParseObjMetadata(c.ID)
+		if err != nil {
+			continue
+		}
+		u := &unstructured.Unstructured{}
+		u.SetGroupVersionKind(om.GroupKind.WithVersion(c.Version))
+		if err := r.Client.Get(ctx, client.ObjectKey{Namespace: om.Namespace, Name: om.Name}, u); err == nil || !apierrors.IsNotFound(err) {
+			remaining = append(remaining, c.Subject())
+		}
+	}
+	if len(remaining) == 0 {
+		return ctrl.Result{}, false
+	}
+	if time.Since(obj.DeletionTimestamp.Time) > obj.GetTimeout() {
+		r.recorder.event(obj, true, meta.ReconciliationFailedReason, obj.Status.LastAppliedRevision,
+			fmt.Sprintf("waiting for the termination of %s for longer than the timeout %s", strings.Join(remaining, ", "), obj.GetTimeout()))
+		return ctrl.Result{RequeueAfter: jitter(obj.GetRetryInterval())}, true
+	}
+	log.FromContext(ctx).Info("waiting for the termination of deleted objects", "objects", remaining)
+	return ctrl.Result{RequeueAfter: 2 * time.Second}, true
 }
 
 func mergeInventory(a, b []kustomizev1.ResourceRef) []kustomizev1.ResourceRef {

@@ -25,6 +25,7 @@ import (
 
 	kustomizev1 "github.com/tugboatcd/tugboat/api/kustomize/v1"
 	"github.com/tugboatcd/tugboat/api/meta"
+	sourcev1 "github.com/tugboatcd/tugboat/api/source/v1"
 	"github.com/tugboatcd/tugboat/internal/cluster"
 	"github.com/tugboatcd/tugboat/internal/gitserver"
 	"github.com/tugboatcd/tugboat/internal/install"
@@ -82,7 +83,8 @@ func runSuite(m *testing.M) int {
 		logOut = os.Stderr
 	}
 	ctrl.SetLogger(zap.New(zap.WriteTo(logOut), zap.UseDevMode(true)))
-	manager, err = NewManager(ctx, env.RESTConfig, Options{Concurrent: 4, MetricsAddr: "0", HealthAddr: "0"})
+	// Objects labelled with shardLabel belong to controllers the tests run as processes.
+	manager, err = NewManager(ctx, env.RESTConfig, Options{Concurrent: 4, MetricsAddr: "0", HealthAddr: "0", WatchLabelSelector: "!" + shardLabel})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -192,6 +194,22 @@ func waitKustomization(t *testing.T, ns, name string, what string, check func(*k
 	})
 	if err != nil {
 		t.Fatalf("Kustomization %s/%s never %s; last status: %s", ns, name, what, statusString(&last))
+	}
+	return &last
+}
+
+// waitGitRepositoryStatus polls until check accepts the GitRepository.
+func waitGitRepositoryStatus(t *testing.T, ns, name string, what string, check func(*sourcev1.GitRepository) bool) *sourcev1.GitRepository {
+	t.Helper()
+	var last sourcev1.GitRepository
+	err := wait.PollUntilContextTimeout(context.Background(), 100*time.Millisecond, 90*time.Second, true, func(ctx context.Context) (bool, error) {
+		if err := k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, &last); err != nil {
+			return false, nil
+		}
+		return check(&last), nil
+	})
+	if err != nil {
+		t.Fatalf("GitRepository %s/%s never %s; last status: %+v", ns, name, what, last.Status)
 	}
 	return &last
 }

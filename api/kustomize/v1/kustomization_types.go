@@ -440,6 +440,11 @@ type KustomizationStatus struct {
 	// prune deletes what drops out of it.
 	// +optional
 	Inventory *ResourceInventory `json:"inventory,omitempty"`
+
+	// History holds the last 5 distinct outcomes of reconciling (digest of
+	// the built manifests and Ready reason), newest first, as Flux 2.6 does.
+	// +optional
+	History meta.History `json:"history,omitempty"`
 }
 
 // +kubebuilder:object:root=true
