@@ -54,6 +54,7 @@ func NewRootCommand(out, errOut io.Writer) *cobra.Command {
 	root.SetErr(errOut)
 	s.kube = addKubeFlags(root)
 	root.AddCommand(newDevCommand(s), newControllerCommand(s), newVersionCommand(s))
+	root.AddCommand(newAgentCommand(s))
 	root.AddCommand(newDeployCommand(s), newRolloutCommand(s))
 	root.AddCommand(newImageCommand(s))
 	root.AddCommand(newInstallCommand(s), newUninstallCommand(s), newGetCommand(s), newCreateCommand(s),

@@ -1,0 +1,173 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/tugboatcd/tugboat/internal/store"
+	"github.com/tugboatcd/tugboat/internal/telemetry"
+)
+
+// agentFlags are `tugboat agent`'s flags.
+type agentFlags struct {
+	node, logDir, dataDir, clickhouse, clusterName string
+	interval, inventoryInterval                    time.Duration
+	collect, eventTypes, eventReasons              []string
+}
+
+func newAgentCommand(s streams) *cobra.Command {
+	var f agentFlags
+	cmd := &cobra.Command{
+		Use:   "agent",
+		Short: "Collect logs, metrics, events, inventory and delivery history into the tables",
+		Long: `Runs the collectors that fill the Container Insights tables (ContainerLogV2, Perf,
+InsightsMetrics, KubeEvents, KubePodInventory, KubeNodeInventory) and tugboat's
+delivery tables (TugboatReconciliations, TugboatDeployments).
+
+With --node it runs in node mode, as the DaemonSet in config/agent does: it tails the
+CRI log files under --log-dir and collects that node's metrics and inventory (by
+default: logs,metrics,inventory). Without --node it runs out of cluster through the
+API: logs from the pods/log stream, every node's metrics, and all collectors by
+default. Metrics come from each kubelet's /metrics/resource through the apiserver's
+node proxy. Checkpoints kept in the data directory let a restart resume without losing
+or repeating log lines, events or deploy records. See docs/telemetry.md.`,
+		Example: `  # out of cluster, into a DuckDB file under ./data
+  tugboat agent --data-dir ./data
+
+  # on a node, into ClickHouse
+  tugboat agent --node "$NODE_NAME" --clickhouse clickhouse://clickhouse:9000/tugboat`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o, err := f.options()
+			if err != nil {
+				return &exitError{code: ExitUsage, err: err}
+			}
+			cfg, err := s.kube.restConfig()
+			if err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
+			defer stop()
+			st, err := f.openStore(ctx)
+			if err != nil {
+				return err
+			}
+			counter := &telemetry.Counter{Appender: st}
+			if interactive(s.out) {
+				go showAgentProgress(ctx, s, counter, o)
+			}
+			runErr := telemetry.Run(ctx, cfg, counter, o)
+			// Closing the store flushes its batches: what the collectors flushed on
+			// their way out is on disk before we exit.
+			closeErr := st.Close()
+			if interactive(s.out) {
+				fmt.Fprintf(s.out, "\nstopped; stored %s\n", countsLine(counter.Counts()))
+			}
+			return errors.Join(runErr, closeErr)
+		},
+	}
+	f.register(cmd.Flags())
+	return cmd
+}
+
+func (f *agentFlags) register(fl *pflag.FlagSet) {
+	fl.StringVar(&f.node, "node", "", "node mode: this node's name (tail its CRI log files; its metrics and inventory only)")
+	fl.StringVar(&f.logDir, "log-dir", "/var/log/pods", "the kubelet's pod log directory (node mode)")
+	fl.StringVar(&f.dataDir, "data-dir", defaultAgentDataDir(), "directory of the embedded DuckDB store and the checkpoints")
+	fl.StringVar(&f.clickhouse, "clickhouse", "", "store into this ClickHouse DSN instead of the embedded DuckDB (checkpoints stay in --data-dir)")
+	fl.DurationVar(&f.interval, "interval", 30*time.Second, "metrics scrape interval")
+	fl.DurationVar(&f.inventoryInterval, "inventory-interval", time.Minute, "pod and node inventory snapshot interval")
+	fl.StringSliceVar(&f.collect, "collect", nil, "collectors to run: "+strings.Join(telemetry.AllCollectors, ",")+
+		" (default: logs,metrics,inventory in node mode, all out of cluster)")
+	fl.StringVar(&f.clusterName, "cluster-name", "kubernetes", "the ClusterName column")
+	fl.StringSliceVar(&f.eventTypes, "event-types", nil, "keep only events of these types, e.g. Warning (default: all)")
+	fl.StringSliceVar(&f.eventReasons, "event-reasons", nil, "keep only events with these reasons (default: all)")
+}
+
+func (f agentFlags) options() (telemetry.Options, error) {
+	collect := f.collect
+	if len(collect) == 0 {
+		collect = telemetry.AllCollectors
+		if f.node != "" {
+			collect = []string{telemetry.CollectLogs, telemetry.CollectMetrics, telemetry.CollectInventory}
+		}
+	}
+	o := telemetry.Options{
+		Node: f.node, LogDir: f.logDir, StateDir: filepath.Join(f.dataDir, "agent"),
+		Interval: f.interval, InventoryInterval: f.inventoryInterval, Collect: collect,
+		ClusterName: f.clusterName, EventTypes: f.eventTypes, EventReasons: f.eventReasons,
+	}
+	if f.dataDir == "" {
+		return o, errors.New("--data-dir is empty; the agent keeps its checkpoints there")
+	}
+	return o, o.Validate()
+}
+
+// agentStore is what the agent writes to and closes.
+type agentStore interface {
+	store.Appender
+	Close() error
+}
+
+func (f agentFlags) openStore(ctx context.Context) (agentStore, error) {
+	if f.clickhouse != "" {
+		return store.OpenClickHouse(ctx, f.clickhouse, store.Options{})
+	}
+	return store.OpenDuckDB(ctx, f.dataDir, store.Options{})
+}
+
+// defaultAgentDataDir is $XDG_DATA_HOME/tugboat, else ~/.local/share/tugboat.
+func defaultAgentDataDir() string {
+	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
+		return filepath.Join(d, "tugboat")
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(home, ".local", "share", "tugboat")
+	}
+	return "tugboat-data"
+}
+
+func showAgentProgress(ctx context.Context, s streams, c *telemetry.Counter, o telemetry.Options) {
+	mode := "out of cluster"
+	if o.Node != "" {
+		mode = "node " + o.Node
+	}
+	fmt.Fprintf(s.out, "agent (%s) collecting %s; Ctrl-C to stop\n", mode, strings.Join(o.Collect, ","))
+	t := time.NewTicker(2 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			fmt.Fprintf(s.out, "\r\033[Kstored %s", countsLine(c.Counts()))
+		}
+	}
+}
+
+func countsLine(counts map[string]int) string {
+	if len(counts) == 0 {
+		return "nothing yet"
+	}
+	names := make([]string, 0, len(counts))
+	for n := range counts {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	parts := make([]string, 0, len(names))
+	for _, n := range names {
+		parts = append(parts, fmt.Sprintf("%s %d", n, counts[n]))
+	}
+	return strings.Join(parts, ", ")
+}
