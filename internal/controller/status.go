@@ -59,7 +59,17 @@ func finish(obj object, o outcome, observedGeneration *int64) {
 // patchStatus writes the status of obj once, at the end of a reconcile, when it
 // differs from what was read (before).
 func patchStatus(ctx context.Context, c client.Client, before, obj client.Object) error {
-	if err := c.Status().Patch(ctx, obj, client.MergeFrom(before)); err != nil {
+	patch := client.MergeFrom(before)
+	data, err := patch.Data(obj)
+	if err != nil {
+		return fmt.Errorf("failed to compute the status patch of %s/%s: %w", obj.GetNamespace(), obj.GetName(), err)
+	}
+	// A reconcile woken to judge health again mostly finds nothing new; an empty patch
+	// would still be a request, and the apiserver is the scarce resource.
+	if string(data) == "{}" {
+		return nil
+	}
+	if err := c.Status().Patch(ctx, obj, patch); err != nil {
 		return fmt.Errorf("failed to patch status of %s/%s: %w", obj.GetNamespace(), obj.GetName(), client.IgnoreNotFound(err))
 	}
 	return nil

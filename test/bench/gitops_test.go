@@ -7,11 +7,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,6 +24,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -72,19 +77,29 @@ func BenchmarkGitOps(b *testing.B) {
 	for _, n := range []int{100, 500, 1000} {
 		b.Run(fmt.Sprintf("N=%d", n), func(b *testing.B) {
 			for b.Loop() {
-				floor, err := measureFloor(n)
-				if err != nil {
-					b.Fatal(err)
+				// TUGBOAT_BENCH_FLOOR=0 skips the floor while iterating on the controller;
+				// published figures always have it.
+				var floor time.Duration
+				if os.Getenv("TUGBOAT_BENCH_FLOOR") != "0" {
+					var err error
+					if floor, err = measureFloor(n); err != nil {
+						b.Fatal(err)
+					}
+					b.ReportMetric(floor.Seconds(), "s/floor")
 				}
 				run, err := measureTugboat(bin, n, 60*time.Minute, 0)
 				if err != nil {
 					b.Fatal(err)
 				}
-				b.ReportMetric(floor.Seconds(), "s/floor")
 				b.ReportMetric(run.ready.Seconds(), "s/tugboat")
-				b.ReportMetric(run.ready.Seconds()/floor.Seconds(), "x-floor")
+				if floor > 0 {
+					b.ReportMetric(run.ready.Seconds()/floor.Seconds(), "x-floor")
+				}
 				b.ReportMetric(float64(run.peakRSS)/(1<<20), "MiB-peak-rss")
 				b.ReportMetric(run.requests, "api-requests")
+				b.ReportMetric(run.cpu.Seconds(), "s-controller-cpu")
+				b.Log(run.phases)
+				b.Log("API requests by method: ", run.byMethod)
 			}
 		})
 	}
@@ -247,9 +262,12 @@ func kindAndName(doc []byte) (string, string) {
 
 type tugboatRun struct {
 	ready        time.Duration
-	peakRSS      int64   // bytes, the controller process's VmHWM
-	requests     float64 // API requests the controller sent from start to all Ready
-	idleRequests float64 // API requests it sent during the idle window
+	peakRSS      int64         // bytes, the controller process's VmHWM
+	requests     float64       // API requests the controller sent from start to all Ready
+	idleRequests float64       // API requests it sent during the idle window
+	cpu          time.Duration // CPU time (user+system) the controller used up to all Ready
+	phases       string        // where the time went, per app, as percentiles
+	byMethod     string        // requests up to all Ready by method
 }
 
 // measureTugboat runs `tugboat controller` as a process against a fresh cluster with
@@ -300,9 +318,13 @@ func measureTugboat(bin string, n int, interval, idle time.Duration) (*tugboatRu
 		return nil, err
 	}
 	defer ctrlLog.Close()
+	pprofAddr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
 	cmd := exec.Command(bin, "controller", "--kubeconfig", env.Kubeconfig,
 		"--concurrent", strconv.Itoa(workers), "--metrics-bind-address", metricsAddr,
-		"--health-probe-bind-address", "0")
+		"--health-probe-bind-address", "0", "--pprof-bind-address", pprofAddr)
 	cmd.Stdout, cmd.Stderr = ctrlLog, ctrlLog
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
@@ -338,6 +360,20 @@ func measureTugboat(bin string, n int, interval, idle time.Duration) (*tugboatRu
 		return nil, err
 	}
 
+	// TUGBOAT_BENCH_PROFILE=DIR keeps a CPU profile of the controller's first 60 s
+	// after the Kustomizations are created, and a heap profile once all are Ready.
+	profileDir := os.Getenv("TUGBOAT_BENCH_PROFILE")
+	profiled := make(chan error, 1)
+	if profileDir != "" {
+		go func() {
+			profiled <- saveProfile(pprofAddr, "profile?seconds=60", filepath.Join(profileDir, fmt.Sprintf("cpu-%d.pprof", n)))
+		}()
+		go func() {
+			// Where the workers wait, half way through the CPU profile.
+			time.Sleep(30 * time.Second)
+			_ = saveProfile(pprofAddr, "goroutine?debug=1", filepath.Join(profileDir, fmt.Sprintf("goroutines-%d.txt", n)))
+		}()
+	}
 	start := time.Now()
 	if err := createKustomizations(ctx, c, n, interval); err != nil {
 		return nil, err
@@ -359,11 +395,26 @@ func measureTugboat(bin string, n int, interval, idle time.Duration) (*tugboatRu
 	if err != nil {
 		return nil, fmt.Errorf("%w (controller log: %s)", err, ctrlLog.Name())
 	}
+	if run.phases, err = phases(ctx, c, n); err != nil {
+		return nil, err
+	}
 	after, err := restRequests(metricsAddr)
 	if err != nil {
 		return nil, err
 	}
-	run.requests = after - before
+	run.requests = after.total() - before.total()
+	run.byMethod = after.since(before)
+	if run.cpu, err = cpuTime(cmd.Process.Pid); err != nil {
+		return nil, err
+	}
+	if profileDir != "" {
+		if err := <-profiled; err != nil {
+			return nil, err
+		}
+		if err := saveProfile(pprofAddr, "heap", filepath.Join(profileDir, fmt.Sprintf("heap-%d.pprof", n))); err != nil {
+			return nil, err
+		}
+	}
 	if idle > 0 {
 		select {
 		case <-time.After(idle):
@@ -374,10 +425,57 @@ func measureTugboat(bin string, n int, interval, idle time.Duration) (*tugboatRu
 		if err != nil {
 			return nil, err
 		}
-		run.idleRequests = end - after
+		run.idleRequests = end.total() - after.total()
 	}
 	run.peakRSS, err = peakRSS(cmd.Process.Pid)
 	return run, err
+}
+
+// phases splits each app's time from its Kustomization's creation to Ready into: until
+// its Deployment was created (tugboat's build and apply), until the Deployment was
+// Available (the cluster's work), and until the Kustomization was Ready (tugboat
+// noticing), and returns the percentiles of each. Times are the apiserver's
+// timestamps, to the second.
+func phases(ctx context.Context, c client.Client, n int) (string, error) {
+	var ks kustomizev1.KustomizationList
+	if err := c.List(ctx, &ks, client.InNamespace(metav1.NamespaceDefault)); err != nil {
+		return "", err
+	}
+	var deps appsv1.DeploymentList
+	if err := c.List(ctx, &deps, client.InNamespace(targetNS)); err != nil {
+		return "", err
+	}
+	available := map[string][2]time.Time{}
+	for _, d := range deps.Items {
+		for _, cond := range d.Status.Conditions {
+			if cond.Type == appsv1.DeploymentAvailable && cond.Status == corev1.ConditionTrue {
+				available[d.Name] = [2]time.Time{d.CreationTimestamp.Time, cond.LastTransitionTime.Time}
+			}
+		}
+	}
+	var apply, cluster, notice, total []float64
+	for _, k := range ks.Items {
+		ready := apimeta.FindStatusCondition(k.Status.Conditions, meta.ReadyCondition)
+		d, ok := available["podinfo-"+strings.TrimPrefix(k.Name, "podinfo-")+"app"]
+		if ready == nil || !ok {
+			continue
+		}
+		created := k.CreationTimestamp.Time
+		apply = append(apply, d[0].Sub(created).Seconds())
+		cluster = append(cluster, d[1].Sub(d[0]).Seconds())
+		notice = append(notice, ready.LastTransitionTime.Sub(d[1]).Seconds())
+		total = append(total, ready.LastTransitionTime.Sub(created).Seconds())
+	}
+	if len(total) != n {
+		return "", fmt.Errorf("phases: %d of %d apps have a Ready Kustomization and an Available Deployment", len(total), n)
+	}
+	pct := func(name string, v []float64) string {
+		slices.Sort(v)
+		at := func(q float64) float64 { return v[int(q*float64(len(v)-1))] }
+		return fmt.Sprintf("%s p50 %.0fs p90 %.0fs max %.0fs", name, at(0.5), at(0.9), v[len(v)-1])
+	}
+	return strings.Join([]string{pct("created→Deployment created", apply), pct("Deployment created→Available", cluster),
+		pct("Available→Kustomization Ready", notice), pct("created→Ready", total)}, "; "), nil
 }
 
 // createKustomizations creates the N Kustomizations of the benchmark shape with 20
@@ -417,16 +515,38 @@ func createKustomizations(ctx context.Context, c client.Client, n int, interval 
 	return <-errs
 }
 
-// restRequests sums client-go's rest_client_requests_total from the controller's
-// /metrics: every API request the process sent.
-func restRequests(addr string) (float64, error) {
+// requestCounts are client-go's rest_client_requests_total from the controller's
+// /metrics, by HTTP method: every API request the process sent.
+type requestCounts map[string]float64
+
+func (r requestCounts) total() float64 {
+	var t float64
+	for _, v := range r {
+		t += v
+	}
+	return t
+}
+
+// since returns the requests sent after earlier, by method, as "GET 12 PATCH 3".
+func (r requestCounts) since(earlier requestCounts) string {
+	var parts []string
+	for _, m := range slices.Sorted(maps.Keys(r)) {
+		if d := r[m] - earlier[m]; d > 0 {
+			parts = append(parts, fmt.Sprintf("%s %.0f", m, d))
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
+var methodLabel = regexp.MustCompile(`method="([A-Z]+)"`)
+
+func restRequests(addr string) (requestCounts, error) {
 	resp, err := http.Get("http://" + addr + "/metrics")
 	if err != nil {
-		return 0, fmt.Errorf("failed to scrape the controller's metrics: %w", err)
+		return nil, fmt.Errorf("failed to scrape the controller's metrics: %w", err)
 	}
 	defer resp.Body.Close()
-	var total float64
-	found := false
+	counts := requestCounts{}
 	sc := bufio.NewScanner(resp.Body)
 	for sc.Scan() {
 		line := sc.Text()
@@ -435,15 +555,59 @@ func restRequests(addr string) (float64, error) {
 		}
 		v, err := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
 		if err != nil {
-			return 0, fmt.Errorf("bad metric line %q: %w", line, err)
+			return nil, fmt.Errorf("bad metric line %q: %w", line, err)
 		}
-		total += v
-		found = true
+		method := "OTHER"
+		if m := methodLabel.FindStringSubmatch(line); m != nil {
+			method = m[1]
+		}
+		counts[method] += v
 	}
-	if !found {
-		return 0, errors.New("the controller's /metrics has no rest_client_requests_total")
+	if len(counts) == 0 {
+		return nil, errors.New("the controller's /metrics has no rest_client_requests_total")
 	}
-	return total, sc.Err()
+	return counts, sc.Err()
+}
+
+// cpuTime reads a process's user+system CPU time from /proc/<pid>/stat (fields 14
+// and 15, in clock ticks of 1/100 s on Linux).
+func cpuTime(pid int) (time.Duration, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// Fields after the command name, which is in parentheses and may hold spaces.
+	fields := strings.Fields(string(data[strings.LastIndexByte(string(data), ')')+2:]))
+	if len(fields) < 13 {
+		return 0, fmt.Errorf("short /proc/%d/stat", pid)
+	}
+	var ticks int64
+	for _, f := range fields[11:13] {
+		v, err := strconv.ParseInt(f, 10, 64)
+		if err != nil {
+			return 0, err
+		}
+		ticks += v
+	}
+	return time.Duration(ticks) * 10 * time.Millisecond, nil
+}
+
+// saveProfile fetches /debug/pprof/<what> from the controller into file.
+func saveProfile(addr, what, file string) error {
+	resp, err := http.Get("http://" + addr + "/debug/pprof/" + what)
+	if err != nil {
+		return fmt.Errorf("failed to fetch the controller's %s profile: %w", what, err)
+	}
+	defer resp.Body.Close()
+	f, err := os.Create(file)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		_ = f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // peakRSS reads a process's high-water resident set size (VmHWM) from /proc.
