@@ -36,6 +36,7 @@ service account; out of cluster, the kubeconfig.`,
 	f.StringVar(&o.WatchLabelSelector, "watch-label-selector", "", "only reconcile objects with these labels (sharding)")
 	f.StringVar(&o.MetricsAddr, "metrics-bind-address", ":8080", `address of Prometheus /metrics ("0" disables)`)
 	f.StringVar(&o.HealthAddr, "health-probe-bind-address", ":8081", `address of /healthz and /readyz ("0" disables)`)
+	f.StringVar(&o.PprofAddr, "pprof-bind-address", "", `address of Go's /debug/pprof (default: off)`)
 	f.BoolVar(&o.LeaderElection, "leader-elect", false, "elect a leader so only one replica reconciles")
 	f.StringVar(&o.LeaderElectionNamespace, "leader-election-namespace", "", "namespace of the leader lease (default: the pod's)")
 	f.StringVar(&o.LeaderElectionID, "leader-election-id", "tugboat-controller-leader", "name of the leader lease; one per shard")
