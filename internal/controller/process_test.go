@@ -84,7 +84,8 @@ func startController(t *testing.T, args ...string) *controllerProcess {
 		t.Fatal(err)
 	}
 	full := append([]string{"controller", "--kubeconfig", env.Kubeconfig,
-		"--metrics-bind-address", p.metrics, "--health-probe-bind-address", "0", "--receiver-bind-address", "0"}, args...)
+		"--metrics-bind-address", p.metrics, "--health-probe-bind-address", "0"}, quietFlags(t, bin)...)
+	full = append(full, args...)
 	p.cmd = exec.Command(bin, full...)
 	p.cmd.Stdout, p.cmd.Stderr = logFile, logFile
 	if err := p.cmd.Start(); err != nil {
@@ -114,6 +115,30 @@ func startController(t *testing.T, args ...string) *controllerProcess {
 		t.Fatalf("tugboat controller %v never served /metrics: %v\n%s", args, err, p.logTail(40))
 	}
 	return p
+}
+
+// quietFlags turns off every other server `tugboat controller` runs and keeps its
+// data in the test's directory, so that several processes run side by side. The
+// command grows servers as the project grows; each flag is passed only when the binary
+// has it.
+func quietFlags(t *testing.T, bin string) []string {
+	t.Helper()
+	help, err := exec.Command(bin, "controller", "--help").CombinedOutput()
+	if err != nil {
+		t.Fatalf("tugboat controller --help: %v\n%s", err, help)
+	}
+	var out []string
+	for _, f := range [][2]string{
+		{"--receiver-bind-address", "0"},
+		{"--http-bind-address", "0"},
+		{"--pprof-bind-address", "0"},
+		{"--data-dir", t.TempDir()},
+	} {
+		if strings.Contains(string(help), f[0]+" ") {
+			out = append(out, f[0], f[1])
+		}
+	}
+	return out
 }
 
 // signal sends sig and waits until the process has exited.
