@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/creack/pty"
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -157,6 +159,38 @@ func TestImagePublish(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// On a terminal, progress goes to stderr and stdout still holds only the reference.
+func TestImagePublishShowsProgressOnATerminal(t *testing.T) {
+	t.Setenv("SOURCE_DATE_EPOCH", "")
+	imagetest.NoDockerConfig(t)
+	reg := imagetest.NewRegistry(t, nil)
+	ptmx, tty, err := pty.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ptmx.Close()
+	shown := make(chan string)
+	go func() {
+		data, _ := io.ReadAll(ptmx) // ends with EIO once the terminal side is closed
+		shown <- string(data)
+	}()
+	var out bytes.Buffer
+	code := Execute(context.Background(), []string{"image", "publish", "./testdata/image/hello", "--repo", reg + "/hello", "--tag", "v1", "--base", "scratch"}, &out, tty)
+	tty.Close()
+	progress := <-shown
+	if code != ExitOK {
+		t.Fatalf("exit code %d, terminal: %q", code, progress)
+	}
+	for _, want := range []string{"building ./testdata/image/hello for linux/amd64", "uploading ", "✔ pushed " + reg + "/hello (v1) for linux/amd64"} {
+		if !strings.Contains(progress, want) {
+			t.Errorf("the terminal shows %q, want it to contain %q", progress, want)
+		}
+	}
+	if d := remoteDigest(t, reg+"/hello:v1"); out.String() != reg+"/hello@"+d+"\n" {
+		t.Errorf("stdout %q, want only %s/hello@%s", out.String(), reg, d)
 	}
 }
 

@@ -36,6 +36,17 @@ var (
 // index.
 func pushBase(t testing.TB, ref string, platforms ...string) {
 	t.Helper()
+	pushBaseAs(t, ref, false, platforms...)
+}
+
+// pushBaseAs is pushBase in Docker's schema 2 media types when docker is set, as
+// many images on Docker Hub still are.
+func pushBaseAs(t testing.TB, ref string, docker bool, platforms ...string) {
+	t.Helper()
+	layerType, imgType, cfgType, idxType := types.OCILayer, types.OCIManifestSchema1, types.OCIConfigJSON, types.OCIImageIndex
+	if docker {
+		layerType, imgType, cfgType, idxType = types.DockerLayer, types.DockerManifestSchema2, types.DockerConfigJSON, types.DockerManifestList
+	}
 	var imgs []v1.Image
 	for _, s := range platforms {
 		pl, err := v1.ParsePlatform(s)
@@ -45,7 +56,7 @@ func pushBase(t testing.TB, ref string, platforms ...string) {
 		layer, err := dirLayer(writeTree(t, map[string]treeEntry{
 			"etc/":             {mode: 0o755},
 			"etc/base-release": {mode: 0o644, content: "base for " + s + "\n"},
-		}), time.Unix(0, 0), types.OCILayer)
+		}), time.Unix(0, 0), layerType)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -53,6 +64,7 @@ func pushBase(t testing.TB, ref string, platforms ...string) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		img = mutate.ConfigMediaType(mutate.MediaType(img, imgType), cfgType)
 		img, err = mutate.AppendLayers(img, layer)
 		if err != nil {
 			t.Fatal(err)
@@ -78,7 +90,7 @@ func pushBase(t testing.TB, ref string, platforms ...string) {
 		}
 		return
 	}
-	idx := mutate.IndexMediaType(empty.Index, types.OCIImageIndex)
+	idx := mutate.IndexMediaType(empty.Index, idxType)
 	for i, img := range imgs {
 		pl, _ := v1.ParsePlatform(platforms[i])
 		idx = mutate.AppendManifests(idx, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: pl}})

@@ -263,6 +263,63 @@ func TestPublishMultiPlatformIndex(t *testing.T) {
 	}
 }
 
+func TestPublishOntoADockerFormatBaseKeepsDockerFormat(t *testing.T) {
+	noDockerConfig(t)
+	reg := newRegistry(t, nil)
+	pushBaseAs(t, reg+"/base:docker", true, "linux/amd64")
+	pushBaseAs(t, reg+"/base:docker-multi", true, "linux/amd64", "linux/arm64")
+	cases := map[string]struct {
+		base      string
+		platforms []string
+		mediaType types.MediaType
+	}{
+		"one platform gives a schema 2 manifest": {base: "docker", platforms: []string{"linux/amd64"}, mediaType: types.DockerManifestSchema2},
+		"two platforms give a manifest list":     {base: "docker-multi", platforms: []string{"linux/amd64", "linux/arm64"}, mediaType: types.DockerManifestList},
+	}
+	for n, tc := range cases {
+		t.Run(n, func(t *testing.T) {
+			res, err := Publish(context.Background(), Options{Package: "./testdata/hello", Repo: reg + "/app", Tags: []string{tc.base}, Base: reg + "/base:" + tc.base, Platforms: tc.platforms})
+			if err != nil {
+				t.Fatal(err)
+			}
+			desc := pull(t, res.Image)
+			if desc.MediaType != tc.mediaType {
+				t.Fatalf("media type %s, want %s", desc.MediaType, tc.mediaType)
+			}
+			ref, err := name.ParseReference(res.Image)
+			if err != nil {
+				t.Fatal(err)
+			}
+			img, err := remote.Image(ref, remote.WithPlatform(v1.Platform{OS: "linux", Architecture: "amd64"}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := img.Manifest()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.MediaType != types.DockerManifestSchema2 || len(m.Annotations) != 0 {
+				t.Errorf("manifest %s with annotations %v, want schema 2 and none (it has no field for them)", m.MediaType, m.Annotations)
+			}
+			for _, l := range m.Layers {
+				if l.MediaType != types.DockerLayer {
+					t.Errorf("layer %s is %s, want Docker's layer type", l.Digest, l.MediaType)
+				}
+			}
+			cf, err := img.ConfigFile()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if head := gitHead(t, "."); cf.Config.Labels[AnnotationRevision] != head {
+				t.Errorf("labels %v, want the revision %q there instead", cf.Config.Labels, head)
+			}
+			if out := runBinary(t, img, "ko-app/hello"); !strings.HasPrefix(out, "hello from tugboat on linux/amd64") {
+				t.Errorf("the binary printed %q", out)
+			}
+		})
+	}
+}
+
 func TestPublishFromDirKeepsModesAndLinks(t *testing.T) {
 	noDockerConfig(t)
 	reg := newRegistry(t, nil)
