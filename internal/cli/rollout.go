@@ -102,11 +102,12 @@ func newRolloutHistoryCommand(s streams) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			header := w.String()
+			withRevision := ""
 			if revision > 0 {
-				header += fmt.Sprintf(" with revision #%d", revision)
+				withRevision = fmt.Sprintf("with revision #%d", revision)
 			}
-			fmt.Fprintf(s.out, "%s\n%s\n", header, strings.TrimRight(text, "\n"))
+			// Byte for byte what kubectl's name printer makes of the same text.
+			fmt.Fprintf(s.out, "%s %s\n%s\n", w, withRevision, text)
 			return nil
 		},
 	}

@@ -1,8 +1,11 @@
 package cli
 
 import (
+	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/tugboatcd/tugboat/internal/cluster"
 )
 
 // TestRolloutVerbs walks one Deployment through three revisions and back with the
@@ -41,6 +44,31 @@ func TestRolloutVerbs(t *testing.T) {
 				t.Errorf("%s: image %s, want %s", strings.Join(st.args, " "), img, st.image)
 			}
 			mustRun(t, ExitOK, ns, "rollout", "status", "deployment/web", "--timeout", "2m")
+		}
+	}
+}
+
+// TestRolloutOutputIsKubectls runs kubectl (the cluster's own version, from the
+// component binary) and tugboat on the same Deployment and compares what they print.
+func TestRolloutOutputIsKubectls(t *testing.T) {
+	noCIEnv(t)
+	ns := newNamespace(t)
+	newWebDeployment(t, ns, "registry.example/web:1", 600, nil)
+	mustRun(t, ExitOK, ns, "deploy", "set-image", "deployment/web", "app=registry.example/web:2", "--actor", "alice", "--commit", "c0ffee")
+	for _, args := range [][]string{
+		{"rollout", "status", "deployment/web"},
+		{"rollout", "status", "deployment/web", "--watch=false"},
+		{"rollout", "history", "deployment/web"},
+		{"rollout", "history", "deployment/web", "--revision", "1"},
+	} {
+		ours := mustRun(t, ExitOK, ns, args...)
+		cmd := exec.Command(cluster.DefaultBinaryPath(), append([]string{"kubectl", "--kubeconfig", env.Kubeconfig, "-n", ns}, args...)...)
+		theirs, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("kubectl %s: %v", strings.Join(args, " "), err)
+		}
+		if ours.stdout != string(theirs) {
+			t.Errorf("%s differs from kubectl's:\n--- kubectl\n%q\n--- tugboat\n%q", strings.Join(args, " "), theirs, ours.stdout)
 		}
 	}
 }
