@@ -85,7 +85,7 @@ func pushBaseAs(t testing.TB, ref string, docker bool, platforms ...string) {
 		t.Fatal(err)
 	}
 	if len(imgs) == 1 {
-		if err := remote.Write(r, imgs[0]); err != nil {
+		if err := remote.Write(r, imgs[0], remote.WithAuthFromKeychain(authn.DefaultKeychain)); err != nil {
 			t.Fatal(err)
 		}
 		return
@@ -95,7 +95,7 @@ func pushBaseAs(t testing.TB, ref string, docker bool, platforms ...string) {
 		pl, _ := v1.ParsePlatform(platforms[i])
 		idx = mutate.AppendManifests(idx, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: pl}})
 	}
-	if err := remote.WriteIndex(r, idx); err != nil {
+	if err := remote.WriteIndex(r, idx, remote.WithAuthFromKeychain(authn.DefaultKeychain)); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -426,6 +426,23 @@ func TestPublishWithDockerConfigCredentials(t *testing.T) {
 	if d := pull(t, reg+"/private/app:v1").Digest.String(); d != res.Digest {
 		t.Errorf("v1 is %s, want the printed %s", d, res.Digest)
 	}
+
+	// A base image in the private registry is fetched with the same credentials, and
+	// refused credentials are reported for the base before anything is built.
+	pushBase(t, reg+"/private/base:1", "linux/amd64")
+	onBase := Options{FromDir: dir, Entrypoint: []string{"/app"}, Repo: reg + "/private/app", Tags: []string{"v2"}, Base: reg + "/private/base:1"}
+	if _, err := Publish(context.Background(), onBase); err != nil {
+		t.Fatalf("onto a private base with the right password: %v", err)
+	}
+	dockerConfig(t, reg, "ci", "wrong")
+	onBase.Tags = []string{"v3"}
+	_, err = Publish(context.Background(), onBase)
+	if !errors.As(err, &re) || re.StatusCode != 401 || !strings.Contains(err.Error(), "failed to fetch the base image "+reg+"/private/base:1: registry "+reg+" rejected the credentials") {
+		t.Fatalf("onto a private base with a wrong password: %v, want the base fetch refused with 401", err)
+	}
+	if got := tags(); !slices.Equal(got, []string{"v1", "v2"}) {
+		t.Errorf("tags %v, want v1 and v2 only", got)
+	}
 }
 
 func TestPublishInsecureRegistry(t *testing.T) {
