@@ -350,3 +350,26 @@ func TestOnlyTheLastRecordsOfAWorkloadAreKept(t *testing.T) {
 		t.Errorf("kept web records %v and %d others, want :3,:4 and 1", web, others)
 	}
 }
+
+func TestAnUnchangedDeployReportsAFailingRolloutWithoutUndoingIt(t *testing.T) {
+	ns := newNamespace(t)
+	newDeployment(t, ns, "web", "registry.example/web:1", 2, nil)
+	ctx := context.Background()
+	broken := deployOpts(ns, "web", "app=registry.example/web"+BrokenTag)
+	if rec, err := SetImage(ctx, clients, broken); err != nil || rec.Result != ResultFailed {
+		t.Fatalf("first deploy: %v %+v, want Failed", err, rec)
+	}
+	// A re-run of the same pipeline: nothing to change, but the workload is broken, and
+	// rolling back would undo a change this run did not make.
+	broken.RollbackOnFailure = true
+	rec, err := SetImage(ctx, clients, broken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Result != ResultFailed || len(rec.Changes) != 0 || !strings.Contains(rec.Message, `images unchanged, but deployment "web" exceeded its progress deadline`) {
+		t.Errorf("record = %+v", rec)
+	}
+	if got := images(t, ns, broken.Workload)["app"]; got != "registry.example/web"+BrokenTag {
+		t.Errorf("image = %s: the unchanged deploy rolled back", got)
+	}
+}
