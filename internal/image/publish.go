@@ -84,7 +84,7 @@ func Publish(ctx context.Context, o Options) (*Result, error) {
 		}
 		var layer v1.Layer
 		var importPath string
-		var entrypoint, env []string
+		var entrypoint, pathDirs []string
 		if pkg != nil {
 			importPath = pkg.ImportPath
 			p.progressf("building %s for %s\n", p.Package, pl.String())
@@ -97,7 +97,7 @@ func Publish(ctx context.Context, o Options) (*Result, error) {
 				return nil, err
 			}
 			entrypoint = []string{dest}
-			env = []string{AppDir}
+			pathDirs = []string{AppDir}
 		} else {
 			if dirLayers[mt] == nil {
 				p.progressf("packing %s\n", p.FromDir)
@@ -110,7 +110,7 @@ func Publish(ctx context.Context, o Options) (*Result, error) {
 		if len(p.Entrypoint) > 0 {
 			entrypoint = p.Entrypoint
 		}
-		if images[i], err = compose(p, b, layer, mt, importPath, entrypoint, env, src); err != nil {
+		if images[i], err = compose(p, b, layer, mt, importPath, entrypoint, pathDirs, src); err != nil {
 			return nil, err
 		}
 	}
