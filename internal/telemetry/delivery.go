@@ -34,9 +34,20 @@ type DeliveryCollector struct {
 	deployed deliveryState
 	deploys  [][]any
 
-	mu      sync.Mutex
-	rows    [][]any
-	started map[string]progress // kind/ns/name@revision → the Progressing event
+	mu       sync.Mutex
+	rows     [][]any
+	started  map[string]progress // kind/ns/name@revision → the Progressing event
+	finished []finished          // rows held for settle, awaiting a late Progressing event
+}
+
+// settle is how long a reconcile's row waits for its Progressing event: the two
+// events are emitted a moment apart and may reach the watch in either order.
+const settle = 2 * time.Second
+
+type finished struct {
+	key     string
+	row     []any
+	arrived time.Time
 }
 
 type progress struct {
@@ -111,17 +122,13 @@ func DeploymentRows(r deploy.Record) [][]any {
 
 // Observe takes one new event occurrence (from the events collector).
 func (d *DeliveryCollector) Observe(ev *eventsv1.Event) {
-	if row, ok := d.reconciliation(ev); ok {
-		d.mu.Lock()
-		d.rows = append(d.rows, row)
-		d.mu.Unlock()
-	}
+	d.reconciliation(ev, time.Now())
 }
 
-func (d *DeliveryCollector) reconciliation(ev *eventsv1.Event) ([]any, bool) {
+func (d *DeliveryCollector) reconciliation(ev *eventsv1.Event, now time.Time) {
 	kind := ev.Regarding.Kind
 	if kind != "Kustomization" && kind != "GitRepository" {
-		return nil, false
+		return
 	}
 	revision := ev.Annotations[controller.RevisionAnnotation]
 	_, at, _ := eventTimes(ev)
@@ -132,8 +139,17 @@ func (d *DeliveryCollector) reconciliation(ev *eventsv1.Event) ([]any, bool) {
 		d.started = map[string]progress{}
 	}
 	if ev.Type == corev1.EventTypeNormal && ev.Reason == "Progressing" {
-		d.started[key] = progress{at: at, changes: ParseChanges(ev.Note)}
-		return nil, false
+		p := progress{at: at, changes: ParseChanges(ev.Note)}
+		for _, f := range d.finished {
+			if f.key == key && !f.row[11].(time.Time).Before(at) {
+				end := f.row[12].(time.Time)
+				f.row[9], f.row[10], f.row[11] = int64(len(p.changes)), p.changes, at
+				f.row[13] = float64(end.Sub(at).Microseconds()) / 1000
+				return
+			}
+		}
+		d.started[key] = p
+		return
 	}
 	result := "Succeeded"
 	if ev.Type == corev1.EventTypeWarning {
@@ -149,8 +165,9 @@ func (d *DeliveryCollector) reconciliation(ev *eventsv1.Event) ([]any, bool) {
 	if changes == nil {
 		changes = []any{}
 	}
-	return []any{at, kind, ev.Regarding.Name, ev.Regarding.Namespace, revision, commitOf(revision), result, ev.Reason,
-		ev.Note, int64(len(changes)), changes, start, at, float64(at.Sub(start).Microseconds()) / 1000}, true
+	row := []any{at, kind, ev.Regarding.Name, ev.Regarding.Namespace, revision, commitOf(revision), result, ev.Reason,
+		ev.Note, int64(len(changes)), changes, start, at, float64(at.Sub(start).Microseconds()) / 1000}
+	d.finished = append(d.finished, finished{key: key, row: row, arrived: now})
 }
 
 // ParseChanges reads the change list of a Progressing event, one "Kind/ns/name action"
@@ -182,15 +199,25 @@ func commitOf(revision string) string {
 // Run flushes buffered rows every second until ctx ends, and once more after.
 func (d *DeliveryCollector) Run(ctx context.Context) error {
 	_ = every(ctx, time.Second, func(ctx context.Context) {
-		if err := d.flush(ctx); err != nil && ctx.Err() == nil {
+		if err := d.flush(ctx, time.Now().Add(-settle)); err != nil && ctx.Err() == nil {
 			klog.FromContext(ctx).Error(err, "delivery collection failed; retrying")
 		}
 	})
-	return d.flush(context.WithoutCancel(ctx))
+	return d.flush(context.WithoutCancel(ctx), time.Now().Add(time.Hour))
 }
 
-func (d *DeliveryCollector) flush(ctx context.Context) error {
+// flush appends the deploy rows, and the reconcile rows that arrived before settled.
+func (d *DeliveryCollector) flush(ctx context.Context, settled time.Time) error {
 	d.mu.Lock()
+	kept := d.finished[:0]
+	for _, f := range d.finished {
+		if f.arrived.Before(settled) {
+			d.rows = append(d.rows, f.row)
+		} else {
+			kept = append(kept, f)
+		}
+	}
+	d.finished = kept
 	rows, deploys, state := d.rows, d.deploys, d.deployed
 	d.rows, d.deploys = nil, nil
 	d.mu.Unlock()

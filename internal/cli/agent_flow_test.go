@@ -1,0 +1,108 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/tugboatcd/tugboat/internal/store"
+)
+
+// TestAgentStoresAReconcile runs `tugboat agent` against the suite's cluster while the
+// real GitOps controllers reconcile a Kustomization from a Git push, stops it as
+// SIGTERM would, and reads the DuckDB file it left with KQL.
+func TestAgentStoresAReconcile(t *testing.T) {
+	ns := newNamespace(t)
+	dataDir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errOut bytes.Buffer
+	done := make(chan int, 1)
+	go func() {
+		done <- Execute(ctx, kubeArgs("", []string{"agent", "--data-dir", dataDir, "--collect", "inventory,delivery,events",
+			"--inventory-interval", "1s", "--cluster-name", "suite"}), &out, &errOut)
+	}()
+
+	wd, url := newRepo(t, "agent-"+ns, map[string]string{
+		"app/kustomization.yaml": "namespace: " + ns + "\nresources: [web.yaml]\n",
+		"app/web.yaml":           cm("web", "blue"),
+	})
+	commit, err := wd.Head()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustRun(t, ExitOK, ns, "create", "source", "git", "agent", "--url", url, "--branch", "main", "--interval", "10m")
+	mustRun(t, ExitOK, ns, "create", "kustomization", "app", "--source", "GitRepository/agent", "--path", "./app", "--interval", "10m")
+	clients, err := kubernetes.NewForConfig(env.RESTConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Both events of the reconcile exist before the agent is stopped; the watch then
+	// delivers them within moments, and stopping flushes what it holds.
+	if err := pollUntil(func() bool {
+		list, err := clients.EventsV1().Events(ns).List(context.Background(), metav1.ListOptions{})
+		if err != nil {
+			return false
+		}
+		seen := map[string]bool{}
+		for _, e := range list.Items {
+			seen[e.Regarding.Kind+"/"+e.Reason] = true
+		}
+		return seen["Kustomization/Progressing"] && seen["Kustomization/ReconciliationSucceeded"] && seen["GitRepository/NewArtifact"]
+	}); err != nil {
+		t.Fatalf("the controllers' events did not appear: %v", err)
+	}
+	time.Sleep(2 * time.Second)
+	cancel()
+	select {
+	case code := <-done:
+		if code != ExitOK {
+			t.Fatalf("agent exited %d\nstderr:\n%s", code, errOut.String())
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("the agent did not stop within a minute of its context ending")
+	}
+	if out.Len() != 0 {
+		t.Errorf("the agent printed %q without a terminal", out.String())
+	}
+
+	st, err := store.OpenDuckDB(context.Background(), dataDir, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	res, err := st.Query(context.Background(), `TugboatReconciliations | where Namespace == "`+ns+`" and Kind == "Kustomization"
+		| project Name, Result, Commit, ObjectsChanged, Changes`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Rows) != 1 {
+		t.Fatalf("reconciliation rows: %v, want one", res.Rows)
+	}
+	row := res.Rows[0]
+	if row[0] != "app" || row[1] != "Succeeded" || row[2] != commit || row[3] != int64(1) {
+		t.Errorf("reconciliation row = %v, want app Succeeded at %s with 1 object changed", row, commit)
+	}
+	changes, _ := row[4].([]any)
+	if len(changes) != 1 || changes[0].(map[string]any)["object"] != "ConfigMap/"+ns+"/web" || changes[0].(map[string]any)["action"] != "created" {
+		t.Errorf("Changes = %v", row[4])
+	}
+	res, err = st.Query(context.Background(), `TugboatReconciliations | where Namespace == "`+ns+`" and Kind == "GitRepository" | count`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := res.Rows[0][0].(int64); n != 1 {
+		t.Errorf("GitRepository reconciliation rows = %d, want 1 (its NewArtifact event)", n)
+	}
+	res, err = st.Query(context.Background(), `KubeNodeInventory | where ClusterName == "suite" | count`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := res.Rows[0][0].(int64); n == 0 {
+		t.Error("no KubeNodeInventory rows")
+	}
+}
