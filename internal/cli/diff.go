@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -286,6 +287,11 @@ func (d *differ) diff(ctx context.Context, desired *unstructured.Unstructured) (
 	labels[meta.KustomizeNamespaceLabel] = d.owner.Namespace
 	u.SetLabels(labels)
 	delete(u.Object, "status")
+	if u.GetKind() == "Secret" && u.GroupVersionKind().Group == "" {
+		if err := secretStringData(u); err != nil {
+			return "", fmt.Errorf("%s: %w", subjectOf(u), err)
+		}
+	}
 	subject := subjectOf(u)
 	ri, err := d.dyn.resource(u)
 	if err != nil {
@@ -346,4 +352,28 @@ func maskSecrets(before, after map[string]any) {
 			}
 		}
 	}
+}
+
+// secretStringData moves a Secret's stringData into data, base64-encoded, as the
+// controller sends it (internal/apply's prepare, unexported there): stringData is
+// write-only and would show as a difference on every diff.
+func secretStringData(u *unstructured.Unstructured) error {
+	sd, ok := u.Object["stringData"].(map[string]any)
+	if !ok {
+		return nil
+	}
+	data, _ := u.Object["data"].(map[string]any)
+	if data == nil {
+		data = map[string]any{}
+	}
+	for k, v := range sd {
+		str, ok := v.(string)
+		if !ok {
+			return fmt.Errorf("stringData.%s is not a string", k)
+		}
+		data[k] = base64.StdEncoding.EncodeToString([]byte(str))
+	}
+	u.Object["data"] = data
+	delete(u.Object, "stringData")
+	return nil
 }

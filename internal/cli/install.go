@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/cli-utils/pkg/kstatus/status"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
+	"sigs.k8s.io/yaml"
 
 	"github.com/tugboatcd/tugboat/config"
 )
@@ -76,17 +77,29 @@ func installManifests(image string) ([]*unstructured.Unstructured, error) {
 	if err != nil {
 		return nil, fmt.Errorf("failed to read the embedded manifests: %w", err)
 	}
-	res, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(mem, "/config/default")
+	// kustomize's legacy order puts namespaces and CRDs first, so that applying in
+	// order works, as kubectl apply of `kustomize build` output would need.
+	opts := krusty.MakeDefaultOptions()
+	opts.Reorder = krusty.ReorderOptionLegacy
+	res, err := krusty.MakeKustomizer(opts).Run(mem, "/config/default")
 	if err != nil {
 		return nil, fmt.Errorf("failed to build the embedded config/default: %w", err)
 	}
 	var objs []*unstructured.Unstructured
 	for _, r := range res.Resources() {
-		m, err := r.Map()
+		// Through JSON, so that numbers are int64 as unstructured objects expect.
+		data, err := r.AsYAML()
 		if err != nil {
 			return nil, fmt.Errorf("failed to read %s: %w", r.CurId(), err)
 		}
-		u := &unstructured.Unstructured{Object: m}
+		js, err := yaml.YAMLToJSON(data)
+		if err != nil {
+			return nil, fmt.Errorf("failed to read %s: %w", r.CurId(), err)
+		}
+		u := &unstructured.Unstructured{}
+		if err := u.UnmarshalJSON(js); err != nil {
+			return nil, fmt.Errorf("failed to read %s: %w", r.CurId(), err)
+		}
 		labels := u.GetLabels()
 		if labels == nil {
 			labels = map[string]string{}

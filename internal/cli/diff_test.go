@@ -1,0 +1,154 @@
+package cli
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	kustomizev1 "github.com/tugboatcd/tugboat/api/kustomize/v1"
+	sourcev1 "github.com/tugboatcd/tugboat/api/source/v1"
+)
+
+// TestDiffKustomization diffs a local work tree against what the controller applied:
+// no changes exit 0 (which needs postBuild substitution and the controller's field
+// manager to match), changes exit 1 with a unified diff, created and deleted objects
+// listed, Secret values masked, and neither the directory nor the cluster touched.
+func TestDiffKustomization(t *testing.T) {
+	ns := newNamespace(t)
+	wd, url := newRepo(t, "diff-"+ns, map[string]string{
+		"deploy/kustomization.yaml": "namespace: " + ns + "\nresources: [web.yaml, old.yaml, creds.yaml]\n",
+		"deploy/web.yaml":           cm("web", "${COLOR}"),
+		"deploy/old.yaml":           cm("old", "grey"),
+		"deploy/creds.yaml":         "apiVersion: v1\nkind: Secret\nmetadata:\n  name: creds\nstringData:\n  password: s3cret-one\n  user: admin\n",
+	})
+	ctx := context.Background()
+	repo := &sourcev1.GitRepository{
+		ObjectMeta: metav1.ObjectMeta{Name: "repo", Namespace: ns},
+		Spec:       sourcev1.GitRepositorySpec{URL: url, Interval: metav1.Duration{Duration: 10 * time.Minute}, Reference: &sourcev1.GitRepositoryRef{Branch: "main"}},
+	}
+	ks := &kustomizev1.Kustomization{
+		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: ns},
+		Spec: kustomizev1.KustomizationSpec{
+			SourceRef: kustomizev1.CrossNamespaceSourceReference{Kind: sourcev1.GitRepositoryKind, Name: "repo"},
+			Path:      "./deploy", Prune: true, Interval: metav1.Duration{Duration: 10 * time.Minute},
+			PostBuild: &kustomizev1.PostBuild{Substitute: map[string]string{"COLOR": "blue"}},
+		},
+	}
+	for _, o := range []client.Object{repo, ks} {
+		if err := k8s.Create(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustRun(t, ExitOK, ns, "reconcile", "kustomization", "web", "--with-source")
+	dir := filepath.Join(wd.Dir, "deploy")
+
+	r := mustRun(t, ExitOK, ns, "diff", "kustomization", "web", "--path", dir)
+	if r.stdout != "" {
+		t.Errorf("diff of the applied tree printed changes:\n%s", r.stdout)
+	}
+
+	if err := wd.WriteFiles(map[string]string{
+		"deploy/kustomization.yaml": "namespace: " + ns + "\nresources: [web.yaml, new.yaml, creds.yaml]\n",
+		"deploy/web.yaml":           strings.Replace(cm("web", "${COLOR}"), "\ndata:\n", "\ndata:\n  size: large\n", 1),
+		"deploy/new.yaml":           cm("new", "white"),
+		"deploy/creds.yaml":         "apiVersion: v1\nkind: Secret\nmetadata:\n  name: creds\nstringData:\n  password: s3cret-two\n  user: admin\n",
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := wd.Remove("deploy/old.yaml"); err != nil {
+		t.Fatal(err)
+	}
+	before := treeDigest(t, wd.Dir)
+	r = mustRun(t, ExitError, ns, "diff", "kustomization", "web", "--path", dir)
+	golden(t, "diff", "changes", strings.ReplaceAll(r.stdout, ns, "NS"))
+	if r.stderr != "" {
+		t.Errorf("differences printed an error: %q", r.stderr)
+	}
+	for _, secret := range []string{"s3cret", base64.StdEncoding.EncodeToString([]byte("s3cret-one")), base64.StdEncoding.EncodeToString([]byte("s3cret-two"))} {
+		if strings.Contains(r.stdout, secret) {
+			t.Errorf("diff shows a Secret value %q:\n%s", secret, r.stdout)
+		}
+	}
+	if after := treeDigest(t, wd.Dir); after != before {
+		t.Errorf("diff changed the work tree")
+	}
+	var live corev1.ConfigMap
+	if err := k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: "web"}, &live); err != nil || live.Data["size"] != "" {
+		t.Errorf("diff changed the cluster: %v (err %v)", live.Data, err)
+	}
+	if err := k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: "new"}, &corev1.ConfigMap{}); err == nil {
+		t.Errorf("diff created ConfigMap new")
+	}
+
+	cases := map[string]struct {
+		args   []string
+		code   int
+		stderr string
+	}{
+		"no path is a usage error": {
+			args: []string{"diff", "kustomization", "web"}, code: ExitUsage, stderr: "--path is required",
+		},
+		"a path that is no directory is a usage error": {
+			args: []string{"diff", "kustomization", "web", "--path", filepath.Join(dir, "nope")}, code: ExitUsage, stderr: "is not a directory",
+		},
+		"a missing Kustomization is named": {
+			args: []string{"diff", "kustomization", "nope", "--path", dir}, code: ExitError, stderr: "Kustomization '" + ns + "/nope' not found",
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			r := tugboat(t, ns, tc.args...)
+			if r.code != tc.code || !strings.Contains(r.stderr, tc.stderr) {
+				t.Errorf("exit %d stderr %q, want %d and %q", r.code, r.stderr, tc.code, tc.stderr)
+			}
+		})
+	}
+
+	// A build error names the file and exits 1.
+	if err := os.WriteFile(filepath.Join(dir, "new.yaml"), []byte("kind: [unclosed\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r = mustRun(t, ExitError, ns, "diff", "kustomization", "web", "--path", dir)
+	if !strings.Contains(r.stderr, "new.yaml") {
+		t.Errorf("build error does not name the file: %q", r.stderr)
+	}
+}
+
+// treeDigest hashes every path, mode and content under dir (the .git directory too).
+func treeDigest(t *testing.T, dir string) string {
+	t.Helper()
+	h := sha256.New()
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		h.Write([]byte(p + info.Mode().String() + info.ModTime().String()))
+		if d.Type().IsRegular() {
+			data, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			h.Write(data)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
