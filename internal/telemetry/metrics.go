@@ -255,7 +255,13 @@ type MetricsCollector struct {
 	App      store.Appender
 
 	conv PerfConverter
+	// noSummary counts the rounds left before a node that did not serve
+	// /stats/summary is asked again.
+	noSummary map[string]int
 }
+
+// summaryRetry is how many rounds a node without /stats/summary is not asked again.
+const summaryRetry = 20
 
 // Run scrapes every Interval until ctx ends.
 func (m *MetricsCollector) Run(ctx context.Context) error {
@@ -297,6 +303,7 @@ func (m *MetricsCollector) Collect(ctx context.Context) error {
 		}
 		p, i := m.conv.Convert(n.Name, now, samples, m.Pods)
 		perf, insights = append(perf, p...), append(insights, i...)
+		perf = append(perf, m.summary(ctx, n.Name, now)...)
 	}
 	if len(perf) > 0 {
 		if err := m.App.Append(ctx, store.Perf, perf); err != nil {
@@ -309,6 +316,30 @@ func (m *MetricsCollector) Collect(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// summary reads memoryRssBytes from the node's /stats/summary when it serves one.
+func (m *MetricsCollector) summary(ctx context.Context, node string, now time.Time) [][]any {
+	if m.noSummary == nil {
+		m.noSummary = map[string]int{}
+	}
+	if m.noSummary[node] > 0 {
+		m.noSummary[node]--
+		return nil
+	}
+	body, err := m.Clients.CoreV1().RESTClient().Get().AbsPath("/api/v1/nodes", node, "proxy/stats/summary").DoRaw(ctx)
+	if err != nil {
+		// Not every kubelet (nor kwok) serves it; ask again later.
+		klog.FromContext(ctx).V(2).Info("no stats summary", "node", node, "err", err)
+		m.noSummary[node] = summaryRetry
+		return nil
+	}
+	rows, err := SummaryPerf(m.ClusterID, node, now, body)
+	if err != nil {
+		klog.FromContext(ctx).Error(err, "bad stats summary", "node", node)
+		return nil
+	}
+	return rows
 }
 
 // every runs f now and then every interval until ctx ends.

@@ -154,3 +154,41 @@ func TestSpecPerf(t *testing.T) {
 		t.Errorf("rows:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+func TestSummaryPerf(t *testing.T) {
+	tests := map[string]struct {
+		body    string
+		want    []string
+		wantErr string
+	}{
+		"container and node RSS": {
+			body: `{"node":{"nodeName":"n","memory":{"time":"2026-11-26T01:00:00Z","workingSetBytes":9,"rssBytes":4096}},
+				"pods":[{"podRef":{"name":"web-1","namespace":"shop","uid":"u1"},
+					"containers":[{"name":"app","memory":{"time":"2026-11-26T01:00:00Z","rssBytes":1024}},{"name":"side"}]}]}`,
+			want: []string{"K8SContainer memoryRssBytes c/u1/app=1024", "K8SNode memoryRssBytes c/n=4096"},
+		},
+		"a summary without memory stats has no rows": {
+			body: `{"node":{"nodeName":"n"},"pods":[]}`,
+		},
+		"bad JSON is an error naming the node": {
+			body: `{"node":`, wantErr: "stats summary of node n",
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			rows, err := SummaryPerf("c", "n", time.Now(), []byte(tc.body))
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := perfLines(rows); strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
+				t.Errorf("rows:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
+			}
+		})
+	}
+}
