@@ -362,9 +362,9 @@ func TestRolloutProgressOnATerminalIsOneLiveLine(t *testing.T) {
 		p.event(w, deploy.Event{Phase: deploy.PhaseRollout, Elapsed: 1500 * time.Millisecond, Status: healthStatus(st.updated, st.ready, st.available, st.done, st.msg)})
 	}
 	p.finish()
-	wantErr := "\r\033[Kdeployment.apps/web rolling out: updated 1/2, ready 0/2, available 0/2 (2s)" +
-		"\r\033[Kdeployment.apps/web rolling out: updated 2/2, ready 2/2, available 1/2 (2s)" +
-		"\r\033[Kdeployment.apps/web rolling out: updated 2/2, ready 2/2, available 2/2 (2s)\r\033[K"
+	wantErr := "\r\033[Kdeployment.apps/web rolling out: 2 desired, 1 updated, 0 ready, 0 available (2s)" +
+		"\r\033[Kdeployment.apps/web rolling out: 2 desired, 2 updated, 2 ready, 1 available (2s)" +
+		"\r\033[Kdeployment.apps/web rolling out: 2 desired, 2 updated, 2 ready, 2 available (2s)\r\033[K"
 	if errOut.String() != wantErr {
 		t.Errorf("terminal line %q, want %q", errOut.String(), wantErr)
 	}
