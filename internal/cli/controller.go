@@ -41,5 +41,8 @@ service account; out of cluster, the kubeconfig.`,
 	f.StringVar(&o.LeaderElectionNamespace, "leader-election-namespace", "", "namespace of the leader lease (default: the pod's)")
 	f.StringVar(&o.LeaderElectionID, "leader-election-id", "tugboat-controller-leader", "name of the leader lease; one per shard")
 	f.StringVar(&o.ReceiverAddr, "receiver-bind-address", ":9292", `address of the Receivers' webhooks, /hook/... ("0" disables)`)
+	f.StringVar(&o.HTTP.Addr, "http-bind-address", ":9090", `address of the HTTP API, /api/v1/query ("0" disables)`)
+	f.StringVar(&o.HTTP.DataDir, "data-dir", defaultDataDir(), "directory of the DuckDB store the HTTP API queries")
+	f.StringVar(&o.HTTP.ClickHouseDSN, "clickhouse-dsn", "", "query this ClickHouse server instead of DuckDB (clickhouse://host:9000/db)")
 	return cmd
 }

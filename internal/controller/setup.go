@@ -19,6 +19,7 @@ import (
 	sourcev1 "github.com/tugboatcd/tugboat/api/source/v1"
 	"github.com/tugboatcd/tugboat/internal/receiver"
 	"github.com/tugboatcd/tugboat/internal/source"
+	"github.com/tugboatcd/tugboat/internal/web"
 )
 
 // Options configure the controller process (`tugboat controller`).
@@ -43,6 +44,8 @@ type Options struct {
 	// ReceiverAddr serves the Receivers' webhooks ("" or "0" disables the server; the
 	// Receiver reconciler runs regardless).
 	ReceiverAddr string
+	// HTTP serves the HTTP API (POST /api/v1/query) over the store.
+	HTTP web.Options
 }
 
 // Run starts the controllers and blocks until ctx ends.
@@ -117,6 +120,9 @@ func NewManager(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager,
 		return nil, fmt.Errorf("failed to set up the Kustomization controller: %w", err)
 	}
 	if err := receiver.Setup(ctx, mgr, receiver.Options{Addr: o.ReceiverAddr}); err != nil {
+		return nil, err
+	}
+	if err := web.Setup(mgr, o.HTTP); err != nil {
 		return nil, err
 	}
 	return mgr, nil

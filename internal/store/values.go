@@ -267,10 +267,7 @@ func FormatValue(t kql.Type, v any) string {
 	case nil:
 		return ""
 	case string:
-		if t == kql.TypeDynamic {
-			b, _ := json.Marshal(v)
-			return string(b)
-		}
+		// A dynamic string prints as its text, as Kusto shows it.
 		return v
 	case time.Time:
 		return v.UTC().Format(time.RFC3339Nano)

@@ -1,0 +1,203 @@
+package cli
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tugboatcd/tugboat/internal/kql"
+	"github.com/tugboatcd/tugboat/internal/store"
+)
+
+const outputCSV = "csv"
+
+type queryFlags struct {
+	output     string
+	dataDir    string
+	clickhouse string
+	loads      []string
+}
+
+func newQueryCommand(s streams) *cobra.Command {
+	var f queryFlags
+	cmd := &cobra.Command{
+		Use:   "query KQL",
+		Short: "Run a KQL query against the store, or over local files with --load",
+		Long: `Runs a KQL query against tugboat's tables (ContainerLogV2, Perf, KubeEvents,
+TugboatDeployments, ...) in the DuckDB file of --data-dir or on the ClickHouse
+server of --clickhouse. With --load TABLE=FILE (repeatable) the query runs over
+local JSON-lines or CSV files in an in-memory DuckDB instead, with no cluster:
+a TABLE named like one of tugboat's takes its columns, any other name gets
+columns inferred from the file.`,
+		Example: `  tugboat query 'ContainerLogV2 | where LogLevel == "ERROR" | summarize count() by PodName'
+  tugboat query --load Logs=app.jsonl 'Logs | summarize count() by level' -o csv`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(f.output, outputTable, outputJSON, outputCSV); err != nil {
+				return err
+			}
+			return runQuery(cmd.Context(), s, f, args[0])
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVarP(&f.output, "output", "o", outputTable, "output format: table, json or csv")
+	fl.StringVar(&f.dataDir, "data-dir", defaultDataDir(), "directory of the DuckDB store")
+	fl.StringVar(&f.clickhouse, "clickhouse", "", "query this ClickHouse server instead (clickhouse://host:9000/db)")
+	fl.StringArrayVar(&f.loads, "load", nil, "TABLE=FILE: load a .json/.jsonl/.ndjson or .csv file as TABLE into an in-memory store (repeatable)")
+	return cmd
+}
+
+// defaultDataDir is where the controller keeps its DuckDB file unless told
+// otherwise.
+func defaultDataDir() string {
+	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
+		return filepath.Join(d, "tugboat")
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "tugboat-data"
+	}
+	return filepath.Join(home, ".local", "share", "tugboat")
+}
+
+// queryError shows a KQL error with its source line and a caret.
+type queryError struct{ qe *store.QueryError }
+
+func (e *queryError) Error() string { return e.qe.Format() }
+func (e *queryError) Unwrap() error { return e.qe }
+
+func runQuery(ctx context.Context, s streams, f queryFlags, query string) error {
+	st, err := openQueryStore(ctx, f)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	res, err := st.Query(ctx, query)
+	if err != nil {
+		var qe *store.QueryError
+		if errors.As(err, &qe) {
+			return &queryError{qe: qe}
+		}
+		return err
+	}
+	return writeResult(s.out, f.output, res)
+}
+
+func openQueryStore(ctx context.Context, f queryFlags) (store.Store, error) {
+	switch {
+	case len(f.loads) > 0 && f.clickhouse != "":
+		return nil, usageErrorf("--load runs on an in-memory DuckDB; it cannot be used with --clickhouse")
+	case len(f.loads) > 0:
+		return loadFiles(ctx, f.loads)
+	case f.clickhouse != "":
+		return store.OpenClickHouse(ctx, f.clickhouse, store.Options{RetentionInterval: -1})
+	}
+	if _, err := os.Stat(filepath.Join(f.dataDir, store.DuckDBFile)); err != nil {
+		return nil, fmt.Errorf("failed to open the store: no %s in %s (use --data-dir, --clickhouse or --load)", store.DuckDBFile, f.dataDir)
+	}
+	return store.OpenDuckDB(ctx, f.dataDir, store.Options{RetentionInterval: -1})
+}
+
+// loadFiles reads every TABLE=FILE into one in-memory DuckDB.
+func loadFiles(ctx context.Context, loads []string) (store.Store, error) {
+	ours := store.Tables()
+	schema := kql.Schema{}
+	for name, cols := range ours {
+		schema[name] = cols
+	}
+	type loaded struct {
+		table string
+		rows  [][]any
+	}
+	var data []loaded
+	seen := map[string]string{}
+	for _, l := range loads {
+		table, file, ok := strings.Cut(l, "=")
+		if !ok || table == "" || file == "" {
+			return nil, usageErrorf("--load %q: want TABLE=FILE", l)
+		}
+		if prev, dup := seen[table]; dup {
+			return nil, usageErrorf("--load: table %s is loaded twice (%s and %s)", table, prev, file)
+		}
+		seen[table] = file
+		cols, rows, err := store.ReadFile(file, ours[table])
+		if err != nil {
+			return nil, err
+		}
+		if len(cols) == 0 {
+			return nil, fmt.Errorf("failed to load %s: the file has no columns", file)
+		}
+		schema[table] = cols
+		data = append(data, loaded{table: table, rows: rows})
+	}
+	// Loaded data can be of any age: no retention.
+	st, err := store.OpenDuckDB(ctx, "", store.Options{Tables: schema, RetentionInterval: -1, DefaultRetention: -1})
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range data {
+		if err := st.Append(ctx, d.table, d.rows); err != nil {
+			_ = st.Close()
+			return nil, fmt.Errorf("failed to load %s: %w", seen[d.table], err)
+		}
+	}
+	return st, nil
+}
+
+func writeResult(w io.Writer, format string, res *store.Result) error {
+	switch format {
+	case outputJSON:
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(store.ToJSON(res))
+	case outputCSV:
+		cw := csv.NewWriter(w)
+		header := make([]string, len(res.Columns))
+		for i, c := range res.Columns {
+			header[i] = c.Name
+		}
+		_ = cw.Write(header)
+		for _, row := range res.Rows {
+			_ = cw.Write(formatRow(res, row))
+		}
+		cw.Flush()
+		return cw.Error()
+	}
+	t := newTable(w)
+	header := make([]string, len(res.Columns))
+	for i, c := range res.Columns {
+		header[i] = c.Name
+	}
+	t.row(header...)
+	for _, row := range res.Rows {
+		cells := formatRow(res, row)
+		for i, c := range cells {
+			// One line per row: newlines and tabs would break the table.
+			cells[i] = strings.NewReplacer("\n", `\n`, "\t", `\t`).Replace(c)
+		}
+		t.row(cells...)
+	}
+	if err := t.flush(); err != nil {
+		return err
+	}
+	if res.Truncated {
+		fmt.Fprintf(w, "(truncated to %d rows)\n", len(res.Rows))
+	}
+	return nil
+}
+
+func formatRow(res *store.Result, row []any) []string {
+	cells := make([]string, len(row))
+	for i, v := range row {
+		cells[i] = store.FormatValue(res.Columns[i].Type, v)
+	}
+	return cells
+}
