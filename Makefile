@@ -25,8 +25,12 @@ demo: build cluster ## Start the local cluster (tugboat dev up) and roll out a s
 	bin/tugboat dev up
 	go run ./hack/demo --kubeconfig "$$(bin/tugboat dev kubeconfig)"
 
+.PHONY: clickhouse
+clickhouse: ## Install Debian's clickhouse-server if missing (the store and KQL tests start it)
+	bash hack/clickhouse/install.sh
+
 .PHONY: test
-test: cluster ## Run all tests (the local cluster's components are built first)
+test: cluster clickhouse ## Run all tests (the local cluster's components are built first)
 	go test $(GOTEST_FLAGS) ./...
 	cd api && go test $(GOTEST_FLAGS) ./...
 	api/hack/verify-generated.sh
@@ -42,7 +46,7 @@ generate: ## Regenerate deepcopy functions and CRDs from the Go types in api/
 	api/hack/generate.sh
 
 .PHONY: bench
-bench: cluster ## Run the Go benchmarks (GitOps shape vs the apiserver's floor, control-plane start, ...); results in docs/benchmarks.md
+bench: cluster clickhouse ## Run the Go benchmarks (GitOps shape vs the apiserver's floor, control-plane start, ...); results in docs/benchmarks.md
 	go test -run='^$$' -bench=. -timeout=120m ./...
 
 .PHONY: clean
