@@ -373,3 +373,29 @@ func TestAnUnchangedDeployReportsAFailingRolloutWithoutUndoingIt(t *testing.T) {
 		t.Errorf("image = %s: the unchanged deploy rolled back", got)
 	}
 }
+
+func TestStatefulSetsAndDaemonSetsAreRolledBackOnTimeout(t *testing.T) {
+	ns := newNamespace(t)
+	createStatefulSetAndDaemonSet(t, ns)
+	for _, w := range []Workload{{Kind: "StatefulSet", Name: "db"}, {Kind: "DaemonSet", Name: "agent"}} {
+		t.Run(w.Kind, func(t *testing.T) {
+			before := images(t, ns, w)["app"]
+			o := deployOpts(ns, w.Name, "app=registry.example/app"+BrokenTag)
+			o.Workload, o.Timeout, o.RollbackOnFailure = w, 4*time.Second, true
+			rec, err := SetImage(context.Background(), clients, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rec.Result != ResultRolledBack || !strings.Contains(rec.Message, "timed out waiting for the rollout") {
+				t.Errorf("record = %+v, want RolledBack after a timeout", rec)
+			}
+			if got := images(t, ns, w)["app"]; got != before {
+				t.Errorf("image after the rollback = %s, want %s", got, before)
+			}
+			st, err := WaitRollout(context.Background(), clients, ns, w, WaitOptions{Watch: false})
+			if err != nil || !st.Done {
+				t.Errorf("after the rollback the rollout is not complete: %v %q", err, st.Message)
+			}
+		})
+	}
+}
