@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tugboatcd/tugboat/internal/store"
 )
 
 type discard struct{ rows int }
@@ -17,11 +19,10 @@ func (d *discard) Append(_ context.Context, _ string, rows [][]any) error {
 	return nil
 }
 
-// BenchmarkCRITail measures reading, parsing, recombining and classifying CRI log lines
-// into ContainerLogV2 rows (no store): a mix of plain text, JSON and partial lines.
-func BenchmarkCRITail(b *testing.B) {
-	const lines = 200000
-	dir := b.TempDir()
+// writeBenchLog writes lines CRI lines: a mix of klog text, JSON, partial lines and
+// access logs.
+func writeBenchLog(b *testing.B, dir string, lines int) {
+	b.Helper()
 	path := filepath.Join(dir, "ns_pod_uid", "app", "0.log")
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		b.Fatal(err)
@@ -43,6 +44,39 @@ func BenchmarkCRITail(b *testing.B) {
 	if err := os.WriteFile(path, []byte(sb.String()), 0o644); err != nil {
 		b.Fatal(err)
 	}
+}
+
+// BenchmarkCRITailDuckDB measures the whole node-mode log path: tail, parse and append
+// into the embedded DuckDB store, 10 000 rows per append.
+func BenchmarkCRITailDuckDB(b *testing.B) {
+	const lines = 100000
+	dir := b.TempDir()
+	writeBenchLog(b, dir, lines)
+	for b.Loop() {
+		b.StopTimer()
+		st, err := store.OpenDuckDB(context.Background(), b.TempDir(), store.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		tailer := NewCRITailer(CRITailerOptions{Dir: dir, Node: "n"}, st)
+		if err := tailer.poll(context.Background(), criState{}); err != nil {
+			b.Fatal(err)
+		}
+		tailer.closeAll()
+		b.StopTimer()
+		_ = st.Close()
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(lines*b.N)/b.Elapsed().Seconds(), "lines/s")
+}
+
+// BenchmarkCRITail measures reading, parsing, recombining and classifying CRI log lines
+// into ContainerLogV2 rows (no store): a mix of plain text, JSON and partial lines.
+func BenchmarkCRITail(b *testing.B) {
+	const lines = 200000
+	dir := b.TempDir()
+	writeBenchLog(b, dir, lines)
 	b.ResetTimer()
 	for b.Loop() {
 		d := &discard{}

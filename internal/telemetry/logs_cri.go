@@ -327,7 +327,7 @@ func (t *CRITailer) read(f *tailedFile, rows [][]any, max int) ([][]any, bool, e
 		l, perr := ParseCRILine(line)
 		if perr != nil {
 			// A line the runtime did not write in the CRI format (or a torn write) is
-			// kept as it is rather than dropped, flagged by its level.
+			// kept whole, at the time it was read, rather than dropped.
 			klog.Background().V(2).Info("unparsable CRI log line", "file", f.path, "offset", lineStart, "err", perr)
 			l = CRILine{Time: time.Now().UTC(), Stream: "stdout", Message: line}
 		}

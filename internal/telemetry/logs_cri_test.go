@@ -244,3 +244,25 @@ func TestCRITailerRejectsACorruptCheckpoint(t *testing.T) {
 		t.Fatalf("err = %v, want one naming %s", err, ckpt)
 	}
 }
+
+func TestCRITailerKeepsALineNotInCRIFormat(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "ns_p_uid", "c", "0.log")
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	content := "2026-11-26T01:00:00Z stdout F before\nnot a CRI line at all\n2026-11-26T01:00:01Z stdout F after\n"
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rec := newRecorder()
+	tailer := NewCRITailer(CRITailerOptions{Dir: dir}, rec)
+	defer tailer.closeAll()
+	if err := tailer.poll(context.Background(), criState{}); err != nil {
+		t.Fatal(err)
+	}
+	got := messages(rec.table(store.ContainerLogV2))["p/c"]
+	if strings.Join(got, "|") != "before|not a CRI line at all|after" {
+		t.Errorf("messages = %q", got)
+	}
+}
