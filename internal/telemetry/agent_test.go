@@ -328,6 +328,7 @@ func checkKQL(t *testing.T, st store.Store, webUID, recordName string) {
 	cpu := one(`Perf | where ObjectName == "K8SContainer" and CounterName =~ "cpuUsageNanoCores"
 		| where InstanceName endswith "/` + webUID + `/app"
 		| summarize Value = percentile(CounterValue, 95) by InstanceName | project millicores = Value / 1000000`)
+	t.Logf("p95 CPU of the web container: %.1f millicores (kwok emulates 250)", cpu[0].(float64))
 	if m := cpu[0].(float64); m < 100 || m > 500 {
 		t.Errorf("p95 CPU of the web container = %g millicores, want about 250", m)
 	}
