@@ -1,6 +1,7 @@
 package telemetry
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tugboatcd/tugboat/internal/store"
+	"github.com/tugboatcd/tugboat/internal/store/storetest"
 )
 
 // TestAgentNodeMode runs the agent as the DaemonSet does: CRI log files in a pod log
@@ -16,6 +18,12 @@ import (
 // container ID and metadata from the pod informer; metrics and inventory of its node.
 func TestAgentNodeMode(t *testing.T) {
 	startCluster(t)
+	// The rows also go to a real ClickHouse (18.16) and are read back with KQL.
+	ch, err := store.OpenClickHouse(context.Background(), storetest.ClickHouse(t).Database(t), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ch.Close() })
 	createNamespace(t, "nodemode")
 	pods := createDeployment(t, "nodemode", "api", 1, map[string]string{"team": "payments"})
 	pod := pods[0]
@@ -31,6 +39,7 @@ func TestAgentNodeMode(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec := newRecorder()
+	rec.also = ch
 	stop := runAgent(t, rec, Options{
 		Node: pod.Spec.NodeName, LogDir: logDir, StateDir: t.TempDir(),
 		Interval: 2 * time.Second, InventoryInterval: 2 * time.Second,
@@ -66,6 +75,25 @@ func TestAgentNodeMode(t *testing.T) {
 	})
 	if err := stop(); err != nil {
 		t.Fatal(err)
+	}
+	for query, check := range map[string]func(any) bool{
+		`ContainerLogV2 | where PodName == "` + pod.Name + `" and LogLevel == "ERROR" | project m = tostring(LogMessage.msg)`: func(v any) bool {
+			return v == "split across two CRI lines"
+		},
+		`Perf | where CounterName == "memoryWorkingSetBytes" and InstanceName endswith "/` + string(pod.UID) + `/app" | summarize max(CounterValue)`: func(v any) bool {
+			return v == float64(64<<20)
+		},
+		`KubePodInventory | where PodUid == "` + string(pod.UID) + `" | summarize dcount(ContainerName)`: func(v any) bool {
+			return v == int64(1)
+		},
+	} {
+		res, err := ch.Query(context.Background(), query)
+		if err != nil {
+			t.Fatalf("%s: %v", query, err)
+		}
+		if len(res.Rows) == 0 || !check(res.Rows[0][0]) {
+			t.Errorf("%s on ClickHouse: %v", query, res.Rows)
+		}
 	}
 	for _, r := range rec.table(store.KubePodInventory) {
 		if c := col(r, store.KubePodInventory, "Computer"); c != pod.Spec.NodeName {

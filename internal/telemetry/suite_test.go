@@ -18,6 +18,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/tugboatcd/tugboat/internal/cluster"
+	"github.com/tugboatcd/tugboat/internal/store/storetest"
 )
 
 // The end-to-end tests share one control plane with workloads, where kwok also serves
@@ -35,15 +36,16 @@ var (
 
 const logsNamespace = "telemetry-logs"
 
+// TestMain also stops the ClickHouse server a test may have started.
 func TestMain(m *testing.M) {
-	code := m.Run()
-	if env != nil {
-		env.Stop()
-	}
-	if suiteDir != "" {
-		_ = os.RemoveAll(suiteDir)
-	}
-	os.Exit(code)
+	storetest.Main(m, func() {
+		if env != nil {
+			env.Stop()
+		}
+		if suiteDir != "" {
+			_ = os.RemoveAll(suiteDir)
+		}
+	})
 }
 
 // cluster returns the shared control plane, starting it the first time.
