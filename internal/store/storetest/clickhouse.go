@@ -34,9 +34,12 @@ var (
 )
 
 // Main runs a package's tests and stops the server afterwards, if one was
-// started. Call it from TestMain.
-func Main(m *testing.M) {
+// started, then runs the after functions. Call it from TestMain.
+func Main(m *testing.M, after ...func()) {
 	code := m.Run()
+	for _, f := range after {
+		f()
+	}
 	mu.Lock()
 	if running != nil {
 		running.stop()
