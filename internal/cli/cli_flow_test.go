@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -55,7 +56,7 @@ func TestGitOpsVerbs(t *testing.T) {
 		t.Errorf("get in an empty namespace printed %q / %q", r.stdout, r.stderr)
 	}
 	r = mustRun(t, ExitOK, other, "get", "kustomizations", "-A")
-	if !strings.HasPrefix(r.stdout, "NAMESPACE") || !strings.Contains(r.stdout, ns+"   app") {
+	if !strings.HasPrefix(r.stdout, "NAMESPACE") || !regexp.MustCompile(`(?m)^`+ns+`\s+app\s`).MatchString(r.stdout) {
 		t.Errorf("get -A lacks the NAMESPACE column or the object:\n%s", r.stdout)
 	}
 	r = mustRun(t, ExitOK, ns, "get", "kustomizations", "app", "-o", "yaml")
