@@ -27,7 +27,8 @@ import (
 func TestDiffKustomization(t *testing.T) {
 	ns := newNamespace(t)
 	wd, url := newRepo(t, "diff-"+ns, map[string]string{
-		"deploy/kustomization.yaml": "namespace: " + ns + "\nresources: [web.yaml, old.yaml, creds.yaml]\n",
+		"deploy/kustomization.yaml": "namespace: " + ns + "\nresources: [web.yaml, old.yaml, creds.yaml, app.yaml]\n",
+		"deploy/app.yaml":           appManifest,
 		"deploy/web.yaml":           cm("web", "${COLOR}"),
 		"deploy/old.yaml":           cm("old", "grey"),
 		"deploy/creds.yaml":         "apiVersion: v1\nkind: Secret\nmetadata:\n  name: creds\nstringData:\n  password: s3cret-one\n  user: admin\n",
@@ -59,7 +60,7 @@ func TestDiffKustomization(t *testing.T) {
 	}
 
 	if err := wd.WriteFiles(map[string]string{
-		"deploy/kustomization.yaml": "namespace: " + ns + "\nresources: [web.yaml, new.yaml, creds.yaml]\n",
+		"deploy/kustomization.yaml": "namespace: " + ns + "\nresources: [web.yaml, new.yaml, creds.yaml, app.yaml]\n",
 		"deploy/web.yaml":           strings.Replace(cm("web", "${COLOR}"), "\ndata:\n", "\ndata:\n  size: large\n", 1),
 		"deploy/new.yaml":           cm("new", "white"),
 		"deploy/creds.yaml":         "apiVersion: v1\nkind: Secret\nmetadata:\n  name: creds\nstringData:\n  password: s3cret-two\n  user: admin\n",
@@ -124,6 +125,37 @@ func TestDiffKustomization(t *testing.T) {
 		t.Errorf("build error does not name the file: %q", r.stderr)
 	}
 }
+
+// appManifest is a Deployment and a Service whose ports leave the protocol to the
+// server's default, which the diff must send as the controller does.
+const appManifest = `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: app
+spec:
+  replicas: 1
+  selector:
+    matchLabels: {app: app}
+  template:
+    metadata:
+      labels: {app: app}
+    spec:
+      containers:
+        - name: app
+          image: registry.example/app:1
+          ports:
+            - containerPort: 8080
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: app
+spec:
+  selector: {app: app}
+  ports:
+    - port: 80
+      targetPort: 8080
+`
 
 // treeDigest hashes every path, mode and content under dir (the .git directory too).
 func treeDigest(t *testing.T, dir string) string {
