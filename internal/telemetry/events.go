@@ -50,6 +50,19 @@ func (c *EventsCollector) Handler() cache.ResourceEventHandler {
 	return cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj any) { c.observe(obj) },
 		UpdateFunc: func(_, obj any) { c.observe(obj) },
+		DeleteFunc: c.forget,
+	}
+}
+
+// forget drops what was remembered of an event the apiserver expired (--event-ttl).
+func (c *EventsCollector) forget(obj any) {
+	if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = tomb.Obj
+	}
+	if ev, ok := obj.(*eventsv1.Event); ok {
+		c.mu.Lock()
+		delete(c.last, ev.UID)
+		c.mu.Unlock()
 	}
 }
 

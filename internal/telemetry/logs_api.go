@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"time"
 
@@ -69,7 +70,9 @@ func containerKey(pod *corev1.Pod, container string) string {
 }
 
 func (c *APILogsCollector) startStreams(ctx context.Context, wg *sync.WaitGroup) {
-	for _, pod := range c.Pods.list() {
+	pods := c.Pods.list()
+	c.forgetGone(pods)
+	for _, pod := range pods {
 		for _, st := range pod.Status.ContainerStatuses {
 			if st.State.Running == nil {
 				continue
@@ -99,6 +102,31 @@ func (c *APILogsCollector) startStreams(ctx context.Context, wg *sync.WaitGroup)
 				c.streams[key] = time.Now()
 				c.mu.Unlock()
 			}(pod, st.Name)
+		}
+	}
+}
+
+// forgetGone drops the checkpoint entries and stream records of containers whose pod
+// no longer exists, so that neither grows with every pod the cluster ever ran.
+func (c *APILogsCollector) forgetGone(pods []*corev1.Pod) {
+	live := map[string]bool{}
+	for _, p := range pods {
+		live[p.Namespace+"/"+p.Name+"/"+string(p.UID)+"/"] = true
+	}
+	gone := func(key string) bool {
+		i := strings.LastIndexByte(key, '/')
+		return i < 0 || !live[key[:i+1]]
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k, ended := range c.streams {
+		if !ended.IsZero() && gone(k) {
+			delete(c.streams, k)
+		}
+	}
+	for k := range c.saved {
+		if _, pending := c.pending[k]; !pending && gone(k) {
+			delete(c.saved, k)
 		}
 	}
 }
