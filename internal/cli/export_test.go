@@ -76,6 +76,11 @@ func TestCreateExportRoundTrips(t *testing.T) {
 	// A Receiver created by the CLI waits for Ready and prints its webhook path.
 	r := mustRun(t, ExitOK, ns, "create", "receiver", "hook2", "--type", "generic", "--secret-ref", "hook-token", "--resource", "Kustomization/app", "--timeout", "2m")
 	golden(t, "create", "receiver", norm(regexpHook.ReplaceAllString(r.stdout, "/hook/HASH")))
+	mustRun(t, ExitOK, ns, "suspend", "receiver", "hook2")
+	r = mustRun(t, ExitOK, ns, "resume", "receiver", "hook2", "--timeout", "2m")
+	if !strings.Contains(r.stdout, "Receiver '"+ns+"/hook2' is ready") {
+		t.Errorf("resume of a Receiver printed %q", r.stdout)
+	}
 	r = mustRun(t, ExitOK, ns, "get", "receivers")
 	golden(t, "get", "receivers", norm(regexpHook.ReplaceAllString(r.stdout, "/hook/HASH")))
 }
