@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/big"
@@ -99,9 +98,10 @@ func duckType(t kql.Type) string {
 		return "TIMESTAMP"
 	case kql.TypeTimespan:
 		return "INTERVAL"
-	case kql.TypeDynamic:
-		return "JSON"
 	}
+	// Dynamic values are JSON text in a VARCHAR: DuckDB's JSON functions
+	// read text, and the Appender writes text without encoding it again
+	// (it JSON-encodes values of JSON columns), which costs a tenth of ingest.
 	return "VARCHAR"
 }
 
@@ -175,12 +175,6 @@ func duckValue(t kql.Type, v any) driver.Value {
 	switch v := v.(type) {
 	case time.Duration:
 		return duckdb.Interval{Micros: int64(v / time.Microsecond)}
-	case string:
-		if t == kql.TypeDynamic {
-			// The appender JSON-encodes values of JSON columns; the text
-			// is JSON already.
-			return json.RawMessage(v)
-		}
 	case int64:
 		if t == kql.TypeInt {
 			return int32(v)
