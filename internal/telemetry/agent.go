@@ -137,9 +137,6 @@ func Run(ctx context.Context, cfg *rest.Config, app store.Appender, o Options) e
 			}
 			factories = append(factories, records)
 			runners = append(runners, d.Run)
-			if !want(CollectEvents) {
-				ev.Types, ev.Reasons = nil, nil
-			}
 		}
 		if err := ev.Load(); err != nil {
 			return err

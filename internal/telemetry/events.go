@@ -71,24 +71,26 @@ func (c *EventsCollector) observe(obj any) {
 	if !ok {
 		return
 	}
-	if len(c.Types) > 0 && !slices.Contains(c.Types, ev.Type) || len(c.Reasons) > 0 && !slices.Contains(c.Reasons, ev.Reason) {
-		return
-	}
 	row := KubeEventRow(c.ClusterID, c.ClusterName, ev)
 	key := eventKey{count: int32(row[4].(float64)), lastSeen: row[6].(time.Time)}
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if c.last == nil {
 		c.last = map[types.UID]eventKey{}
 	}
 	if prev, ok := c.last[ev.UID]; ok && prev == key {
+		c.mu.Unlock()
 		return // an update that is not a new occurrence
 	}
 	c.last[ev.UID] = key
 	if key.lastSeen.Before(c.watermark) {
+		c.mu.Unlock()
 		return // stored before the restart
 	}
-	c.rows = append(c.rows, row)
+	// The filters choose KubeEvents rows only; the delivery collector sees every event.
+	if (len(c.Types) == 0 || slices.Contains(c.Types, ev.Type)) && (len(c.Reasons) == 0 || slices.Contains(c.Reasons, ev.Reason)) {
+		c.rows = append(c.rows, row)
+	}
+	c.mu.Unlock()
 	if c.Also != nil {
 		c.Also(ev)
 	}
