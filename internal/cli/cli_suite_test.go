@@ -141,7 +141,7 @@ func mustRun(t *testing.T, code int, ns string, args ...string) result {
 }
 
 // newNamespace creates a namespace of the test's own.
-func newNamespace(t *testing.T) string {
+func newNamespace(t testing.TB) string {
 	t.Helper()
 	name := strings.ToLower(strings.NewReplacer("/", "-", "_", "-", " ", "-").Replace(t.Name()))
 	if len(name) > 40 {
@@ -157,7 +157,7 @@ func newNamespace(t *testing.T) string {
 
 // newRepo creates a Git repository on the test server holding files on branch main
 // and returns a work tree to change it, and its URL.
-func newRepo(t *testing.T, name string, files map[string]string) (*gitserver.Workdir, string) {
+func newRepo(t testing.TB, name string, files map[string]string) (*gitserver.Workdir, string) {
 	t.Helper()
 	if err := git.InitRepo(name, "main"); err != nil {
 		t.Fatalf("failed to create repo: %v", err)
