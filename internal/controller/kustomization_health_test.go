@@ -38,13 +38,17 @@ func TestHealthChecksNameTheUnhealthyObjectAndYieldToANewCommit(t *testing.T) {
 	stuck := func(name string) string {
 		return deployment(name, "app:1", "      nodeSelector: {no-such-node: \"true\"}\n")
 	}
-	wd, url := newRepo(t, ns, map[string]string{"short/d.yaml": stuck("short"), "long/d.yaml": stuck("long")})
+	// "short" gives up on progress after 1s: the Deployment controller marks it
+	// ProgressDeadlineExceeded, kstatus Failed, and the health check fails at once
+	// rather than at the timeout (which Flux's rule floors at 30s).
+	short := strings.Replace(stuck("short"), "progressDeadlineSeconds: 600", "progressDeadlineSeconds: 1", 1)
+	wd, url := newRepo(t, ns, map[string]string{"short/d.yaml": short, "long/d.yaml": stuck("long")})
 	applyYAML(t, ns, gitRepository(url)+"---"+
-		kustomization(ns, "short", "./short", "  wait: true\n  timeout: 2s\n")+"---"+
+		kustomization(ns, "short", "./short", "  wait: true\n  timeout: 10m\n")+"---"+
 		kustomization(ns, "long", "./long", "  wait: true\n  timeout: 10m\n"))
 
 	waitKustomization(t, ns, "short", "failed its health check naming the Deployment",
-		notReadyWith(meta.HealthCheckFailedReason, "Deployment/"+ns+"/short"))
+		notReadyWith(meta.HealthCheckFailedReason, "Deployment/"+ns+"/short", "Failed"))
 
 	// While "long" waits (for up to 10 minutes) a fix lands: it is picked up at once.
 	waitKustomization(t, ns, "long", "started its health checks", func(k *kustomizev1.Kustomization) bool {
