@@ -176,12 +176,20 @@ func (s *ClickHouse) Query(ctx context.Context, query string) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	qctx := clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{
+	return s.run(ctx, plan)
+}
+
+// readOnly adds the settings every query runs with.
+func readOnly(ctx context.Context) context.Context {
+	return clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{
 		"readonly": 2,
 		// Outer joins give NULL, not the type's default, for missing rows.
 		"join_use_nulls": 1,
 	}))
-	rows, err := s.conn.Query(qctx, plan.SQL, plan.Args...)
+}
+
+func (s *ClickHouse) run(ctx context.Context, plan *kql.Plan) (*Result, error) {
+	rows, err := s.conn.Query(readOnly(ctx), plan.SQL, plan.Args...)
 	if err != nil {
 		return nil, fmt.Errorf("failed to run query: %w", err)
 	}
