@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"os/signal"
 	"path/filepath"
 	"sort"
@@ -84,7 +83,7 @@ or repeating log lines, events or deploy records. See docs/telemetry.md.`,
 func (f *agentFlags) register(fl *pflag.FlagSet) {
 	fl.StringVar(&f.node, "node", "", "node mode: this node's name (tail its CRI log files; its metrics and inventory only)")
 	fl.StringVar(&f.logDir, "log-dir", "/var/log/pods", "the kubelet's pod log directory (node mode)")
-	fl.StringVar(&f.dataDir, "data-dir", defaultAgentDataDir(), "directory of the embedded DuckDB store and the checkpoints")
+	fl.StringVar(&f.dataDir, "data-dir", defaultDataDir(), "directory of the embedded DuckDB store and the checkpoints")
 	fl.StringVar(&f.clickhouse, "clickhouse", "", "store into this ClickHouse DSN instead of the embedded DuckDB (checkpoints stay in --data-dir)")
 	fl.DurationVar(&f.interval, "interval", 30*time.Second, "metrics scrape interval")
 	fl.DurationVar(&f.inventoryInterval, "inventory-interval", time.Minute, "pod and node inventory snapshot interval")
@@ -125,17 +124,6 @@ func (f agentFlags) openStore(ctx context.Context) (agentStore, error) {
 		return store.OpenClickHouse(ctx, f.clickhouse, store.Options{})
 	}
 	return store.OpenDuckDB(ctx, f.dataDir, store.Options{})
-}
-
-// defaultAgentDataDir is $XDG_DATA_HOME/tugboat, else ~/.local/share/tugboat.
-func defaultAgentDataDir() string {
-	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
-		return filepath.Join(d, "tugboat")
-	}
-	if home, err := os.UserHomeDir(); err == nil {
-		return filepath.Join(home, ".local", "share", "tugboat")
-	}
-	return "tugboat-data"
 }
 
 func showAgentProgress(ctx context.Context, s streams, c *telemetry.Counter, o telemetry.Options) {
