@@ -657,11 +657,12 @@ func (pl *planner) expr(e texpr, cols []string) frag {
 	case *tIn:
 		return pl.in(e, cols)
 	case *tBetween:
-		not := ""
+		f := cat("(", pl.expr(e.x, cols), " BETWEEN ", pl.expr(e.lo, cols), " AND ", pl.expr(e.hi, cols), ")")
 		if e.not {
-			not = "NOT "
+			// ClickHouse 18.16 cannot parse x NOT BETWEEN a AND b.
+			return cat("(NOT ", f, ")")
 		}
-		return cat("(", pl.expr(e.x, cols), " "+not+"BETWEEN ", pl.expr(e.lo, cols), " AND ", pl.expr(e.hi, cols), ")")
+		return f
 	case *tPath:
 		return pl.path(e, cols)
 	case *tCall:
