@@ -37,9 +37,10 @@ func TestCreateExportRoundTrips(t *testing.T) {
 	}
 
 	exports := map[string][]string{
-		"source-git":    {"create", "source", "git", "repo", "--url", url, "--branch", "main", "--interval", "5m", "--export"},
-		"kustomization": {"create", "kustomization", "app", "--source", "GitRepository/repo", "--path", "./app", "--prune", "--interval", "5m", "--target-namespace", ns, "--export"},
-		"receiver":      {"create", "receiver", "hook", "--type", "github", "--event", "push", "--secret-ref", "hook-token", "--resource", "GitRepository/repo", "--export"},
+		"source-git":            {"create", "source", "git", "repo", "--url", url, "--branch", "main", "--interval", "5m", "--export"},
+		"kustomization":         {"create", "kustomization", "app", "--source", "GitRepository/repo", "--path", "./app", "--prune", "--interval", "5m", "--target-namespace", ns, "--export"},
+		"kustomization-depends": {"create", "kustomization", "late", "--source", "GitRepository/repo.elsewhere", "--depends-on", "app", "--depends-on", "infra/base", "--wait", "--export"},
+		"receiver":              {"create", "receiver", "hook", "--type", "github", "--event", "push", "--secret-ref", "hook-token", "--resource", "GitRepository/repo", "--export"},
 	}
 	docs := map[string]string{}
 	for name, args := range exports {
@@ -57,7 +58,7 @@ func TestCreateExportRoundTrips(t *testing.T) {
 		}
 	}
 
-	for _, name := range []string{"source-git", "kustomization", "receiver"} {
+	for _, name := range []string{"source-git", "kustomization", "receiver"} { // not kustomization-depends: its dependencies do not exist
 		applyExport(t, docs[name])
 	}
 	checks := map[string]fluxObject{"repo": &sourcev1.GitRepository{}, "app": &kustomizev1.Kustomization{}, "hook": &notificationv1.Receiver{}}
@@ -80,6 +81,10 @@ func TestCreateExportRoundTrips(t *testing.T) {
 	r = mustRun(t, ExitOK, ns, "resume", "receiver", "hook2", "--timeout", "2m")
 	if !strings.Contains(r.stdout, "Receiver '"+ns+"/hook2' is ready") {
 		t.Errorf("resume of a Receiver printed %q", r.stdout)
+	}
+	r = mustRun(t, ExitOK, ns, "reconcile", "receiver", "hook2", "--timeout", "2m")
+	if r.stdout != "Receiver '"+ns+"/hook2' annotated\nReceiver '"+ns+"/hook2' reconciled\n" {
+		t.Errorf("reconcile of a Receiver printed %q", r.stdout)
 	}
 	r = mustRun(t, ExitOK, ns, "get", "receivers")
 	golden(t, "get", "receivers", norm(regexpHook.ReplaceAllString(r.stdout, "/hook/HASH")))

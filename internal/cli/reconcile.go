@@ -21,12 +21,12 @@ func newReconcileCommand(s streams) *cobra.Command {
 	f := &reconcileFlags{}
 	cmd := &cobra.Command{
 		Use:   "reconcile",
-		Short: "Reconcile a source or kustomization now and show the outcome",
+		Short: "Reconcile a source, kustomization or receiver now and show the outcome",
 		Long: `Asks the controller to reconcile an object now (the reconcile.fluxcd.io/requestedAt
 annotation, as flux reconcile and webhooks set it), waits until the controller has handled
 that request, and prints the revision, or the failure with exit code 1.`,
 		Args: cobra.NoArgs,
-		RunE: unknownKind("reconcile", "source git, kustomization"),
+		RunE: unknownKind("reconcile", "source git, kustomization, receiver"),
 	}
 	cmd.PersistentFlags().DurationVar(&f.timeout, "timeout", 5*time.Minute, "how long to wait for the outcome")
 	source := &cobra.Command{Use: "source", Short: "Reconcile a source", Args: cobra.NoArgs, RunE: unknownKind("reconcile source", "git")}
@@ -50,7 +50,16 @@ that request, and prints the revision, or the failure with exit code 1.`,
 		},
 	}
 	ks.Flags().BoolVar(&f.withSource, "with-source", false, "reconcile the source first")
-	cmd.AddCommand(source, ks)
+	receiver := &cobra.Command{
+		Use:               "receiver NAME",
+		Short:             "Reconcile a Receiver now",
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: completeNames(s, receiverKind),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return reconcileNamed(cmd.Context(), s, f, receiverKind, args[0])
+		},
+	}
+	cmd.AddCommand(source, ks, receiver)
 	return cmd
 }
 
@@ -107,10 +116,13 @@ func reconcileObject(ctx context.Context, s streams, c client.Client, f *reconci
 	if err != nil {
 		return last, err
 	}
-	what := "fetched"
-	if k == kustomizationKind {
-		what = "applied"
+	switch k {
+	case gitRepositoryKind:
+		p.success("%s '%s/%s' reconciled: fetched revision %s", k.Kind, ns, name, orDash(k.revision(last)))
+	case kustomizationKind:
+		p.success("%s '%s/%s' reconciled: applied revision %s", k.Kind, ns, name, orDash(k.revision(last)))
+	default:
+		p.success("%s '%s/%s' reconciled", k.Kind, ns, name)
 	}
-	p.success("%s '%s/%s' reconciled: %s revision %s", k.Kind, ns, name, what, orDash(k.revision(last)))
 	return last, nil
 }
