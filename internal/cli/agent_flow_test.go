@@ -3,6 +3,8 @@ package cli
 import (
 	"bytes"
 	"context"
+	"io"
+	"strings"
 	"testing"
 	"time"
 
@@ -104,5 +106,25 @@ func TestAgentStoresAReconcile(t *testing.T) {
 	}
 	if n := res.Rows[0][0].(int64); n == 0 {
 		t.Error("no KubeNodeInventory rows")
+	}
+}
+
+// TestAgentShowsProgressOnATerminal: on a terminal the agent says what it collects,
+// updates the rows stored every two seconds, and sums up when it stops.
+func TestAgentShowsProgressOnATerminal(t *testing.T) {
+	dataDir := t.TempDir()
+	var errOut bytes.Buffer
+	code, shown := onTerminal(t, func(tty io.Writer) int {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return Execute(ctx, kubeArgs("", []string{"agent", "--data-dir", dataDir, "--collect", "inventory", "--inventory-interval", "1s"}), tty, &errOut)
+	})
+	if code != ExitOK {
+		t.Fatalf("exit code %d; stderr:\n%s", code, errOut.String())
+	}
+	for _, want := range []string{"agent (out of cluster) collecting inventory; Ctrl-C to stop", "stored KubeNodeInventory ", "stopped; stored KubeNodeInventory "} {
+		if !strings.Contains(shown, want) {
+			t.Errorf("the terminal did not show %q:\n%s", want, shown)
+		}
 	}
 }
