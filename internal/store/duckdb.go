@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/big"
@@ -28,6 +29,10 @@ type DuckDB struct {
 	db   *sql.DB
 	conn *duckdb.Connector
 	opts Options
+	// jsonCols marks, per table, dynamic columns of DuckDB's JSON type
+	// (files made before dynamic became text): the Appender JSON-encodes
+	// values of those, so they get json.RawMessage.
+	jsonCols map[string][]bool
 
 	// appends serialises writers; DuckDB allows one writer per table at a
 	// time anyway, and one lock keeps retention deletes out of the way.
@@ -63,8 +68,42 @@ func OpenDuckDB(ctx context.Context, dir string, opts Options) (*DuckDB, error) 
 			return nil, fmt.Errorf("failed to create table %s: %w", name, err)
 		}
 	}
+	if err := s.findJSONColumns(ctx); err != nil {
+		_ = s.db.Close()
+		_ = conn.Close()
+		return nil, err
+	}
 	go s.retentionLoop()
 	return s, nil
+}
+
+func (s *DuckDB) findJSONColumns(ctx context.Context) error {
+	s.jsonCols = map[string][]bool{}
+	for name, cols := range s.opts.Tables {
+		rows, err := s.db.QueryContext(ctx, `SELECT column_name FROM information_schema.columns WHERE table_name = ? AND data_type = 'JSON'`, name)
+		if err != nil {
+			return fmt.Errorf("failed to read the columns of table %s: %w", name, err)
+		}
+		isJSON := map[string]bool{}
+		for rows.Next() {
+			var c string
+			if err := rows.Scan(&c); err != nil {
+				rows.Close()
+				return fmt.Errorf("failed to read the columns of table %s: %w", name, err)
+			}
+			isJSON[c] = true
+		}
+		rows.Close()
+		if len(isJSON) == 0 {
+			continue
+		}
+		marks := make([]bool, len(cols))
+		for i, c := range cols {
+			marks[i] = isJSON[c.Name]
+		}
+		s.jsonCols[name] = marks
+	}
+	return nil
 }
 
 func sortedTables(schema kql.Schema) []string {
@@ -140,6 +179,7 @@ func (s *DuckDB) Append(ctx context.Context, table string, rows [][]any) error {
 	if _, err := conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
 		return fmt.Errorf("failed to append to table %s: %w", table, err)
 	}
+	jsonCols := s.jsonCols[table]
 	err = conn.Raw(func(dc any) error {
 		a, err := duckdb.NewAppenderFromConn(dc.(driver.Conn), "", table)
 		if err != nil {
@@ -149,6 +189,9 @@ func (s *DuckDB) Append(ctx context.Context, table string, rows [][]any) error {
 		for _, row := range vals {
 			for j, v := range row {
 				args[j] = duckValue(cols[j].Type, v)
+				if str, ok := v.(string); ok && jsonCols != nil && jsonCols[j] {
+					args[j] = json.RawMessage(str)
+				}
 			}
 			if err := a.AppendRow(args...); err != nil {
 				_ = a.Clear()

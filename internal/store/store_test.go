@@ -243,3 +243,34 @@ func count(t *testing.T, s store.Store, table string) int64 {
 	}
 	return res.Rows[0][0].(int64)
 }
+
+// A data directory made when dynamic columns were DuckDB's JSON type keeps
+// working: values are stored once-encoded and read back as JSON.
+func TestDuckDBFilesWithJSONColumnsStillWork(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	schema := kql.Schema{"J": {{Name: "TimeGenerated", Type: kql.TypeDatetime}, {Name: "D", Type: kql.TypeDynamic}}}
+	old, err := store.OpenDuckDB(ctx, dir, store.Options{Tables: kql.Schema{}, RetentionInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := old.DB().Exec(`CREATE TABLE "J" ("TimeGenerated" TIMESTAMP, "D" JSON)`); err != nil {
+		t.Fatal(err)
+	}
+	_ = old.Close()
+	s, err := store.OpenDuckDB(ctx, dir, store.Options{Tables: schema, RetentionInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Append(ctx, "J", [][]any{{t0, map[string]any{"a": "b"}}}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.Query(ctx, "J | project A = tostring(D.a)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := res.Rows[0][0]; got != "b" {
+		t.Fatalf("D.a = %q, want b", got)
+	}
+}
