@@ -51,10 +51,12 @@ func tugboatBinary(t *testing.T) string {
 			return
 		}
 		binaryPath = filepath.Join(dir, "tugboat")
+		start := time.Now()
 		out, err := exec.Command("go", "build", "-o", binaryPath, "github.com/tugboatcd/tugboat/cmd/tugboat").CombinedOutput()
 		if err != nil {
 			binaryErr = fmt.Errorf("failed to build tugboat: %w\n%s", err, out)
 		}
+		t.Logf("go build ./cmd/tugboat took %s", time.Since(start).Round(time.Millisecond))
 	})
 	if binaryErr != nil {
 		t.Fatal(binaryErr)
