@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -40,7 +41,7 @@ func newSuspendResumeCommand(s streams, suspend bool) *cobra.Command {
 		return &cobra.Command{
 			Use:               use,
 			Aliases:           aliases,
-			Short:             fmt.Sprintf("%s a %s", verb, k.Kind),
+			Short:             fmt.Sprintf("%s a %s", strings.ToUpper(verb[:1])+verb[1:], k.Kind),
 			Args:              cobra.ExactArgs(1),
 			ValidArgsFunction: completeNames(s, k),
 			RunE: func(cmd *cobra.Command, args []string) error {
@@ -48,7 +49,7 @@ func newSuspendResumeCommand(s streams, suspend bool) *cobra.Command {
 			},
 		}
 	}
-	source := &cobra.Command{Use: "source", Short: verb + " a source", Args: cobra.NoArgs, RunE: unknownKind(verb+" source", "git")}
+	source := &cobra.Command{Use: "source", Short: strings.ToUpper(verb[:1]) + verb[1:] + " a source", Args: cobra.NoArgs, RunE: unknownKind(verb+" source", "git")}
 	source.AddCommand(leaf(gitRepositoryKind, "git NAME"))
 	cmd.AddCommand(source, leaf(kustomizationKind, "kustomization NAME", "ks"), leaf(receiverKind, "receiver NAME"))
 	return cmd
@@ -68,11 +69,11 @@ func setSuspended(ctx context.Context, s streams, k *kind, name string, suspend 
 		return err
 	}
 	p := newProgress(s, false)
-	verb := "resum"
+	verb, doing, done := "resume", "resuming", "resumed"
 	if suspend {
-		verb = "suspend"
+		verb, doing, done = "suspend", "suspending", "suspended"
 	}
-	p.applying("%sing %s '%s/%s'", verb, k.Kind, ns, name)
+	p.applying("%s %s '%s/%s'", doing, k.Kind, ns, name)
 	before := obj.DeepCopyObject().(fluxObject)
 	k.setSuspended(obj, suspend)
 	// Resume asks for a reconcile too, as flux resume does, and waits for its outcome.
@@ -86,9 +87,9 @@ func setSuspended(ctx context.Context, s streams, k *kind, name string, suspend 
 		obj.SetAnnotations(annotations)
 	}
 	if err := c.Patch(ctx, obj, client.MergeFrom(before), client.FieldOwner(cliFieldManager)); err != nil {
-		return fmt.Errorf("failed to %s %s '%s/%s': %w", verb+map[bool]string{true: "", false: "e"}[suspend], k.Kind, ns, name, err)
+		return fmt.Errorf("failed to %s %s '%s/%s': %w", verb, k.Kind, ns, name, err)
 	}
-	p.success("%s '%s/%s' %sed", k.Kind, ns, name, verb)
+	p.success("%s '%s/%s' %s", k.Kind, ns, name, done)
 	if suspend {
 		return nil
 	}
