@@ -1,12 +1,14 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,6 +25,7 @@ type queryFlags struct {
 	output     string
 	dataDir    string
 	clickhouse string
+	server     string
 	loads      []string
 }
 
@@ -51,6 +54,7 @@ columns inferred from the file.`,
 	fl.StringVarP(&f.output, "output", "o", outputTable, "output format: table, json or csv")
 	fl.StringVar(&f.dataDir, "data-dir", defaultDataDir(), "directory of the DuckDB store")
 	fl.StringVar(&f.clickhouse, "clickhouse", "", "query this ClickHouse server instead (clickhouse://host:9000/db)")
+	fl.StringVar(&f.server, "server", "", "send the query to a controller's HTTP API instead (http://host:9090); the controller holds its DuckDB file open")
 	fl.StringArrayVar(&f.loads, "load", nil, "TABLE=FILE: load a .json/.jsonl/.ndjson or .csv file as TABLE into an in-memory store (repeatable)")
 	return cmd
 }
@@ -75,6 +79,16 @@ func (e *queryError) Error() string { return e.qe.Format() }
 func (e *queryError) Unwrap() error { return e.qe }
 
 func runQuery(ctx context.Context, s streams, f queryFlags, query string) error {
+	if f.server != "" {
+		if len(f.loads) > 0 || f.clickhouse != "" {
+			return usageErrorf("--server cannot be used with --load or --clickhouse")
+		}
+		res, err := queryServer(ctx, f.server, query)
+		if err != nil {
+			return err
+		}
+		return writeJSONResult(s.out, f.output, res)
+	}
 	st, err := openQueryStore(ctx, f)
 	if err != nil {
 		return err
@@ -152,33 +166,102 @@ func loadFiles(ctx context.Context, loads []string) (store.Store, error) {
 	return st, nil
 }
 
+// queryServer posts the query to a controller's /api/v1/query.
+func queryServer(ctx context.Context, base, query string) (*store.JSONResult, error) {
+	body, err := json.Marshal(map[string]string{"query": query})
+	if err != nil {
+		return nil, fmt.Errorf("failed to encode the query: %w", err)
+	}
+	url := strings.TrimSuffix(base, "/") + "/api/v1/query"
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return nil, usageErrorf("--server %q: %v", base, err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("failed to query %s: %w", url, err)
+	}
+	defer resp.Body.Close()
+	dec := json.NewDecoder(resp.Body)
+	dec.UseNumber()
+	if resp.StatusCode != http.StatusOK {
+		var e struct {
+			Error string `json:"error"`
+		}
+		if err := dec.Decode(&e); err != nil || e.Error == "" {
+			return nil, fmt.Errorf("failed to query %s: %s", url, resp.Status)
+		}
+		// A KQL error arrives formatted, with its line and caret.
+		return nil, errors.New(e.Error)
+	}
+	var res store.JSONResult
+	if err := dec.Decode(&res); err != nil {
+		return nil, fmt.Errorf("failed to read the answer of %s: %w", url, err)
+	}
+	return &res, nil
+}
+
 func writeResult(w io.Writer, format string, res *store.Result) error {
-	switch format {
-	case outputJSON:
+	if format == outputJSON {
+		return writeJSONResult(w, format, store.ToJSON(res))
+	}
+	return writeRows(w, format, res.Columns, len(res.Rows), func(i int) []string { return formatRow(res, res.Rows[i]) }, res.Truncated)
+}
+
+// writeJSONResult prints an answer of the HTTP API.
+func writeJSONResult(w io.Writer, format string, res *store.JSONResult) error {
+	if format == outputJSON {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
-		return enc.Encode(store.ToJSON(res))
+		return enc.Encode(res)
+	}
+	cols := make([]kql.Column, len(res.Columns))
+	for i, c := range res.Columns {
+		t, _ := kql.ParseType(c.Type)
+		cols[i] = kql.Column{Name: c.Name, Type: t}
+	}
+	return writeRows(w, format, cols, len(res.Rows), func(i int) []string {
+		cells := make([]string, len(res.Rows[i]))
+		for j, v := range res.Rows[i] {
+			switch v := v.(type) {
+			case nil:
+			case string:
+				cells[j] = v
+			case json.Number:
+				cells[j] = v.String()
+			default:
+				b, _ := json.Marshal(v)
+				cells[j] = string(b)
+			}
+		}
+		return cells
+	}, res.Truncated)
+}
+
+func writeRows(w io.Writer, format string, columns []kql.Column, n int, row func(int) []string, truncated bool) error {
+	switch format {
 	case outputCSV:
 		cw := csv.NewWriter(w)
-		header := make([]string, len(res.Columns))
-		for i, c := range res.Columns {
+		header := make([]string, len(columns))
+		for i, c := range columns {
 			header[i] = c.Name
 		}
 		_ = cw.Write(header)
-		for _, row := range res.Rows {
-			_ = cw.Write(formatRow(res, row))
+		for i := 0; i < n; i++ {
+			_ = cw.Write(row(i))
 		}
 		cw.Flush()
 		return cw.Error()
 	}
 	t := newTable(w)
-	header := make([]string, len(res.Columns))
-	for i, c := range res.Columns {
+	header := make([]string, len(columns))
+	for i, c := range columns {
 		header[i] = c.Name
 	}
 	t.row(header...)
-	for _, row := range res.Rows {
-		cells := formatRow(res, row)
+	for r := 0; r < n; r++ {
+		cells := row(r)
 		for i, c := range cells {
 			// One line per row: newlines and tabs would break the table.
 			cells[i] = strings.NewReplacer("\n", `\n`, "\t", `\t`).Replace(c)
@@ -188,8 +271,8 @@ func writeResult(w io.Writer, format string, res *store.Result) error {
 	if err := t.flush(); err != nil {
 		return err
 	}
-	if res.Truncated {
-		fmt.Fprintf(w, "(truncated to %d rows)\n", len(res.Rows))
+	if truncated {
+		fmt.Fprintf(w, "(truncated to %d rows)\n", n)
 	}
 	return nil
 }

@@ -1,9 +1,14 @@
 package cli
 
 import (
+	"context"
+	"net"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/tugboatcd/tugboat/internal/store"
+	"github.com/tugboatcd/tugboat/internal/web"
 )
 
 func TestQueryOverLoadedFiles(t *testing.T) {
@@ -70,5 +75,46 @@ func TestQueryWithoutAStoreSaysWhatToDo(t *testing.T) {
 	r := mustRun(t, ExitError, "", "query", "--data-dir", t.TempDir(), "ContainerLogV2 | count")
 	if !strings.Contains(r.stderr, "no tugboat.duckdb in") || !strings.Contains(r.stderr, "--load") {
 		t.Fatalf("stderr: %s", r.stderr)
+	}
+}
+
+// The same query through a controller's HTTP API prints what it prints
+// over the files themselves, in every format, and a KQL error keeps its caret.
+func TestQueryThroughTheHTTPAPI(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	logs := filepath.Join("testdata", "query", "logs.jsonl")
+	st, err := store.OpenDuckDB(ctx, t.TempDir(), store.Options{RetentionInterval: -1, DefaultRetention: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	_, rows, err := store.ReadFile(logs, store.Tables()[store.ContainerLogV2])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Append(ctx, store.ContainerLogV2, rows); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = (&web.Server{Store: st}).Serve(ctx, ln) }()
+	server := "http://" + ln.Addr().String()
+
+	const q = `ContainerLogV2 | summarize Lines = count(), Last = max(TimeGenerated), Msgs = make_list(LogMessage) by PodName | sort by PodName asc`
+	for _, format := range []string{"table", "csv", "json"} {
+		local := mustRun(t, ExitOK, "", "query", "-o", format, "--load", "ContainerLogV2="+logs, q)
+		remote := mustRun(t, ExitOK, "", "query", "-o", format, "--server", server, q)
+		if local.stdout != remote.stdout {
+			t.Errorf("-o %s differs:\n--- --load\n%s\n--- --server\n%s", format, local.stdout, remote.stdout)
+		}
+	}
+	r := mustRun(t, ExitError, "", "query", "--server", server, "ContainerLogV2 | where PodNme == 1")
+	golden(t, "query", "a_KQL_error_through_the_HTTP_API", r.stderr)
+	r = mustRun(t, ExitError, "", "query", "--server", "http://127.0.0.1:1", "ContainerLogV2 | count")
+	if !strings.Contains(r.stderr, "failed to query http://127.0.0.1:1/api/v1/query") {
+		t.Errorf("stderr: %s", r.stderr)
 	}
 }
