@@ -97,6 +97,9 @@ func createObject(ctx context.Context, s streams, f *createFlags, k *kind, obj f
 	p.applying("applying %s", k.Kind)
 	if err := c.Apply(ctx, client.ApplyConfigurationFromUnstructured(&unstructured.Unstructured{Object: m}),
 		client.FieldOwner(cliFieldManager), client.ForceOwnership); err != nil {
+		if isNoMatch(err) {
+			return nil, fmt.Errorf("the cluster does not serve %s (run `tugboat install` first): %w", k.Kind, err)
+		}
 		return nil, fmt.Errorf("failed to apply %s '%s/%s': %w", k.Kind, obj.GetNamespace(), obj.GetName(), err)
 	}
 	p.success("%s '%s/%s' applied", k.Kind, obj.GetNamespace(), obj.GetName())

@@ -78,6 +78,17 @@ func TestInstallVersionUninstall(t *testing.T) {
 	r := run(ExitOK, "version")
 	golden(t, "version", "not-installed", norm(r.stdout))
 
+	// Before install the GitOps verbs say what to do.
+	for _, args := range [][]string{
+		{"get", "kustomizations"},
+		{"create", "source", "git", "x", "--url", "https://example.com/r", "-n", "default"},
+	} {
+		r = run(ExitError, args...)
+		if !strings.Contains(r.stderr, "(run `tugboat install` first)") {
+			t.Errorf("tugboat %s on a cluster without tugboat said %q", strings.Join(args, " "), r.stderr)
+		}
+	}
+
 	r = run(ExitOK, "install", "--timeout", "3m")
 	golden(t, "install", "install", r.stdout)
 

@@ -77,6 +77,10 @@ func TestReconcileFailureAndTerminal(t *testing.T) {
 	if !strings.Contains(r.stderr, "Error: Kustomization '"+ns+"/app' failed: ") || !strings.Contains(r.stderr, "web.yaml") {
 		t.Errorf("a failed reconcile said %q", r.stderr)
 	}
+	r = mustRun(t, ExitOK, ns, "get", "kustomizations", "app")
+	if fields := strings.Fields(strings.Split(r.stdout, "\n")[1]); len(fields) < 6 || fields[3] != "False" || !strings.Contains(r.stdout, "web.yaml") {
+		t.Errorf("get does not show the failure:\n%s", r.stdout)
+	}
 	if err := pollUntil(func() bool { return strings.Contains(watched.String(), "Warning") }); err != nil {
 		t.Errorf("events --watch did not print the failure: %q", watched.String())
 	}
