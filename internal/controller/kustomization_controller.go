@@ -89,12 +89,24 @@ func (r *KustomizationReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 	}
 	before := obj.DeepCopy()
 	o, digest := r.reconcile(ctx, obj)
-	if digest != "" && o.ready != metav1.ConditionUnknown {
+	token, _ := meta.ReconcileAnnotationValue(obj.GetAnnotations())
+	requested := token != "" && token != obj.Status.LastHandledReconcileAt
+	if digest != "" && o.ready != metav1.ConditionUnknown && (requested || !sameAsLatest(obj.Status.History, digest, o.reason)) {
 		obj.Status.History.Upsert(digest, time.Now(), time.Since(start), o.reason,
 			map[string]string{"revision": obj.Status.LastAttemptedRevision})
 	}
 	return complete(ctx, r.Client, r.recorder, kustomizev1.KustomizationKind, before, obj, o,
 		&obj.Status.ObservedGeneration, &obj.Status.ReconcileRequestStatus, obj.Status.LastAttemptedRevision, start)
+}
+
+// sameAsLatest reports whether a reconcile ended as the newest history entry did:
+// the same manifests with the same result. Unless a user requested it, such a
+// reconcile does not touch status.history (Flux bumps lastReconciled and
+// totalReconciliations every interval): rewriting a timestamp would be a status patch
+// per Kustomization per interval, and an idle cluster must see no requests from tugboat.
+func sameAsLatest(h meta.History, digest, reason string) bool {
+	latest := h.Latest()
+	return latest != nil && latest.Digest == digest && latest.LastReconciledStatus == reason
 }
 
 // reconcile runs the steps in order, stopping at the first that does not succeed.

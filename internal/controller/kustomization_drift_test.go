@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -86,5 +87,43 @@ func TestDriftIsRevertedAndIdleCostsNoRequests(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatalf("drift was not reverted: value is %q", cm.Data["value"])
+	}
+}
+
+// An interval reconcile that finds nothing new writes nothing: no apply, no status
+// patch (the Kustomization's resourceVersion stays), so an idle cluster sees no
+// requests from tugboat however short the interval.
+func TestIntervalReconcilesOfAnUnchangedKustomizationWriteNothing(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t)
+	wd, url := newRepo(t, ns, map[string]string{"app/a.yaml": configMap("a", "1")})
+	applyYAML(t, ns, gitRepository(url)+"---"+strings.Replace(kustomization(ns, "app", "./app", ""), "interval: 1h", "interval: 1s", 1))
+	commit, _ := wd.Head()
+	k := waitKustomization(t, ns, "app", "applied", readyAt(commit))
+
+	reconciled := func() float64 {
+		var m dto.Metric
+		if err := reconcileTotal.WithLabelValues(kustomizev1.KustomizationKind, "ready").Write(&m); err != nil {
+			t.Fatal(err)
+		}
+		return m.GetCounter().GetValue()
+	}
+	start, applies := reconciled(), sentRequests(t, "apply", "dryrun")
+	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(context.Context) (bool, error) {
+		return reconciled()-start >= 3, nil
+	})
+	if err != nil {
+		t.Fatalf("the 1s interval did not reconcile 3 times: %v", reconciled()-start)
+	}
+	var now kustomizev1.Kustomization
+	if err := k8s.Get(ctx, client.ObjectKeyFromObject(k), &now); err != nil {
+		t.Fatal(err)
+	}
+	if now.ResourceVersion != k.ResourceVersion {
+		t.Errorf("interval reconciles rewrote the Kustomization: resourceVersion %s → %s, status %+v",
+			k.ResourceVersion, now.ResourceVersion, now.Status.History)
+	}
+	if sent := sentRequests(t, "apply", "dryrun") - applies; sent != 0 {
+		t.Errorf("interval reconciles sent %v apply/dry-run requests, want 0", sent)
 	}
 }
