@@ -21,10 +21,11 @@ import (
 
 // Server is a running ClickHouse server.
 type Server struct {
-	Addr string // host:port of the native protocol
-	dir  string
-	cmd  *exec.Cmd
-	dbs  atomic.Int64
+	Addr   string // host:port of the native protocol
+	dir    string
+	cmd    *exec.Cmd
+	exited chan struct{} // closed when the process has exited
+	dbs    atomic.Int64
 }
 
 var (
@@ -124,9 +125,12 @@ func start() (*Server, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("failed to start %s: %w", bin, err)
 	}
-	s := &Server{Addr: fmt.Sprintf("127.0.0.1:%d", tcp), dir: dir, cmd: cmd}
+	s := &Server{Addr: fmt.Sprintf("127.0.0.1:%d", tcp), dir: dir, cmd: cmd, exited: make(chan struct{})}
 	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	go func() {
+		exited <- cmd.Wait()
+		close(s.exited)
+	}()
 	deadline := time.Now().Add(90 * time.Second)
 	for {
 		if err := s.ping(); err == nil {
@@ -168,17 +172,11 @@ func (s *Server) ping() error {
 func (s *Server) stop() {
 	if s.cmd.Process != nil {
 		_ = s.cmd.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() {
-			for s.cmd.ProcessState == nil {
-				time.Sleep(50 * time.Millisecond)
-			}
-			close(done)
-		}()
 		select {
-		case <-done:
+		case <-s.exited:
 		case <-time.After(20 * time.Second):
 			_ = s.cmd.Process.Kill()
+			<-s.exited
 		}
 	}
 	_ = os.RemoveAll(s.dir)
