@@ -70,6 +70,8 @@ func TestGitOpsVerbs(t *testing.T) {
 
 	r = mustRun(t, ExitOK, ns, "tree", "kustomization", "app")
 	golden(t, "tree", "nested", norm(r.stdout))
+	r = mustRun(t, ExitOK, ns, "tree", "kustomization", "app", "-o", "json")
+	golden(t, "tree", "nested-json", strings.ReplaceAll(r.stdout, ns, "NS"))
 
 	if err := wd.WriteFiles(map[string]string{"app/web.yaml": cm("web", "red")}); err != nil {
 		t.Fatal(err)

@@ -7,18 +7,31 @@ import (
 	"github.com/fluxcd/cli-utils/pkg/object"
 	"github.com/spf13/cobra"
 	"github.com/xlab/treeprint"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	kustomizev1 "github.com/tugboatcd/tugboat/api/kustomize/v1"
 )
 
+// treeNode is one object of the tree in Flux's `flux tree -o json` shape.
+type treeNode struct {
+	Resource  object.ObjMetadata `json:"resource"`
+	Resources []*treeNode        `json:"resources,omitempty"`
+	// cycle marks a Kustomization already shown higher up, not expanded again.
+	cycle bool
+}
+
+var kustomizationGroupKind = schema.GroupKind{Group: kustomizev1.GroupVersion.Group, Kind: kustomizev1.KustomizationKind}
+
 func newTreeCommand(s streams) *cobra.Command {
+	var output string
 	cmd := &cobra.Command{
 		Use:   "tree",
 		Short: "Show what a kustomization applied, as a tree",
 		Args:  cobra.NoArgs,
 		RunE:  unknownKind("tree", "kustomization"),
 	}
+	cmd.PersistentFlags().StringVarP(&output, "output", "o", outputTable, "output format: table (a tree), yaml or json")
 	cmd.AddCommand(&cobra.Command{
 		Use:     "kustomization NAME",
 		Aliases: []string{"ks"},
@@ -29,6 +42,9 @@ inventory, recursively.`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: completeNames(s, kustomizationKind),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(output, outputTable, outputYAML, outputJSON); err != nil {
+				return err
+			}
 			c, err := s.client()
 			if err != nil {
 				return err
@@ -42,11 +58,16 @@ inventory, recursively.`,
 				return err
 			}
 			ks := obj.(*kustomizev1.Kustomization)
-			tree := treeprint.NewWithRoot(fmt.Sprintf("%s/%s/%s", kustomizev1.KustomizationKind, ks.Namespace, ks.Name))
+			root := &treeNode{Resource: object.ObjMetadata{Name: ks.Name, Namespace: ks.Namespace, GroupKind: kustomizationGroupKind}}
 			seen := map[string]bool{ks.Namespace + "/" + ks.Name: true}
-			if err := addInventory(cmd.Context(), c, tree, ks, seen); err != nil {
+			if err := addInventory(cmd.Context(), c, root, ks, seen); err != nil {
 				return err
 			}
+			if output != outputTable {
+				return writeDoc(s.out, output, root)
+			}
+			tree := treeprint.NewWithRoot(subjectOfID(root.Resource))
+			printTree(tree, root)
 			fmt.Fprint(s.out, tree.String())
 			return nil
 		},
@@ -54,9 +75,9 @@ inventory, recursively.`,
 	return cmd
 }
 
-// addInventory adds the inventory entries of ks under branch, expanding nested
+// addInventory adds the inventory entries of ks under node, expanding nested
 // Kustomizations (seen guards against a Kustomization that lists an ancestor).
-func addInventory(ctx context.Context, c client.Client, branch treeprint.Tree, ks *kustomizev1.Kustomization, seen map[string]bool) error {
+func addInventory(ctx context.Context, c client.Client, node *treeNode, ks *kustomizev1.Kustomization, seen map[string]bool) error {
 	if ks.Status.Inventory == nil {
 		return nil
 	}
@@ -65,21 +86,17 @@ func addInventory(ctx context.Context, c client.Client, branch treeprint.Tree, k
 		if err != nil {
 			return fmt.Errorf("bad inventory entry %q in Kustomization '%s/%s': %w", e.ID, ks.Namespace, ks.Name, err)
 		}
-		name := id.GroupKind.Kind + "/" + id.Name
-		if id.Namespace != "" {
-			name = id.GroupKind.Kind + "/" + id.Namespace + "/" + id.Name
-		}
-		if id.GroupKind != kustomizev1.GroupVersion.WithKind(kustomizev1.KustomizationKind).GroupKind() {
-			branch.AddNode(name)
+		child := &treeNode{Resource: id}
+		node.Resources = append(node.Resources, child)
+		if id.GroupKind != kustomizationGroupKind {
 			continue
 		}
 		key := id.Namespace + "/" + id.Name
 		if seen[key] {
-			branch.AddNode(name + " (cycle)")
+			child.cycle = true
 			continue
 		}
 		seen[key] = true
-		sub := branch.AddBranch(name)
 		nested := &kustomizev1.Kustomization{}
 		if err := c.Get(ctx, client.ObjectKey{Namespace: id.Namespace, Name: id.Name}, nested); err != nil {
 			if client.IgnoreNotFound(err) == nil {
@@ -87,9 +104,32 @@ func addInventory(ctx context.Context, c client.Client, branch treeprint.Tree, k
 			}
 			return fmt.Errorf("failed to get Kustomization '%s': %w", key, err)
 		}
-		if err := addInventory(ctx, c, sub, nested, seen); err != nil {
+		if err := addInventory(ctx, c, child, nested, seen); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// printTree renders the children of node under branch, Flux's way.
+func printTree(branch treeprint.Tree, node *treeNode) {
+	for _, child := range node.Resources {
+		name := subjectOfID(child.Resource)
+		switch {
+		case child.cycle:
+			branch.AddNode(name + " (cycle)")
+		case len(child.Resources) > 0:
+			printTree(branch.AddBranch(name), child)
+		default:
+			branch.AddNode(name)
+		}
+	}
+}
+
+// subjectOfID names an inventory entry Kind/namespace/name, or Kind/name.
+func subjectOfID(id object.ObjMetadata) string {
+	if id.Namespace == "" {
+		return id.GroupKind.Kind + "/" + id.Name
+	}
+	return id.GroupKind.Kind + "/" + id.Namespace + "/" + id.Name
 }
