@@ -45,6 +45,9 @@ func TestGitOpsVerbs(t *testing.T) {
 
 	r = mustRun(t, ExitOK, ns, "get", "sources", "git")
 	golden(t, "get", "sources-git", norm(r.stdout))
+	if all := mustRun(t, ExitOK, ns, "get", "sources", "all"); norm(all.stdout) != norm(r.stdout) {
+		t.Errorf("get sources all differs from get sources git:\n%s", all.stdout)
+	}
 	r = mustRun(t, ExitOK, ns, "get", "kustomizations")
 	golden(t, "get", "kustomizations", norm(r.stdout))
 	r = mustRun(t, ExitOK, ns, "get", "kustomizations", "app")

@@ -41,9 +41,11 @@ NAME, REVISION, SUSPENDED, READY, AGE and the Ready condition's MESSAGE.
 		Aliases: []string{"source"},
 		Short:   "Show the status of sources",
 		Args:    cobra.NoArgs,
-		RunE:    unknownKind("get sources", "git"),
+		RunE:    unknownKind("get sources", "git, all"),
 	}
-	sources.AddCommand(newGetKindCommand(s, f, gitRepositoryKind, "git [NAME]", "Show the status of GitRepositories"))
+	sourcesAll := newGetKindCommand(s, f, gitRepositoryKind, "all", "Show the status of every source (GitRepositories: the only source kind tugboat serves)")
+	sourcesAll.Args = cobra.NoArgs
+	sources.AddCommand(newGetKindCommand(s, f, gitRepositoryKind, "git [NAME]", "Show the status of GitRepositories"), sourcesAll)
 	cmd.AddCommand(sources,
 		newGetKindCommand(s, f, kustomizationKind, "kustomizations [NAME]", "Show the status of Kustomizations", "kustomization", "ks"),
 		newGetKindCommand(s, f, receiverKind, "receivers [NAME]", "Show the status of Receivers", "receiver"),
