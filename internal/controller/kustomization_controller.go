@@ -59,9 +59,10 @@ type kustomizationState struct {
 	// digest is the checksum of objects, 'sha256:<hex>' (status.history).
 	digest string
 	// healthKey names the revision and spec whose health is being waited for, since
-	// healthSince.
-	healthKey   string
-	healthSince time.Time
+	// healthSince; healthPassed is how long it took to pass, once it has.
+	healthKey    string
+	healthSince  time.Time
+	healthPassed time.Duration
 }
 
 // Reconcile reads the Kustomization and runs its steps; the status is patched once.
@@ -232,7 +233,7 @@ func (r *KustomizationReconciler) build(obj *kustomizev1.Kustomization, snap *so
 	st := &kustomizationState{specHash: specHash, inputs: res.Inputs, inputsDigest: inputsDigest(snap, obj.Spec.Path, res.Inputs),
 		objects: res.Objects, digest: manifestsDigest(res.Objects)}
 	if prev != nil {
-		st.healthKey, st.healthSince = prev.healthKey, prev.healthSince
+		st.healthKey, st.healthSince, st.healthPassed = prev.healthKey, prev.healthSince, prev.healthPassed
 	}
 	r.mu.Lock()
 	r.state[key] = st

@@ -91,13 +91,14 @@ func TestDriftIsRevertedAndIdleCostsNoRequests(t *testing.T) {
 }
 
 // An interval reconcile that finds nothing new writes nothing: no apply, no status
-// patch (the Kustomization's resourceVersion stays), so an idle cluster sees no
-// requests from tugboat however short the interval.
+// patch (the Kustomization's resourceVersion stays: neither status.history nor the
+// Healthy condition's message is rewritten), so an idle cluster sees no requests from
+// tugboat however short the interval.
 func TestIntervalReconcilesOfAnUnchangedKustomizationWriteNothing(t *testing.T) {
 	ctx := context.Background()
 	ns := newNamespace(t)
 	wd, url := newRepo(t, ns, map[string]string{"app/a.yaml": configMap("a", "1")})
-	applyYAML(t, ns, gitRepository(url)+"---"+strings.Replace(kustomization(ns, "app", "./app", ""), "interval: 1h", "interval: 1s", 1))
+	applyYAML(t, ns, gitRepository(url)+"---"+strings.Replace(kustomization(ns, "app", "./app", "  wait: true\n"), "interval: 1h", "interval: 1s", 1))
 	commit, _ := wd.Head()
 	k := waitKustomization(t, ns, "app", "applied", readyAt(commit))
 

@@ -118,6 +118,9 @@ func BenchmarkGitOpsIdle(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.ReportMetric(run.idleRequests, "api-requests/idle-180s")
+		if run.idleByMethod != "" {
+			b.Log("idle API requests by method: ", run.idleByMethod)
+		}
 		b.ReportMetric(float64(run.peakRSS)/(1<<20), "MiB-peak-rss")
 		b.ReportMetric(float64(run.peakAnonRSS)/(1<<20), "MiB-peak-anon-rss")
 	}
@@ -271,6 +274,7 @@ type tugboatRun struct {
 	cpu          time.Duration // CPU time (user+system) the controller used up to all Ready
 	phases       string        // where the time went, per app, as percentiles
 	byMethod     string        // requests up to all Ready by method
+	idleByMethod string        // requests during the idle window by method
 }
 
 // measureTugboat runs `tugboat controller` as a process against a fresh cluster with
@@ -440,6 +444,7 @@ func measureTugboat(bin string, n int, interval, idle time.Duration) (*tugboatRu
 			return nil, err
 		}
 		run.idleRequests = end.total() - after.total()
+		run.idleByMethod = end.since(after)
 	}
 	run.peakRSS, err = peakRSS(cmd.Process.Pid)
 	run.peakAnonRSS = anon()
