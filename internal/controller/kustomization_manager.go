@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"sync/atomic"
 
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
@@ -10,6 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/controller/priorityqueue"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
@@ -18,6 +20,7 @@ import (
 
 	kustomizev1 "github.com/tugboatcd/tugboat/api/kustomize/v1"
 	"github.com/tugboatcd/tugboat/internal/apply"
+	"github.com/tugboatcd/tugboat/internal/source"
 )
 
 // Field indexes of Kustomizations, so a source's new snapshot or a dependency's
@@ -75,10 +78,14 @@ func (r *KustomizationReconciler) SetupWithManager(ctx context.Context, mgr ctrl
 		enqueue(owner)
 	}
 	r.watcher.onChange = enqueue
+	// Counts new snapshots: the priority of the Kustomizations a snapshot changed.
+	var snapshots atomic.Int64
 
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&kustomizev1.Kustomization{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
-		WatchesRawSource(crsource.Channel(artifacts, handler.EnqueueRequestsFromMapFunc(r.bySource))).
+		WatchesRawSource(crsource.Channel(artifacts, handler.Funcs{GenericFunc: func(ctx context.Context, e event.GenericEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			r.enqueueBySource(ctx, e, q, int(snapshots.Add(1)))
+		}})).
 		Watches(&kustomizev1.Kustomization{}, handler.EnqueueRequestsFromMapFunc(r.byDependency), builder.WithPredicates(readyChanged{})).
 		WatchesRawSource(crsource.TypedChannel(wake, handler.TypedFuncs[reconcile.Request, reconcile.Request]{
 			GenericFunc: func(_ context.Context, e event.TypedGenericEvent[reconcile.Request], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
@@ -90,9 +97,41 @@ func (r *KustomizationReconciler) SetupWithManager(ctx context.Context, mgr ctrl
 		Complete(r)
 }
 
-// bySource maps a GitRepository with a new snapshot to the Kustomizations reading it.
-func (r *KustomizationReconciler) bySource(ctx context.Context, o client.Object) []reconcile.Request {
-	return r.listBy(ctx, sourceIndex, o.GetNamespace()+"/"+o.GetName())
+// enqueueBySource wakes the Kustomizations reading a GitRepository with a new snapshot.
+// Those whose files changed go first: with 1000 Kustomizations on one repository, a
+// commit touching one path would otherwise wait behind ~1000 status-only reconciles
+// (measured: p50 11.6 s from push to object changed through the webhook,
+// BenchmarkWebhook in internal/receiver). Their priority is the snapshot's sequence
+// number, not a constant, because controller-runtime's queue keeps the priority an
+// item was last processed with (through RequeueAfter) and only ever raises it: with a
+// constant, every Kustomization changed once would stay ahead of a newer change. (The
+// queue's depth-by-priority metric folds values beyond 25 into one label.)
+func (r *KustomizationReconciler) enqueueBySource(ctx context.Context, e event.GenericEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request], priority int) {
+	src := e.Object.GetNamespace() + "/" + e.Object.GetName()
+	var list kustomizev1.KustomizationList
+	if err := r.Client.List(ctx, &list, client.MatchingFields{sourceIndex: src}); err != nil {
+		return
+	}
+	pq, prioritised := q.(priorityqueue.PriorityQueue[reconcile.Request])
+	snap, _ := r.Store.Get(src)
+	for i := range list.Items {
+		k := &list.Items[i]
+		req := reconcile.Request{NamespacedName: types.NamespacedName{Namespace: k.Namespace, Name: k.Name}}
+		if prioritised && snap != nil && r.inputsChanged(k, snap) {
+			pq.AddWithOpts(priorityqueue.AddOpts{Priority: &priority}, req)
+			continue
+		}
+		q.Add(req)
+	}
+}
+
+// inputsChanged tells whether the files the Kustomization's last build read differ in
+// snap; a Kustomization never built counts as changed.
+func (r *KustomizationReconciler) inputsChanged(k *kustomizev1.Kustomization, snap *source.Snapshot) bool {
+	r.mu.Lock()
+	prev := r.state[client.ObjectKeyFromObject(k).String()]
+	r.mu.Unlock()
+	return prev == nil || inputsDigest(snap, k.Spec.Path, prev.inputs) != prev.inputsDigest
 }
 
 // byDependency maps a Kustomization to those that depend on it.

@@ -7,18 +7,18 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/watch"
-	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	kustomizev1 "github.com/tugboatcd/tugboat/api/kustomize/v1"
 	"github.com/tugboatcd/tugboat/api/meta"
+	sourcev1 "github.com/tugboatcd/tugboat/api/source/v1"
+	"github.com/tugboatcd/tugboat/internal/controller"
 )
 
 // Sizes of the webhook benchmark (issue 4): 1000 Kustomizations present, 100 commits.
@@ -48,6 +48,7 @@ func BenchmarkWebhook(b *testing.B) {
 		files[fmt.Sprintf("apps/app-%04d/config.yaml", i)] = configMapFile(fmt.Sprintf("app-%04d", i), "0")
 	}
 	wd, url := newRepo(b, ns, files)
+	start := time.Now()
 	create(b, gitRepository(ns, "app", url, nil))
 	for i := range benchKustomizations {
 		create(b, kustomization(ns, fmt.Sprintf("app-%04d", i), fmt.Sprintf("./apps/app-%04d", i), "app"))
@@ -57,7 +58,6 @@ func BenchmarkWebhook(b *testing.B) {
 		receiverObj(ns, "github", "github", "webhook-token", []string{"push"}, gitRepoRef))
 	path := waitReceiverReady(b, ns, "github")
 
-	start := time.Now()
 	poll(b, "every Kustomization Ready", func(ctx context.Context) (bool, string) {
 		var list kustomizev1.KustomizationList
 		if err := k8s.List(ctx, &list, client.InNamespace(ns)); err != nil {
@@ -71,16 +71,16 @@ func BenchmarkWebhook(b *testing.B) {
 		}
 		return ready == benchKustomizations, fmt.Sprintf("%d of %d Ready", ready, benchKustomizations)
 	})
-	b.Logf("%d Kustomizations Ready in %s", benchKustomizations, time.Since(start).Round(time.Millisecond))
+	b.Logf("%d Kustomizations created and Ready in %s", benchKustomizations, time.Since(start).Round(time.Millisecond))
 
-	seen := watchConfigMaps(b, ns)
-	var latencies, pushes []time.Duration
+	seen := watchStages(b, ns)
+	var latencies, pushes, hooks, fetches []time.Duration
 	b.ResetTimer()
 	for n := 0; n < b.N; n++ {
 		for c := range benchCommits {
 			app := fmt.Sprintf("app-%04d", (c*37+n*101)%benchKustomizations)
 			value := fmt.Sprintf("n%d-c%d", n, c)
-			arrived := seen.expect(app, value)
+			arrived := seen.expect("cm/" + app + "=" + value)
 			t0 := time.Now()
 			if err := wd.WriteFiles(map[string]string{"apps/" + app + "/config.yaml": configMapFile(app, value)}); err != nil {
 				b.Fatal(err)
@@ -90,82 +90,104 @@ func BenchmarkWebhook(b *testing.B) {
 				b.Fatal(err)
 			}
 			pushed := time.Since(t0)
+			fetched := seen.expect("git/" + commit)
 			body := fmt.Appendf(nil, `{"ref":"refs/heads/main","after":%q}`, commit)
 			if code, msg := post(b, http.MethodPost, path, githubPush(token, body), body); code != http.StatusOK {
 				b.Fatalf("webhook: %d %s", code, msg)
 			}
+			hooked := time.Since(t0)
 			select {
 			case at := <-arrived:
 				latencies = append(latencies, at.Sub(t0))
 				pushes = append(pushes, pushed)
+				hooks = append(hooks, hooked)
 			case <-time.After(2 * time.Minute):
 				b.Fatalf("ConfigMap %s never showed %q", app, value)
+			}
+			// When the source had the commit, for finding where the time goes.
+			select {
+			case at := <-fetched:
+				fetches = append(fetches, at.Sub(t0))
+			case <-time.After(10 * time.Second):
 			}
 		}
 	}
 	b.StopTimer()
-	slices.Sort(latencies)
-	slices.Sort(pushes)
 	b.ReportMetric(quantile(latencies, 0.50).Seconds(), "p50-s")
 	b.ReportMetric(quantile(latencies, 0.99).Seconds(), "p99-s")
 	b.ReportMetric(quantile(latencies, 1).Seconds(), "max-s")
-	b.ReportMetric(quantile(pushes, 0.50).Seconds(), "push-p50-s")
+	b.ReportMetric(quantile(pushes, 0.50).Seconds(), "pushed-p50-s")
+	b.ReportMetric(quantile(hooks, 0.50).Seconds(), "hooked-p50-s")
+	b.ReportMetric(quantile(fetches, 0.50).Seconds(), "fetched-p50-s")
 	b.ReportMetric(0, "ns/op")
 }
 
-// quantile returns the q-quantile of sorted durations (nearest rank).
-func quantile(sorted []time.Duration, q float64) time.Duration {
-	if len(sorted) == 0 {
+// quantile returns the q-quantile of durations (nearest rank).
+func quantile(durations []time.Duration, q float64) time.Duration {
+	if len(durations) == 0 {
 		return 0
 	}
+	sorted := slices.Clone(durations)
+	slices.Sort(sorted)
 	i := int(q*float64(len(sorted))+0.999999) - 1
 	return sorted[max(0, min(i, len(sorted)-1))]
 }
 
-// configMapWatch reports when a ConfigMap first shows an expected value, from one watch
-// on the namespace, so the measurement adds no polling delay and no load.
-type configMapWatch struct {
+// stages stamps when the cluster first shows each stage of a commit: the GitRepository's
+// artifact at the commit ("git/<sha>") and a ConfigMap's new value ("cm/<name>=<value>").
+// It reads watches, so the measurement adds no polling delay and little load (the
+// Kustomizations are not watched: 1000 status events per commit would load the
+// apiserver and this process, which also runs the controller).
+type stages struct {
 	mu   sync.Mutex
-	want map[string]chan<- time.Time // "name=value" → waiter
+	want map[string]chan<- time.Time
 }
 
-func (w *configMapWatch) expect(name, value string) <-chan time.Time {
+func (s *stages) expect(key string) <-chan time.Time {
 	ch := make(chan time.Time, 1)
-	w.mu.Lock()
-	w.want[name+"="+value] = ch
-	w.mu.Unlock()
+	s.mu.Lock()
+	s.want[key] = ch
+	s.mu.Unlock()
 	return ch
 }
 
-func watchConfigMaps(b *testing.B, ns string) *configMapWatch {
-	cs := kubernetes.NewForConfigOrDie(env.RESTConfig)
+func (s *stages) seen(key string, at time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ch, ok := s.want[key]; ok {
+		ch <- at
+		delete(s.want, key)
+	}
+}
+
+func watchStages(b *testing.B, ns string) *stages {
 	ctx, cancel := context.WithCancel(context.Background())
 	b.Cleanup(cancel)
-	list, err := cs.CoreV1().ConfigMaps(ns).List(ctx, metav1.ListOptions{})
+	c, err := client.NewWithWatch(env.RESTConfig, client.Options{Scheme: controller.NewScheme()})
 	if err != nil {
 		b.Fatal(err)
 	}
-	wi, err := cs.CoreV1().ConfigMaps(ns).Watch(ctx, metav1.ListOptions{ResourceVersion: list.ResourceVersion})
-	if err != nil {
-		b.Fatal(err)
-	}
-	w := &configMapWatch{want: map[string]chan<- time.Time{}}
-	go func() {
-		defer wi.Stop()
-		for ev := range wi.ResultChan() {
-			cm, ok := ev.Object.(*corev1.ConfigMap)
-			if !ok || ev.Type != watch.Modified {
-				continue
-			}
-			now := time.Now()
-			key := cm.Name + "=" + cm.Data["value"]
-			w.mu.Lock()
-			if ch, ok := w.want[key]; ok {
-				ch <- now
-				delete(w.want, key)
-			}
-			w.mu.Unlock()
+	s := &stages{want: map[string]chan<- time.Time{}}
+	for _, list := range []client.ObjectList{&corev1.ConfigMapList{}, &sourcev1.GitRepositoryList{}} {
+		w, err := c.Watch(ctx, list, client.InNamespace(ns))
+		if err != nil {
+			b.Fatal(err)
 		}
-	}()
-	return w
+		go func() {
+			defer w.Stop()
+			for ev := range w.ResultChan() {
+				now := time.Now()
+				switch o := ev.Object.(type) {
+				case *corev1.ConfigMap:
+					s.seen("cm/"+o.Name+"="+o.Data["value"], now)
+				case *sourcev1.GitRepository:
+					if o.Status.Artifact != nil {
+						_, sha, _ := strings.Cut(o.Status.Artifact.Revision, "sha1:")
+						s.seen("git/"+sha, now)
+					}
+				}
+			}
+		}()
+	}
+	return s
 }
