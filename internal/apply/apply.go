@@ -83,7 +83,7 @@ func (m *Manager) Apply(ctx context.Context, owner Owner, objs []*unstructured.U
 	}
 	var defs, classes, rest []*unstructured.Unstructured
 	for _, o := range objs {
-		u, err := prepare(o, owner)
+		u, err := Prepare(o, owner)
 		if err != nil {
 			return nil, fmt.Errorf("failed to prepare %s: %w", subject(o), err)
 		}

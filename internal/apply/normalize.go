@@ -12,15 +12,16 @@ import (
 	"github.com/tugboatcd/tugboat/api/meta"
 )
 
-// prepare returns the object as it is sent: a copy with the owner labels and
-// the fixes Flux's normaliser makes, minus what the server manages.
+// Prepare returns the object as the controller sends it: a copy with the owner
+// labels and the fixes Flux's normaliser makes, minus what the server manages.
+// `tugboat diff` sends the same, so that its dry-run compares like with like.
 //
 // fluxcd/pkg/ssa/normalize round-trips every object through its typed Go
 // struct to make these fixes. That costs CPU on every object and silently
 // drops fields the struct does not know (a typo in a Deployment spec vanishes
 // instead of being rejected by the server), so the same fixes are made here on
 // the unstructured object.
-func prepare(in *unstructured.Unstructured, owner Owner) (*unstructured.Unstructured, error) {
+func Prepare(in *unstructured.Unstructured, owner Owner) (*unstructured.Unstructured, error) {
 	u := in.DeepCopy()
 	md, _ := u.Object["metadata"].(map[string]any)
 	if md == nil {

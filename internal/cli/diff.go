@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -10,16 +9,13 @@ import (
 	"path/filepath"
 
 	"github.com/spf13/cobra"
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/fluxcd/cli-utils/pkg/object"
 
 	kustomizev1 "github.com/tugboatcd/tugboat/api/kustomize/v1"
-	"github.com/tugboatcd/tugboat/api/meta"
 	"github.com/tugboatcd/tugboat/internal/apply"
 	"github.com/tugboatcd/tugboat/internal/build"
 	"github.com/tugboatcd/tugboat/internal/controller"
@@ -94,7 +90,7 @@ func (f *diffFlags) run(ctx context.Context, s streams, name string) error {
 	if err != nil {
 		return err
 	}
-	vars, err := substitutions(ctx, c, ks)
+	vars, err := controller.PostBuildVars(ctx, c, ks)
 	if err != nil {
 		return err
 	}
@@ -213,53 +209,6 @@ func readTree(root string) (files map[string][]byte, links map[string]string, er
 	return files, links, nil
 }
 
-// substitutions merges postBuild.substituteFrom (in order) and then
-// postBuild.substitute, later wins, as the controller does (internal/controller's
-// KustomizationReconciler.substitutions, which is not exported: it reads through the
-// reconciler's cached client).
-func substitutions(ctx context.Context, c client.Client, ks *kustomizev1.Kustomization) (map[string]string, error) {
-	if ks.Spec.PostBuild == nil {
-		return nil, nil
-	}
-	vars := map[string]string{}
-	for _, ref := range ks.Spec.PostBuild.SubstituteFrom {
-		key := client.ObjectKey{Namespace: ks.Namespace, Name: ref.Name}
-		var data map[string]string
-		switch ref.Kind {
-		case "ConfigMap":
-			cm := &corev1.ConfigMap{}
-			if err := c.Get(ctx, key, cm); err != nil {
-				if apierrors.IsNotFound(err) && ref.Optional {
-					continue
-				}
-				return nil, fmt.Errorf("substitute from 'ConfigMap/%s' error: %w", ref.Name, err)
-			}
-			data = cm.Data
-		case "Secret":
-			secret := &corev1.Secret{}
-			if err := c.Get(ctx, key, secret); err != nil {
-				if apierrors.IsNotFound(err) && ref.Optional {
-					continue
-				}
-				return nil, fmt.Errorf("substitute from 'Secret/%s' error: %w", ref.Name, err)
-			}
-			data = map[string]string{}
-			for k, v := range secret.Data {
-				data[k] = string(v)
-			}
-		default:
-			return nil, fmt.Errorf("substitute from '%s/%s': kind must be ConfigMap or Secret", ref.Kind, ref.Name)
-		}
-		for k, v := range data {
-			vars[k] = v
-		}
-	}
-	for k, v := range ks.Spec.PostBuild.Substitute {
-		vars[k] = v
-	}
-	return vars, nil
-}
-
 // differ compares one built object with the cluster.
 type differ struct {
 	dyn   *dynamicClient
@@ -277,20 +226,11 @@ func (d *differ) namespaced(u *unstructured.Unstructured) bool {
 // built, "► … created" when it does not exist, else "► … drifted" and a unified diff
 // between the live object and the server's dry-run apply of the built one.
 func (d *differ) diff(ctx context.Context, desired *unstructured.Unstructured) (string, error) {
-	u := desired.DeepCopy()
-	labels := u.GetLabels()
-	if labels == nil {
-		labels = map[string]string{}
-	}
-	// The owner labels the controller adds to everything it applies (internal/apply).
-	labels[meta.KustomizeNameLabel] = d.owner.Name
-	labels[meta.KustomizeNamespaceLabel] = d.owner.Namespace
-	u.SetLabels(labels)
-	delete(u.Object, "status")
-	if u.GetKind() == "Secret" && u.GroupVersionKind().Group == "" {
-		if err := secretStringData(u); err != nil {
-			return "", fmt.Errorf("%s: %w", subjectOf(u), err)
-		}
+	// Exactly what the controller would send: owner labels, Secret stringData as data,
+	// defaulted protocols, no status.
+	u, err := apply.Prepare(desired, d.owner)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", subjectOf(desired), err)
 	}
 	subject := subjectOf(u)
 	ri, err := d.dyn.resource(u)
@@ -352,28 +292,4 @@ func maskSecrets(before, after map[string]any) {
 			}
 		}
 	}
-}
-
-// secretStringData moves a Secret's stringData into data, base64-encoded, as the
-// controller sends it (internal/apply's prepare, unexported there): stringData is
-// write-only and would show as a difference on every diff.
-func secretStringData(u *unstructured.Unstructured) error {
-	sd, ok := u.Object["stringData"].(map[string]any)
-	if !ok {
-		return nil
-	}
-	data, _ := u.Object["data"].(map[string]any)
-	if data == nil {
-		data = map[string]any{}
-	}
-	for k, v := range sd {
-		str, ok := v.(string)
-		if !ok {
-			return fmt.Errorf("stringData.%s is not a string", k)
-		}
-		data[k] = base64.StdEncoding.EncodeToString([]byte(str))
-	}
-	u.Object["data"] = data
-	delete(u.Object, "stringData")
-	return nil
 }

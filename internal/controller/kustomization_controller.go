@@ -125,7 +125,7 @@ func (r *KustomizationReconciler) reconcile(ctx context.Context, obj *kustomizev
 	revision := snap.Revision
 	obj.Status.LastAttemptedRevision = revision
 
-	vars, err := r.substitutions(ctx, obj)
+	vars, err := PostBuildVars(ctx, r.Client, obj)
 	if err != nil {
 		return outcome{ready: metav1.ConditionFalse, reason: meta.BuildFailedReason, message: err.Error(), requeue: retry}, ""
 	}
@@ -283,9 +283,10 @@ func hashJSON(v ...any) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// substitutions merges postBuild.substituteFrom (in order) and then
-// postBuild.substitute; later values win, as in Flux.
-func (r *KustomizationReconciler) substitutions(ctx context.Context, obj *kustomizev1.Kustomization) (map[string]string, error) {
+// PostBuildVars merges postBuild.substituteFrom (in order) and then
+// postBuild.substitute; later values win, as in Flux. The controller and
+// `tugboat diff` both build with them.
+func PostBuildVars(ctx context.Context, c client.Reader, obj *kustomizev1.Kustomization) (map[string]string, error) {
 	if obj.Spec.PostBuild == nil {
 		return nil, nil
 	}
@@ -296,7 +297,7 @@ func (r *KustomizationReconciler) substitutions(ctx context.Context, obj *kustom
 		switch ref.Kind {
 		case "ConfigMap":
 			cm := &corev1.ConfigMap{}
-			if err := r.Client.Get(ctx, name, cm); err != nil {
+			if err := c.Get(ctx, name, cm); err != nil {
 				if apierrors.IsNotFound(err) && ref.Optional {
 					continue
 				}
@@ -305,7 +306,7 @@ func (r *KustomizationReconciler) substitutions(ctx context.Context, obj *kustom
 			data = cm.Data
 		case "Secret":
 			secret := &corev1.Secret{}
-			if err := r.Client.Get(ctx, name, secret); err != nil {
+			if err := c.Get(ctx, name, secret); err != nil {
 				if apierrors.IsNotFound(err) && ref.Optional {
 					continue
 				}
