@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/tugboatcd/tugboat/api/meta"
@@ -230,4 +231,67 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// TestRotatedTokenAndSuspend: a rotated token retires the old path at once and the
+// status moves to the new one; a suspended Receiver answers 503 and annotates nothing.
+func TestRotatedTokenAndSuspend(t *testing.T) {
+	ns := newNamespace(t)
+	_, url := newRepo(t, ns, map[string]string{"app/config.yaml": configMapFile("settings", "one")})
+	secret := tokenSecret(ns, "webhook-token", "first")
+	rcv := receiverObj(ns, "hook", "generic-hmac", "webhook-token", nil, gitRepoRef)
+	create(t, gitRepository(ns, "app", url, nil), secret, rcv)
+	oldPath := waitReceiverReady(t, ns, "hook")
+	repo := &sourcev1.GitRepository{}
+	repo.Namespace, repo.Name = ns, "app"
+	body := []byte(`{}`)
+	sign := func(token string) http.Header {
+		return http.Header{"X-Signature": {receiver.Sign([]byte(token), body)}}
+	}
+
+	secret.Data["token"] = []byte("second")
+	if err := k8s.Update(context.Background(), secret); err != nil {
+		t.Fatal(err)
+	}
+	before := annotations(t, repo)
+	// The Secret is read live, so the old path is refused as soon as the update is stored.
+	if code, msg := post(t, http.MethodPost, oldPath, sign("first"), body); code != http.StatusNotFound {
+		t.Errorf("old path after rotation: got %d (%s), want 404", code, strings.TrimSpace(msg))
+	}
+	if got := annotations(t, repo); !maps.Equal(got, before) {
+		t.Errorf("a call on the retired path changed the annotations: %v -> %v", before, got)
+	}
+	// The Secret is not watched (as in Flux): the path moves at spec.interval, or at once
+	// when a reconcile is requested, as `flux reconcile receiver` does.
+	patch := fmt.Appendf(nil, `{"metadata":{"annotations":{%q:"rotated"}}}`, meta.ReconcileRequestAnnotation)
+	if err := k8s.Patch(context.Background(), rcv, client.RawPatch(types.MergePatchType, patch)); err != nil {
+		t.Fatal(err)
+	}
+	newPath := rcv.GetWebhookPath("second")
+	poll(t, "webhookPath of the new token", func(ctx context.Context) (bool, string) {
+		var got notificationv1.Receiver
+		if err := k8s.Get(ctx, client.ObjectKeyFromObject(rcv), &got); err != nil {
+			return false, err.Error()
+		}
+		return got.Status.WebhookPath == newPath, got.Status.WebhookPath
+	})
+	if code, msg := post(t, http.MethodPost, newPath, sign("second"), body); code != http.StatusOK {
+		t.Fatalf("new path: got %d (%s), want 200", code, strings.TrimSpace(msg))
+	}
+
+	if err := k8s.Get(context.Background(), client.ObjectKeyFromObject(rcv), rcv); err != nil {
+		t.Fatal(err)
+	}
+	rcv.Spec.Suspend = true
+	if err := k8s.Update(context.Background(), rcv); err != nil {
+		t.Fatal(err)
+	}
+	before = annotations(t, repo)
+	poll(t, "a suspended Receiver refusing calls", func(context.Context) (bool, string) {
+		code, msg := post(t, http.MethodPost, newPath, sign("second"), body)
+		return code == http.StatusServiceUnavailable, fmt.Sprint(code, " ", msg)
+	})
+	if got := annotations(t, repo); !maps.Equal(got, before) {
+		t.Errorf("a suspended Receiver changed the annotations: %v -> %v", before, got)
+	}
 }
