@@ -333,8 +333,12 @@ func measureTugboat(bin string, n int, interval, idle time.Duration) (*tugboatRu
 	if err != nil {
 		return nil, err
 	}
+	concurrent := strconv.Itoa(workers)
+	if v := os.Getenv("TUGBOAT_BENCH_CONCURRENT"); v != "" {
+		concurrent = v // to explore; published figures use Flux's 20
+	}
 	cmd := exec.Command(bin, "controller", "--kubeconfig", env.Kubeconfig,
-		"--concurrent", strconv.Itoa(workers), "--metrics-bind-address", metricsAddr,
+		"--concurrent", concurrent, "--metrics-bind-address", metricsAddr,
 		"--health-probe-bind-address", "0", "--pprof-bind-address", pprofAddr,
 		// Flux's kustomize-controller has no query API; the webhook receiver stays on,
 		// on a port of its own so that runs side by side do not collide.
