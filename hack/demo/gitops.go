@@ -101,6 +101,11 @@ func gitops(ctx context.Context, dyn dynamic.Interface, seedPath string) error {
 		}
 		fmt.Printf("applied %s/%s (%s, unchanged apart from its url)\n", obj.GetKind(), obj.GetName(), obj.GetAPIVersion())
 	}
+	// A previous demo on this cluster left the source suspended (see the end): resume it.
+	resume := []byte(`{"spec":{"suspend":null}}`)
+	if _, err := dyn.Resource(gitRepositories).Namespace("default").Patch(ctx, "aks-config", types.MergePatchType, resume, metav1.PatchOptions{}); err != nil {
+		return fmt.Errorf("failed to resume GitRepository aks-config: %w", err)
+	}
 	if err := waitApplied(ctx, dyn, commit); err != nil {
 		return err
 	}
