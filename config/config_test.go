@@ -23,6 +23,8 @@ func TestDefaultBuildsWithKustomize(t *testing.T) {
 		"ServiceAccount/tugboat-controller":     false,
 		"ClusterRoleBinding/tugboat-controller": false,
 		"Deployment/tugboat-controller":         false,
+		"Service/webhook-receiver":              false,
+		"Service/tugboat-api":                   false,
 	}
 	for _, r := range res.Resources() {
 		id := r.GetKind() + "/" + r.GetName()

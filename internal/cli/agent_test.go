@@ -88,3 +88,42 @@ func TestAgentManifestsUseValidFlags(t *testing.T) {
 		t.Fatalf("found %d agent containers, want 2 (the DaemonSet and the cluster Deployment)", found)
 	}
 }
+
+// TestControllerManifestUsesValidFlags builds config/default and checks that the
+// controller Deployment's arguments parse as `tugboat controller` flags.
+func TestControllerManifestUsesValidFlags(t *testing.T) {
+	res, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(filesys.MakeFsOnDisk(), "../../config/default")
+	if err != nil {
+		t.Fatalf("kustomize build config/default: %v", err)
+	}
+	found := 0
+	for _, r := range res.Resources() {
+		if r.GetKind() != "Deployment" || r.GetName() != "tugboat-controller" {
+			continue
+		}
+		data, err := r.AsYAML()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var obj struct {
+			Spec struct {
+				Template corev1.PodTemplateSpec `json:"template"`
+			} `json:"spec"`
+		}
+		if err := yaml.Unmarshal(data, &obj); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range obj.Spec.Template.Spec.Containers {
+			if len(c.Args) == 0 || c.Args[0] != "controller" {
+				t.Fatalf("the controller Deployment runs %v, want the controller verb", c.Args)
+			}
+			if err := newControllerCommand(streams{}).ParseFlags(c.Args[1:]); err != nil {
+				t.Errorf("the controller Deployment's arguments: %v", err)
+			}
+			found++
+		}
+	}
+	if found != 1 {
+		t.Fatalf("found %d controller containers, want 1", found)
+	}
+}
