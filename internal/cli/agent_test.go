@@ -43,11 +43,71 @@ func TestAgentRejectsBadFlags(t *testing.T) {
 // TestAgentManifestsUseValidFlags builds config/agent and checks that every agent
 // container's arguments parse and validate as `tugboat agent` flags.
 func TestAgentManifestsUseValidFlags(t *testing.T) {
-	res, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(filesys.MakeFsOnDisk(), "../../config/agent")
-	if err != nil {
-		t.Fatalf("kustomize build config/agent: %v", err)
-	}
 	found := 0
+	for _, w := range manifestWorkloads(t, "../../config/agent") {
+		for _, c := range w.pod.Containers {
+			if len(c.Args) == 0 || c.Args[0] != "agent" {
+				t.Fatalf("%s runs %v, want the agent verb", w.name, c.Args)
+			}
+			var f agentFlags
+			fs := pflag.NewFlagSet("agent", pflag.ContinueOnError)
+			f.register(fs)
+			var args []string
+			for _, a := range c.Args[1:] {
+				args = append(args, strings.ReplaceAll(a, "$(NODE_NAME)", "node-1"))
+			}
+			if err := fs.Parse(args); err != nil {
+				t.Fatalf("%s: %v", w.name, err)
+			}
+			if _, err := f.options(); err != nil {
+				t.Errorf("%s: %v", w.name, err)
+			}
+			found++
+		}
+	}
+	if found != 2 {
+		t.Fatalf("found %d agent containers, want 2 (the DaemonSet and the cluster Deployment)", found)
+	}
+}
+
+// TestControllerManifestUsesValidFlags builds config/default and checks that the
+// controller Deployment's arguments parse as `tugboat controller` flags.
+func TestControllerManifestUsesValidFlags(t *testing.T) {
+	found := 0
+	for _, w := range manifestWorkloads(t, "../../config/default") {
+		if w.name != "Deployment/tugboat-controller" {
+			continue
+		}
+		for _, c := range w.pod.Containers {
+			if len(c.Args) == 0 || c.Args[0] != "controller" {
+				t.Fatalf("the controller Deployment runs %v, want the controller verb", c.Args)
+			}
+			if err := newControllerCommand(streams{}).ParseFlags(c.Args[1:]); err != nil {
+				t.Errorf("the controller Deployment's arguments: %v", err)
+			}
+			found++
+		}
+	}
+	if found != 1 {
+		t.Fatalf("found %d controller containers, want 1", found)
+	}
+}
+
+// workload is a DaemonSet or Deployment of a kustomize build: "Kind/name" and its pod.
+type workload struct {
+	name string
+	pod  corev1.PodSpec
+}
+
+// manifestWorkloads builds the kustomization in dir and returns its DaemonSets and
+// Deployments.
+func manifestWorkloads(t *testing.T, dir string) []workload {
+	t.Helper()
+	res, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(filesys.MakeFsOnDisk(), dir)
+	if err != nil {
+		t.Fatalf("kustomize build %s: %v", dir, err)
+	}
+	var out []workload
 	for _, r := range res.Resources() {
 		if r.GetKind() != "DaemonSet" && r.GetKind() != "Deployment" {
 			continue
@@ -64,66 +124,7 @@ func TestAgentManifestsUseValidFlags(t *testing.T) {
 		if err := yaml.Unmarshal(data, &obj); err != nil {
 			t.Fatal(err)
 		}
-		for _, c := range obj.Spec.Template.Spec.Containers {
-			if len(c.Args) == 0 || c.Args[0] != "agent" {
-				t.Fatalf("%s/%s runs %v, want the agent verb", r.GetKind(), r.GetName(), c.Args)
-			}
-			var f agentFlags
-			fs := pflag.NewFlagSet("agent", pflag.ContinueOnError)
-			f.register(fs)
-			var args []string
-			for _, a := range c.Args[1:] {
-				args = append(args, strings.ReplaceAll(a, "$(NODE_NAME)", "node-1"))
-			}
-			if err := fs.Parse(args); err != nil {
-				t.Fatalf("%s/%s: %v", r.GetKind(), r.GetName(), err)
-			}
-			if _, err := f.options(); err != nil {
-				t.Errorf("%s/%s: %v", r.GetKind(), r.GetName(), err)
-			}
-			found++
-		}
+		out = append(out, workload{name: r.GetKind() + "/" + r.GetName(), pod: obj.Spec.Template.Spec})
 	}
-	if found != 2 {
-		t.Fatalf("found %d agent containers, want 2 (the DaemonSet and the cluster Deployment)", found)
-	}
-}
-
-// TestControllerManifestUsesValidFlags builds config/default and checks that the
-// controller Deployment's arguments parse as `tugboat controller` flags.
-func TestControllerManifestUsesValidFlags(t *testing.T) {
-	res, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(filesys.MakeFsOnDisk(), "../../config/default")
-	if err != nil {
-		t.Fatalf("kustomize build config/default: %v", err)
-	}
-	found := 0
-	for _, r := range res.Resources() {
-		if r.GetKind() != "Deployment" || r.GetName() != "tugboat-controller" {
-			continue
-		}
-		data, err := r.AsYAML()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var obj struct {
-			Spec struct {
-				Template corev1.PodTemplateSpec `json:"template"`
-			} `json:"spec"`
-		}
-		if err := yaml.Unmarshal(data, &obj); err != nil {
-			t.Fatal(err)
-		}
-		for _, c := range obj.Spec.Template.Spec.Containers {
-			if len(c.Args) == 0 || c.Args[0] != "controller" {
-				t.Fatalf("the controller Deployment runs %v, want the controller verb", c.Args)
-			}
-			if err := newControllerCommand(streams{}).ParseFlags(c.Args[1:]); err != nil {
-				t.Errorf("the controller Deployment's arguments: %v", err)
-			}
-			found++
-		}
-	}
-	if found != 1 {
-		t.Fatalf("found %d controller containers, want 1", found)
-	}
+	return out
 }
