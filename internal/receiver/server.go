@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
 
 	"github.com/tugboatcd/tugboat/api/meta"
 	notificationv1 "github.com/tugboatcd/tugboat/api/notification/v1"
@@ -53,23 +54,25 @@ func (s *Server) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("failed to listen for webhooks on %s: %w", s.Addr, err)
 	}
-	srv := &http.Server{
-		Handler:           s.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		BaseContext:       func(net.Listener) context.Context { return ctx },
+	// controller-runtime's manager.Server serves until ctx ends and then shuts down
+	// gracefully, as the manager's own metrics and probe servers do.
+	shutdownTimeout := 5 * time.Second
+	srv := &manager.Server{
+		Name:            "webhook-receiver",
+		Listener:        ln,
+		ShutdownTimeout: &shutdownTimeout,
+		Server: &http.Server{
+			Handler:           s.Handler(),
+			ReadHeaderTimeout: 10 * time.Second,
+			ReadTimeout:       30 * time.Second,
+			BaseContext:       func(net.Listener) context.Context { return ctx },
+		},
 	}
 	log.FromContext(ctx).Info("serving webhooks", "address", ln.Addr().String())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ln) }()
-	select {
-	case <-ctx.Done():
-		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		return srv.Shutdown(shutdown) //nolint:contextcheck // ctx is already done; shutdown needs its own deadline.
-	case err := <-done:
+	if err := srv.Start(ctx); err != nil {
 		return fmt.Errorf("webhook server stopped: %w", err)
 	}
+	return nil
 }
 
 // Handler routes POST /hook/<digest> to the Receiver whose status.webhookPath it is.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
 
 	"github.com/tugboatcd/tugboat/internal/store"
 )
@@ -59,23 +60,25 @@ func (s *Server) Start(ctx context.Context) error {
 
 // Serve answers on ln until ctx ends.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	srv := &http.Server{
-		Handler:           s.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		BaseContext:       func(net.Listener) context.Context { return ctx },
+	// controller-runtime's manager.Server serves until ctx ends and then shuts down
+	// gracefully, as the manager's own metrics and probe servers do.
+	shutdownTimeout := 5 * time.Second
+	srv := &manager.Server{
+		Name:            "http-api",
+		Listener:        ln,
+		ShutdownTimeout: &shutdownTimeout,
+		Server: &http.Server{
+			Handler:           s.Handler(),
+			ReadHeaderTimeout: 10 * time.Second,
+			ReadTimeout:       30 * time.Second,
+			BaseContext:       func(net.Listener) context.Context { return ctx },
+		},
 	}
 	log.FromContext(ctx).Info("serving the HTTP API", "address", ln.Addr().String())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ln) }()
-	select {
-	case <-ctx.Done():
-		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		return srv.Shutdown(shutdown) //nolint:contextcheck // ctx is already done; shutdown needs its own deadline.
-	case err := <-done:
+	if err := srv.Start(ctx); err != nil {
 		return fmt.Errorf("HTTP API server stopped: %w", err)
 	}
+	return nil
 }
 
 // Handler routes the API. Other methods on a known path get 405, any other
