@@ -58,7 +58,7 @@ func OpenClickHouse(ctx context.Context, dsn string, opts Options) (*ClickHouse,
 			return nil, fmt.Errorf("failed to create table %s: %w", name, err)
 		}
 	}
-	go s.retentionLoop()
+	go retentionLoop(s.opts.RetentionInterval, s.ApplyRetention, s.stop, s.done)
 	return s, nil
 }
 
@@ -273,23 +273,6 @@ func (s *ClickHouse) ApplyRetention(ctx context.Context) error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-func (s *ClickHouse) retentionLoop() {
-	defer close(s.done)
-	if s.opts.RetentionInterval < 0 {
-		return
-	}
-	t := time.NewTicker(s.opts.RetentionInterval)
-	defer t.Stop()
-	for {
-		_ = s.ApplyRetention(context.Background())
-		select {
-		case <-s.stop:
-			return
-		case <-t.C:
-		}
-	}
 }
 
 // Close stops retention and closes the connection.

@@ -73,7 +73,7 @@ func OpenDuckDB(ctx context.Context, dir string, opts Options) (*DuckDB, error) 
 		_ = conn.Close()
 		return nil, err
 	}
-	go s.retentionLoop()
+	go retentionLoop(s.opts.RetentionInterval, s.ApplyRetention, s.stop, s.done)
 	return s, nil
 }
 
@@ -301,25 +301,6 @@ func (s *DuckDB) ApplyRetention(ctx context.Context) error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-func (s *DuckDB) retentionLoop() {
-	defer close(s.done)
-	if s.opts.RetentionInterval < 0 {
-		return
-	}
-	t := time.NewTicker(s.opts.RetentionInterval)
-	defer t.Stop()
-	for {
-		// Errors here have nowhere better to go than the next attempt; the
-		// loop is best effort by nature, as a compaction would be.
-		_ = s.ApplyRetention(context.Background())
-		select {
-		case <-s.stop:
-			return
-		case <-t.C:
-		}
-	}
 }
 
 // Close stops retention and closes the database.
