@@ -18,90 +18,115 @@ import (
 // string, int64, float64, bool, time.Time (UTC), time.Duration, and for
 // dynamic the JSON text (a string) — nil for null; strings are never null
 // (Kusto has no null string), so nil becomes "".
+//
+// It runs on every ingested line, so it allocates little: the converted
+// rows share one backing slice, and a value that is already canonical is
+// kept in its interface instead of being boxed again.
 func checkRows(table string, cols []kql.Column, rows [][]any) ([][]any, error) {
 	out := make([][]any, len(rows))
+	n := len(cols)
+	backing := make([]any, len(rows)*n)
+	var c converter
 	for i, row := range rows {
-		if len(row) != len(cols) {
-			return nil, fmt.Errorf("failed to append to table %s: row %d has %d values, the table has %d columns", table, i, len(row), len(cols))
+		if len(row) != n {
+			return nil, fmt.Errorf("failed to append to table %s: row %d has %d values, the table has %d columns", table, i, len(row), n)
 		}
-		conv := make([]any, len(row))
+		conv := backing[i*n : (i+1)*n : (i+1)*n]
 		for j, v := range row {
-			c, err := toColumn(cols[j].Type, v)
+			x, err := c.toColumn(cols[j].Type, v)
 			if err != nil {
 				return nil, fmt.Errorf("failed to append to table %s: row %d, column %s (%s): %w", table, i, cols[j].Name, cols[j].Type, err)
 			}
-			if j == 0 && c == nil && cols[0].Type == kql.TypeDatetime {
+			if j == 0 && x == nil && cols[0].Type == kql.TypeDatetime {
 				return nil, fmt.Errorf("failed to append to table %s: row %d, column %s: must not be null", table, i, cols[j].Name)
 			}
-			conv[j] = c
+			conv[j] = x
 		}
 		out[i] = conv
 	}
 	return out, nil
 }
 
-func toColumn(t kql.Type, v any) (any, error) {
+// converter turns values into their column's canonical value; it keeps a
+// JSON encoder's buffers across the values of one Append call.
+type converter struct {
+	json jsonEncoder
+}
+
+// emptyString is "" in an interface, without boxing it for every null.
+var emptyString any = ""
+
+func (c *converter) toColumn(t kql.Type, v any) (any, error) {
 	if v == nil {
 		if t == kql.TypeString || t == kql.TypeGUID {
-			return "", nil
+			return emptyString, nil
 		}
 		return nil, nil
 	}
 	switch t {
 	case kql.TypeString, kql.TypeGUID:
-		if s, ok := v.(string); ok {
-			return s, nil
+		if _, ok := v.(string); ok {
+			return v, nil
 		}
 	case kql.TypeLong, kql.TypeInt:
 		var n int64
-		switch v := v.(type) {
+		switch x := v.(type) {
 		case int64:
-			n = v
+			if t == kql.TypeLong {
+				return v, nil
+			}
+			n = x
 		case int:
-			n = int64(v)
+			n = int64(x)
 		case int32:
-			n = int64(v)
+			n = int64(x)
 		case int16:
-			n = int64(v)
+			n = int64(x)
 		case int8:
-			n = int64(v)
+			n = int64(x)
 		case uint32:
-			n = int64(v)
+			n = int64(x)
 		case uint16:
-			n = int64(v)
+			n = int64(x)
 		case uint8:
-			n = int64(v)
+			n = int64(x)
 		default:
 			return nil, fmt.Errorf("want an integer, got %T", v)
 		}
 		if t == kql.TypeInt && (n < math.MinInt32 || n > math.MaxInt32) {
 			return nil, fmt.Errorf("%d does not fit an int", n)
 		}
+		if _, ok := v.(int64); ok {
+			return v, nil
+		}
 		return n, nil
 	case kql.TypeReal:
-		switch v := v.(type) {
+		switch x := v.(type) {
 		case float64:
 			return v, nil
 		case float32:
-			return float64(v), nil
+			return float64(x), nil
 		case int64:
-			return float64(v), nil
+			return float64(x), nil
 		case int:
-			return float64(v), nil
+			return float64(x), nil
 		case int32:
-			return float64(v), nil
+			return float64(x), nil
 		}
 	case kql.TypeBool:
-		if b, ok := v.(bool); ok {
-			return b, nil
+		if _, ok := v.(bool); ok {
+			return v, nil
 		}
 	case kql.TypeDatetime:
 		if tm, ok := v.(time.Time); ok {
+			if tm.Location() == time.UTC {
+				return v, nil
+			}
 			return tm.UTC(), nil
 		}
 	case kql.TypeTimespan:
-		if d, ok := v.(time.Duration); ok {
-			return d, nil
+		if _, ok := v.(time.Duration); ok {
+			return v, nil
 		}
 	case kql.TypeDynamic:
 		if r, ok := v.(json.RawMessage); ok {
@@ -113,11 +138,11 @@ func toColumn(t kql.Type, v any) (any, error) {
 			}
 			return b.String(), nil
 		}
-		b, err := json.Marshal(v)
+		s, err := c.json.encode(v)
 		if err != nil {
 			return nil, fmt.Errorf("failed to encode JSON: %w", err)
 		}
-		return string(b), nil
+		return s, nil
 	}
 	return nil, fmt.Errorf("want a %s value, got %T", t, v)
 }
