@@ -1,10 +1,6 @@
 package build
 
 import (
-	"bytes"
-	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"path"
@@ -16,13 +12,9 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/api/resmap"
-	"sigs.k8s.io/kustomize/api/resource"
 	kustypes "sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/kustomize/kyaml/openapi"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
-
-	fluxkustomize "github.com/fluxcd/pkg/kustomize"
-	ssautil "github.com/fluxcd/pkg/ssa/utils"
 
 	kustomizev1 "github.com/tugboatcd/tugboat/api/kustomize/v1"
 	"github.com/tugboatcd/tugboat/api/meta"
@@ -64,9 +56,10 @@ type Result struct {
 	// the set. Files that were only probed for and are absent are not in
 	// it; see Build.
 	Inputs []string
-	// Digest is "sha256:<hex>" of the built multi-document YAML after
-	// postBuild substitution and before commonMetadata, the digest Flux
-	// keeps in status.history.
+	// Digest is "sha256:<hex>" of Objects, each encoded as JSON by
+	// encoding/json in order: it changes exactly when what would be applied
+	// does. (Flux's status.history digest is of the YAML before
+	// commonMetadata; a cached build never makes that YAML.)
 	Digest string
 }
 
@@ -118,46 +111,76 @@ var openAPIMu sync.RWMutex
 // one it read, say) is not in it, so a caller that skips builds on
 // unchanged inputs must also treat new entries in the directories of the
 // inputs as a change, or rebuild on every new tree.
-func Build(files map[string][]byte, symlinks map[string]string, in Input) (res *Result, err error) {
+func Build(files map[string][]byte, symlinks map[string]string, in Input) (*Result, error) {
+	p, _, err := prepare(files, symlinks, in)
+	if err != nil {
+		return nil, err
+	}
+	return p.finish(in)
+}
+
+// prepare runs the half of a build that postBuild and commonMetadata do not
+// affect (see prepared). cacheable is false for a build that had to run
+// alone for its own OpenAPI schema: such builds are rare, and a Cache does
+// not keep them so that they stay exactly as Build makes them.
+func prepare(files map[string][]byte, symlinks map[string]string, in Input) (p *prepared, cacheable bool, err error) {
 	// kustomize can panic on odd input; Flux recovers from it too.
 	defer func() {
 		if v := recover(); v != nil {
-			res, err = nil, &Error{Reason: meta.BuildFailedReason, Path: in.Path,
-				Message: fmt.Sprintf("kustomize build of '%s' panicked: %v", in.Path, v)}
+			p, cacheable, err = nil, false, panicked(in.Path, v)
 		}
 	}()
 	s := newSnapshotFS(files, symlinks)
 	dir, err := buildDir(s, in.Path)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	res, err = build(s, dir, in)
+	p, err = run(s, dir, in)
+	cacheable = !s.wantsOpenAPI
 	if s.wantsOpenAPI {
 		s = newSnapshotFS(files, symlinks)
 		s.exclusive = true
-		res, err = build(s, dir, in)
+		p, err = run(s, dir, in)
 	}
 	if err != nil {
-		var be *Error
-		if !errors.As(err, &be) {
-			be = &Error{Path: in.Path, Message: err.Error(), Err: err}
-		}
-		if be.Reason == "" {
-			be.Reason = meta.BuildFailedReason
-		}
-		// A symlink out of the repository that kustomize only probed shows
-		// up as "not found"; name the link, which is what to fix.
-		if esc := s.escapeErr(); esc != nil && !strings.Contains(be.Message, esc.Error()) {
-			be.Message = esc.Error() + ": " + be.Message
-		}
-		return nil, be
+		return nil, false, buildError(err, in.Path, s.escapeErr())
 	}
-	return res, nil
+	p.escape = s.escapeErr()
+	return p, cacheable, nil
+}
+
+func panicked(p string, v any) *Error {
+	return &Error{Reason: meta.BuildFailedReason, Path: p,
+		Message: fmt.Sprintf("kustomize build of '%s' panicked: %v", p, v)}
+}
+
+// buildError makes err an *Error for spec.path p. esc is the snapshot's
+// escape error, if any.
+func buildError(err error, p string, esc error) *Error {
+	var be *Error
+	if !errors.As(err, &be) {
+		be = &Error{Path: p, Message: err.Error(), Err: err}
+	}
+	if be.Reason == "" {
+		be.Reason = meta.BuildFailedReason
+	}
+	// A symlink out of the repository that kustomize only probed shows
+	// up as "not found"; name the link, which is what to fix.
+	if esc != nil && !strings.Contains(be.Message, esc.Error()) {
+		be.Message = esc.Error() + ": " + be.Message
+	}
+	return be
+}
+
+// cleanPath is spec.path as a slash-separated path relative to the root,
+// "." for the root itself; it starts with ".." when it climbs out.
+func cleanPath(p string) string {
+	return path.Clean("./" + strings.TrimLeft(strings.ReplaceAll(p, "\\", "/"), "/"))
 }
 
 // buildDir resolves spec.path to a directory of the tree.
 func buildDir(s *snapshotFS, p string) (string, error) {
-	clean := path.Clean("./" + strings.TrimLeft(strings.ReplaceAll(p, "\\", "/"), "/"))
+	clean := cleanPath(p)
 	if clean == ".." || strings.HasPrefix(clean, "../") {
 		return "", &Error{Reason: meta.ArtifactFailedReason, Path: p,
 			Message: fmt.Sprintf("kustomization path '%s' is outside the repository", p)}
@@ -180,7 +203,8 @@ func buildDir(s *snapshotFS, p string) (string, error) {
 	}
 }
 
-func build(s *snapshotFS, dir string, in Input) (*Result, error) {
+// run generates the kustomization and runs kustomize.
+func run(s *snapshotFS, dir string, in Input) (*prepared, error) {
 	if _, err := generate(s, dir, &in.Spec); err != nil {
 		return nil, err
 	}
@@ -195,44 +219,7 @@ func build(s *snapshotFS, dir string, in Input) (*Result, error) {
 		}
 		return nil, &Error{Path: in.Path, Message: fmt.Sprintf("kustomize build failed: %v", err), Err: err}
 	}
-	for _, r := range m.Resources() {
-		if r.GetName() == "" || r.GetKind() == "" || r.GetApiVersion() == "" {
-			return nil, &Error{Path: in.Path, Message: fmt.Sprintf(
-				"failed to decode Kubernetes apiVersion, kind and name from: %v", r.String())}
-		}
-		if in.Spec.PostBuild == nil {
-			continue
-		}
-		replaced, err := substitute(r, in)
-		if err != nil {
-			return nil, err
-		}
-		if !replaced {
-			continue
-		}
-		// The object changed in place; Replace re-indexes it, as Flux does.
-		if _, err := m.Replace(r); err != nil {
-			return nil, &Error{Path: in.Path, Message: fmt.Sprintf(
-				"post build failed for '%s': %v", objectName(r.GetKind(), r.GetNamespace(), r.GetName()), err), Err: err}
-		}
-	}
-	out, err := m.AsYaml()
-	if err != nil {
-		return nil, fmt.Errorf("failed to encode the build: %w", err)
-	}
-	sum := sha256.Sum256(out)
-	objects, err := ssautil.ReadObjects(bytes.NewReader(out))
-	if err != nil {
-		return nil, fmt.Errorf("failed to decode the build: %w", err)
-	}
-	if cm := in.Spec.CommonMetadata; cm != nil {
-		ssautil.SetCommonMetadata(objects, cm.Labels, cm.Annotations)
-	}
-	return &Result{
-		Objects: objects,
-		Inputs:  s.inputs(dir),
-		Digest:  "sha256:" + hex.EncodeToString(sum[:]),
-	}, nil
+	return newPrepared(m, s.inputs(dir)), nil
 }
 
 // kustomize runs krusty on the snapshot. Each call has its own Kustomizer,
@@ -252,33 +239,6 @@ func kustomize(s *snapshotFS, dir string) (resmap.ResMap, error) {
 		PluginConfig:     kustypes.DisabledPluginConfig(),
 	})
 	return k.Run(s, abs(dir))
-}
-
-// substitute runs Flux's own postBuild substitution on one object. It is
-// given the merged variables as spec.postBuild.substitute and runs in dry-run
-// mode, so it neither reads ConfigMaps and Secrets (the controller did) nor
-// needs a client.
-func substitute(res *resource.Resource, in Input) (bool, error) {
-	// Substitution only acts on '$'; an object without one would come back
-	// equal after Flux's YAML->JSON->YAML round trip, so skip that cost.
-	if !hasDollar(res.YNode()) {
-		return false, nil
-	}
-	vars := make(map[string]any, len(in.Vars))
-	for k, v := range in.Vars {
-		vars[k] = v
-	}
-	ks := unstructured.Unstructured{Object: map[string]any{
-		"spec": map[string]any{"postBuild": map[string]any{"substitute": vars}},
-	}}
-	out, err := fluxkustomize.SubstituteVariables(context.Background(), nil, ks, res,
-		fluxkustomize.SubstituteWithDryRun(true),
-		fluxkustomize.SubstituteWithStrict(in.StrictSubstitution))
-	if err != nil {
-		return false, &Error{Path: in.Path, Message: fmt.Sprintf("post build failed for '%s': %v",
-			objectName(res.GetKind(), res.GetNamespace(), res.GetName()), err), Err: err}
-	}
-	return out != nil, nil
 }
 
 func hasDollar(n *yaml.Node) bool {

@@ -150,15 +150,39 @@ func field(t *testing.T, o *unstructured.Unstructured, path ...string) any {
 
 func rawJSON(s string) apiextensionsv1.JSON { return apiextensionsv1.JSON{Raw: []byte(s)} }
 
+// buildCase is a build that succeeds.
+type buildCase struct {
+	files    map[string]string
+	symlinks map[string]string
+	in       Input
+	want     []string // object ids in output order
+	check    func(t *testing.T, r *Result)
+}
+
 func TestBuild(t *testing.T) {
+	for name, tc := range buildCases(t) {
+		t.Run(name, func(t *testing.T) {
+			r, err := Build(bytesOf(tc.files), tc.symlinks, tc.in)
+			if err != nil {
+				t.Fatalf("build failed: %v", err)
+			}
+			if tc.want != nil && !reflect.DeepEqual(ids(r.Objects), tc.want) {
+				t.Errorf("objects = %v, want %v", ids(r.Objects), tc.want)
+			}
+			if !strings.HasPrefix(r.Digest, "sha256:") || len(r.Digest) != len("sha256:")+64 {
+				t.Errorf("digest = %q", r.Digest)
+			}
+			if tc.check != nil {
+				tc.check(t, r)
+			}
+		})
+	}
+}
+
+// buildCases are TestBuild's cases, which the cache's tests run too.
+func buildCases(t testing.TB) map[string]buildCase {
 	podinfoVars := map[string]string{"INDEX": "1app", "PODS": "1", "MCPU": "1m"}
-	cases := map[string]struct {
-		files    map[string]string
-		symlinks map[string]string
-		in       Input
-		want     []string // object ids in output order
-		check    func(t *testing.T, r *Result)
-	}{
+	cases := map[string]buildCase{
 		"the seed's prod overlay builds its base into the prod namespace and patches it": {
 			files: seedTree(),
 			in:    Input{Path: "./apps/prod"},
@@ -409,35 +433,23 @@ data:
 	// The symlinked kustomization of the base above points at a file that
 	// must exist.
 	cases["a path and a base reached through symlinks inside the repository build"].files["shared/k.yaml"] = "resources: [cm.yaml]\n"
-
-	for name, tc := range cases {
-		t.Run(name, func(t *testing.T) {
-			r, err := Build(bytesOf(tc.files), tc.symlinks, tc.in)
-			if err != nil {
-				t.Fatalf("build failed: %v", err)
-			}
-			if tc.want != nil && !reflect.DeepEqual(ids(r.Objects), tc.want) {
-				t.Errorf("objects = %v, want %v", ids(r.Objects), tc.want)
-			}
-			if !strings.HasPrefix(r.Digest, "sha256:") || len(r.Digest) != len("sha256:")+64 {
-				t.Errorf("digest = %q", r.Digest)
-			}
-			if tc.check != nil {
-				tc.check(t, r)
-			}
-		})
-	}
+	return cases
 }
 
-func TestBuildErrors(t *testing.T) {
-	cases := map[string]struct {
-		files    map[string]string
-		symlinks map[string]string
-		in       Input
-		reason   string
-		path     string
-		want     []string // substrings of the message
-	}{
+// buildErrorCase is a build that fails.
+type buildErrorCase struct {
+	files    map[string]string
+	symlinks map[string]string
+	in       Input
+	reason   string
+	path     string
+	want     []string // substrings of the message
+}
+
+// buildErrorCases are TestBuildErrors' cases, which the cache's tests run
+// too.
+func buildErrorCases() map[string]buildErrorCase {
+	return map[string]buildErrorCase{
 		"invalid YAML in a generated kustomization names the file and line": {
 			files:  map[string]string{"app/good.yaml": configMap("a", "1"), "app/bad.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n\tname: x\n"},
 			in:     Input{Path: "app"},
@@ -524,7 +536,10 @@ func TestBuildErrors(t *testing.T) {
 			want:   []string{"'1A' var name is invalid"},
 		},
 	}
-	for name, tc := range cases {
+}
+
+func TestBuildErrors(t *testing.T) {
+	for name, tc := range buildErrorCases() {
 		t.Run(name, func(t *testing.T) {
 			r, err := Build(bytesOf(tc.files), tc.symlinks, tc.in)
 			if err == nil {

@@ -1,0 +1,176 @@
+package build
+
+import (
+	"container/list"
+	"encoding/json"
+	"errors"
+	"sync"
+
+	"golang.org/x/sync/singleflight"
+
+	kustomizev1 "github.com/tugboatcd/tugboat/api/kustomize/v1"
+)
+
+// Cache remembers kustomize's output so that Kustomizations that build one
+// directory of one tree with the same kustomize settings run kustomize once
+// between them, and each only pays for its own postBuild substitution and
+// commonMetadata. That is the common shape of a fleet: one app, many
+// Kustomizations that differ by their variables.
+//
+// An entry is the build before postBuild: each object's YAML text, what
+// substitution needs to know about it, the object decoded once, and the
+// build's Inputs. It is keyed by the tree's identity, the cleaned spec.path
+// and the spec fields that go into the generated kustomization
+// (targetNamespace, namePrefix, nameSuffix, patches, patchesStrategicMerge,
+// patchesJson6902, images, components, ignoreMissingComponents); postBuild,
+// the variables, commonMetadata, name and namespace are not part of it.
+// Failed builds and builds of kustomizations with their own OpenAPI schema
+// are not kept.
+//
+// The cache holds at most the number of entries given to NewCache and drops
+// the least recently used beyond that. An entry costs about twice the size
+// of its build's YAML plus the objects decoded from it (the podinfo app of
+// the benchmark, four objects, is about 40 KiB), so memory is bounded by the
+// largest builds times the entry count.
+//
+// A Cache is safe for concurrent use. Concurrent misses on one key (and one
+// spec.path as written, which failed builds put in their messages) run
+// kustomize once and share its output.
+type Cache struct {
+	max   int
+	group singleflight.Group
+
+	mu      sync.Mutex
+	lru     *list.List // of *cacheEntry, most recently used first
+	entries map[string]*list.Element
+
+	// builds counts kustomize runs, for tests.
+	builds int64
+}
+
+type cacheEntry struct {
+	key string
+	p   *prepared
+}
+
+// NewCache returns a Cache of at most maxEntries builds; maxEntries < 1
+// means 1.
+func NewCache(maxEntries int) *Cache {
+	return &Cache{max: max(maxEntries, 1), lru: list.New(), entries: map[string]*list.Element{}}
+}
+
+// Build is the package's Build with kustomize's output cached. tree must
+// identify the content of files and symlinks: equal trees give equal
+// identities, and a tree with other content never gets the identity of an
+// earlier one (the snapshot's content digest does both). An empty tree
+// bypasses the cache. The Result is the same as Build's, error messages
+// included, and belongs to the caller: its objects are never shared with
+// another caller or the cache.
+func (c *Cache) Build(tree string, files map[string][]byte, symlinks map[string]string, in Input) (*Result, error) {
+	if tree == "" {
+		return Build(files, symlinks, in)
+	}
+	key, err := cacheKey(tree, in)
+	if err != nil {
+		return Build(files, symlinks, in)
+	}
+	if p := c.get(key); p != nil {
+		return p.finish(in)
+	}
+	// The raw spec.path joins the flight's key because it is in the
+	// messages of a failed build, which concurrent callers share.
+	v, err, _ := c.group.Do(key+"\x00"+in.Path, func() (any, error) {
+		if p := c.get(key); p != nil {
+			return p, nil
+		}
+		p, cacheable, err := prepare(files, symlinks, in)
+		c.mu.Lock()
+		c.builds++
+		c.mu.Unlock()
+		if err != nil {
+			return nil, err
+		}
+		if cacheable {
+			c.put(key, p)
+		}
+		return p, nil
+	})
+	if err != nil {
+		// Callers in one flight get their own copy of the failure.
+		var be *Error
+		if errors.As(err, &be) {
+			cp := *be
+			return nil, &cp
+		}
+		return nil, err
+	}
+	return v.(*prepared).finish(in)
+}
+
+// Len is the number of builds in the cache.
+func (c *Cache) Len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.lru.Len()
+}
+
+func (c *Cache) get(key string) *prepared {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[key]
+	if !ok {
+		return nil
+	}
+	c.lru.MoveToFront(e)
+	return e.Value.(*cacheEntry).p
+}
+
+func (c *Cache) put(key string, p *prepared) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.entries[key]; ok {
+		c.lru.MoveToFront(e)
+		return
+	}
+	c.entries[key] = c.lru.PushFront(&cacheEntry{key: key, p: p})
+	for c.lru.Len() > c.max {
+		oldest := c.lru.Back()
+		c.lru.Remove(oldest)
+		delete(c.entries, oldest.Value.(*cacheEntry).key)
+	}
+}
+
+// kustomizeSpec is the part of a Kustomization's spec that generate puts in
+// the kustomization file; nothing else of the spec reaches kustomize.
+type kustomizeSpec struct {
+	TargetNamespace         string                      `json:"t,omitempty"`
+	NamePrefix              string                      `json:"np,omitempty"`
+	NameSuffix              string                      `json:"ns,omitempty"`
+	Patches                 []kustomizev1.Patch         `json:"p,omitempty"`
+	Components              []string                    `json:"c,omitempty"`
+	IgnoreMissingComponents bool                        `json:"i,omitempty"`
+	PatchesStrategicMerge   []string                    `json:"psm,omitempty"`
+	PatchesJSON6902         []kustomizev1.JSON6902Patch `json:"pj,omitempty"`
+	Images                  []kustomizev1.Image         `json:"im,omitempty"`
+}
+
+// cacheKey is the identity of the kustomize half of a build: the tree, the
+// cleaned spec.path (a function of the tree, like the directory it resolves
+// to) and kustomizeSpec.
+func cacheKey(tree string, in Input) (string, error) {
+	s := &in.Spec
+	ks := kustomizeSpec{
+		TargetNamespace: s.TargetNamespace, NamePrefix: s.NamePrefix, NameSuffix: s.NameSuffix,
+		Patches: s.Patches, Components: s.Components, IgnoreMissingComponents: s.IgnoreMissingComponents,
+		PatchesJSON6902: s.PatchesJSON6902, Images: s.Images,
+	}
+	for _, p := range s.PatchesStrategicMerge {
+		// The bytes as generate passes them on, not the JSON they hold.
+		ks.PatchesStrategicMerge = append(ks.PatchesStrategicMerge, string(p.Raw))
+	}
+	spec, err := json.Marshal(ks)
+	if err != nil {
+		return "", err
+	}
+	return tree + "\x00" + cleanPath(in.Path) + "\x00" + string(spec), nil
+}

@@ -1,0 +1,350 @@
+package build
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"math"
+	"regexp"
+	"strings"
+	"sync"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/kustomize/api/resmap"
+	kerrors "sigs.k8s.io/kustomize/kyaml/errors"
+	"sigs.k8s.io/kustomize/kyaml/resid"
+	"sigs.k8s.io/yaml"
+
+	"github.com/fluxcd/pkg/envsubst"
+	ssautil "github.com/fluxcd/pkg/ssa/utils"
+)
+
+// A build has two halves. The first (prepare) runs kustomize and depends only
+// on the tree, the directory and the spec fields that go into the generated
+// kustomization; the second (finish) applies postBuild substitution and
+// commonMetadata, which is all that differs between Kustomizations that
+// deploy one directory with different variables. prepared is the first
+// half's output, read-only once made, so that a Cache can hand one to many
+// finishes at a time.
+
+// prepared is kustomize's output for one build, before postBuild.
+type prepared struct {
+	// objects are kustomize's resources in output order. When one lacks
+	// apiVersion, kind or name the list ends with it (its invalid is set):
+	// the build fails there and what follows never matters.
+	objects []preparedObject
+	// ids counts the objects by kustomize's current id (see idKey), for
+	// the collision check after substitution.
+	ids map[string]int
+	// inputs are Result.Inputs.
+	inputs []string
+	// escape is the snapshot's note of a symlink out of the repository
+	// that kustomize probed but did not need; errors of the finish get it
+	// as a prefix, as errors of the build do.
+	escape error
+}
+
+type preparedObject struct {
+	invalid string // the error message when apiVersion, kind or name is missing
+	name    string // "Kind/namespace/name" for messages
+	id      string // idKey of kustomize's current id
+	// dollar says a key or value has a '$', so substitution can change it.
+	dollar bool
+	// disabled is the object's kustomize.toolkit.fluxcd.io/substitute:
+	// disabled label or annotation.
+	disabled bool
+	// text is the object as kustomize encodes it (Resource.AsYAML), the
+	// text Flux runs envsubst on; textErr is why it could not be encoded
+	// (a value JSON cannot carry, such as .inf), and encodeErr that error
+	// as ResMap.AsYaml reports it.
+	text      []byte
+	textErr   error
+	encodeErr error
+
+	// decoded is text read back as the objects of the build (more than one
+	// for a List, none for a kustomize config), made on first use; the
+	// finish hands out deep copies.
+	once      sync.Once
+	decoded   []*unstructured.Unstructured
+	decodeErr error
+}
+
+func (o *preparedObject) decode() ([]*unstructured.Unstructured, error) {
+	o.once.Do(func() {
+		o.decoded, o.decodeErr = ssautil.ReadObjects(bytes.NewReader(o.text))
+	})
+	return o.decoded, o.decodeErr
+}
+
+// newPrepared records kustomize's output m.
+func newPrepared(m resmap.ResMap, inputs []string) *prepared {
+	p := &prepared{inputs: inputs, ids: make(map[string]int, m.Size())}
+	// Resource ids read kustomize's OpenAPI schema (is the kind cluster
+	// scoped?), a global; see openAPIMu.
+	openAPIMu.RLock()
+	defer openAPIMu.RUnlock()
+	resources := m.Resources()
+	p.objects = make([]preparedObject, len(resources))
+	for i, r := range resources {
+		o := &p.objects[i]
+		if r.GetName() == "" || r.GetKind() == "" || r.GetApiVersion() == "" {
+			o.invalid = fmt.Sprintf("failed to decode Kubernetes apiVersion, kind and name from: %v", r.String())
+			p.objects = p.objects[:i+1]
+			break
+		}
+		o.name = objectName(r.GetKind(), r.GetNamespace(), r.GetName())
+		o.id = idKey(r.CurId())
+		p.ids[o.id]++
+		o.dollar = hasDollar(r.YNode())
+		o.disabled = r.GetLabels()[substituteKey] == substituteDisabled || r.GetAnnotations()[substituteKey] == substituteDisabled
+		o.text, o.textErr = r.AsYAML()
+		if o.textErr != nil {
+			fields, _ := r.Map()
+			o.encodeErr = kerrors.WrapPrefixf(o.textErr, "%#v", fields)
+		}
+	}
+	return p
+}
+
+// Flux's opt-out of substitution for one object (fluxcd/pkg/kustomize
+// substituteAnnotationKey and DisabledValue).
+const (
+	substituteKey      = "kustomize.toolkit.fluxcd.io/substitute"
+	substituteDisabled = "disabled"
+)
+
+// idKey is what kustomize compares when it looks an object up by id
+// (resid.ResId.Equals): group, version, kind, name and the effective
+// namespace, in which "" and "default" are one for a namespaced kind.
+func idKey(id resid.ResId) string {
+	return id.Group + "\x00" + id.Version + "\x00" + id.Kind + "\x00" + id.Name + "\x00" + id.EffectiveNamespace()
+}
+
+// finish turns kustomize's output into the build's result for in: postBuild
+// substitution, decoding, commonMetadata. It gives what kustomize-controller
+// gets from SubstituteVariables per object, ResMap.Replace, AsYaml and
+// ReadObjects, with the same errors in the same order, without the YAML and
+// JSON round trips of the objects that substitution does not change, and
+// with one YAML to JSON conversion for those it does. p is not modified.
+func (p *prepared) finish(in Input) (res *Result, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			res, err = nil, panicked(in.Path, v)
+		}
+	}()
+	res, err = p.finishObjects(in)
+	if err != nil {
+		return nil, buildError(err, in.Path, p.escape)
+	}
+	return res, nil
+}
+
+func (p *prepared) finishObjects(in Input) (*Result, error) {
+	postBuild := in.Spec.PostBuild != nil
+	// SubstituteVariables drops newlines from the values it is given.
+	vars := make(map[string]string, len(in.Vars))
+	for k, v := range in.Vars {
+		vars[k] = strings.ReplaceAll(v, "\n", "")
+	}
+	var ids map[string]int // current ids, copied from p.ids on the first substitution
+	// Flux finds these two only after every object was substituted, when
+	// it encodes the whole build and reads it back.
+	var encodeErr, decodeErr error
+	objects := make([]*unstructured.Unstructured, 0, len(p.objects))
+	for i := range p.objects {
+		o := &p.objects[i]
+		if o.invalid != "" {
+			return nil, &Error{Path: in.Path, Message: o.invalid}
+		}
+		if postBuild && o.dollar {
+			if o.textErr != nil {
+				return nil, &Error{Path: in.Path, Message: fmt.Sprintf("post build failed for '%s': %v", o.name, o.textErr), Err: o.textErr}
+			}
+			if !o.disabled {
+				id, name := o.id, o.name
+				var subst decodedObjects
+				if len(vars) > 0 {
+					var err error
+					subst, id, name, err = o.substitute(vars, in.StrictSubstitution)
+					if err != nil {
+						return nil, &Error{Path: in.Path, Message: fmt.Sprintf("post build failed for '%s': %v", o.name, err), Err: err}
+					}
+				}
+				// ResMap.Replace finds the object again by its id, which
+				// fails when substitution made it another object's id.
+				if ids == nil {
+					ids = make(map[string]int, len(p.ids))
+					for k, n := range p.ids {
+						ids[k] = n
+					}
+				}
+				ids[o.id]--
+				ids[id]++
+				if n := ids[id]; n > 1 {
+					err := kerrors.WrapPrefixf(fmt.Errorf("id matched %d resources", n), "in Replace")
+					return nil, &Error{Path: in.Path, Message: fmt.Sprintf("post build failed for '%s': %v", name, err), Err: err}
+				}
+				if len(vars) > 0 {
+					// Without variables Flux leaves the object as it was.
+					if subst.err != nil && decodeErr == nil {
+						decodeErr = subst.err
+					}
+					objects = append(objects, subst.objects...)
+					continue
+				}
+			}
+		}
+		if o.textErr != nil {
+			if encodeErr == nil {
+				encodeErr = o.encodeErr
+			}
+			continue
+		}
+		decoded, err := o.decode()
+		if err != nil && decodeErr == nil {
+			decodeErr = err
+		}
+		for _, d := range decoded {
+			objects = append(objects, d.DeepCopy())
+		}
+	}
+	if encodeErr != nil {
+		return nil, fmt.Errorf("failed to encode the build: %w", encodeErr)
+	}
+	if decodeErr != nil {
+		return nil, fmt.Errorf("failed to decode the build: %w", decodeErr)
+	}
+	if cm := in.Spec.CommonMetadata; cm != nil {
+		ssautil.SetCommonMetadata(objects, cm.Labels, cm.Annotations)
+	}
+	return &Result{Objects: objects, Inputs: append([]string(nil), p.inputs...), Digest: objectsDigest(objects)}, nil
+}
+
+// decodedObjects are a substituted object read back, or why it could not be.
+type decodedObjects struct {
+	objects []*unstructured.Unstructured
+	err     error
+}
+
+// substitute is SubstituteVariables (fluxcd/pkg/kustomize kustomize_varsub.go)
+// on the object's text in dry-run mode with the variables as
+// spec.postBuild.substitute, up to the point where Flux puts the resulting
+// JSON back into the resource. It returns the objects that JSON decodes to
+// as the rest of Flux's path would (see fluxNumbers), the object's new id
+// and name, and an error only where SubstituteVariables fails. vars must
+// not be empty: without variables Flux leaves the object as it was.
+func (o *preparedObject) substitute(vars map[string]string, strict bool) (decodedObjects, string, string, error) {
+	data, err := varSubstitution(o.text, vars, strict)
+	if err != nil {
+		return decodedObjects{}, "", "", fmt.Errorf("envsubst error: %w", err)
+	}
+	// Resource.UnmarshalJSON (kyaml RNode.UnmarshalJSON) decodes into a
+	// map with encoding/json, which is where Flux's numbers become float64.
+	var m map[string]any
+	if err := json.Unmarshal(data, &m); err != nil {
+		return decodedObjects{}, "", "", fmt.Errorf("UnmarshalJSON: %w", err)
+	}
+	str := func(v any) string { s, _ := v.(string); return s }
+	meta, _ := m["metadata"].(map[string]any)
+	apiVersion, kind, name, namespace := str(m["apiVersion"]), str(m["kind"]), str(meta["name"]), str(meta["namespace"])
+	group, version := resid.ParseGroupVersion(apiVersion)
+	openAPIMu.RLock()
+	id := idKey(resid.NewResIdWithNamespace(resid.NewGvk(group, version, kind), name, namespace))
+	openAPIMu.RUnlock()
+	return decodeSubstituted(data, m), id, objectName(kind, namespace, name), nil
+}
+
+// decodeSubstituted reads the JSON of a substituted object, already decoded
+// into m, as ReadObjects reads the YAML Flux encodes it to. The common case,
+// one Kubernetes object, is m itself with Flux's numbers; a list, a kustomize
+// config or something that is no object go through ReadObjects.
+func decodeSubstituted(data []byte, m map[string]any) decodedObjects {
+	u := &unstructured.Unstructured{Object: m}
+	if _, hasItems := m["items"]; !hasItems && u.GetKind() != "" && ssautil.IsKubernetesObject(u) && !ssautil.IsKustomization(u) {
+		fluxNumbers(m)
+		return decodedObjects{objects: []*unstructured.Unstructured{u}}
+	}
+	objects, err := ssautil.ReadObjects(bytes.NewReader(data))
+	for _, obj := range objects {
+		fluxNumbers(obj.Object)
+	}
+	return decodedObjects{objects: objects, err: err}
+}
+
+// fluxNumbers gives the numbers of a substituted object the types they end
+// up with in Flux. There the object goes into a kyaml node from a map that
+// encoding/json filled with float64, back out to JSON through float64 (which
+// encoding/json writes without exponent below 1e21), to YAML, and is read by
+// ReadObjects, which makes an int64 of every integer that fits. So an
+// integral float64 within int64's range becomes that int64, and an integer
+// beyond 2^53 is rounded to a float64 on the way.
+func fluxNumbers(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			x[k] = fluxNumbers(e)
+		}
+	case []any:
+		for i, e := range x {
+			x[i] = fluxNumbers(e)
+		}
+	case int64:
+		if x > 1<<53 || x < -(1<<53) {
+			return fluxNumbers(float64(x))
+		}
+	case float64:
+		if x == math.Trunc(x) && x >= -(1<<63) && x < 1<<63 {
+			return int64(x)
+		}
+	}
+	return v
+}
+
+// varsubRegex is Flux's rule for variable names.
+var varsubRegex = regexp.MustCompile("^[_[:alpha:]][_[:alpha:][:digit:]]*$")
+
+// varSubstitution is fluxcd/pkg/kustomize's varSubstitution
+// (kustomize_varsub.go, v1.41.0), copied because it is unexported and the
+// exported SubstituteVariables only works on a kustomize Resource: it takes
+// the object's YAML from the resource and puts the result back into it, the
+// round trips this package avoids. Only the regular expression is compiled
+// once instead of per call. Keep it in step with Flux on upgrades;
+// TestVarSubstitutionIsFlux compares the two.
+func varSubstitution(data []byte, vars map[string]string, strict bool) ([]byte, error) {
+	for v := range vars {
+		if !varsubRegex.MatchString(v) {
+			return nil, fmt.Errorf("'%s' var name is invalid, must match '%s'", v, varsubRegex.String())
+		}
+	}
+
+	output, err := envsubst.Eval(string(data), func(s string) (string, bool) {
+		if strict {
+			v, exists := vars[s]
+			return v, exists
+		}
+		return vars[s], true
+	})
+	if err != nil {
+		return nil, fmt.Errorf("variable substitution failed: %w", err)
+	}
+
+	jsonData, err := yaml.YAMLToJSON([]byte(output))
+	if err != nil {
+		return nil, fmt.Errorf("YAMLToJSON: %w", err)
+	}
+
+	return jsonData, nil
+}
+
+// objectsDigest is "sha256:<hex>" of the objects encoded as JSON one after
+// the other, in order.
+func objectsDigest(objects []*unstructured.Unstructured) string {
+	h := sha256.New()
+	enc := json.NewEncoder(h)
+	for _, o := range objects {
+		_ = enc.Encode(o.Object)
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil))
+}
