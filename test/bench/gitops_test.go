@@ -28,10 +28,16 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/cache"
+	watchtools "k8s.io/client-go/tools/watch"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -80,9 +86,10 @@ func BenchmarkGitOps(b *testing.B) {
 				// TUGBOAT_BENCH_FLOOR=0 skips the floor while iterating on the controller;
 				// published figures always have it.
 				var floor time.Duration
+				var floorCPU string
 				if os.Getenv("TUGBOAT_BENCH_FLOOR") != "0" {
 					var err error
-					if floor, err = measureFloor(n); err != nil {
+					if floor, floorCPU, err = measureFloor(n); err != nil {
 						b.Fatal(err)
 					}
 					b.ReportMetric(floor.Seconds(), "s/floor")
@@ -100,6 +107,8 @@ func BenchmarkGitOps(b *testing.B) {
 				b.ReportMetric(run.requests, "api-requests")
 				b.ReportMetric(run.cpu.Seconds(), "s-controller-cpu")
 				b.Log(run.phases)
+				b.Log("CPU seconds by process, floor: ", floorCPU)
+				b.Log("CPU seconds by process, tugboat: ", run.processCPU)
 				b.Log("API requests by method: ", run.byMethod)
 			}
 		})
@@ -132,7 +141,7 @@ func TestGitOpsShape(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts two clusters; run without -short")
 	}
-	if _, err := measureFloor(3); err != nil {
+	if _, _, err := measureFloor(3); err != nil {
 		t.Fatal(err)
 	}
 	run, err := measureTugboat(buildTugboat(t), 3, 60*time.Minute, 0)
@@ -141,6 +150,9 @@ func TestGitOpsShape(t *testing.T) {
 	}
 	if run.peakRSS == 0 || run.requests == 0 {
 		t.Fatalf("controller measures missing: peak RSS %d, requests %v", run.peakRSS, run.requests)
+	}
+	if !strings.Contains(run.processCPU, "kube-apiserver") || !strings.Contains(run.processCPU, "controller") {
+		t.Fatalf("CPU by process misses the apiserver or the controller: %s", run.processCPU)
 	}
 }
 
@@ -184,21 +196,21 @@ func render(n int) ([][]byte, error) {
 
 // measureFloor applies the N apps' objects with server-side apply from 20 workers on
 // a fresh cluster and waits for every Deployment to be available.
-func measureFloor(n int) (time.Duration, error) {
+func measureFloor(n int) (time.Duration, string, error) {
 	docs, err := render(n)
 	if err != nil {
-		return 0, err
+		return 0, "", err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
-	env, err := cluster.Start(ctx, cluster.Options{Workloads: true})
+	env, err := cluster.Start(ctx, clusterOptions())
 	if err != nil {
-		return 0, err
+		return 0, "", err
 	}
 	defer env.Stop()
 	cs := kubernetes.NewForConfigOrDie(env.RESTConfig)
 	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: targetNS}}, metav1.CreateOptions{}); err != nil {
-		return 0, err
+		return 0, "", err
 	}
 	dyn := dynamic.NewForConfigOrDie(env.RESTConfig)
 	resources := map[string]schema.GroupVersionResource{
@@ -207,6 +219,16 @@ func measureFloor(n int) (time.Duration, error) {
 		"Deployment":     {Group: "apps", Version: "v1", Resource: "deployments"},
 		"Ingress":        {Group: "networking.k8s.io", Version: "v1", Resource: "ingresses"},
 	}
+	if dir := os.Getenv("TUGBOAT_BENCH_PROFILE"); dir != "" {
+		go func() {
+			_ = saveAPIServerProfile(ctx, env.RESTConfig, filepath.Join(dir, fmt.Sprintf("apiserver-floor-%d.pprof", n)))
+		}()
+	}
+	countsBefore, err := apiServerCounts(ctx, env.RESTConfig)
+	if err != nil {
+		return 0, "", err
+	}
+	cpuBefore := readProcessCPU()
 	start := time.Now()
 	work := make(chan []byte)
 	errs := make(chan error, len(docs))
@@ -235,22 +257,26 @@ func measureFloor(n int) (time.Duration, error) {
 	wg.Wait()
 	close(errs)
 	if err := <-errs; err != nil {
-		return 0, err
+		return 0, "", err
 	}
-	err = poll(ctx, func() (bool, string, error) {
-		list, err := cs.AppsV1().Deployments(targetNS).List(ctx, metav1.ListOptions{})
-		if err != nil {
-			return false, "", err
-		}
-		ready := 0
-		for _, d := range list.Items {
-			if d.Status.ObservedGeneration >= d.Generation && d.Status.AvailableReplicas == *d.Spec.Replicas {
-				ready++
+	err = waitAll(ctx, dyn, schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}, targetNS, n,
+		"deployments available", func(u *unstructured.Unstructured) bool {
+			var d appsv1.Deployment
+			if runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &d) != nil || d.Spec.Replicas == nil {
+				return false
 			}
-		}
-		return ready == n, fmt.Sprintf("%d of %d deployments available", ready, n), nil
-	})
-	return time.Since(start), err
+			return d.Status.ObservedGeneration >= d.Generation && d.Status.AvailableReplicas == *d.Spec.Replicas
+		})
+	elapsed := time.Since(start)
+	cpu := readProcessCPU().since(cpuBefore)
+	if err != nil {
+		return 0, "", err
+	}
+	countsAfter, err := apiServerCounts(ctx, env.RESTConfig)
+	if err != nil {
+		return 0, "", err
+	}
+	return elapsed, cpu + "\napiserver: " + countsSince(countsAfter, countsBefore), nil
 }
 
 // kindAndName reads the kind and name from an object's JSON without a full decode.
@@ -275,6 +301,7 @@ type tugboatRun struct {
 	phases       string        // where the time went, per app, as percentiles
 	byMethod     string        // requests up to all Ready by method
 	idleByMethod string        // requests during the idle window by method
+	processCPU   string        // CPU seconds by process from creation to all Ready
 }
 
 // measureTugboat runs `tugboat controller` as a process against a fresh cluster with
@@ -283,7 +310,7 @@ type tugboatRun struct {
 func measureTugboat(bin string, n int, interval, idle time.Duration) (*tugboatRun, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
-	env, err := cluster.Start(ctx, cluster.Options{Workloads: true})
+	env, err := cluster.Start(ctx, clusterOptions())
 	if err != nil {
 		return nil, err
 	}
@@ -391,32 +418,40 @@ func measureTugboat(bin string, n int, interval, idle time.Duration) (*tugboatRu
 			profiled <- saveProfile(pprofAddr, "profile?seconds=60", filepath.Join(profileDir, fmt.Sprintf("cpu-%d.pprof", n)))
 		}()
 		go func() {
+			_ = saveAPIServerProfile(ctx, env.RESTConfig, filepath.Join(profileDir, fmt.Sprintf("apiserver-tugboat-%d.pprof", n)))
+		}()
+		go func() {
 			// Where the workers wait, half way through the CPU profile.
 			time.Sleep(30 * time.Second)
 			_ = saveProfile(pprofAddr, "goroutine?debug=1", filepath.Join(profileDir, fmt.Sprintf("goroutines-%d.txt", n)))
 		}()
 	}
+	countsBefore, err := apiServerCounts(ctx, env.RESTConfig)
+	if err != nil {
+		return nil, err
+	}
+	cpuBefore := readProcessCPU()
 	start := time.Now()
 	if err := createKustomizations(ctx, c, n, interval); err != nil {
 		return nil, err
 	}
-	err = poll(ctx, func() (bool, string, error) {
-		var list kustomizev1.KustomizationList
-		if err := c.List(ctx, &list, client.InNamespace(metav1.NamespaceDefault)); err != nil {
-			return false, "", err
-		}
-		ready := 0
-		for _, k := range list.Items {
-			if apimeta.IsStatusConditionTrue(k.Status.Conditions, meta.ReadyCondition) && k.Status.LastAppliedRevision != "" {
-				ready++
+	err = waitAll(ctx, dynamic.NewForConfigOrDie(env.RESTConfig), kustomizev1.GroupVersion.WithResource("kustomizations"),
+		metav1.NamespaceDefault, n, "Kustomizations Ready", func(u *unstructured.Unstructured) bool {
+			var k kustomizev1.Kustomization
+			if runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &k) != nil {
+				return false
 			}
-		}
-		return ready == n, fmt.Sprintf("%d of %d Kustomizations Ready", ready, n), nil
-	})
-	run := &tugboatRun{ready: time.Since(start)}
+			return apimeta.IsStatusConditionTrue(k.Status.Conditions, meta.ReadyCondition) && k.Status.LastAppliedRevision != ""
+		})
+	run := &tugboatRun{ready: time.Since(start), processCPU: readProcessCPU().since(cpuBefore)}
 	if err != nil {
 		return nil, fmt.Errorf("%w (controller log: %s)", err, ctrlLog.Name())
 	}
+	countsAfter, err := apiServerCounts(ctx, env.RESTConfig)
+	if err != nil {
+		return nil, err
+	}
+	run.processCPU += "\napiserver: " + countsSince(countsAfter, countsBefore)
 	if run.phases, err = phases(ctx, c, n); err != nil {
 		return nil, err
 	}
@@ -634,6 +669,95 @@ func saveProfile(addr, what, file string) error {
 	return f.Close()
 }
 
+// clusterOptions are the local cluster's settings for both measures; with
+// TUGBOAT_BENCH_PROFILE the apiserver serves /debug/pprof (off by default in
+// internal/cluster; idle profiling costs nothing measurable).
+func clusterOptions() cluster.Options {
+	opts := cluster.Options{Workloads: true}
+	if os.Getenv("TUGBOAT_BENCH_PROFILE") != "" {
+		opts.ExtraAPIServerArgs = []string{"--profiling=true"}
+	}
+	return opts
+}
+
+// apiServerCounts reads the apiserver's own counters from its /metrics: requests by
+// verb, resource and subresource, and watch events sent by resource. The difference of
+// two readings says who loaded the apiserver during a measure (every component's
+// requests, not only the controller's).
+func apiServerCounts(ctx context.Context, cfg *rest.Config) (map[string]float64, error) {
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	data, err := cs.CoreV1().RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("failed to read the apiserver's metrics: %w", err)
+	}
+	label := func(line, name string) string {
+		_, after, ok := strings.Cut(line, name+`="`)
+		if !ok {
+			return ""
+		}
+		v, _, _ := strings.Cut(after, `"`)
+		return v
+	}
+	out := map[string]float64{}
+	for line := range strings.SplitSeq(string(data), "\n") {
+		var key string
+		switch {
+		case strings.HasPrefix(line, "apiserver_request_total{"):
+			key = label(line, "verb") + " " + label(line, "resource")
+			if sub := label(line, "subresource"); sub != "" {
+				key += "/" + sub
+			}
+		case strings.HasPrefix(line, "apiserver_watch_events_total{"):
+			key = "watch-event " + label(line, "resource")
+		default:
+			continue
+		}
+		v, err := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
+		if err == nil {
+			out[key] += v
+		}
+	}
+	return out, nil
+}
+
+// countsSince lists the counters that grew since earlier, largest first.
+func countsSince(now, earlier map[string]float64) string {
+	type count struct {
+		key string
+		n   float64
+	}
+	var counts []count
+	for k, v := range now {
+		if d := v - earlier[k]; d >= 1 {
+			counts = append(counts, count{k, d})
+		}
+	}
+	slices.SortFunc(counts, func(a, b count) int { return int(b.n - a.n) })
+	parts := make([]string, 0, len(counts))
+	for _, c := range counts {
+		parts = append(parts, fmt.Sprintf("%s %.0f", c.key, c.n))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// saveAPIServerProfile saves a 30 s CPU profile of kube-apiserver (its
+// /debug/pprof, served to the cluster admin): what the apiserver spends its CPU on
+// while the controller or the floor's client loads it.
+func saveAPIServerProfile(ctx context.Context, cfg *rest.Config, file string) error {
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	data, err := cs.CoreV1().RESTClient().Get().AbsPath("/debug/pprof/profile").Param("seconds", "30").DoRaw(ctx)
+	if err != nil {
+		return fmt.Errorf("failed to fetch the apiserver's CPU profile: %w", err)
+	}
+	return os.WriteFile(file, data, 0o644)
+}
+
 // sampleAnonRSS samples a process's RssAnon every 100 ms until ctx ends; the
 // returned function gives the highest value seen so far.
 func sampleAnonRSS(ctx context.Context, pid int) func() int64 {
@@ -693,6 +817,49 @@ func freeAddr() (string, error) {
 	return l.Addr().String(), nil
 }
 
+// waitAll watches the objects of one resource in namespace until n of them are ready,
+// as `kubectl wait` does: a list, then a watch, so that the wait itself costs the
+// apiserver little (a list of 1000 objects every 250 ms cost it several CPU-seconds
+// per run, more for the longer run).
+func waitAll(ctx context.Context, dyn dynamic.Interface, gvr schema.GroupVersionResource, namespace string, n int,
+	what string, ready func(*unstructured.Unstructured) bool) error {
+	res := dyn.Resource(gvr).Namespace(namespace)
+	lw := &cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) { return res.List(ctx, o) },
+		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			return res.Watch(ctx, o)
+		},
+	}
+	done := map[string]bool{}
+	note := func(u *unstructured.Unstructured, deleted bool) bool {
+		if deleted || !ready(u) {
+			delete(done, u.GetName())
+		} else {
+			done[u.GetName()] = true
+		}
+		return len(done) >= n
+	}
+	_, err := watchtools.UntilWithSync(ctx, lw, &unstructured.Unstructured{},
+		func(store cache.Store) (bool, error) {
+			all := false
+			for _, o := range store.List() {
+				all = note(o.(*unstructured.Unstructured), false)
+			}
+			return all, nil
+		},
+		func(e watch.Event) (bool, error) {
+			u, ok := e.Object.(*unstructured.Unstructured)
+			if !ok {
+				return false, nil
+			}
+			return note(u, e.Type == watch.Deleted), nil
+		})
+	if err != nil {
+		return fmt.Errorf("%d of %d %s: %w", len(done), n, what, err)
+	}
+	return nil
+}
+
 // poll checks every 250 ms until done, the same cadence for the floor and tugboat.
 func poll(ctx context.Context, check func() (done bool, state string, err error)) error {
 	for {
@@ -709,4 +876,71 @@ func poll(ctx context.Context, check func() (done bool, state string, err error)
 		case <-time.After(250 * time.Millisecond):
 		}
 	}
+}
+
+// processCPU is the CPU time of this test process and of each of its children (the
+// control plane's components, the Git server's helpers, the controller), by name:
+// where the machine's cores went during a measure.
+type processCPU map[string]time.Duration
+
+// readProcessCPU reads the CPU time of this process ("bench") and of every process
+// whose parent it is, named by their command line's first argument after the
+// program when the program is a multi-call binary (tugboat-k8s kube-apiserver,
+// tugboat controller).
+func readProcessCPU() processCPU {
+	out := processCPU{}
+	if d, err := cpuTime(os.Getpid()); err == nil {
+		out["bench"] = d
+	}
+	entries, _ := os.ReadDir("/proc")
+	self := strconv.Itoa(os.Getpid())
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			continue
+		}
+		fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+2:]))
+		if len(fields) < 2 || fields[1] != self {
+			continue
+		}
+		cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		if err != nil {
+			continue
+		}
+		args := strings.Split(strings.TrimRight(string(cmdline), "\x00"), "\x00")
+		name := filepath.Base(args[0])
+		if len(args) > 1 && !strings.HasPrefix(args[1], "-") {
+			name = args[1]
+		}
+		if d, err := cpuTime(pid); err == nil {
+			out[name] += d
+		}
+	}
+	return out
+}
+
+// since lists the CPU seconds each process used after earlier, largest first, with
+// the total.
+func (p processCPU) since(earlier processCPU) string {
+	type use struct {
+		name string
+		d    time.Duration
+	}
+	var uses []use
+	var total time.Duration
+	for name, d := range p {
+		d -= earlier[name]
+		total += d
+		uses = append(uses, use{name, d})
+	}
+	slices.SortFunc(uses, func(a, b use) int { return int(b.d - a.d) })
+	parts := []string{fmt.Sprintf("total %.1f", total.Seconds())}
+	for _, u := range uses {
+		parts = append(parts, fmt.Sprintf("%s %.1f", u.name, u.d.Seconds()))
+	}
+	return strings.Join(parts, ", ")
 }
