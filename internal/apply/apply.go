@@ -186,7 +186,7 @@ func (m *Manager) applyOne(ctx context.Context, u *unstructured.Unstructured, op
 		return nil, ActionSkipped, nil
 	}
 	id := IDOf(u)
-	hash, err := hashOf(u)
+	hash, encoded, err := hashOf(u)
 	if err != nil {
 		return nil, "", err
 	}
@@ -246,7 +246,7 @@ func (m *Manager) applyOne(ctx context.Context, u *unstructured.Unstructured, op
 	} else if adopted {
 		action = ActionConfigured
 	}
-	m.store(id, record{hash: hash, applied: u, rv: live.GetResourceVersion(), uid: live.GetUID(), exists: true})
+	m.store(id, record{hash: hash, applied: encoded, rv: live.GetResourceVersion(), uid: live.GetUID(), exists: true})
 	return live, action, nil
 }
 

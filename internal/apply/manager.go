@@ -75,9 +75,10 @@ type Manager struct {
 // record is what the Manager knows of one object, by inventory id.
 type record struct {
 	// hash is the hash of the desired object last applied; applied is that
-	// object. Both are zero when the object was only observed.
+	// object as JSON (a tenth of the memory of its map form, and a Manager keeps
+	// one per managed object). Both are zero when the object was only observed.
 	hash    [sha256.Size]byte
-	applied *unstructured.Unstructured
+	applied []byte
 	// rv is the newest resourceVersion seen: from the apply response or a
 	// watch event. An apply that returns it again changed nothing. uid tells
 	// a recreated object from the one seen.
@@ -168,13 +169,20 @@ func (m *Manager) Observe(live *unstructured.Unstructured) (drifted bool, path s
 	if applied == nil || unchanged {
 		return false, ""
 	}
-	drifted, path = Drifted(applied, live)
+	desired := &unstructured.Unstructured{}
+	if err := desired.UnmarshalJSON(applied); err != nil {
+		// Encoded by Apply from a valid object; if it cannot be read back,
+		// sending the object again is the safe answer.
+		drifted, path = true, ""
+	} else {
+		drifted, path = Drifted(desired, live)
+	}
 
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	// The record may have been replaced by an apply in the meantime; only
-	// mark the one that was compared.
-	if r := m.seen[id]; r != nil && r.applied == applied {
+	// The record may have been replaced by an apply in the meantime (store
+	// puts a new one); only mark the one that was compared.
+	if m.seen[id] == r {
 		r.rv, r.uid = live.GetResourceVersion(), live.GetUID()
 		r.stale = r.stale || drifted
 	}

@@ -134,12 +134,12 @@ func defaultProtocols(obj map[string]any, path ...string) {
 
 // hashOf identifies a desired object's content. encoding/json sorts map keys,
 // so equal objects hash equal.
-func hashOf(u *unstructured.Unstructured) ([sha256.Size]byte, error) {
+func hashOf(u *unstructured.Unstructured) ([sha256.Size]byte, []byte, error) {
 	b, err := json.Marshal(u.Object)
 	if err != nil {
-		return [sha256.Size]byte{}, fmt.Errorf("failed to encode %s: %w", subject(u), err)
+		return [sha256.Size]byte{}, nil, fmt.Errorf("failed to encode %s: %w", subject(u), err)
 	}
-	return sha256.Sum256(b), nil
+	return sha256.Sum256(b), b, nil
 }
 
 // subject names an object in errors: 'Deployment/default/web'.

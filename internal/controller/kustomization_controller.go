@@ -14,6 +14,7 @@ import (
 	cliobject "github.com/fluxcd/cli-utils/pkg/object"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
@@ -43,6 +44,9 @@ type KustomizationReconciler struct {
 	Store      *source.Store
 	recorder   recorder
 	watcher    *watcher
+	// builds keeps kustomize's output for Kustomizations that build the same path of
+	// the same tree with the same kustomize settings (see build.Cache).
+	builds *build.Cache
 
 	mu       sync.Mutex
 	state    map[string]*kustomizationState // by namespace/name
@@ -55,14 +59,24 @@ type kustomizationState struct {
 	specHash     string
 	inputs       []string
 	inputsDigest string
-	objects      []*unstructured.Unstructured
-	// digest is the checksum of objects, 'sha256:<hex>' (status.history).
+	// manifests are the built objects, kept as JSON: a controller holds those of
+	// every Kustomization for as long as it runs, and an object's JSON is a tenth of
+	// the memory of its map form (N=1000: 31 MiB of maps). objects decodes them.
+	manifests []manifest
+	// digest is the checksum of the manifests, 'sha256:<hex>' (status.history).
 	digest string
 	// healthKey names the revision and spec whose health is being waited for, since
 	// healthSince; healthPassed is how long it took to pass, once it has.
 	healthKey    string
 	healthSince  time.Time
 	healthPassed time.Duration
+	// pendingChanges are the change lists of applies whose health is not judged yet.
+	pendingChanges []pendingChange
+}
+
+// pendingChange is the change list of one apply.
+type pendingChange struct {
+	revision, summary string
 }
 
 // Reconcile reads the Kustomization and runs its steps; the status is patched once.
@@ -140,11 +154,15 @@ func (r *KustomizationReconciler) reconcile(ctx context.Context, obj *kustomizev
 		return outcome{ready: metav1.ConditionFalse, reason: meta.ReconciliationFailedReason, message: err.Error(), requeue: retry}, st.digest
 	}
 	owner := apply.Owner{Name: obj.Name, Namespace: obj.Namespace}
-	changes, err := mgr.Apply(ctx, owner, st.objects, apply.Options{Force: obj.Spec.Force})
+	objects, err := st.objects()
+	if err != nil {
+		return outcome{ready: metav1.ConditionFalse, reason: meta.BuildFailedReason, message: err.Error(), requeue: retry}, st.digest
+	}
+	changes, err := mgr.Apply(ctx, owner, objects, apply.Options{Force: obj.Spec.Force})
 	if err != nil {
 		return outcome{ready: metav1.ConditionFalse, reason: meta.ReconciliationFailedReason, message: err.Error(), requeue: retry}, st.digest
 	}
-	if err := r.watcher.track(ctx, key, st.objects); err != nil {
+	if err := r.watcher.track(ctx, key, st.manifests); err != nil {
 		log.FromContext(ctx).Error(err, "failed to watch managed objects; drift will be corrected at the interval")
 	}
 
@@ -165,22 +183,85 @@ func (r *KustomizationReconciler) reconcile(ctx context.Context, obj *kustomizev
 		}
 	}
 	obj.Status.Inventory = &kustomizev1.ResourceInventory{Entries: inventory}
-	if summary := changeSummary(changes); summary != "" {
-		r.recorder.event(obj, false, meta.ProgressingReason, revision, summary)
+	if st.pendingRevision() != "" && st.pendingRevision() != revision {
+		// A new revision came while the last one's health was awaited: its changes
+		// get their own event, under their own revision.
+		r.flushChanges(obj, st)
 	}
+	st.noteChanges(revision, changeSummary(changes))
 	if pruneErr != nil {
+		r.flushChanges(obj, st)
 		return outcome{ready: metav1.ConditionFalse, reason: meta.PruneFailedReason, message: pruneErr.Error(), requeue: retry}, st.digest
 	}
 
 	o = r.health(ctx, obj, st, revision)
-	if o.ready == metav1.ConditionTrue {
-		if obj.Status.LastAppliedRevision != revision {
-			r.recorder.event(obj, false, meta.ReconciliationSucceededReason, revision, o.message)
+	switch o.ready {
+	case metav1.ConditionTrue:
+		// One event tells the whole apply: what changed and that it is healthy.
+		if changes, _ := st.takeChanges(); changes != "" || obj.Status.LastAppliedRevision != revision {
+			r.recorder.event(obj, false, meta.ReconciliationSucceededReason, revision, joinLines(changes, successNote(obj, o)))
 		}
 		obj.Status.LastAppliedRevision = revision
 		o.requeue = jitter(obj.GetInterval())
+	case metav1.ConditionFalse:
+		r.flushChanges(obj, st)
 	}
 	return o, st.digest
+}
+
+// noteChanges keeps the change list of an apply until its health is judged, so that
+// a successful apply costs one event (Flux sends one for the changes and one for the
+// success: an apiserver write each, 1000 requests at N=1000). Applies of the same
+// revision (a drift corrected while health is awaited) add to the list.
+func (st *kustomizationState) noteChanges(revision, summary string) {
+	if summary == "" {
+		return
+	}
+	st.pendingChanges = append(st.pendingChanges, pendingChange{revision: revision, summary: summary})
+}
+
+// pendingRevision is the revision whose changes are kept, or "".
+func (st *kustomizationState) pendingRevision() string {
+	if len(st.pendingChanges) == 0 {
+		return ""
+	}
+	return st.pendingChanges[0].revision
+}
+
+// takeChanges returns the kept change lists, oldest first, and forgets them.
+func (st *kustomizationState) takeChanges() (string, []pendingChange) {
+	pending := st.pendingChanges
+	st.pendingChanges = nil
+	var lines []string
+	for _, p := range pending {
+		lines = append(lines, p.summary)
+	}
+	return strings.Join(lines, "\n"), pending
+}
+
+// flushChanges emits the kept change lists as they are, one Progressing event per
+// apply: the apply happened even though it was not judged healthy.
+func (r *KustomizationReconciler) flushChanges(obj *kustomizev1.Kustomization, st *kustomizationState) {
+	_, pending := st.takeChanges()
+	for _, p := range pending {
+		r.recorder.event(obj, false, meta.ProgressingReason, p.revision, p.summary)
+	}
+}
+
+// successNote ends the success event: the health verdict when one was awaited, else
+// the Ready message.
+func successNote(obj *kustomizev1.Kustomization, o outcome) string {
+	if c := apimeta.FindStatusCondition(obj.Status.Conditions, meta.HealthyCondition); c != nil && c.Status == metav1.ConditionTrue {
+		return c.Message
+	}
+	return o.message
+}
+
+func joinLines(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "\n" + b
 }
 
 // snapshot returns the source's snapshot from the in-process store.
@@ -226,14 +307,19 @@ func (r *KustomizationReconciler) build(obj *kustomizev1.Kustomization, snap *so
 	if prev != nil && prev.specHash == specHash && inputsDigest(snap, obj.Spec.Path, prev.inputs) == prev.inputsDigest {
 		return prev, nil
 	}
-	res, err := build.Build(snap.Files, snap.Symlinks, build.Input{Path: obj.Spec.Path, Spec: obj.Spec, Vars: vars, Name: obj.Name, Namespace: obj.Namespace})
+	res, err := r.builds.Build(snap.Digest, snap.Files, snap.Symlinks, build.Input{Path: obj.Spec.Path, Spec: obj.Spec, Vars: vars, Name: obj.Name, Namespace: obj.Namespace})
+	if err != nil {
+		return nil, err
+	}
+	manifests, digest, err := encodeManifests(res.Objects)
 	if err != nil {
 		return nil, err
 	}
 	st := &kustomizationState{specHash: specHash, inputs: res.Inputs, inputsDigest: inputsDigest(snap, obj.Spec.Path, res.Inputs),
-		objects: res.Objects, digest: manifestsDigest(res.Objects)}
+		manifests: manifests, digest: digest}
 	if prev != nil {
 		st.healthKey, st.healthSince, st.healthPassed = prev.healthKey, prev.healthSince, prev.healthPassed
+		st.pendingChanges = prev.pendingChanges
 	}
 	r.mu.Lock()
 	r.state[key] = st
@@ -259,14 +345,48 @@ func inputsDigest(snap *source.Snapshot, path string, inputs []string) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// manifestsDigest is the checksum of the built objects, in build order.
-func manifestsDigest(objs []*unstructured.Unstructured) string {
+// manifest is one built object: its identity and its JSON.
+type manifest struct {
+	ref  objectRef
+	json []byte
+}
+
+// encodeManifests encodes the built objects and returns them with their checksum, in
+// build order.
+func encodeManifests(objs []*unstructured.Unstructured) ([]manifest, string, error) {
 	h := sha256.New()
-	enc := json.NewEncoder(h)
+	out := make([]manifest, 0, len(objs))
 	for _, o := range objs {
-		_ = enc.Encode(o.Object)
+		data, err := json.Marshal(o.Object)
+		if err != nil {
+			return nil, "", fmt.Errorf("failed to encode %s/%s: %w", o.GetKind(), o.GetName(), err)
+		}
+		h.Write(data)
+		h.Write([]byte{'\n'})
+		out = append(out, manifest{ref: objectRef{gvk: o.GroupVersionKind(), namespace: o.GetNamespace(), name: o.GetName()}, json: data})
 	}
-	return "sha256:" + hex.EncodeToString(h.Sum(nil))
+	return out, "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// objects decodes the manifests; each call returns new objects the caller may change.
+func (st *kustomizationState) objects() ([]*unstructured.Unstructured, error) {
+	out := make([]*unstructured.Unstructured, 0, len(st.manifests))
+	for _, m := range st.manifests {
+		u, err := m.decode()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, u)
+	}
+	return out, nil
+}
+
+func (m manifest) decode() (*unstructured.Unstructured, error) {
+	u := &unstructured.Unstructured{}
+	if err := u.UnmarshalJSON(m.json); err != nil {
+		return nil, fmt.Errorf("failed to decode %s/%s: %w", m.ref.gvk.Kind, m.ref.name, err)
+	}
+	return u, nil
 }
 
 func cleanPath(p string) string {

@@ -27,7 +27,11 @@ func TestEachApplyEmitsAnEventListingWhatChanged(t *testing.T) {
 	first, _ := wd.Head()
 	waitKustomization(t, ns, "app", "applied the first commit", readyAt(first))
 	waitEvent(t, ns, "Normal", "main@sha1:"+first,
-		"ConfigMap/"+ns+"/a created", "ConfigMap/"+ns+"/b created")
+		"ConfigMap/"+ns+"/a created", "ConfigMap/"+ns+"/b created", "Applied revision: main@sha1:"+first)
+	// One event says it all: what changed and that the apply succeeded.
+	if got := countEvents(t, ns, "app", "main@sha1:"+first); got != 1 {
+		t.Errorf("%d events for the first commit, want 1", got)
+	}
 
 	if err := wd.WriteFiles(map[string]string{"app/a.yaml": configMap("a", "2"), "app/c.yaml": configMap("c", "1")}); err != nil {
 		t.Fatal(err)
@@ -59,9 +63,32 @@ func TestEachApplyEmitsAnEventListingWhatChanged(t *testing.T) {
 	waitEvent(t, ns, "Warning", "main@sha1:"+third, "bad.yaml")
 }
 
+// countEvents counts the events on Kustomization name whose revision annotation is
+// revision.
+func countEvents(t *testing.T, ns, name, revision string) int {
+	t.Helper()
+	var list eventsv1.EventList
+	if err := k8s.List(context.Background(), &list, client.InNamespace(ns)); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range list.Items {
+		if e.Regarding.Kind == "Kustomization" && e.Regarding.Name == name && e.Annotations[RevisionAnnotation] == revision {
+			n++
+		}
+	}
+	return n
+}
+
 // waitEvent waits for an event on Kustomization "app" of the given type whose revision
 // annotation is revision and whose note holds every fragment, and returns it.
 func waitEvent(t *testing.T, ns, eventType, revision string, fragments ...string) eventsv1.Event {
+	t.Helper()
+	return waitEventOn(t, ns, "app", eventType, revision, fragments...)
+}
+
+// waitEventOn is waitEvent for the Kustomization name.
+func waitEventOn(t *testing.T, ns, name, eventType, revision string, fragments ...string) eventsv1.Event {
 	t.Helper()
 	var found eventsv1.Event
 	var seen []string
@@ -72,7 +99,7 @@ func waitEvent(t *testing.T, ns, eventType, revision string, fragments ...string
 		}
 		seen = seen[:0]
 		for _, e := range list.Items {
-			if e.Regarding.Kind != "Kustomization" || e.Regarding.Name != "app" {
+			if e.Regarding.Kind != "Kustomization" || e.Regarding.Name != name {
 				continue
 			}
 			seen = append(seen, e.Type+" "+e.Reason+" "+e.Annotations[RevisionAnnotation]+": "+e.Note)

@@ -49,6 +49,10 @@ func TestHealthChecksNameTheUnhealthyObjectAndYieldToANewCommit(t *testing.T) {
 
 	waitKustomization(t, ns, "short", "failed its health check naming the Deployment",
 		notReadyWith(meta.HealthCheckFailedReason, "Deployment/"+ns+"/short", "Failed"))
+	first, _ := wd.Head()
+	// The apply happened though its health failed: its changes get their event.
+	waitEventOn(t, ns, "short", "Normal", "main@sha1:"+first, "Deployment/"+ns+"/short created")
+	waitEventOn(t, ns, "short", "Warning", "main@sha1:"+first, "Deployment/"+ns+"/short")
 
 	// While "long" waits (for up to 10 minutes) a fix lands: it is picked up at once.
 	waitKustomization(t, ns, "long", "started its health checks", func(k *kustomizev1.Kustomization) bool {
@@ -67,6 +71,10 @@ func TestHealthChecksNameTheUnhealthyObjectAndYieldToANewCommit(t *testing.T) {
 	if c := findCondition(k.Status.Conditions, meta.HealthyCondition); c == nil || c.Status != metav1.ConditionTrue {
 		t.Errorf("Healthy condition %+v, want True", c)
 	}
+	// The first commit's apply, never judged, has its own event; the fix's changes
+	// come with its success.
+	waitEventOn(t, ns, "long", "Normal", "main@sha1:"+first, "Deployment/"+ns+"/long created")
+	waitEventOn(t, ns, "long", "Normal", "main@sha1:"+fixed, "Deployment/"+ns+"/long configured", "Health check passed in")
 }
 
 func findCondition(conds []metav1.Condition, t string) *metav1.Condition {

@@ -20,6 +20,7 @@ import (
 
 	kustomizev1 "github.com/tugboatcd/tugboat/api/kustomize/v1"
 	"github.com/tugboatcd/tugboat/internal/apply"
+	"github.com/tugboatcd/tugboat/internal/build"
 	"github.com/tugboatcd/tugboat/internal/source"
 )
 
@@ -30,6 +31,12 @@ const (
 	dependsOnIndex = "tugboat.dependsOn"
 )
 
+// buildCacheEntries bounds the kustomize outputs kept for reuse: one per (tree, path,
+// kustomize settings) in use. Kustomizations that share one are rebuilt together when
+// their source moves, so a few dozen entries serve fleets of thousands; a miss costs
+// one kustomize run, as without the cache.
+const buildCacheEntries = 64
+
 // SetupWithManager registers the Kustomization reconciler with its triggers: spec and
 // reconcile-request changes, a new snapshot of its source (sent in process by the
 // GitRepository reconciler), a dependency becoming Ready, and drift or progress of the
@@ -38,6 +45,7 @@ func (r *KustomizationReconciler) SetupWithManager(ctx context.Context, mgr ctrl
 	r.recorder = recorder{events: mgr.GetEventRecorder("tugboat-kustomize")}
 	r.state = map[string]*kustomizationState{}
 	r.managers = map[string]*apply.Manager{}
+	r.builds = build.NewCache(buildCacheEntries)
 	dyn, err := dynamic.NewForConfig(mgr.GetConfig())
 	if err != nil {
 		return err

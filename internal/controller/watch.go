@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"sync"
 
+	cliobject "github.com/fluxcd/cli-utils/pkg/object"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/dynamic/dynamicinformer"
@@ -44,8 +46,8 @@ type objectRef struct {
 }
 
 type desiredObject struct {
-	owner string
-	obj   *unstructured.Unstructured
+	owner    string
+	manifest manifest
 }
 
 func newWatcher(ctx context.Context, dyn dynamic.Interface, mapper apimeta.RESTMapper) *watcher {
@@ -59,18 +61,17 @@ func newWatcher(ctx context.Context, dyn dynamic.Interface, mapper apimeta.RESTM
 }
 
 // track records the desired objects of owner and makes sure their kinds are watched.
-func (w *watcher) track(ctx context.Context, owner string, objs []*unstructured.Unstructured) error {
+func (w *watcher) track(ctx context.Context, owner string, manifests []manifest) error {
 	w.mu.Lock()
 	for _, ref := range w.byOwner[owner] {
 		delete(w.desired, ref)
 	}
-	refs := make([]objectRef, 0, len(objs))
+	refs := make([]objectRef, 0, len(manifests))
 	gvks := map[schema.GroupVersionKind]bool{}
-	for _, o := range objs {
-		ref := objectRef{gvk: o.GroupVersionKind(), namespace: o.GetNamespace(), name: o.GetName()}
-		refs = append(refs, ref)
-		w.desired[ref] = desiredObject{owner: owner, obj: o}
-		gvks[ref.gvk] = true
+	for _, m := range manifests {
+		refs = append(refs, m.ref)
+		w.desired[m.ref] = desiredObject{owner: owner, manifest: m}
+		gvks[m.ref.gvk] = true
 	}
 	w.byOwner[owner] = refs
 	w.mu.Unlock()
@@ -103,8 +104,9 @@ func (w *watcher) waitHealth(owner string, waiting bool) {
 	}
 }
 
-// get returns the live object from the watch cache.
-func (w *watcher) get(gvk schema.GroupVersionKind, namespace, name string) (*unstructured.Unstructured, bool) {
+// get returns the live object from the watch cache. watching is false when its kind
+// has no synced watch, so the cache cannot say whether the object exists.
+func (w *watcher) get(gvk schema.GroupVersionKind, namespace, name string) (live *unstructured.Unstructured, watching bool) {
 	mapping, err := w.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
 	if err != nil {
 		return nil, false
@@ -121,10 +123,17 @@ func (w *watcher) get(gvk schema.GroupVersionKind, namespace, name string) (*uns
 	}
 	item, exists, err := inf.GetStore().GetByKey(key)
 	if err != nil || !exists {
-		return nil, false
+		return nil, true
 	}
-	u, ok := item.(*unstructured.Unstructured)
-	return u, ok
+	l, ok := item.(*liveObject)
+	if !ok {
+		return nil, true
+	}
+	u, err := l.decode()
+	if err != nil {
+		return nil, true
+	}
+	return u, true
 }
 
 func (w *watcher) ensureInformer(ctx context.Context, gvk schema.GroupVersionKind) error {
@@ -139,13 +148,7 @@ func (w *watcher) ensureInformer(ctx context.Context, gvk schema.GroupVersionKin
 	}
 	inf := dynamicinformer.NewFilteredDynamicInformer(w.dyn, mapping.Resource, metav1.NamespaceAll, 0, cache.Indexers{},
 		func(o *metav1.ListOptions) { o.LabelSelector = meta.KustomizeNameLabel }).Informer()
-	// Managed fields are most of an object's bytes and nothing here reads them.
-	_ = inf.SetTransform(func(obj any) (any, error) {
-		if u, ok := obj.(*unstructured.Unstructured); ok {
-			u.SetManagedFields(nil)
-		}
-		return obj, nil
-	})
+	_ = inf.SetTransform(compact)
 	if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj any) { w.changed(obj, false) },
 		UpdateFunc: func(_, obj any) { w.changed(obj, false) },
@@ -171,11 +174,11 @@ func (w *watcher) changed(obj any, deleted bool) {
 	if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 		obj, deleted = tomb.Obj, true
 	}
-	live, ok := obj.(*unstructured.Unstructured)
+	l, ok := obj.(*liveObject)
 	if !ok {
 		return
 	}
-	ref := objectRef{gvk: live.GroupVersionKind(), namespace: live.GetNamespace(), name: live.GetName()}
+	ref := objectRef{gvk: l.GroupVersionKind(), namespace: l.Namespace, name: l.Name}
 	w.mu.Lock()
 	d, tracked := w.desired[ref]
 	awaiting := tracked && w.awaiting[d.owner]
@@ -185,12 +188,74 @@ func (w *watcher) changed(obj any, deleted bool) {
 	}
 	drifted := deleted
 	if !deleted {
-		drifted, _ = apply.Drifted(d.obj, live)
+		drifted = w.drifted(d.manifest, l)
 	}
 	switch {
 	case drifted && w.onDrift != nil:
-		w.onDrift(d.owner, apply.IDOf(d.obj))
+		w.onDrift(d.owner, l.id())
 	case awaiting && w.onChange != nil:
 		w.onChange(d.owner)
 	}
+}
+
+// drifted reports whether live no longer holds what was applied; an object that
+// cannot be decoded counts as drifted, so that it is applied again.
+func (w *watcher) drifted(m manifest, l *liveObject) bool {
+	desired, err := m.decode()
+	if err != nil {
+		return true
+	}
+	live, err := l.decode()
+	if err != nil {
+		return true
+	}
+	drifted, _ := apply.Drifted(desired, live)
+	return drifted
+}
+
+// liveObject is how the watch cache keeps a managed object: its identity, and the
+// rest as JSON without managedFields, decoded when drift or health is judged. The
+// controller watches every object it applied; kept as maps, the 4,000 objects of
+// the N=1000 benchmark took 39 MiB, as JSON about a tenth of that.
+type liveObject struct {
+	metav1.TypeMeta
+	metav1.ObjectMeta
+	raw []byte
+}
+
+// DeepCopyObject copies the identity; raw is never changed, so it is shared.
+func (l *liveObject) DeepCopyObject() runtime.Object {
+	c := &liveObject{TypeMeta: l.TypeMeta, raw: l.raw}
+	l.DeepCopyInto(&c.ObjectMeta)
+	return c
+}
+
+// id is the object's inventory id, as apply.IDOf gives it.
+func (l *liveObject) id() string {
+	return cliobject.ObjMetadata{Namespace: l.Namespace, Name: l.Name, GroupKind: l.GroupVersionKind().GroupKind()}.String()
+}
+
+func (l *liveObject) decode() (*unstructured.Unstructured, error) {
+	u := &unstructured.Unstructured{}
+	if err := u.UnmarshalJSON(l.raw); err != nil {
+		return nil, fmt.Errorf("failed to decode the live %s %s/%s: %w", l.Kind, l.Namespace, l.Name, err)
+	}
+	return u, nil
+}
+
+// compact is the watch's transform: it turns each object the watch delivers into a
+// liveObject before the cache stores it.
+func compact(obj any) (any, error) {
+	u, ok := obj.(*unstructured.Unstructured)
+	if !ok {
+		return obj, nil
+	}
+	u.SetManagedFields(nil)
+	raw, err := u.MarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	l := &liveObject{TypeMeta: metav1.TypeMeta{APIVersion: u.GetAPIVersion(), Kind: u.GetKind()}, raw: raw}
+	l.Name, l.Namespace, l.UID, l.ResourceVersion = u.GetName(), u.GetNamespace(), u.GetUID(), u.GetResourceVersion()
+	return l, nil
 }
