@@ -23,6 +23,21 @@ import (
 // DuckDBFile is the database file's name inside the data directory.
 const DuckDBFile = "tugboat.duckdb"
 
+// duckCheckpointThreshold is the WAL size at which DuckDB moves committed
+// rows into the database file (its default is 16 MiB). Every commit is in
+// the WAL, synced, either way; the threshold only says how often the
+// compressed copy is written. A checkpoint ends the table's last row group,
+// so appends after it start a new one, and DuckDB's vacuum later rewrites
+// runs of part-filled row groups into fewer: at 16 MiB (about 60,000
+// ContainerLogV2 lines) row groups were rewritten up to three times, which
+// cost more CPU than the appends themselves. At 64 MiB a checkpoint holds
+// about two full row groups (122,880 rows each), and steady-state ingest
+// went from ~150 k to ~200 k+ lines per CPU-second (BenchmarkDuckDBAppend,
+// 100 calls, 2026-11-26; see docs/benchmarks.md). The price: up to 64 MiB
+// of WAL to replay after a crash and that much uncompressed data in the
+// buffer pool (which spills to disk under its memory limit).
+const duckCheckpointThreshold = "64MiB"
+
 // DuckDB is the embedded engine: one database file, appends through DuckDB's
 // Appender API inside a transaction, queries on concurrent connections.
 type DuckDB struct {
@@ -61,6 +76,11 @@ func OpenDuckDB(ctx context.Context, dir string, opts Options) (*DuckDB, error) 
 		return nil, fmt.Errorf("failed to open DuckDB database %s: %w", dsn, err)
 	}
 	s := &DuckDB{db: sql.OpenDB(conn), conn: conn, opts: opts, stop: make(chan struct{}), done: make(chan struct{})}
+	if _, err := s.db.ExecContext(ctx, "SET GLOBAL checkpoint_threshold = '"+duckCheckpointThreshold+"'"); err != nil {
+		_ = s.db.Close()
+		_ = conn.Close()
+		return nil, fmt.Errorf("failed to configure DuckDB database %s: %w", dsn, err)
+	}
 	for _, name := range sortedTables(opts.Tables) {
 		if _, err := s.db.ExecContext(ctx, duckCreateTable(name, opts.Tables[name])); err != nil {
 			_ = s.db.Close()

@@ -78,3 +78,18 @@ func TestALargeCallWithoutAnExplicitTransactionIsStillAtomic(t *testing.T) {
 		})
 	}
 }
+
+func TestTheStoreCheckpointsAtItsOwnWALSize(t *testing.T) {
+	s, err := OpenDuckDB(context.Background(), t.TempDir(), Options{RetentionInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var got string
+	if err := s.DB().QueryRow(`SELECT current_setting('checkpoint_threshold')`).Scan(&got); err != nil {
+		t.Fatal(err)
+	}
+	if got != "64.0 MiB" {
+		t.Fatalf("checkpoint_threshold is %s, want 64.0 MiB (duckCheckpointThreshold)", got)
+	}
+}
