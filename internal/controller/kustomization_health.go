@@ -22,6 +22,14 @@ import (
 // (healthChecks naming objects another tool applied) are read again.
 const healthPoll = 5 * time.Second
 
+// interimStatusDelay is how long health may be awaited before the status says so.
+// Most applied workloads are healthy within it (at N=1000 the Deployments of the
+// benchmark were Available within a second of creation), and then the Ready verdict
+// is the only status write of the apply instead of the second: 460 status writes per
+// N=1000 run, each a custom-resource write the apiserver validates and every watcher
+// receives. Flux writes its progress before it waits.
+const interimStatusDelay = 2 * time.Second
+
 // healthSafetyNet bounds the wait between two health judgements of watched objects,
 // which the watch normally wakes at each change: a lost wake-up (a relist, a dropped
 // event) costs at most this, not the whole timeout. Judging reads only the cache.
@@ -94,6 +102,10 @@ func (r *KustomizationReconciler) health(ctx context.Context, obj *kustomizev1.K
 	next := min(timeout-time.Since(st.healthSince), healthSafetyNet)
 	if len(watched) < len(targets) {
 		next = min(next, healthPoll)
+	}
+	if waited := time.Since(st.healthSince); waited < interimStatusDelay {
+		return outcome{ready: metav1.ConditionUnknown, reason: meta.ProgressingReason, message: msg,
+			requeue: interimStatusDelay - waited, interim: true}
 	}
 	return outcome{ready: metav1.ConditionUnknown, reason: meta.ProgressingReason, message: msg, requeue: max(next, time.Second)}
 }

@@ -29,6 +29,9 @@ type outcome struct {
 	stalled bool          // the error needs a human: do not retry until the spec changes
 	requeue time.Duration // when to look again (0 = never, unless an event arrives)
 	err     error         // a retryable error: controller-runtime backs off
+	// interim marks a progress report that need not be written: the next verdict is
+	// expected within the requeue, and its status write will say it all.
+	interim bool
 }
 
 // finish sets Ready, Reconciling and Stalled from the outcome, so that every kind
@@ -81,11 +84,17 @@ func patchStatus(ctx context.Context, c client.Client, before, obj client.Object
 func complete(ctx context.Context, c client.Client, rec recorder, kind string, before, obj object, o outcome,
 	observedGeneration *int64, request *meta.ReconcileRequestStatus, revision string, start time.Time) (ctrl.Result, error) {
 	finish(obj, o, observedGeneration)
-	if v, ok := meta.ReconcileAnnotationValue(obj.GetAnnotations()); ok {
+	v, requested := meta.ReconcileAnnotationValue(obj.GetAnnotations())
+	requested = requested && v != request.LastHandledReconcileAt
+	if requested {
 		request.SetLastHandledReconcileRequest(v)
 	}
-	if err := patchStatus(ctx, c, before, obj); err != nil {
-		return ctrl.Result{}, err
+	// A user's reconcile request is answered at once; an interim progress report is not
+	// written (see outcome.interim).
+	if !o.interim || requested {
+		if err := patchStatus(ctx, c, before, obj); err != nil {
+			return ctrl.Result{}, err
+		}
 	}
 	if o.ready == metav1.ConditionFalse {
 		rec.event(obj, true, o.reason, revision, o.message)
