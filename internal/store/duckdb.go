@@ -239,8 +239,8 @@ func (s *DuckDB) Append(ctx context.Context, table string, rows [][]any) error {
 			}
 		}
 		// Close flushes: without an explicit transaction, the flush
-		// commits all rows or, failing, none.
-		return a.Close()
+		// commits all rows or, failing (or cancelled by ctx), none.
+		return a.CloseWithCancel(ctx)
 	})
 	if err != nil {
 		if explicit {

@@ -93,3 +93,25 @@ func TestTheStoreCheckpointsAtItsOwnWALSize(t *testing.T) {
 		t.Fatalf("checkpoint_threshold is %s, want 64.0 MiB (duckCheckpointThreshold)", got)
 	}
 }
+
+func TestACancelledAppendStoresNothing(t *testing.T) {
+	s, err := OpenDuckDB(context.Background(), t.TempDir(), Options{RetentionInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	row := []any{time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC), "node-1", "c1", "app", "web-1", "default", "hello", "stdout", "INFO", map[string]any{"image": "web:1"}}
+	err = s.Append(ctx, ContainerLogV2, [][]any{row})
+	if err == nil || !strings.Contains(err.Error(), "failed to append to table ContainerLogV2") || !strings.Contains(err.Error(), "context canceled") {
+		t.Fatalf("got error %v, want a cancelled append naming the table", err)
+	}
+	var n int
+	if err := s.DB().QueryRow(`SELECT count(*) FROM "ContainerLogV2"`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Fatalf("%d rows stored by a cancelled append", n)
+	}
+}
