@@ -28,11 +28,11 @@ const DuckDBFile = "tugboat.duckdb"
 // the WAL, synced, either way; the threshold only says how often the
 // compressed copy is written. A checkpoint ends the table's last row group,
 // so appends after it start a new one, and DuckDB's vacuum later rewrites
-// runs of part-filled row groups into fewer: at 16 MiB (about 60,000
+// runs of part-filled row groups into fewer: at 16 MiB (about 65,000
 // ContainerLogV2 lines) row groups were rewritten up to three times, which
 // cost more CPU than the appends themselves. At 64 MiB a checkpoint holds
 // about two full row groups (122,880 rows each), and steady-state ingest
-// went from ~150 k to ~200 k+ lines per CPU-second (BenchmarkDuckDBAppend,
+// went from ~127 k to ~220 k lines per CPU-second (BenchmarkDuckDBAppend,
 // 100 calls, 2026-11-26; see docs/benchmarks.md). The price: up to 64 MiB
 // of WAL to replay after a crash and that much uncompressed data in the
 // buffer pool (which spills to disk under its memory limit).
@@ -189,8 +189,8 @@ var implicitTxRows = duckdb.GetDataChunkCapacity() * 50
 // Calls of up to implicitTxRows rows commit with the Appender's flush, in
 // DuckDB's auto-commit; larger ones in BEGIN … COMMIT. An explicit COMMIT
 // runs as a task on DuckDB's scheduler: a worker thread takes it while the
-// caller's thread polls for the result, which doubled the CPU time of a
-// commit (a fifth of ingest in BenchmarkDuckDBAppend, 2026-11-26).
+// caller's thread spins polling for the result; without it
+// BenchmarkDuckDBAppend gained 10–40 % lines per CPU-second (2026-11-26).
 func (s *DuckDB) Append(ctx context.Context, table string, rows [][]any) error {
 	cols, err := columnsFor(s.opts.Tables, table)
 	if err != nil {
