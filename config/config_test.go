@@ -19,12 +19,14 @@ func TestDefaultBuildsWithKustomize(t *testing.T) {
 		"CustomResourceDefinition/gitrepositories.source.toolkit.fluxcd.io":   false,
 		"CustomResourceDefinition/kustomizations.kustomize.toolkit.fluxcd.io": false,
 		"CustomResourceDefinition/receivers.notification.toolkit.fluxcd.io":   false,
-		"Namespace/tugboat-system":              false,
-		"ServiceAccount/tugboat-controller":     false,
-		"ClusterRoleBinding/tugboat-controller": false,
-		"Deployment/tugboat-controller":         false,
-		"Service/webhook-receiver":              false,
-		"Service/tugboat-api":                   false,
+		"Namespace/tugboat-system":                                       false,
+		"ServiceAccount/tugboat-controller":                              false,
+		"ClusterRoleBinding/tugboat-controller":                          false,
+		"Deployment/tugboat-controller":                                  false,
+		"Service/webhook-receiver":                                       false,
+		"Service/tugboat-api":                                            false,
+		"MutatingAdmissionPolicy/tugboat-kustomization-finalizer":        false,
+		"MutatingAdmissionPolicyBinding/tugboat-kustomization-finalizer": false,
 	}
 	for _, r := range res.Resources() {
 		id := r.GetKind() + "/" + r.GetName()

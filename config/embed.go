@@ -10,8 +10,18 @@ import "embed"
 //go:embed crd/bases/*.yaml
 var CRDs embed.FS
 
-// Manifests are every kustomize base (default, crd, rbac, manager), for `tugboat
-// install`, which builds default/ as `kustomize build config/default` does.
+// Manifests are every kustomize base (default, crd, rbac, manager, policy), for
+// `tugboat install`, which builds default/ as `kustomize build config/default` does.
 //
-//go:embed default crd rbac manager
+//go:embed default crd rbac manager policy
 var Manifests embed.FS
+
+// Policies are the admission policies of policy/, which `tugboat dev up` installs
+// with the CRDs.
+//
+//go:embed policy/*.yaml
+var Policies embed.FS
+
+// OptionalAnnotation marks an object that `tugboat install` skips, saying why, when
+// the cluster does not serve its kind.
+const OptionalAnnotation = "config.tugboat.dev/optional"

@@ -153,6 +153,10 @@ func (f *installFlags) run(ctx context.Context, s streams) error {
 	// CRDs and the namespace first (kustomize orders them first), then the rest once the
 	// CRDs are served, as kubectl apply of the same YAML would need.
 	for _, o := range objs {
+		if o.GetAnnotations()[config.OptionalAnnotation] == "true" && !k.serves(o) {
+			p.step("-", "%s skipped: the cluster does not serve %s", subjectOf(o), o.GetAPIVersion())
+			continue
+		}
 		if err := k.apply(ctx, o); err != nil {
 			return err
 		}
@@ -218,6 +222,12 @@ func (k *dynamicClient) resource(u *unstructured.Unstructured) (dynamic.Resource
 		return k.dyn.Resource(mapping.Resource).Namespace(u.GetNamespace()), nil
 	}
 	return k.dyn.Resource(mapping.Resource), nil
+}
+
+// serves reports whether the cluster serves u's kind.
+func (k *dynamicClient) serves(u *unstructured.Unstructured) bool {
+	_, err := k.resource(u)
+	return err == nil
 }
 
 func (k *dynamicClient) apply(ctx context.Context, u *unstructured.Unstructured) error {

@@ -11,6 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	kustomizev1 "github.com/tugboatcd/tugboat/api/kustomize/v1"
+	"github.com/tugboatcd/tugboat/config"
 )
 
 type uninstallFlags struct {
@@ -86,6 +87,9 @@ func (f *uninstallFlags) run(ctx context.Context, s streams) error {
 	slices.Reverse(objs)
 	for _, o := range objs {
 		if f.keepNamespace && o.GetKind() == "Namespace" {
+			continue
+		}
+		if o.GetAnnotations()[config.OptionalAnnotation] == "true" && !k.serves(o) {
 			continue
 		}
 		ri, err := k.resource(o)

@@ -62,6 +62,9 @@ func Serve(ctx context.Context, o Options, out io.Writer) error {
 	if err := install.CRDs(ctx, c.RESTConfig); err != nil {
 		return err
 	}
+	if _, err := install.Policies(ctx, c.RESTConfig); err != nil {
+		return err
+	}
 	ctrl.SetLogger(zap.New(zap.WriteTo(out)))
 	controllers := make(chan error, 1)
 	go func() {

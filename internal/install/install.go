@@ -1,20 +1,29 @@
-// Package install puts tugboat's CustomResourceDefinitions into a cluster and waits
-// until the apiserver serves them; `tugboat dev up`, the test suites and (later)
-// `tugboat install` share it.
+// Package install puts tugboat's CustomResourceDefinitions (and the admission policies
+// that save the controller requests) into a cluster and waits until the apiserver
+// serves them; `tugboat dev up`, the test suites and the benchmarks share it.
 package install
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"path"
 	"time"
 
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/wait"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/restmapper"
 	"sigs.k8s.io/yaml"
 
 	"github.com/tugboatcd/tugboat/config"
@@ -67,4 +76,58 @@ func CRDs(ctx context.Context, cfg *rest.Config) error {
 		}
 	}
 	return nil
+}
+
+// Policies server-side applies the embedded admission policies (config/policy) and
+// reports whether the cluster serves them; a cluster that does not (Kubernetes before
+// 1.36 has no MutatingAdmissionPolicy) gets none, which only costs the controller a
+// request per Kustomization.
+func Policies(ctx context.Context, cfg *rest.Config) (bool, error) {
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return false, fmt.Errorf("failed to create client: %w", err)
+	}
+	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
+		return false, fmt.Errorf("failed to create discovery client: %w", err)
+	}
+	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc))
+	files, err := fs.Glob(config.Policies, "policy/*.yaml")
+	if err != nil {
+		return false, fmt.Errorf("failed to list embedded policies: %w", err)
+	}
+	for _, f := range files {
+		if path.Base(f) == "kustomization.yaml" {
+			continue
+		}
+		data, err := fs.ReadFile(config.Policies, f)
+		if err != nil {
+			return false, fmt.Errorf("failed to read %s: %w", f, err)
+		}
+		dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
+		for {
+			u := &unstructured.Unstructured{}
+			if err := dec.Decode(&u.Object); err != nil {
+				if errors.Is(err, io.EOF) {
+					break
+				}
+				return false, fmt.Errorf("failed to parse %s: %w", f, err)
+			}
+			if len(u.Object) == 0 {
+				continue
+			}
+			gvk := u.GroupVersionKind()
+			mapping, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+			if apimeta.IsNoMatchError(err) {
+				return false, nil
+			}
+			if err != nil {
+				return false, fmt.Errorf("failed to map %s: %w", gvk, err)
+			}
+			if _, err := dyn.Resource(mapping.Resource).Apply(ctx, u.GetName(), u, metav1.ApplyOptions{FieldManager: "tugboat", Force: true}); err != nil {
+				return false, fmt.Errorf("failed to apply %s %s: %w", gvk.Kind, u.GetName(), err)
+			}
+		}
+	}
+	return true, nil
 }

@@ -315,8 +315,13 @@ func measureTugboat(bin string, n int, interval, idle time.Duration) (*tugboatRu
 		return nil, err
 	}
 	defer env.Stop()
+	// As `tugboat install` and `tugboat dev up` set a cluster up: the CRDs and the
+	// admission policy that gives new Kustomizations their finalizer.
 	if err := install.CRDs(ctx, env.RESTConfig); err != nil {
 		return nil, err
+	}
+	if ok, err := install.Policies(ctx, env.RESTConfig); err != nil || !ok {
+		return nil, fmt.Errorf("failed to install the admission policies (served: %v): %w", ok, err)
 	}
 	root, err := os.MkdirTemp("", "tugboat-bench-git-")
 	if err != nil {

@@ -1,0 +1,92 @@
+package install
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/dynamic"
+
+	kustomizev1 "github.com/tugboatcd/tugboat/api/kustomize/v1"
+	"github.com/tugboatcd/tugboat/internal/cluster"
+)
+
+// With the admission policy installed, a new Kustomization carries the controller's
+// finalizer from its creation, beside any the user gave it, so the controller sends no
+// PATCH to add it.
+func TestPoliciesGiveNewKustomizationsTheFinalizer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a control plane; run without -short")
+	}
+	ctx := context.Background()
+	env, err := cluster.Start(ctx, cluster.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(env.Stop)
+	if err := CRDs(ctx, env.RESTConfig); err != nil {
+		t.Fatal(err)
+	}
+	served, err := Policies(ctx, env.RESTConfig)
+	if err != nil || !served {
+		t.Fatalf("Policies: served %v, err %v", served, err)
+	}
+	// Installing again changes nothing and succeeds (tugboat dev up runs it each start).
+	if _, err := Policies(ctx, env.RESTConfig); err != nil {
+		t.Fatal(err)
+	}
+
+	dyn := dynamic.NewForConfigOrDie(env.RESTConfig)
+	ks := dyn.Resource(schema.GroupVersionResource{Group: kustomizev1.GroupVersion.Group, Version: "v1", Resource: "kustomizations"}).Namespace("default")
+	for name, given := range map[string][]string{"plain": nil, "with-own-finalizer": {"example.com/keep"}} {
+		k := &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": kustomizev1.GroupVersion.String(), "kind": "Kustomization",
+			"metadata": map[string]any{"name": name},
+			"spec": map[string]any{"interval": "1m", "prune": true,
+				"sourceRef": map[string]any{"kind": "GitRepository", "name": "repo"}},
+		}}
+		if given != nil {
+			k.SetFinalizers(given)
+		}
+		// The CRD is served, and the policy in force, a moment after they are applied:
+		// a Kustomization created before that is deleted and created again.
+		var created *unstructured.Unstructured
+		err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+			c, err := ks.Create(ctx, k.DeepCopy(), metav1.CreateOptions{})
+			if err != nil {
+				return false, nil
+			}
+			created = c
+			if slices.Contains(c.GetFinalizers(), kustomizev1.KustomizationFinalizer) {
+				return true, nil
+			}
+			c.SetFinalizers(nil)
+			if _, err := ks.Update(ctx, c, metav1.UpdateOptions{}); err != nil {
+				return false, err
+			}
+			return false, ks.Delete(ctx, name, metav1.DeleteOptions{})
+		})
+		if created == nil {
+			t.Fatalf("%s: never created: %v", name, err)
+		}
+		got := created.GetFinalizers()
+		if !slices.Contains(got, kustomizev1.KustomizationFinalizer) {
+			t.Errorf("%s: finalizers %v lack %s", name, got, kustomizev1.KustomizationFinalizer)
+		}
+		for _, f := range given {
+			if !slices.Contains(got, f) {
+				t.Errorf("%s: finalizers %v lost the user's %s", name, got, f)
+			}
+		}
+		// Let the test cluster go without a controller to remove the finalizers.
+		created.SetFinalizers(nil)
+		if _, err := ks.Update(ctx, created, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
