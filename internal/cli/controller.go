@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -11,6 +13,9 @@ import (
 	"github.com/tugboatcd/tugboat/internal/controller"
 )
 
+// controllerGCPercent is the controller's GOGC when the environment sets none.
+const controllerGCPercent = 50
+
 func newControllerCommand(s streams) *cobra.Command {
 	var o controller.Options
 	cmd := &cobra.Command{
@@ -18,10 +23,18 @@ func newControllerCommand(s streams) *cobra.Command {
 		Short: "Run the GitOps controllers (GitRepository, Kustomization) against a cluster",
 		Long: `Runs tugboat's GitRepository and Kustomization controllers, compatible with Flux's
 source.toolkit.fluxcd.io and kustomize.toolkit.fluxcd.io APIs. In a cluster it uses its
-service account; out of cluster, the kubeconfig.`,
+service account; out of cluster, the kubeconfig. It collects garbage at GOGC=50 unless
+the GOGC environment variable says otherwise.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctrl.SetLogger(zap.New(zap.WriteTo(s.errOut)))
+			if os.Getenv("GOGC") == "" {
+				// The controller's live heap is small (N=1000 Kustomizations: ~37 MiB)
+				// and it mostly makes garbage (decoded watch events, builds): collecting
+				// at +50 % instead of Go's +100 % took its peak from 79 to 60 MiB of
+				// anonymous memory for 0.9 CPU-seconds more over the run.
+				debug.SetGCPercent(controllerGCPercent)
+			}
 			cfg, err := s.kube.restConfig()
 			if err != nil {
 				return err

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"sync"
 
@@ -251,7 +252,9 @@ func compact(obj any) (any, error) {
 		return obj, nil
 	}
 	u.SetManagedFields(nil)
-	raw, err := u.MarshalJSON()
+	// json.Marshal returns a slice of exactly the object's length (MarshalJSON's
+	// buffer has up to twice the capacity, all of it kept by the cache).
+	raw, err := json.Marshal(u.Object)
 	if err != nil {
 		return nil, err
 	}
