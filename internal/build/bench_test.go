@@ -2,8 +2,11 @@ package build
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
+	"sync/atomic"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -92,4 +95,88 @@ func BenchmarkFluxBuild(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "builds/s")
+}
+
+// fleetVars are the variables of the GitOps benchmark's Kustomizations:
+// one app, a thousand sets of variables.
+func fleetVars() []map[string]string {
+	vars := make([]map[string]string, 1000)
+	for i := range vars {
+		vars[i] = map[string]string{"INDEX": fmt.Sprintf("%dapp", i), "PODS": fmt.Sprint(i%3 + 1), "MCPU": fmt.Sprintf("%dm", i%10+1)}
+	}
+	return vars
+}
+
+// BenchmarkFleet builds the podinfo app for 1000 Kustomizations that differ
+// in their variables, one build per op: the way Build did it before the
+// cache (Flux's SubstituteVariables and round trips, kept in
+// reference_test.go), Build now, and through a Cache, where kustomize ran
+// once for the first and every other build is a hit.
+func BenchmarkFleet(b *testing.B) {
+	tree := bytesOf(podinfoTree(b))
+	vars := fleetVars()
+	cache := NewCache(16)
+	builders := map[string]func(in Input) (*Result, error){
+		"reference": func(in Input) (*Result, error) { return referenceBuild(tree, nil, in) },
+		"uncached":  func(in Input) (*Result, error) { return Build(tree, nil, in) },
+		"cached":    func(in Input) (*Result, error) { return cache.Build("tree", tree, nil, in) },
+	}
+	for _, name := range []string{"reference", "uncached", "cached"} {
+		build := builders[name]
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				in := Input{Path: "./apps/podinfo", Spec: kustomizev1.KustomizationSpec{PostBuild: &kustomizev1.PostBuild{}}, Vars: vars[i%len(vars)]}
+				if _, err := build(in); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "builds/s")
+		})
+	}
+}
+
+// BenchmarkFleetParallel is the cached BenchmarkFleet on every core, as the
+// controller's workers run it.
+func BenchmarkFleetParallel(b *testing.B) {
+	tree := bytesOf(podinfoTree(b))
+	vars := fleetVars()
+	cache := NewCache(16)
+	var next atomic.Int64
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			in := Input{Path: "./apps/podinfo", Spec: kustomizev1.KustomizationSpec{PostBuild: &kustomizev1.PostBuild{}},
+				Vars: vars[next.Add(1)%int64(len(vars))]}
+			if _, err := cache.Build("tree", tree, nil, in); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "builds/s")
+}
+
+// BenchmarkCacheEntry adds one entry of the podinfo app per op, each for
+// another tree, and reports what an entry holds on the heap: kustomize's
+// text and the objects decoded from it.
+func BenchmarkCacheEntry(b *testing.B) {
+	tree := bytesOf(podinfoTree(b))
+	cache := NewCache(b.N)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	i := 0
+	for b.Loop() {
+		if _, err := cache.Build(fmt.Sprint(i), tree, nil, Input{Path: "apps/podinfo"}); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	b.ReportMetric(float64(int64(after.HeapAlloc)-int64(before.HeapAlloc))/float64(cache.Len()), "B/entry")
+	runtime.KeepAlive(cache)
 }

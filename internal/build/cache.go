@@ -28,10 +28,10 @@ import (
 // are not kept.
 //
 // The cache holds at most the number of entries given to NewCache and drops
-// the least recently used beyond that. An entry costs about twice the size
-// of its build's YAML plus the objects decoded from it (the podinfo app of
-// the benchmark, four objects, is about 40 KiB), so memory is bounded by the
-// largest builds times the entry count.
+// the least recently used beyond that. An entry holds its build's YAML and
+// the objects decoded from it (the podinfo app of the benchmark, four
+// objects, takes 27 KB of heap: BenchmarkCacheEntry), so memory is bounded
+// by the entry count times the largest builds.
 //
 // A Cache is safe for concurrent use. Concurrent misses on one key (and one
 // spec.path as written, which failed builds put in their messages) run
