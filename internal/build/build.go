@@ -50,6 +50,9 @@ type Result struct {
 	// Objects are the built objects in kustomize's output order, with
 	// commonMetadata set.
 	Objects []*unstructured.Unstructured
+	// Encoded holds each of Objects as JSON (encoding/json), in order: what
+	// Digest is computed from, for callers that keep the objects encoded.
+	Encoded [][]byte
 	// Inputs are the tree paths the result depends on, sorted: every file
 	// and symlink the build read, and every entry under Path, so that a
 	// file added to a directory whose kustomization is generated changes

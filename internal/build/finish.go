@@ -219,7 +219,11 @@ func (p *prepared) finishObjects(in Input) (*Result, error) {
 	if cm := in.Spec.CommonMetadata; cm != nil {
 		ssautil.SetCommonMetadata(objects, cm.Labels, cm.Annotations)
 	}
-	return &Result{Objects: objects, Inputs: append([]string(nil), p.inputs...), Digest: objectsDigest(objects)}, nil
+	encoded, digest, err := encodeObjects(objects)
+	if err != nil {
+		return nil, fmt.Errorf("failed to encode the build: %w", err)
+	}
+	return &Result{Objects: objects, Encoded: encoded, Inputs: append([]string(nil), p.inputs...), Digest: digest}, nil
 }
 
 // decodedObjects are a substituted object read back, or why it could not be.
@@ -338,13 +342,20 @@ func varSubstitution(data []byte, vars map[string]string, strict bool) ([]byte, 
 	return jsonData, nil
 }
 
-// objectsDigest is "sha256:<hex>" of the objects encoded as JSON one after
-// the other, in order.
-func objectsDigest(objects []*unstructured.Unstructured) string {
+// encodeObjects encodes each object as JSON and returns the encodings with
+// "sha256:<hex>" of them one after the other (each followed by a newline, as
+// json.Encoder writes them), in order.
+func encodeObjects(objects []*unstructured.Unstructured) ([][]byte, string, error) {
 	h := sha256.New()
-	enc := json.NewEncoder(h)
+	out := make([][]byte, 0, len(objects))
 	for _, o := range objects {
-		_ = enc.Encode(o.Object)
+		data, err := json.Marshal(o.Object)
+		if err != nil {
+			return nil, "", fmt.Errorf("failed to encode %s: %w", objectName(o.GetKind(), o.GetNamespace(), o.GetName()), err)
+		}
+		h.Write(data)
+		h.Write([]byte{'\n'})
+		out = append(out, data)
 	}
-	return "sha256:" + hex.EncodeToString(h.Sum(nil))
+	return out, "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
 }

@@ -311,12 +311,12 @@ func (r *KustomizationReconciler) build(obj *kustomizev1.Kustomization, snap *so
 	if err != nil {
 		return nil, err
 	}
-	manifests, digest, err := encodeManifests(res.Objects)
-	if err != nil {
-		return nil, err
+	manifests := make([]manifest, len(res.Objects))
+	for i, o := range res.Objects {
+		manifests[i] = manifest{ref: objectRef{gvk: o.GroupVersionKind(), namespace: o.GetNamespace(), name: o.GetName()}, json: res.Encoded[i]}
 	}
 	st := &kustomizationState{specHash: specHash, inputs: res.Inputs, inputsDigest: inputsDigest(snap, obj.Spec.Path, res.Inputs),
-		manifests: manifests, digest: digest}
+		manifests: manifests, digest: res.Digest}
 	if prev != nil {
 		st.healthKey, st.healthSince, st.healthPassed = prev.healthKey, prev.healthSince, prev.healthPassed
 		st.pendingChanges = prev.pendingChanges
@@ -349,23 +349,6 @@ func inputsDigest(snap *source.Snapshot, path string, inputs []string) string {
 type manifest struct {
 	ref  objectRef
 	json []byte
-}
-
-// encodeManifests encodes the built objects and returns them with their checksum, in
-// build order.
-func encodeManifests(objs []*unstructured.Unstructured) ([]manifest, string, error) {
-	h := sha256.New()
-	out := make([]manifest, 0, len(objs))
-	for _, o := range objs {
-		data, err := json.Marshal(o.Object)
-		if err != nil {
-			return nil, "", fmt.Errorf("failed to encode %s/%s: %w", o.GetKind(), o.GetName(), err)
-		}
-		h.Write(data)
-		h.Write([]byte{'\n'})
-		out = append(out, manifest{ref: objectRef{gvk: o.GroupVersionKind(), namespace: o.GetNamespace(), name: o.GetName()}, json: data})
-	}
-	return out, "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // objects decodes the manifests; each call returns new objects the caller may change.
