@@ -74,10 +74,16 @@ type kustomizationState struct {
 	pendingChanges []pendingChange
 }
 
-// pendingChange is the change list of one apply.
+// pendingChange is the change list of one apply, and when it was applied.
 type pendingChange struct {
 	revision, summary string
+	at                time.Time
 }
+
+// AppliedAtAnnotation is on a success event that lists changes: when they were applied
+// (RFC 3339), so that the delivery tables can time the reconcile from the apply to
+// the health verdict with the one event.
+const AppliedAtAnnotation = "kustomize.tugboat.dev/applied-at"
 
 // Reconcile reads the Kustomization and runs its steps; the status is patched once.
 func (r *KustomizationReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
@@ -198,8 +204,12 @@ func (r *KustomizationReconciler) reconcile(ctx context.Context, obj *kustomizev
 	switch o.ready {
 	case metav1.ConditionTrue:
 		// One event tells the whole apply: what changed and that it is healthy.
-		if changes, _ := st.takeChanges(); changes != "" || obj.Status.LastAppliedRevision != revision {
-			r.recorder.event(obj, false, meta.ReconciliationSucceededReason, revision, joinLines(changes, successNote(obj, o)))
+		if changes, pending := st.takeChanges(); changes != "" || obj.Status.LastAppliedRevision != revision {
+			var applied map[string]string
+			if len(pending) > 0 {
+				applied = map[string]string{AppliedAtAnnotation: pending[0].at.UTC().Format(time.RFC3339Nano)}
+			}
+			r.recorder.eventWith(obj, false, meta.ReconciliationSucceededReason, revision, joinLines(changes, successNote(obj, o)), applied)
 		}
 		obj.Status.LastAppliedRevision = revision
 		o.requeue = jitter(obj.GetInterval())
@@ -217,7 +227,7 @@ func (st *kustomizationState) noteChanges(revision, summary string) {
 	if summary == "" {
 		return
 	}
-	st.pendingChanges = append(st.pendingChanges, pendingChange{revision: revision, summary: summary})
+	st.pendingChanges = append(st.pendingChanges, pendingChange{revision: revision, summary: summary, at: time.Now()})
 }
 
 // pendingRevision is the revision whose changes are kept, or "".

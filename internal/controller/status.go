@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"fmt"
+	"maps"
 	"time"
 
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
@@ -129,6 +130,11 @@ type recorder struct {
 }
 
 func (r recorder) event(obj client.Object, warning bool, reason, revision, message string) {
+	r.eventWith(obj, warning, reason, revision, message, nil)
+}
+
+// eventWith is event with more annotations.
+func (r recorder) eventWith(obj client.Object, warning bool, reason, revision, message string, extra map[string]string) {
 	if r.events == nil {
 		return
 	}
@@ -136,9 +142,12 @@ func (r recorder) event(obj client.Object, warning bool, reason, revision, messa
 	if warning {
 		kind = "Warning"
 	}
-	var annotations map[string]string
+	annotations := maps.Clone(extra)
 	if revision != "" {
-		annotations = map[string]string{RevisionAnnotation: revision}
+		if annotations == nil {
+			annotations = map[string]string{}
+		}
+		annotations[RevisionAnnotation] = revision
 	}
 	r.events.AnnotatedEventf(obj, nil, annotations, kind, reason, "Reconcile", "%s", truncate(message, 1024))
 }

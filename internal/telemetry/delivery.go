@@ -21,10 +21,12 @@ import (
 // DeliveryCollector writes the delivery tables: TugboatDeployments from push deploy
 // records (ConfigMaps labelled deploy.tugboat.dev/record=true, written once when a
 // deploy ends), and TugboatReconciliations from the GitOps
-// controllers' events on Kustomization and GitRepository objects. A Kustomization's
-// Normal "Progressing" event lists what a reconcile changed ("Kind/ns/name created",
-// one per line); the Normal or Warning event that ends the same reconcile (same object
-// and revision) becomes the row, carrying those changes and the time between the two.
+// controllers' events on Kustomization and GitRepository objects. The Normal or Warning
+// event that ends a reconcile becomes the row. What the reconcile changed ("Kind/ns/name
+// created", one per line) is in a successful apply's ReconciliationSucceeded event
+// itself, timed from its applied-at annotation; when the apply was not judged healthy
+// it comes in a Normal "Progressing" event of the same object and revision, and the row
+// carries those changes and the time between the two.
 type DeliveryCollector struct {
 	App store.Appender
 	// Checkpoint remembers the newest deploy record stored, so that the informer's
@@ -160,6 +162,13 @@ func (d *DeliveryCollector) reconciliation(ev *eventsv1.Event, now time.Time) {
 	start := at
 	if ok {
 		start = p.at
+	} else if listed := ParseChanges(ev.Note); len(listed) > 0 {
+		// A successful apply's one event lists its changes itself, and says when
+		// they were applied.
+		p.changes = listed
+		if t, err := time.Parse(time.RFC3339Nano, ev.Annotations[controller.AppliedAtAnnotation]); err == nil && t.Before(at) {
+			start = t
+		}
 	}
 	changes := p.changes
 	if changes == nil {
@@ -170,16 +179,20 @@ func (d *DeliveryCollector) reconciliation(ev *eventsv1.Event, now time.Time) {
 	d.finished = append(d.finished, finished{key: key, row: row, arrived: now})
 }
 
-// ParseChanges reads the change list of a Progressing event, one "Kind/ns/name action"
-// per line, into [{object, action}].
+// ParseChanges reads the change lines of a Kustomization's event, one "Kind/ns/name
+// action" per line (action created, configured or deleted), into [{object, action}];
+// other lines (a success event's "Health check passed in 1.2s") are not changes.
 func ParseChanges(note string) []any {
 	var out []any
 	for _, line := range strings.Split(note, "\n") {
 		obj, action, ok := strings.Cut(strings.TrimSpace(line), " ")
-		if !ok {
+		if !ok || !strings.Contains(obj, "/") {
 			continue
 		}
-		out = append(out, map[string]any{"object": obj, "action": action})
+		switch action {
+		case "created", "configured", "deleted":
+			out = append(out, map[string]any{"object": obj, "action": action})
+		}
 	}
 	return out
 }

@@ -25,6 +25,11 @@ func TestDeliveryReconciliations(t *testing.T) {
 	const rev = "main@sha1:abc123"
 	progressing := ev("Kustomization", "Normal", "Progressing", "Deployment/ns/web configured\nService/ns/web created", rev, t0)
 	succeeded := ev("Kustomization", "Normal", "ReconciliationSucceeded", "Applied revision: "+rev, rev, t0.Add(1500*time.Millisecond))
+	// The controller's one event for a healthy apply: the changes, the verdict, and
+	// when the changes were applied.
+	oneEvent := ev("Kustomization", "Normal", "ReconciliationSucceeded",
+		"Deployment/ns/web configured\nService/ns/web created\nHealth check passed in 1.5s", rev, t0.Add(1500*time.Millisecond))
+	oneEvent.Annotations[controller.AppliedAtAnnotation] = t0.Format(time.RFC3339Nano)
 	tests := map[string]struct {
 		events      []*eventsv1.Event
 		wantResult  string
@@ -37,6 +42,12 @@ func TestDeliveryReconciliations(t *testing.T) {
 		},
 		"succeeded seen before progressing (the watch may swap them)": {
 			events: []*eventsv1.Event{succeeded, progressing}, wantResult: "Succeeded", wantChanged: 2, wantMs: 1500, wantCommit: "abc123",
+		},
+		"one event listing its changes, timed from when they were applied": {
+			events: []*eventsv1.Event{oneEvent}, wantResult: "Succeeded", wantChanged: 2, wantMs: 1500, wantCommit: "abc123",
+		},
+		"a success event without changes lists none (its verdict is not a change)": {
+			events: []*eventsv1.Event{succeeded}, wantResult: "Succeeded", wantCommit: "abc123",
 		},
 		"a warning without changes": {
 			events:     []*eventsv1.Event{ev("Kustomization", "Warning", "BuildFailed", "kustomization.yaml: bad", rev, t0)},
