@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/memory"
@@ -167,6 +168,9 @@ func (f *installFlags) run(ctx context.Context, s streams) error {
 		if err := k.waitCurrent(ctx, crd, f.timeout); err != nil {
 			return err
 		}
+		if err := k.waitServed(ctx, crd, f.timeout); err != nil {
+			return err
+		}
 	}
 	p.success("CustomResourceDefinitions established")
 	for _, o := range objs {
@@ -237,6 +241,24 @@ func (k *dynamicClient) apply(ctx context.Context, u *unstructured.Unstructured)
 	}
 	if _, err := ri.Apply(ctx, u.GetName(), u, metav1.ApplyOptions{FieldManager: cliFieldManager, Force: true}); err != nil {
 		return fmt.Errorf("failed to apply %s: %w", subjectOf(u), err)
+	}
+	return nil
+}
+
+// waitServed waits until discovery serves the kind of an established CRD: a CRD is
+// Established a moment before the apiserver's discovery lists it, and until then
+// `kubectl get` of the kind, or a create right after install, fails with "no matches
+// for kind".
+func (k *dynamicClient) waitServed(ctx context.Context, crd *unstructured.Unstructured, timeout time.Duration) error {
+	group, _, _ := unstructured.NestedString(crd.Object, "spec", "group")
+	kind, _, _ := unstructured.NestedString(crd.Object, "spec", "names", "kind")
+	err := wait.PollUntilContextTimeout(ctx, pollInterval, timeout, true, func(context.Context) (bool, error) {
+		k.mapper.Reset()
+		_, err := k.mapper.RESTMapping(schema.GroupKind{Group: group, Kind: kind})
+		return err == nil, nil
+	})
+	if err != nil {
+		return fmt.Errorf("%s is established but discovery does not serve %s.%s after %s: %w", subjectOf(crd), kind, group, timeout, err)
 	}
 	return nil
 }
