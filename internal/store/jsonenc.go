@@ -83,83 +83,64 @@ func (e *jsonEncoder) appendValue(v any, depth int) bool {
 	case uint8:
 		e.buf = strconv.AppendUint(e.buf, uint64(v), 10)
 	case map[string]any:
-		if v == nil {
-			e.buf = append(e.buf, "null"...)
-			return true
-		}
-		base := len(e.keys)
-		for k := range v {
-			e.keys = append(e.keys, k)
-		}
-		keys := e.keys[base:]
-		slices.Sort(keys)
-		e.buf = append(e.buf, '{')
-		for i, k := range keys {
-			if i > 0 {
-				e.buf = append(e.buf, ',')
-			}
-			e.buf = appendJSONString(e.buf, k)
-			e.buf = append(e.buf, ':')
-			if !e.appendValue(v[k], depth+1) {
-				e.keys = e.keys[:base]
-				return false
-			}
-		}
-		e.buf = append(e.buf, '}')
-		e.keys = e.keys[:base]
+		return appendObject(e, v, func(x any) bool { return e.appendValue(x, depth+1) })
 	case map[string]string:
-		if v == nil {
-			e.buf = append(e.buf, "null"...)
-			return true
-		}
-		base := len(e.keys)
-		for k := range v {
-			e.keys = append(e.keys, k)
-		}
-		keys := e.keys[base:]
-		slices.Sort(keys)
-		e.buf = append(e.buf, '{')
-		for i, k := range keys {
-			if i > 0 {
-				e.buf = append(e.buf, ',')
-			}
-			e.buf = appendJSONString(e.buf, k)
-			e.buf = append(e.buf, ':')
-			e.buf = appendJSONString(e.buf, v[k])
-		}
-		e.buf = append(e.buf, '}')
-		e.keys = e.keys[:base]
+		return appendObject(e, v, func(x string) bool { e.buf = appendJSONString(e.buf, x); return true })
 	case []any:
-		if v == nil {
-			e.buf = append(e.buf, "null"...)
-			return true
-		}
-		e.buf = append(e.buf, '[')
-		for i, x := range v {
-			if i > 0 {
-				e.buf = append(e.buf, ',')
-			}
-			if !e.appendValue(x, depth+1) {
-				return false
-			}
-		}
-		e.buf = append(e.buf, ']')
+		return appendArray(e, v, func(x any) bool { return e.appendValue(x, depth+1) })
 	case []string:
-		if v == nil {
-			e.buf = append(e.buf, "null"...)
-			return true
-		}
-		e.buf = append(e.buf, '[')
-		for i, x := range v {
-			if i > 0 {
-				e.buf = append(e.buf, ',')
-			}
-			e.buf = appendJSONString(e.buf, x)
-		}
-		e.buf = append(e.buf, ']')
+		return appendArray(e, v, func(x string) bool { e.buf = appendJSONString(e.buf, x); return true })
 	default:
 		return false
 	}
+	return true
+}
+
+// appendObject writes m with its keys sorted, each value by value, which reports
+// false for a value it does not encode; a nil map is null, as encoding/json has it.
+func appendObject[V any](e *jsonEncoder, m map[string]V, value func(V) bool) bool {
+	if m == nil {
+		e.buf = append(e.buf, "null"...)
+		return true
+	}
+	base := len(e.keys)
+	defer func() { e.keys = e.keys[:base] }()
+	for k := range m {
+		e.keys = append(e.keys, k)
+	}
+	keys := e.keys[base:]
+	slices.Sort(keys)
+	e.buf = append(e.buf, '{')
+	for i, k := range keys {
+		if i > 0 {
+			e.buf = append(e.buf, ',')
+		}
+		e.buf = appendJSONString(e.buf, k)
+		e.buf = append(e.buf, ':')
+		if !value(m[k]) {
+			return false
+		}
+	}
+	e.buf = append(e.buf, '}')
+	return true
+}
+
+// appendArray writes s in order, each item by item; a nil slice is null.
+func appendArray[V any](e *jsonEncoder, s []V, item func(V) bool) bool {
+	if s == nil {
+		e.buf = append(e.buf, "null"...)
+		return true
+	}
+	e.buf = append(e.buf, '[')
+	for i, x := range s {
+		if i > 0 {
+			e.buf = append(e.buf, ',')
+		}
+		if !item(x) {
+			return false
+		}
+	}
+	e.buf = append(e.buf, ']')
 	return true
 }
 
