@@ -82,7 +82,9 @@ func NewManager(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager,
 	renew := 10 * time.Second
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme: NewScheme(),
-		Cache:  cache.Options{ByObject: byObject},
+		// Nothing reads the managedFields of cached objects (GitRepositories,
+		// Kustomizations, Receivers); kept, every GC cycle would mark them.
+		Cache: cache.Options{ByObject: byObject, DefaultTransform: cache.TransformStripManagedFields()},
 		// Secrets and ConfigMaps (credentials, postBuild.substituteFrom) are read live,
 		// as Flux does by default: caching them would watch every Secret in the
 		// cluster, and a reconcile requested right after an edit must see the edit.
