@@ -39,15 +39,7 @@ spec.prune deletes what it applied, as Flux does; suspend it first to keep them.
 
 func deleteObject(cmd *cobra.Command, s streams, k *kind, name string, silent bool) error {
 	ctx := context.WithoutCancel(cmd.Context())
-	c, err := s.client()
-	if err != nil {
-		return err
-	}
-	ns, err := s.kube.namespace()
-	if err != nil {
-		return err
-	}
-	obj, err := getObject(ctx, c, k, ns, name)
+	c, ns, obj, err := namedObject(ctx, s, k, name)
 	if err != nil {
 		return err
 	}

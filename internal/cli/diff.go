@@ -69,15 +69,7 @@ func (f *diffFlags) run(ctx context.Context, s streams, name string) error {
 	if st, err := os.Stat(f.path); err != nil || !st.IsDir() {
 		return usageErrorf("--path %q is not a directory", f.path)
 	}
-	c, err := s.client()
-	if err != nil {
-		return err
-	}
-	ns, err := s.kube.namespace()
-	if err != nil {
-		return err
-	}
-	obj, err := getObject(ctx, c, kustomizationKind, ns, name)
+	c, _, obj, err := namedObject(ctx, s, kustomizationKind, name)
 	if err != nil {
 		return err
 	}

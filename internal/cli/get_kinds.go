@@ -151,6 +151,24 @@ func (s streams) client() (client.Client, error) {
 	return c, nil
 }
 
+// namedObject reads kind/name in the namespace of the kubeconfig flags, for the verbs
+// that act on one named object, and returns the client and namespace it used.
+func namedObject(ctx context.Context, s streams, k *kind, name string) (client.Client, string, fluxObject, error) {
+	c, err := s.client()
+	if err != nil {
+		return nil, "", nil, err
+	}
+	ns, err := s.kube.namespace()
+	if err != nil {
+		return nil, "", nil, err
+	}
+	obj, err := getObject(ctx, c, k, ns, name)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	return c, ns, obj, nil
+}
+
 // getObject reads kind/name in ns and says clearly when it does not exist.
 func getObject(ctx context.Context, c client.Client, k *kind, ns, name string) (fluxObject, error) {
 	obj := k.newObject()

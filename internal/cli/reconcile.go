@@ -64,15 +64,7 @@ that request, and prints the revision, or the failure with exit code 1.`,
 }
 
 func reconcileNamed(ctx context.Context, s streams, f *reconcileFlags, k *kind, name string) error {
-	c, err := s.client()
-	if err != nil {
-		return err
-	}
-	ns, err := s.kube.namespace()
-	if err != nil {
-		return err
-	}
-	obj, err := getObject(ctx, c, k, ns, name)
+	c, ns, obj, err := namedObject(ctx, s, k, name)
 	if err != nil {
 		return err
 	}

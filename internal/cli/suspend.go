@@ -56,15 +56,7 @@ func newSuspendResumeCommand(s streams, suspend bool) *cobra.Command {
 }
 
 func setSuspended(ctx context.Context, s streams, k *kind, name string, suspend bool, timeout time.Duration) error {
-	c, err := s.client()
-	if err != nil {
-		return err
-	}
-	ns, err := s.kube.namespace()
-	if err != nil {
-		return err
-	}
-	obj, err := getObject(ctx, c, k, ns, name)
+	c, ns, obj, err := namedObject(ctx, s, k, name)
 	if err != nil {
 		return err
 	}
