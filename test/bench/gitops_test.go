@@ -219,11 +219,17 @@ func measureFloor(n int) (time.Duration, string, error) {
 		"Deployment":     {Group: "apps", Version: "v1", Resource: "deployments"},
 		"Ingress":        {Group: "networking.k8s.io", Version: "v1", Resource: "ingresses"},
 	}
+	// The profile is awaited before the cluster stops, so that it may outlast the measure.
+	profiled := make(chan struct{})
 	if dir := os.Getenv("TUGBOAT_BENCH_PROFILE"); dir != "" {
 		go func() {
+			defer close(profiled)
 			_ = saveAPIServerProfile(ctx, env.RESTConfig, filepath.Join(dir, fmt.Sprintf("apiserver-floor-%d.pprof", n)))
 		}()
+	} else {
+		close(profiled)
 	}
+	defer func() { <-profiled }()
 	countsBefore, err := apiServerCounts(ctx, env.RESTConfig)
 	if err != nil {
 		return 0, "", err
@@ -414,13 +420,14 @@ func measureTugboat(bin string, n int, interval, idle time.Duration) (*tugboatRu
 		return nil, err
 	}
 
-	// TUGBOAT_BENCH_PROFILE=DIR keeps a CPU profile of the controller's first 60 s
-	// after the Kustomizations are created, and a heap profile once all are Ready.
+	// TUGBOAT_BENCH_PROFILE=DIR keeps a CPU profile of the controller's first 60 s (or
+	// TUGBOAT_BENCH_PROFILE_SECONDS) after the Kustomizations are created, and a heap
+	// profile once all are Ready.
 	profileDir := os.Getenv("TUGBOAT_BENCH_PROFILE")
 	profiled := make(chan error, 1)
 	if profileDir != "" {
 		go func() {
-			profiled <- saveProfile(pprofAddr, "profile?seconds=60", filepath.Join(profileDir, fmt.Sprintf("cpu-%d.pprof", n)))
+			profiled <- saveProfile(pprofAddr, "profile?seconds="+profileSeconds("60"), filepath.Join(profileDir, fmt.Sprintf("cpu-%d.pprof", n)))
 		}()
 		go func() {
 			_ = saveAPIServerProfile(ctx, env.RESTConfig, filepath.Join(profileDir, fmt.Sprintf("apiserver-tugboat-%d.pprof", n)))
@@ -756,11 +763,20 @@ func saveAPIServerProfile(ctx context.Context, cfg *rest.Config, file string) er
 	if err != nil {
 		return err
 	}
-	data, err := cs.CoreV1().RESTClient().Get().AbsPath("/debug/pprof/profile").Param("seconds", "30").DoRaw(ctx)
+	data, err := cs.CoreV1().RESTClient().Get().AbsPath("/debug/pprof/profile").Param("seconds", profileSeconds("30")).DoRaw(ctx)
 	if err != nil {
 		return fmt.Errorf("failed to fetch the apiserver's CPU profile: %w", err)
 	}
 	return os.WriteFile(file, data, 0o644)
+}
+
+// profileSeconds is how long the CPU profiles run: TUGBOAT_BENCH_PROFILE_SECONDS, so
+// that a profile can cover a whole measure, or def.
+func profileSeconds(def string) string {
+	if v := os.Getenv("TUGBOAT_BENCH_PROFILE_SECONDS"); v != "" {
+		return v
+	}
+	return def
 }
 
 // sampleAnonRSS samples a process's RssAnon every 100 ms until ctx ends; the
