@@ -53,6 +53,7 @@ the GOGC environment variable says otherwise.`,
 	f.BoolVar(&o.LeaderElection, "leader-elect", false, "elect a leader so only one replica reconciles")
 	f.StringVar(&o.LeaderElectionNamespace, "leader-election-namespace", "", "namespace of the leader lease (default: the pod's)")
 	f.StringVar(&o.LeaderElectionID, "leader-election-id", "tugboat-controller-leader", "name of the leader lease; one per shard")
+	f.BoolVar(&o.APICompression, "api-compression", false, "ask the apiserver for gzip-compressed responses (for a slow link to it)")
 	f.StringVar(&o.ReceiverAddr, "receiver-bind-address", ":9292", `address of the Receivers' webhooks, /hook/... ("0" disables)`)
 	f.StringVar(&o.HTTP.Addr, "http-bind-address", ":9090", `address of the HTTP API, /api/v1/query ("0" disables)`)
 	f.StringVar(&o.HTTP.DataDir, "data-dir", defaultDataDir(), "directory of the DuckDB store the HTTP API queries")

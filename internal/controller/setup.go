@@ -41,6 +41,11 @@ type Options struct {
 	LeaderElectionNamespace string
 	// LeaderElectionID names the lease; shards need one each.
 	LeaderElectionID string
+	// APICompression asks the apiserver for gzip-compressed responses. Off by
+	// default: beside the apiserver, compressing every watch event cost the
+	// apiserver about 1 % of its CPU in the N=1000 benchmark, and us the
+	// decompression, to save bandwidth nobody lacks.
+	APICompression bool
 	// ReceiverAddr serves the Receivers' webhooks ("" or "0" disables the server; the
 	// Receiver reconciler runs regardless).
 	ReceiverAddr string
@@ -79,6 +84,7 @@ func NewManager(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager,
 		// Applies are the work; the client-side limiter must not be the bottleneck.
 		cfg.QPS, cfg.Burst = 500, 1000
 	}
+	cfg.DisableCompression = !o.APICompression
 	renew := 10 * time.Second
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme: NewScheme(),
