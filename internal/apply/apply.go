@@ -16,6 +16,7 @@ import (
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -102,7 +103,9 @@ func (m *Manager) Apply(ctx context.Context, owner Owner, objs []*unstructured.U
 		if len(stage) == 0 {
 			continue
 		}
-		changes, applied, err := m.applyStage(ctx, stage, opts)
+		// CRDs and Namespaces are awaited from the apply response on, so their
+		// stages need whole objects; the rest only the metadata.
+		changes, applied, err := m.applyStage(ctx, stage, opts, i < 2)
 		cs = append(cs, changes...)
 		if err != nil {
 			return cs, err
@@ -117,8 +120,8 @@ func (m *Manager) Apply(ctx context.Context, owner Owner, objs []*unstructured.U
 }
 
 // applyStage applies one stage and returns the changes and the objects the
-// server returned for those it applied.
-func (m *Manager) applyStage(ctx context.Context, objs []*unstructured.Unstructured, opts Options) (ChangeSet, []*unstructured.Unstructured, error) {
+// server returned for those it applied: whole when full, else their metadata.
+func (m *Manager) applyStage(ctx context.Context, objs []*unstructured.Unstructured, opts Options, full bool) (ChangeSet, []*unstructured.Unstructured, error) {
 	sort.Sort(ssa.SortableUnstructureds(objs))
 
 	var errs []error
@@ -142,7 +145,7 @@ func (m *Manager) applyStage(ctx context.Context, objs []*unstructured.Unstructu
 	results := make([]*unstructured.Unstructured, len(objs))
 	failures := make([]error, len(objs))
 	m.each(len(objs), func(i int) {
-		results[i], actions[i], failures[i] = m.applyOne(ctx, objs[i], opts)
+		results[i], actions[i], failures[i] = m.applyOne(ctx, objs[i], opts, full)
 	})
 
 	var cs ChangeSet
@@ -180,8 +183,9 @@ func (m *Manager) checkScope(u *unstructured.Unstructured) error {
 }
 
 // applyOne applies one object unless it can be skipped, and returns what the
-// server returned (nil when nothing was sent) and what happened.
-func (m *Manager) applyOne(ctx context.Context, u *unstructured.Unstructured, opts Options) (*unstructured.Unstructured, Action, error) {
+// server returned (nil when nothing was sent; only the metadata unless full) and
+// what happened.
+func (m *Manager) applyOne(ctx context.Context, u *unstructured.Unstructured, opts Options, full bool) (*unstructured.Unstructured, Action, error) {
 	if excluded(u) {
 		return nil, ActionSkipped, nil
 	}
@@ -209,7 +213,7 @@ func (m *Manager) applyOne(ctx context.Context, u *unstructured.Unstructured, op
 	}
 
 	start := time.Now()
-	live, err := m.send(ctx, u)
+	live, err := m.send(ctx, u, encoded, full)
 	recreated := false
 	if err != nil && isImmutable(err) && (opts.Force || forced(u)) {
 		if err := m.recreate(ctx, u, opts.WaitForStages); err != nil {
@@ -217,7 +221,7 @@ func (m *Manager) applyOne(ctx context.Context, u *unstructured.Unstructured, op
 			return nil, "", err
 		}
 		recreated = true
-		live, err = m.send(ctx, u)
+		live, err = m.send(ctx, u, encoded, full)
 	}
 	if err != nil {
 		m.forget(id)
@@ -233,7 +237,7 @@ func (m *Manager) applyOne(ctx context.Context, u *unstructured.Unstructured, op
 		if adopted {
 			// Now that the fields are ours, applying again removes those the
 			// desired object no longer has.
-			if live, err = m.send(ctx, u); err != nil {
+			if live, err = m.send(ctx, u, encoded, full); err != nil {
 				m.forget(id)
 				return nil, "", applyError(u, err)
 			}
@@ -250,14 +254,35 @@ func (m *Manager) applyOne(ctx context.Context, u *unstructured.Unstructured, op
 	return live, action, nil
 }
 
-// send applies a copy of u, taking ownership of conflicting fields as Flux
-// does, and returns the object the server returned.
-func (m *Manager) send(ctx context.Context, u *unstructured.Unstructured) (*unstructured.Unstructured, error) {
-	obj := u.DeepCopy()
+// send applies u (encoded is its JSON), taking ownership of conflicting fields
+// as Flux does, and returns the object the server returned: whole when full,
+// else only its metadata. Everything after an apply but the stage waits reads
+// only the metadata (resourceVersion, uid, managedFields, annotations), and
+// asked for it alone the apiserver answers in protobuf: it neither encodes nor
+// do we decode the whole object as JSON, for every object applied.
+func (m *Manager) send(ctx context.Context, u *unstructured.Unstructured, encoded []byte, full bool) (*unstructured.Unstructured, error) {
 	m.applies.Add(1)
-	err := m.client.Apply(ctx, client.ApplyConfigurationFromUnstructured(obj),
-		client.ForceOwnership, client.FieldOwner(m.fieldManager))
-	return obj, err
+	if full {
+		obj := u.DeepCopy()
+		err := m.client.Apply(ctx, client.ApplyConfigurationFromUnstructured(obj),
+			client.ForceOwnership, client.FieldOwner(m.fieldManager))
+		return obj, err
+	}
+	partial := &metav1.PartialObjectMetadata{}
+	partial.SetGroupVersionKind(u.GroupVersionKind())
+	partial.SetNamespace(u.GetNamespace())
+	partial.SetName(u.GetName())
+	if err := m.client.Patch(ctx, partial, client.RawPatch(types.ApplyPatchType, encoded),
+		client.ForceOwnership, client.FieldOwner(m.fieldManager)); err != nil {
+		return nil, err
+	}
+	md, err := runtime.DefaultUnstructuredConverter.ToUnstructured(&partial.ObjectMeta)
+	if err != nil {
+		return nil, fmt.Errorf("failed to read the metadata the server returned for %s: %w", subject(u), err)
+	}
+	live := &unstructured.Unstructured{Object: map[string]any{"metadata": md}}
+	live.SetGroupVersionKind(u.GroupVersionKind())
+	return live, nil
 }
 
 // exists reports whether the object exists, asking the server only when the
