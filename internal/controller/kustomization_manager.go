@@ -5,7 +5,6 @@ import (
 	"sync/atomic"
 
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -46,11 +45,11 @@ func (r *KustomizationReconciler) SetupWithManager(ctx context.Context, mgr ctrl
 	r.state = map[string]*kustomizationState{}
 	r.managers = map[string]*apply.Manager{}
 	r.builds = build.NewCache(buildCacheEntries)
-	dyn, err := dynamic.NewForConfig(mgr.GetConfig())
+	w, err := newWatcher(ctx, mgr.GetConfig(), mgr.GetHTTPClient(), mgr.GetRESTMapper())
 	if err != nil {
 		return err
 	}
-	r.watcher = newWatcher(ctx, dyn, mgr.GetRESTMapper())
+	r.watcher = w
 
 	idx := mgr.GetFieldIndexer()
 	if err := idx.IndexField(ctx, &kustomizev1.Kustomization{}, sourceIndex, func(o client.Object) []string {
