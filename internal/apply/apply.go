@@ -225,6 +225,12 @@ func (m *Manager) applyOne(ctx context.Context, u *unstructured.Unstructured, op
 	}
 	if err != nil {
 		m.forget(id)
+		if apierrors.IsNotFound(err) {
+			// An apply creates what is missing, so the resource itself is not
+			// served (a CRD version removed): a mapper that remembers mappings
+			// must ask discovery again.
+			apimeta.MaybeResetRESTMapper(m.client.RESTMapper())
+		}
 		return nil, "", applyError(u, err)
 	}
 

@@ -87,7 +87,8 @@ func NewManager(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager,
 	cfg.DisableCompression = !o.APICompression
 	renew := 10 * time.Second
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme: NewScheme(),
+		Scheme:         NewScheme(),
+		MapperProvider: newMapper,
 		// Nothing reads the managedFields of cached objects (GitRepositories,
 		// Kustomizations, Receivers); kept, every GC cycle would mark them.
 		Cache: cache.Options{ByObject: byObject, DefaultTransform: cache.TransformStripManagedFields()},
