@@ -110,6 +110,7 @@ func BenchmarkGitOps(b *testing.B) {
 				b.Log("CPU seconds by process, floor: ", floorCPU)
 				b.Log("CPU seconds by process, tugboat: ", run.processCPU)
 				b.Log("API requests by method: ", run.byMethod)
+				b.Log("Kustomization reconciles by result: ", run.reconciles)
 			}
 		})
 	}
@@ -306,6 +307,7 @@ type tugboatRun struct {
 	cpu          time.Duration // CPU time (user+system) the controller used up to all Ready
 	phases       string        // where the time went, per app, as percentiles
 	byMethod     string        // requests up to all Ready by method
+	reconciles   string        // Kustomization reconciles up to all Ready, by result
 	idleByMethod string        // requests during the idle window by method
 	processCPU   string        // CPU seconds by process from creation to all Ready
 }
@@ -473,6 +475,9 @@ func measureTugboat(bin string, n int, interval, idle time.Duration) (*tugboatRu
 	}
 	run.requests = after.total() - before.total()
 	run.byMethod = after.since(before)
+	if run.reconciles, err = reconciles(metricsAddr); err != nil {
+		return nil, err
+	}
 	if run.cpu, err = cpuTime(cmd.Process.Pid); err != nil {
 		return nil, err
 	}
@@ -638,6 +643,37 @@ func restRequests(addr string) (requestCounts, error) {
 		return nil, errors.New("the controller's /metrics has no rest_client_requests_total")
 	}
 	return counts, sc.Err()
+}
+
+var resultLabel = regexp.MustCompile(`result="([a-z_]+)"`)
+
+// reconciles reads the controller's tugboat_reconcile_total of Kustomizations by
+// result, as "ready 1000 progressing 1650": how often each was reconciled.
+func reconciles(addr string) (string, error) {
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		return "", fmt.Errorf("failed to scrape the controller's metrics: %w", err)
+	}
+	defer resp.Body.Close()
+	counts := map[string]float64{}
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		line := sc.Text()
+		m := resultLabel.FindStringSubmatch(line)
+		if !strings.HasPrefix(line, "tugboat_reconcile_total{") || !strings.Contains(line, `kind="Kustomization"`) || m == nil {
+			continue
+		}
+		v, err := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
+		if err != nil {
+			return "", fmt.Errorf("bad metric line %q: %w", line, err)
+		}
+		counts[m[1]] += v
+	}
+	var parts []string
+	for _, r := range slices.Sorted(maps.Keys(counts)) {
+		parts = append(parts, fmt.Sprintf("%s %.0f", r, counts[r]))
+	}
+	return strings.Join(parts, " "), sc.Err()
 }
 
 // cpuTime reads a process's user+system CPU time from /proc/<pid>/stat (fields 14
