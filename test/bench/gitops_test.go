@@ -119,13 +119,13 @@ func BenchmarkGitOps(b *testing.B) {
 					cpus = append(cpus, run.cpu.Seconds())
 					requests = append(requests, run.requests)
 					peak, peakAnon = max(peak, run.peakRSS), max(peakAnon, run.peakAnonRSS)
-					b.Logf("%s; controller CPU %.1f s, peak RSS %.1f MiB (anon %.1f MiB)", pair, run.cpu.Seconds(),
+					pair += fmt.Sprintf("; controller CPU %.1f s, peak RSS %.1f MiB (anon %.1f MiB)", run.cpu.Seconds(),
 						float64(run.peakRSS)/(1<<20), float64(run.peakAnonRSS)/(1<<20))
-					b.Log(run.phases)
-					b.Log("CPU seconds by process, floor: ", floorCPU)
-					b.Log("CPU seconds by process, tugboat: ", run.processCPU)
-					b.Log("API requests by method: ", run.byMethod)
-					b.Log("Kustomization reconciles by result: ", run.reconciles)
+					b.Log(pair)
+					// The details go to stderr: a benchmark's log keeps only its first 10 lines.
+					fmt.Fprintf(os.Stderr, "N=%d %s\n  %s\n  CPU seconds by process, floor: %s\n  CPU seconds by process, tugboat: %s\n"+
+						"  API requests by method: %s\n  Kustomization reconciles by result: %s\n",
+						n, pair, run.phases, floorCPU, run.processCPU, run.byMethod, run.reconciles)
 				}
 				b.ReportMetric(median(readies), "s/tugboat")
 				if len(floors) > 0 {
@@ -797,6 +797,9 @@ func apiServerCounts(ctx context.Context, cfg *rest.Config) (map[string]float64,
 			}
 		case strings.HasPrefix(line, "apiserver_watch_events_total{"):
 			key = "watch-event " + label(line, "resource")
+		case strings.HasPrefix(line, "apiserver_terminated_watchers_total{"):
+			// Watchers the apiserver closed because they did not keep up.
+			key = "terminated-watcher " + label(line, "resource")
 		default:
 			continue
 		}
