@@ -23,6 +23,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/tugboatcd/tugboat/config"
+	"github.com/tugboatcd/tugboat/internal/install"
 )
 
 // The installed controller, as config/manager names it.
@@ -153,6 +154,7 @@ func (f *installFlags) run(ctx context.Context, s streams) error {
 	}
 	// CRDs and the namespace first (kustomize orders them first), then the rest once the
 	// CRDs are served, as kubectl apply of the same YAML would need.
+	policies := false
 	for _, o := range objs {
 		if o.GetAnnotations()[config.OptionalAnnotation] == "true" && !k.serves(o) {
 			p.step("-", "%s skipped: the cluster does not serve %s", subjectOf(o), o.GetAPIVersion())
@@ -161,6 +163,7 @@ func (f *installFlags) run(ctx context.Context, s streams) error {
 		if err := k.apply(ctx, o); err != nil {
 			return err
 		}
+		policies = policies || o.GetKind() == "MutatingAdmissionPolicy"
 		p.step("✔", "%s applied", subjectOf(o))
 	}
 	p.waiting("verifying installation")
@@ -169,6 +172,11 @@ func (f *installFlags) run(ctx context.Context, s streams) error {
 			return err
 		}
 		if err := k.waitServed(ctx, crd, f.timeout); err != nil {
+			return err
+		}
+	}
+	if policies {
+		if err := install.WaitAdmission(ctx, k.dyn, f.timeout); err != nil {
 			return err
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"path"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -129,5 +130,33 @@ func Policies(ctx context.Context, cfg *rest.Config) (bool, error) {
 			}
 		}
 	}
-	return true, nil
+	return true, WaitAdmission(ctx, dyn, time.Minute)
+}
+
+var kustomizationResource = schema.GroupVersionResource{Group: "kustomize.toolkit.fluxcd.io", Version: "v1", Resource: "kustomizations"}
+
+// WaitAdmission waits until a Kustomization can be created. For some seconds after
+// its CRD is established, the apiserver's MutatingAdmissionPolicy plugin has not
+// loaded the kind's schema and refuses every create of it with 503 "Resource kind ...
+// not found. There can be a delay between when CustomResourceDefinitions are created
+// and when they are available", so a user who creates a Kustomization right after
+// install would see that. A server-side dry-run create runs admission and stores
+// nothing; any answer but 503 (success, or the kind not served at all) ends the wait.
+func WaitAdmission(ctx context.Context, dyn dynamic.Interface, timeout time.Duration) error {
+	probe := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": kustomizationResource.GroupVersion().String(), "kind": "Kustomization",
+		"metadata": map[string]any{"generateName": "tugboat-install-probe-", "namespace": metav1.NamespaceDefault},
+		"spec": map[string]any{"interval": "10m", "path": "./", "prune": false,
+			"sourceRef": map[string]any{"kind": "GitRepository", "name": "tugboat-install-probe"}},
+	}}
+	var last error
+	err := wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
+		_, last = dyn.Resource(kustomizationResource).Namespace(metav1.NamespaceDefault).Create(ctx, probe.DeepCopy(),
+			metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+		return !apierrors.IsServiceUnavailable(last), nil
+	})
+	if err != nil {
+		return fmt.Errorf("the apiserver's admission still refuses Kustomizations after %s: %w", timeout, last)
+	}
+	return nil
 }

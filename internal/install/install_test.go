@@ -43,6 +43,16 @@ func TestPoliciesGiveNewKustomizationsTheFinalizer(t *testing.T) {
 
 	dyn := dynamic.NewForConfigOrDie(env.RESTConfig)
 	ks := dyn.Resource(schema.GroupVersionResource{Group: kustomizev1.GroupVersion.Group, Version: "v1", Resource: "kustomizations"}).Namespace("default")
+	// Policies returns once admission takes Kustomizations: the first create after it
+	// succeeds (before WaitAdmission it could fail with 503 for some seconds).
+	first := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": kustomizev1.GroupVersion.String(), "kind": "Kustomization",
+		"metadata": map[string]any{"name": "first"},
+		"spec":     map[string]any{"interval": "1m", "prune": true, "sourceRef": map[string]any{"kind": "GitRepository", "name": "repo"}},
+	}}
+	if _, err := ks.Create(ctx, first, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("the first Kustomization after Policies: %v", err)
+	}
 	for name, given := range map[string][]string{"plain": nil, "with-own-finalizer": {"example.com/keep"}} {
 		k := &unstructured.Unstructured{Object: map[string]any{
 			"apiVersion": kustomizev1.GroupVersion.String(), "kind": "Kustomization",
