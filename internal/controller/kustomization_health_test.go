@@ -1,11 +1,16 @@
 package controller
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	kustomizev1 "github.com/tugboatcd/tugboat/api/kustomize/v1"
 	"github.com/tugboatcd/tugboat/api/meta"
@@ -84,4 +89,35 @@ func findCondition(conds []metav1.Condition, t string) *metav1.Condition {
 		}
 	}
 	return nil
+}
+
+// A health check that does not pass within the timeout (spec.timeout 1s, which Flux's
+// rule raises to 30s) ends Ready=False and Healthy=False with HealthCheckFailed, naming
+// the objects still in progress and not those that are healthy; what was applied stays.
+func TestHealthCheckTimeoutNamesTheObjectsStillInProgress(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t)
+	// Unschedulable, with the default-length progress deadline: InProgress, not Failed.
+	stuck := deployment("stuck", "app:1", "      nodeSelector: {no-such-node: \"true\"}\n")
+	_, url := newRepo(t, ns, map[string]string{"app/d.yaml": stuck, "app/cm.yaml": configMap("fine", "1")})
+	start := time.Now()
+	applyYAML(t, ns, gitRepository(url)+"---"+kustomization(ns, "app", "./app", "  wait: true\n  timeout: 1s\n"))
+
+	k := waitKustomization(t, ns, "app", "timed out its health check naming the Deployment",
+		notReadyWith(meta.HealthCheckFailedReason, "timeout waiting for", "Deployment/"+ns+"/stuck", "InProgress"))
+	if waited := time.Since(start); waited < 30*time.Second {
+		t.Errorf("the health check gave up after %s, before the 30s floor of the timeout", waited)
+	}
+	if msg := readyCondition(k).Message; strings.Contains(msg, "ConfigMap") {
+		t.Errorf("the message names the healthy ConfigMap too: %s", msg)
+	}
+	if c := findCondition(k.Status.Conditions, meta.HealthyCondition); c == nil || c.Status != metav1.ConditionFalse || c.Reason != meta.HealthCheckFailedReason {
+		t.Errorf("Healthy condition %+v, want False with %s", c, meta.HealthCheckFailedReason)
+	}
+	if err := k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: "stuck"}, &appsv1.Deployment{}); err != nil {
+		t.Errorf("the Deployment after the failed health check: %v", err)
+	}
+	if err := k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: "fine"}, &corev1.ConfigMap{}); err != nil {
+		t.Errorf("the ConfigMap after the failed health check: %v", err)
+	}
 }
