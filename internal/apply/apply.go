@@ -208,7 +208,7 @@ func (m *Manager) applyOne(ctx context.Context, u *unstructured.Unstructured, op
 			return nil, ActionSkipped, nil
 		}
 	}
-	if known && prev.applied != nil && prev.hash == hash && !prev.stale {
+	if known && prev.sent && prev.hash == hash && !prev.stale {
 		return nil, ActionUnchanged, nil
 	}
 
@@ -256,7 +256,11 @@ func (m *Manager) applyOne(ctx context.Context, u *unstructured.Unstructured, op
 	} else if adopted {
 		action = ActionConfigured
 	}
-	m.store(id, record{hash: hash, applied: encoded, rv: live.GetResourceVersion(), uid: live.GetUID(), exists: true})
+	rec := record{hash: hash, sent: true, rv: live.GetResourceVersion(), uid: live.GetUID(), exists: true}
+	if m.keepApplied {
+		rec.applied = encoded
+	}
+	m.store(id, rec)
 	return live, action, nil
 }
 

@@ -150,3 +150,47 @@ func TestApplySendsOnlyChanges(t *testing.T) {
 		})
 	}
 }
+
+// A Manager that keeps no copies of what it applied (the controller's, whose watcher
+// judges drift) still skips unchanged objects, and Observe takes any change of an
+// applied object for drift, so the next Apply sends it again.
+func TestAManagerWithoutAppliedCopiesSkipsUnchangedAndResendsChanged(t *testing.T) {
+	c := newClient(t)
+	ctx := context.Background()
+	ns := testNamespace(t, c)
+	owner := Owner{Name: "app", Namespace: "flux-system"}
+	objs := []*unstructured.Unstructured{configMap(ns, "cm-1", map[string]string{"a": "1"})}
+	m := NewManager(c, "tugboat")
+	m.KeepApplied(false)
+	if _, err := m.Apply(ctx, owner, objs, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	before := m.Stats().Applies
+	if _, err := m.Apply(ctx, owner, objs, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if sent := m.Stats().Applies - before; sent != 0 {
+		t.Errorf("applying the same object again sent %d applies, want 0", sent)
+	}
+	live := get(t, c, "v1", "ConfigMap", ns, "cm-1")
+	if drifted, path := m.Observe(live); drifted {
+		t.Errorf("Observe of the object as applied reports drift at %q", path)
+	}
+	live.Object["data"] = map[string]any{"a": "edited"}
+	if err := c.Update(ctx, live, client.FieldOwner("kubectl-edit")); err != nil {
+		t.Fatal(err)
+	}
+	if drifted, _ := m.Observe(live); !drifted {
+		t.Fatal("Observe of the edited object reports no drift")
+	}
+	cs, err := m.Apply(ctx, owner, objs, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cs) != 1 || cs[0].Action != ActionConfigured {
+		t.Errorf("after the edit Apply reported\n%s\nwant cm-1 configured", cs)
+	}
+	if got := get(t, c, "v1", "ConfigMap", ns, "cm-1").Object["data"].(map[string]any)["a"]; got != "1" {
+		t.Errorf("data.a = %v after Apply, want 1 from the desired object", got)
+	}
+}

@@ -65,6 +65,8 @@ type Manager struct {
 	client       client.Client
 	fieldManager string
 	concurrency  int
+	// keepApplied keeps what was applied, for Observe (see KeepApplied).
+	keepApplied bool
 
 	mu   sync.Mutex
 	seen map[string]*record
@@ -74,10 +76,12 @@ type Manager struct {
 
 // record is what the Manager knows of one object, by inventory id.
 type record struct {
-	// hash is the hash of the desired object last applied; applied is that
-	// object as JSON (a tenth of the memory of its map form, and a Manager keeps
-	// one per managed object). Both are zero when the object was only observed.
+	// hash is the hash of the desired object last applied, and sent says it
+	// was; applied is that object as JSON (a tenth of the memory of its map
+	// form), kept only for Observe (see KeepApplied). All are zero when the
+	// object was only observed.
 	hash    [sha256.Size]byte
+	sent    bool
 	applied []byte
 	// rv is the newest resourceVersion seen: from the apply response or a
 	// watch event. An apply that returns it again changed nothing. uid tells
@@ -101,8 +105,19 @@ func NewManager(c client.Client, fieldManager string) *Manager {
 		client:       c,
 		fieldManager: fieldManager,
 		concurrency:  DefaultConcurrency,
+		keepApplied:  true,
 		seen:         map[string]*record{},
 	}
+}
+
+// KeepApplied sets whether the Manager keeps a copy of each object it applied,
+// which Observe needs to judge drift (on by default). An owner that judges drift
+// itself, from its own copy of the desired objects, and calls Invalidate, turns it
+// off: the controller's watcher does, and the copies were a second copy of every
+// managed object (~4 MB at N=1000). Without them Observe takes any change of an
+// applied object's resourceVersion for drift.
+func (m *Manager) KeepApplied(keep bool) {
+	m.keepApplied = keep
 }
 
 // SetConcurrency sets how many requests one Apply or Prune has in flight.
@@ -160,17 +175,20 @@ func (m *Manager) Observe(live *unstructured.Unstructured) (drifted bool, path s
 	}
 	r.liveExcluded = excluded(live)
 	r.exists = true
-	applied, unchanged := r.applied, r.rv == live.GetResourceVersion() && r.uid == live.GetUID()
-	if applied == nil {
+	sent, applied, unchanged := r.sent, r.applied, r.rv == live.GetResourceVersion() && r.uid == live.GetUID()
+	if !sent {
 		r.rv, r.uid = live.GetResourceVersion(), live.GetUID()
 	}
 	m.mu.Unlock()
 
-	if applied == nil || unchanged {
+	if !sent || unchanged {
 		return false, ""
 	}
 	desired := &unstructured.Unstructured{}
-	if err := desired.UnmarshalJSON(applied); err != nil {
+	if applied == nil {
+		// Not kept (KeepApplied): only sending it again is sure.
+		drifted, path = true, ""
+	} else if err := desired.UnmarshalJSON(applied); err != nil {
 		// Encoded by Apply from a valid object; if it cannot be read back,
 		// sending the object again is the safe answer.
 		drifted, path = true, ""

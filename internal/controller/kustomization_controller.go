@@ -464,6 +464,8 @@ func (r *KustomizationReconciler) manager(obj *kustomizev1.Kustomization) (*appl
 		c = ic
 	}
 	m := apply.NewManager(c, FieldManager)
+	// The watcher judges drift from the Kustomizations' own copies and invalidates.
+	m.KeepApplied(false)
 	r.managers[identity] = m
 	applyRequests.add(m.Stats)
 	return m, nil
