@@ -189,6 +189,9 @@ func TestGitOpsShape(t *testing.T) {
 	if run.peakRSS == 0 || run.requests == 0 {
 		t.Fatalf("controller measures missing: peak RSS %d, requests %v", run.peakRSS, run.requests)
 	}
+	if !strings.Contains(run.reconciles, "ready ") {
+		t.Fatalf("the Kustomizations' reconciles by result miss the ready ones: %q", run.reconciles)
+	}
 	if !strings.Contains(run.processCPU, "kube-apiserver") || !strings.Contains(run.processCPU, "controller") {
 		t.Fatalf("CPU by process misses the apiserver or the controller: %s", run.processCPU)
 	}
@@ -628,8 +631,9 @@ func createKustomizations(ctx context.Context, c client.Client, n int, interval 
 	return <-errs
 }
 
-// requestCounts are client-go's rest_client_requests_total from the controller's
-// /metrics, by HTTP method: every API request the process sent.
+// requestCounts are sums of a metric's samples from the controller's /metrics by a
+// label: client-go's rest_client_requests_total by HTTP method (every API request the
+// process sent), or its reconciles by result.
 type requestCounts map[string]float64
 
 func (r requestCounts) total() float64 {
@@ -640,7 +644,7 @@ func (r requestCounts) total() float64 {
 	return t
 }
 
-// since returns the requests sent after earlier, by method, as "GET 12 PATCH 3".
+// since returns the counts added after earlier, by key, as "GET 12 PATCH 3".
 func (r requestCounts) since(earlier requestCounts) string {
 	var parts []string
 	for _, m := range slices.Sorted(maps.Keys(r)) {
@@ -654,63 +658,59 @@ func (r requestCounts) since(earlier requestCounts) string {
 var methodLabel = regexp.MustCompile(`method="([A-Z]+)"`)
 
 func restRequests(addr string) (requestCounts, error) {
+	counts, err := scrapeSums(addr, "rest_client_requests_total", func(line string) (string, bool) {
+		if m := methodLabel.FindStringSubmatch(line); m != nil {
+			return m[1], true
+		}
+		return "OTHER", true
+	})
+	if err == nil && len(counts) == 0 {
+		err = errors.New("the controller's /metrics has no rest_client_requests_total")
+	}
+	return counts, err
+}
+
+var resultLabel = regexp.MustCompile(`result="([a-z_]+)"`)
+
+// reconciles reads the controller's tugboat_reconcile_total of Kustomizations by
+// result, as "progressing 430 ready 1000": how often each was reconciled.
+func reconciles(addr string) (string, error) {
+	counts, err := scrapeSums(addr, "tugboat_reconcile_total", func(line string) (string, bool) {
+		m := resultLabel.FindStringSubmatch(line)
+		if m == nil || !strings.Contains(line, `kind="Kustomization"`) {
+			return "", false
+		}
+		return m[1], true
+	})
+	return counts.since(nil), err
+}
+
+// scrapeSums reads the controller's /metrics and sums the samples of the metric name
+// by the key that key gives each sample line (lines it refuses are left out).
+func scrapeSums(addr, name string, key func(line string) (string, bool)) (requestCounts, error) {
 	resp, err := http.Get("http://" + addr + "/metrics")
 	if err != nil {
 		return nil, fmt.Errorf("failed to scrape the controller's metrics: %w", err)
 	}
 	defer resp.Body.Close()
-	counts := requestCounts{}
+	sums := requestCounts{}
 	sc := bufio.NewScanner(resp.Body)
 	for sc.Scan() {
 		line := sc.Text()
-		if !strings.HasPrefix(line, "rest_client_requests_total{") {
+		if !strings.HasPrefix(line, name+"{") {
+			continue
+		}
+		k, ok := key(line)
+		if !ok {
 			continue
 		}
 		v, err := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
 		if err != nil {
 			return nil, fmt.Errorf("bad metric line %q: %w", line, err)
 		}
-		method := "OTHER"
-		if m := methodLabel.FindStringSubmatch(line); m != nil {
-			method = m[1]
-		}
-		counts[method] += v
+		sums[k] += v
 	}
-	if len(counts) == 0 {
-		return nil, errors.New("the controller's /metrics has no rest_client_requests_total")
-	}
-	return counts, sc.Err()
-}
-
-var resultLabel = regexp.MustCompile(`result="([a-z_]+)"`)
-
-// reconciles reads the controller's tugboat_reconcile_total of Kustomizations by
-// result, as "ready 1000 progressing 1650": how often each was reconciled.
-func reconciles(addr string) (string, error) {
-	resp, err := http.Get("http://" + addr + "/metrics")
-	if err != nil {
-		return "", fmt.Errorf("failed to scrape the controller's metrics: %w", err)
-	}
-	defer resp.Body.Close()
-	counts := map[string]float64{}
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		line := sc.Text()
-		m := resultLabel.FindStringSubmatch(line)
-		if !strings.HasPrefix(line, "tugboat_reconcile_total{") || !strings.Contains(line, `kind="Kustomization"`) || m == nil {
-			continue
-		}
-		v, err := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
-		if err != nil {
-			return "", fmt.Errorf("bad metric line %q: %w", line, err)
-		}
-		counts[m[1]] += v
-	}
-	var parts []string
-	for _, r := range slices.Sorted(maps.Keys(counts)) {
-		parts = append(parts, fmt.Sprintf("%s %.0f", r, counts[r]))
-	}
-	return strings.Join(parts, " "), sc.Err()
+	return sums, sc.Err()
 }
 
 // cpuTime reads a process's user+system CPU time from /proc/<pid>/stat (fields 14
