@@ -1,12 +1,12 @@
 package build
 
 import (
-	"container/list"
 	"encoding/json"
 	"errors"
 	"sync"
 
 	"golang.org/x/sync/singleflight"
+	"k8s.io/utils/lru"
 
 	kustomizev1 "github.com/tugboatcd/tugboat/api/kustomize/v1"
 )
@@ -37,26 +37,18 @@ import (
 // spec.path as written, which failed builds put in their messages) run
 // kustomize once and share its output.
 type Cache struct {
-	max   int
-	group singleflight.Group
+	entries *lru.Cache // of *prepared by cacheKey
+	group   singleflight.Group
 
-	mu      sync.Mutex
-	lru     *list.List // of *cacheEntry, most recently used first
-	entries map[string]*list.Element
-
+	mu sync.Mutex
 	// builds counts kustomize runs, for tests.
 	builds int64
-}
-
-type cacheEntry struct {
-	key string
-	p   *prepared
 }
 
 // NewCache returns a Cache of at most maxEntries builds; maxEntries < 1
 // means 1.
 func NewCache(maxEntries int) *Cache {
-	return &Cache{max: max(maxEntries, 1), lru: list.New(), entries: map[string]*list.Element{}}
+	return &Cache{entries: lru.New(max(maxEntries, 1))}
 }
 
 // Build is the package's Build with kustomize's output cached. tree must
@@ -109,35 +101,18 @@ func (c *Cache) Build(tree string, files map[string][]byte, symlinks map[string]
 
 // Len is the number of builds in the cache.
 func (c *Cache) Len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.lru.Len()
+	return c.entries.Len()
 }
 
 func (c *Cache) get(key string) *prepared {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.entries[key]
-	if !ok {
-		return nil
+	if v, ok := c.entries.Get(key); ok {
+		return v.(*prepared)
 	}
-	c.lru.MoveToFront(e)
-	return e.Value.(*cacheEntry).p
+	return nil
 }
 
 func (c *Cache) put(key string, p *prepared) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if e, ok := c.entries[key]; ok {
-		c.lru.MoveToFront(e)
-		return
-	}
-	c.entries[key] = c.lru.PushFront(&cacheEntry{key: key, p: p})
-	for c.lru.Len() > c.max {
-		oldest := c.lru.Back()
-		c.lru.Remove(oldest)
-		delete(c.entries, oldest.Value.(*cacheEntry).key)
-	}
+	c.entries.Add(key, p)
 }
 
 // kustomizeSpec is the part of a Kustomization's spec that generate puts in

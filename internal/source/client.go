@@ -1,14 +1,12 @@
 package source
 
 import (
-	"container/list"
 	"context"
 	"errors"
 	"fmt"
 	"net/url"
 	"os"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/go-git/go-billy/v5/osfs"
@@ -22,6 +20,7 @@ import (
 	"github.com/go-git/go-git/v5/storage/filesystem"
 	"github.com/go-git/go-git/v5/storage/memory"
 	"golang.org/x/sync/singleflight"
+	"k8s.io/utils/lru"
 )
 
 // DefaultTimeout bounds a Resolve or Fetch whose options set no Timeout;
@@ -53,20 +52,13 @@ type FetchOptions struct {
 // GitRepositories sharing a repository, or returning to a commit, do not
 // clone again. It is safe for concurrent use.
 type Client struct {
-	mu      sync.Mutex
-	max     int
-	entries map[string]*list.Element
-	order   *list.List // front = most recently used
-	group   singleflight.Group
+	max   int
+	cache *lru.Cache // of *Snapshot by cacheKey; nil when max is 0
+	group singleflight.Group
 
 	// diskDir, when set, makes clones use on-disk object storage under it
 	// instead of memory (kept to measure the two; see BenchmarkFetch).
 	diskDir string
-}
-
-type cacheEntry struct {
-	key  string
-	snap *Snapshot
 }
 
 // ClientOption configures a Client.
@@ -79,9 +71,12 @@ func WithCacheSize(n int) ClientOption {
 
 // NewClient returns a Client with a DefaultCacheSize snapshot cache.
 func NewClient(opts ...ClientOption) *Client {
-	c := &Client{max: DefaultCacheSize, entries: map[string]*list.Element{}, order: list.New()}
+	c := &Client{max: DefaultCacheSize}
 	for _, o := range opts {
 		o(c)
+	}
+	if c.max > 0 {
+		c.cache = lru.New(c.max)
 	}
 	return c
 }
@@ -303,32 +298,19 @@ func cacheKey(o FetchOptions, commit string) string {
 }
 
 func (c *Client) cached(key string) (*Snapshot, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.entries[key]
+	if c.cache == nil {
+		return nil, false
+	}
+	v, ok := c.cache.Get(key)
 	if !ok {
 		return nil, false
 	}
-	c.order.MoveToFront(e)
-	return e.Value.(*cacheEntry).snap, true
+	return v.(*Snapshot), true
 }
 
 func (c *Client) store(key string, s *Snapshot) {
-	if c.max <= 0 {
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if e, ok := c.entries[key]; ok {
-		e.Value.(*cacheEntry).snap = s
-		c.order.MoveToFront(e)
-		return
-	}
-	c.entries[key] = c.order.PushFront(&cacheEntry{key: key, snap: s})
-	for c.order.Len() > c.max {
-		last := c.order.Back()
-		c.order.Remove(last)
-		delete(c.entries, last.Value.(*cacheEntry).key)
+	if c.cache != nil {
+		c.cache.Add(key, s)
 	}
 }
 
