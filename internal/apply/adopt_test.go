@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -102,5 +103,36 @@ func TestApplyAdopts(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestMayAdoptSparesOnlyObjectsWithNothingToAdopt checks the guard in front of adopt:
+// every object with an adopted manager (by fluxcd/pkg/ssa's exact or prefix match)
+// or annotation must reach adopt; only objects without any may skip it.
+func TestMayAdoptSparesOnlyObjectsWithNothingToAdopt(t *testing.T) {
+	entry := func(manager string, op metav1.ManagedFieldsOperationType) metav1.ManagedFieldsEntry {
+		return metav1.ManagedFieldsEntry{Manager: manager, Operation: op}
+	}
+	cases := map[string]struct {
+		managers    []metav1.ManagedFieldsEntry
+		annotations map[string]string
+		want        bool
+	}{
+		"applied by this manager alone": {managers: []metav1.ManagedFieldsEntry{entry("tugboat", metav1.ManagedFieldsOperationApply)}},
+		"and status written by a controller": {managers: []metav1.ManagedFieldsEntry{
+			entry("tugboat", metav1.ManagedFieldsOperationApply), entry("kube-controller-manager", metav1.ManagedFieldsOperationUpdate)}},
+		"kustomize-controller's apply":   {managers: []metav1.ManagedFieldsEntry{entry("kustomize-controller", metav1.ManagedFieldsOperationApply)}, want: true},
+		"kubectl edit (a prefix match)":  {managers: []metav1.ManagedFieldsEntry{entry("kubectl-edit", metav1.ManagedFieldsOperationUpdate)}, want: true},
+		"kubectl's client-side apply":    {managers: []metav1.ManagedFieldsEntry{entry("kubectl-client-side-apply", metav1.ManagedFieldsOperationUpdate)}, want: true},
+		"before-first-apply":             {managers: []metav1.ManagedFieldsEntry{entry("before-first-apply", metav1.ManagedFieldsOperationUpdate)}, want: true},
+		"only kubectl's last-applied":    {annotations: map[string]string{corev1.LastAppliedConfigAnnotation: "{}"}, want: true},
+		"only an old Flux checksum":      {annotations: map[string]string{"kustomize.toolkit.fluxcd.io/checksum": "x"}, want: true},
+		"an annotation that is not ours": {annotations: map[string]string{"example.com/x": "1"}},
+	}
+	for name, tc := range cases {
+		live := &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{ManagedFields: tc.managers, Annotations: tc.annotations}}
+		if got := mayAdopt(live); got != tc.want {
+			t.Errorf("%s: mayAdopt = %v, want %v", name, got, tc.want)
+		}
 	}
 }

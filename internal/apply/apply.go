@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/fluxcd/pkg/ssa"
@@ -183,8 +184,8 @@ func (m *Manager) checkScope(u *unstructured.Unstructured) error {
 }
 
 // applyOne applies one object unless it can be skipped, and returns what the
-// server returned (nil when nothing was sent; only the metadata unless full) and
-// what happened.
+// server returned when full (nil when nothing was sent or not full) and what
+// happened.
 func (m *Manager) applyOne(ctx context.Context, u *unstructured.Unstructured, opts Options, full bool) (*unstructured.Unstructured, Action, error) {
 	if excluded(u) {
 		return nil, ActionSkipped, nil
@@ -235,7 +236,7 @@ func (m *Manager) applyOne(ctx context.Context, u *unstructured.Unstructured, op
 	}
 
 	adopted := false
-	if mode != modeMerge && modeOf(live) != modeMerge {
+	if mode != modeMerge && modeOfAnnotations(live.GetAnnotations()) != modeMerge {
 		if adopted, err = m.adopt(ctx, live); err != nil {
 			m.forget(id)
 			return nil, "", fmt.Errorf("failed to adopt %s from its previous field managers: %w", subject(u), err)
@@ -261,16 +262,18 @@ func (m *Manager) applyOne(ctx context.Context, u *unstructured.Unstructured, op
 		rec.applied = encoded
 	}
 	m.store(id, rec)
-	return live, action, nil
+	whole, _ := live.(*unstructured.Unstructured)
+	return whole, action, nil
 }
 
 // send applies u (encoded is its JSON), taking ownership of conflicting fields
-// as Flux does, and returns the object the server returned: whole when full,
-// else only its metadata. Everything after an apply but the stage waits reads
-// only the metadata (resourceVersion, uid, managedFields, annotations), and
-// asked for it alone the apiserver answers in protobuf: it neither encodes nor
-// do we decode the whole object as JSON, for every object applied.
-func (m *Manager) send(ctx context.Context, u *unstructured.Unstructured, encoded []byte, full bool) (*unstructured.Unstructured, error) {
+// as Flux does, and returns the object the server returned: whole (an
+// *unstructured.Unstructured) when full, else only its metadata (a
+// *metav1.PartialObjectMetadata). Everything after an apply but the stage waits
+// reads only the metadata (resourceVersion, uid, managedFields, annotations),
+// and asked for it alone the apiserver answers in protobuf: it neither encodes
+// nor do we decode the whole object as JSON, for every object applied.
+func (m *Manager) send(ctx context.Context, u *unstructured.Unstructured, encoded []byte, full bool) (client.Object, error) {
 	m.applies.Add(1)
 	if full {
 		obj := u.DeepCopy()
@@ -286,13 +289,9 @@ func (m *Manager) send(ctx context.Context, u *unstructured.Unstructured, encode
 		client.ForceOwnership, client.FieldOwner(m.fieldManager)); err != nil {
 		return nil, err
 	}
-	md, err := runtime.DefaultUnstructuredConverter.ToUnstructured(&partial.ObjectMeta)
-	if err != nil {
-		return nil, fmt.Errorf("failed to read the metadata the server returned for %s: %w", subject(u), err)
-	}
-	live := &unstructured.Unstructured{Object: map[string]any{"metadata": md}}
-	live.SetGroupVersionKind(u.GroupVersionKind())
-	return live, nil
+	// The response's kind is PartialObjectMetadata; the object's own is u's.
+	partial.SetGroupVersionKind(u.GroupVersionKind())
+	return partial, nil
 }
 
 // exists reports whether the object exists, asking the server only when the
@@ -320,9 +319,20 @@ func (m *Manager) exists(ctx context.Context, u *unstructured.Unstructured, prev
 // manager and removes kubectl's last-applied annotation, with one JSON patch
 // built by fluxcd/pkg/ssa's helpers. It reports whether there was anything to
 // adopt; live is updated from the response.
-func (m *Manager) adopt(ctx context.Context, live *unstructured.Unstructured) (bool, error) {
-	patches := ssa.PatchRemoveAnnotations(live, adoptedAnnotations)
-	managed, err := ssa.PatchReplaceFieldsManagers(live, adoptedManagers, m.fieldManager)
+func (m *Manager) adopt(ctx context.Context, live client.Object) (bool, error) {
+	if !mayAdopt(live) {
+		return false, nil
+	}
+	u, ok := live.(*unstructured.Unstructured)
+	if !ok {
+		fields, err := runtime.DefaultUnstructuredConverter.ToUnstructured(live)
+		if err != nil {
+			return false, fmt.Errorf("failed to read the metadata of %s/%s: %w", live.GetNamespace(), live.GetName(), err)
+		}
+		u = &unstructured.Unstructured{Object: fields}
+	}
+	patches := ssa.PatchRemoveAnnotations(u, adoptedAnnotations)
+	managed, err := ssa.PatchReplaceFieldsManagers(u, adoptedManagers, m.fieldManager)
 	if err != nil {
 		return false, err
 	}
@@ -334,8 +344,34 @@ func (m *Manager) adopt(ctx context.Context, live *unstructured.Unstructured) (b
 	if err != nil {
 		return false, err
 	}
+	gvk := live.GetObjectKind().GroupVersionKind()
 	m.patches.Add(1)
-	return true, m.client.Patch(ctx, live, client.RawPatch(types.JSONPatchType, raw), client.FieldOwner(m.fieldManager))
+	err = m.client.Patch(ctx, live, client.RawPatch(types.JSONPatchType, raw), client.FieldOwner(m.fieldManager))
+	live.GetObjectKind().SetGroupVersionKind(gvk)
+	return true, err
+}
+
+// mayAdopt tells, from the typed metadata, whether live can have anything
+// adopt would take over: an adopted annotation, or a managedFields entry whose
+// manager starts with the name of an adopted one. It is looser than
+// fluxcd/pkg/ssa's match (no operation or subresource), so that it only
+// spares adopt's conversions of objects it has nothing to do for: every
+// object applied, and applied again, by this Manager alone.
+func mayAdopt(live metav1.Object) bool {
+	annotations := live.GetAnnotations()
+	for _, key := range adoptedAnnotations {
+		if _, ok := annotations[key]; ok {
+			return true
+		}
+	}
+	for _, e := range live.GetManagedFields() {
+		for _, a := range adoptedManagers {
+			if strings.HasPrefix(e.Manager, a.Name) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // recreate deletes the live object and waits until it is gone.
@@ -366,7 +402,7 @@ func (m *Manager) recreate(ctx context.Context, u *unstructured.Unstructured, ti
 // exact. On first sight (after a restart) it reads this field manager's
 // managedFields entry: the apiserver updates its time only when the apply
 // changed something, and sets it with creationTimestamp on a create.
-func (m *Manager) classify(live *unstructured.Unstructured, prev record, known bool, start time.Time) Action {
+func (m *Manager) classify(live metav1.Object, prev record, known bool, start time.Time) Action {
 	if known && prev.rv != "" {
 		switch {
 		case prev.uid != "" && live.GetUID() != prev.uid:

@@ -26,7 +26,12 @@ const (
 // modeOf reads the ssa annotation. Values compare case-insensitively, as
 // Flux's selectors do; an unknown value means the default, Override.
 func modeOf(u *unstructured.Unstructured) ssaMode {
-	switch v := u.GetAnnotations()[meta.SSAAnnotation]; {
+	return modeOfAnnotations(u.GetAnnotations())
+}
+
+// modeOfAnnotations is modeOf from an object's annotations.
+func modeOfAnnotations(annotations map[string]string) ssaMode {
+	switch v := annotations[meta.SSAAnnotation]; {
 	case strings.EqualFold(v, meta.SSAMerge):
 		return modeMerge
 	case strings.EqualFold(v, meta.SSAIfNotPresent):
