@@ -8,8 +8,10 @@ import (
 
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	crrecorder "sigs.k8s.io/controller-runtime/pkg/recorder"
 
@@ -63,8 +65,7 @@ func finish(obj object, o outcome, observedGeneration *int64) {
 // patchStatus writes the status of obj once, at the end of a reconcile, when it
 // differs from what was read (before).
 func patchStatus(ctx context.Context, c client.Client, before, obj client.Object) error {
-	patch := client.MergeFrom(before)
-	data, err := patch.Data(obj)
+	data, err := client.MergeFrom(before).Data(obj)
 	if err != nil {
 		return fmt.Errorf("failed to compute the status patch of %s/%s: %w", obj.GetNamespace(), obj.GetName(), err)
 	}
@@ -73,9 +74,21 @@ func patchStatus(ctx context.Context, c client.Client, before, obj client.Object
 	if string(data) == "{}" {
 		return nil
 	}
-	if err := c.Status().Patch(ctx, obj, patch); err != nil {
+	// Of the response only the resourceVersion is read (events refer to it). Asked for
+	// the metadata alone, the apiserver answers in protobuf instead of encoding the
+	// whole object as JSON for us to decode.
+	gvk, err := apiutil.GVKForObject(obj, c.Scheme())
+	if err != nil {
+		return err
+	}
+	written := &metav1.PartialObjectMetadata{}
+	written.SetGroupVersionKind(gvk)
+	written.SetNamespace(obj.GetNamespace())
+	written.SetName(obj.GetName())
+	if err := c.Status().Patch(ctx, written, client.RawPatch(types.MergePatchType, data)); err != nil {
 		return fmt.Errorf("failed to patch status of %s/%s: %w", obj.GetNamespace(), obj.GetName(), client.IgnoreNotFound(err))
 	}
+	obj.SetResourceVersion(written.GetResourceVersion())
 	return nil
 }
 
