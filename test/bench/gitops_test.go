@@ -212,27 +212,46 @@ func buildTugboat(tb testing.TB) string {
 // render builds the N apps with tugboat's own build (kustomize + Flux's envsubst),
 // so the floor applies exactly what the controller applies, minus its labels.
 func render(n int) ([][]byte, error) {
-	files := map[string][]byte{appPath: []byte(podinfo)}
 	var docs [][]byte
 	for i := range n {
-		res, err := build.Build(files, nil, build.Input{
-			Path: "./apps/podinfo",
-			Spec: kustomizev1.KustomizationSpec{TargetNamespace: targetNS,
-				PostBuild: &kustomizev1.PostBuild{Substitute: vars(i)}},
-			Vars: vars(i),
-		})
+		app, err := renderApp(i)
 		if err != nil {
 			return nil, err
 		}
-		for _, o := range res.Objects {
-			data, err := o.MarshalJSON()
-			if err != nil {
-				return nil, err
-			}
-			docs = append(docs, data)
-		}
+		docs = append(docs, app...)
 	}
 	return docs, nil
+}
+
+// renderApp builds app i (Kustomization i's objects) as JSON documents.
+func renderApp(i int) ([][]byte, error) {
+	files := map[string][]byte{appPath: []byte(podinfo)}
+	res, err := build.Build(files, nil, build.Input{
+		Path: "./apps/podinfo",
+		Spec: kustomizev1.KustomizationSpec{TargetNamespace: targetNS,
+			PostBuild: &kustomizev1.PostBuild{Substitute: vars(i)}},
+		Vars: vars(i),
+	})
+	if err != nil {
+		return nil, err
+	}
+	docs := make([][]byte, 0, len(res.Objects))
+	for _, o := range res.Objects {
+		data, err := o.MarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		docs = append(docs, data)
+	}
+	return docs, nil
+}
+
+// floorResources are the resources of the benchmark's kinds.
+var floorResources = map[string]schema.GroupVersionResource{
+	"ServiceAccount": {Version: "v1", Resource: "serviceaccounts"},
+	"Service":        {Version: "v1", Resource: "services"},
+	"Deployment":     {Group: "apps", Version: "v1", Resource: "deployments"},
+	"Ingress":        {Group: "networking.k8s.io", Version: "v1", Resource: "ingresses"},
 }
 
 // measureFloor applies the N apps' objects with server-side apply from 20 workers on
@@ -254,12 +273,6 @@ func measureFloor(n int) (time.Duration, string, error) {
 		return 0, "", err
 	}
 	dyn := dynamic.NewForConfigOrDie(env.RESTConfig)
-	resources := map[string]schema.GroupVersionResource{
-		"ServiceAccount": {Version: "v1", Resource: "serviceaccounts"},
-		"Service":        {Version: "v1", Resource: "services"},
-		"Deployment":     {Group: "apps", Version: "v1", Resource: "deployments"},
-		"Ingress":        {Group: "networking.k8s.io", Version: "v1", Resource: "ingresses"},
-	}
 	// The profile is awaited before the cluster stops, so that it may outlast the measure.
 	profiled := make(chan struct{})
 	if dir := os.Getenv("TUGBOAT_BENCH_PROFILE"); dir != "" {
@@ -276,6 +289,7 @@ func measureFloor(n int) (time.Duration, string, error) {
 		return 0, "", err
 	}
 	cpuBefore := readProcessCPU()
+	busy := sampleBusy(ctx)
 	start := time.Now()
 	work := make(chan []byte)
 	errs := make(chan error, len(docs))
@@ -284,7 +298,7 @@ func measureFloor(n int) (time.Duration, string, error) {
 		wg.Go(func() {
 			for doc := range work {
 				kind, name := kindAndName(doc)
-				gvr, ok := resources[kind]
+				gvr, ok := floorResources[kind]
 				if !ok {
 					errs <- fmt.Errorf("no resource for kind %s", kind)
 					continue
@@ -323,7 +337,7 @@ func measureFloor(n int) (time.Duration, string, error) {
 	if err != nil {
 		return 0, "", err
 	}
-	return elapsed, cpu + "\napiserver: " + countsSince(countsAfter, countsBefore), nil
+	return elapsed, cpu + "\n  machine busy: " + busy() + "\napiserver: " + countsSince(countsAfter, countsBefore), nil
 }
 
 // kindAndName reads the kind and name from an object's JSON without a full decode.
@@ -485,19 +499,14 @@ func measureTugboat(bin string, n int, interval, idle time.Duration) (*tugboatRu
 		return nil, err
 	}
 	cpuBefore := readProcessCPU()
+	busy := sampleBusy(ctx)
 	start := time.Now()
 	if err := createKustomizations(ctx, c, n, interval); err != nil {
 		return nil, err
 	}
 	err = waitAll(ctx, dynamic.NewForConfigOrDie(env.RESTConfig), kustomizev1.GroupVersion.WithResource("kustomizations"),
-		metav1.NamespaceDefault, n, "Kustomizations Ready", func(u *unstructured.Unstructured) bool {
-			var k kustomizev1.Kustomization
-			if runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &k) != nil {
-				return false
-			}
-			return apimeta.IsStatusConditionTrue(k.Status.Conditions, meta.ReadyCondition) && k.Status.LastAppliedRevision != ""
-		})
-	run := &tugboatRun{ready: time.Since(start), processCPU: readProcessCPU().since(cpuBefore)}
+		metav1.NamespaceDefault, n, "Kustomizations Ready", kustomizationReady)
+	run := &tugboatRun{ready: time.Since(start), processCPU: readProcessCPU().since(cpuBefore) + "\n  machine busy: " + busy()}
 	if err != nil {
 		return nil, fmt.Errorf("%w (controller log: %s)", err, ctrlLog.Name())
 	}
@@ -883,6 +892,61 @@ func sampleAnonRSS(ctx context.Context, pid int) func() int64 {
 		defer mu.Unlock()
 		return peak
 	}
+}
+
+// sampleBusy samples, every second until the returned function is called, how busy
+// the machine's cores were (from /proc/stat), and returns the samples as whole
+// percents: a measure whose cores idle somewhere waits on something other than CPU.
+func sampleBusy(ctx context.Context) func() string {
+	ctx, stop := context.WithCancel(ctx)
+	var mu sync.Mutex
+	var samples []string
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		busy, total := cpuJiffies()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Second):
+			}
+			b, t := cpuJiffies()
+			if t > total {
+				mu.Lock()
+				samples = append(samples, strconv.Itoa(int(100*(b-busy)/(t-total))))
+				mu.Unlock()
+			}
+			busy, total = b, t
+		}
+	}()
+	return func() string {
+		stop()
+		<-done
+		mu.Lock()
+		defer mu.Unlock()
+		return strings.Join(samples, " ") + " (% per second)"
+	}
+}
+
+// cpuJiffies reads the machine's busy and total CPU time from /proc/stat's first
+// line: user, nice, system, idle, iowait, irq, softirq, steal (guest time is already
+// in user). Idle, iowait and steal (the hypervisor running someone else) are not busy.
+func cpuJiffies() (busy, total int64) {
+	data, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, 0
+	}
+	line, _, _ := strings.Cut(string(data), "\n")
+	fields := strings.Fields(line)
+	for i := 1; i < len(fields) && i <= 8; i++ {
+		v, _ := strconv.ParseInt(fields[i], 10, 64)
+		total += v
+		if i != 4 && i != 5 && i != 8 {
+			busy += v
+		}
+	}
+	return busy, total
 }
 
 // peakRSS reads a process's high-water resident set size (VmHWM) from /proc.
