@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -35,15 +36,18 @@ import (
 	"github.com/tugboatcd/tugboat/internal/install"
 )
 
-// BenchmarkGitOpsBound measures the least a controller of the benchmark's shape can
-// cost the cluster, beside the floor of the same run: a client in the harness that,
-// for each Kustomization it sees created, only sends what the cluster must see from
-// any controller that meets the GitOps issue — the app's 4 applies (rendered before
-// the clock starts), one status write when the Deployment is Available, one event —
-// and watches the applied kinds (drift is detected by watching). It builds nothing,
-// keeps no inventory and judges no health but the Deployment's. The gap between this
-// bound and the floor is the apiserver's cost of the Kustomizations themselves; what
-// tugboat takes beyond the bound is the controller's own share.
+// BenchmarkGitOpsBound measures a minimal controller of the benchmark's shape beside
+// the floor of the same run: a client in the harness that, for each Kustomization it
+// sees created, only sends what the cluster must see from any controller that meets
+// the GitOps issue — the app's 4 applies (rendered before the clock starts), one
+// status write when the Deployment is Available, one event — and watches the applied
+// kinds (drift is detected by watching). It builds nothing, keeps no inventory and
+// judges no health but the Deployment's. Its gap to the floor is what the
+// Kustomizations themselves cost the cluster; tugboat's gap to it, the controller's
+// own share. It is not a strict lower bound of the time: it applies each app as soon
+// as its Kustomization appears, in a burst while they are being created, and on
+// 2026-11-26 that cost the apiserver and the controller-manager more than tugboat's
+// paced applies (docs/design/2026-11-26-gitops-cpu-budget.md).
 //
 // N is 1000 (TUGBOAT_BENCH_N to change it); pairs as BenchmarkGitOps.
 func BenchmarkGitOpsBound(b *testing.B) {
@@ -140,7 +144,7 @@ func measureBound(n int) (time.Duration, string, error) {
 		metav1.NamespaceDefault, n, "Kustomizations Ready", kustomizationReady)
 	elapsed := time.Since(start)
 	cpu := readProcessCPU().since(cpuBefore) + "\n  machine busy: " + busy()
-	if cause := context.Cause(waitCtx); cause != nil && cause != context.Canceled {
+	if cause := context.Cause(waitCtx); cause != nil && !errors.Is(cause, context.Canceled) {
 		return 0, "", fmt.Errorf("the bound's client failed: %w", cause)
 	}
 	if err != nil {
