@@ -31,9 +31,7 @@ import (
 
 	kustomizev1 "github.com/tugboatcd/tugboat/api/kustomize/v1"
 	"github.com/tugboatcd/tugboat/api/meta"
-	"github.com/tugboatcd/tugboat/internal/cluster"
 	"github.com/tugboatcd/tugboat/internal/controller"
-	"github.com/tugboatcd/tugboat/internal/install"
 )
 
 // BenchmarkGitOpsBound measures a minimal controller of the benchmark's shape beside
@@ -107,17 +105,11 @@ func measureBound(n int) (time.Duration, string, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
-	env, err := cluster.Start(ctx, clusterOptions())
+	env, err := startInstalled(ctx)
 	if err != nil {
 		return 0, "", err
 	}
 	defer env.Stop()
-	if err := install.CRDs(ctx, env.RESTConfig); err != nil {
-		return 0, "", err
-	}
-	if ok, err := install.Policies(ctx, env.RESTConfig); err != nil || !ok {
-		return 0, "", fmt.Errorf("failed to install the admission policies (served: %v): %w", ok, err)
-	}
 	c, err := client.New(env.RESTConfig, client.Options{Scheme: controller.NewScheme()})
 	if err != nil {
 		return 0, "", err

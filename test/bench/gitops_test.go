@@ -366,25 +366,36 @@ type tugboatRun struct {
 	processCPU   string        // CPU seconds by process from creation to all Ready
 }
 
+// startInstalled starts a fresh cluster set up as `tugboat install` and `tugboat dev
+// up` set one up: the CRDs and the admission policy that gives new Kustomizations
+// their finalizer.
+func startInstalled(ctx context.Context) (*cluster.Cluster, error) {
+	env, err := cluster.Start(ctx, clusterOptions())
+	if err != nil {
+		return nil, err
+	}
+	if err := install.CRDs(ctx, env.RESTConfig); err != nil {
+		env.Stop()
+		return nil, err
+	}
+	if ok, err := install.Policies(ctx, env.RESTConfig); err != nil || !ok {
+		env.Stop()
+		return nil, fmt.Errorf("failed to install the admission policies (served: %v): %w", ok, err)
+	}
+	return env, nil
+}
+
 // measureTugboat runs `tugboat controller` as a process against a fresh cluster with
 // a Git repository holding the podinfo app, creates N Kustomizations and times them to
 // Ready. With idle > 0 it then counts the requests the controller sends in that window.
 func measureTugboat(bin string, n int, interval, idle time.Duration) (*tugboatRun, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
-	env, err := cluster.Start(ctx, clusterOptions())
+	env, err := startInstalled(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer env.Stop()
-	// As `tugboat install` and `tugboat dev up` set a cluster up: the CRDs and the
-	// admission policy that gives new Kustomizations their finalizer.
-	if err := install.CRDs(ctx, env.RESTConfig); err != nil {
-		return nil, err
-	}
-	if ok, err := install.Policies(ctx, env.RESTConfig); err != nil || !ok {
-		return nil, fmt.Errorf("failed to install the admission policies (served: %v): %w", ok, err)
-	}
 	root, err := os.MkdirTemp("", "tugboat-bench-git-")
 	if err != nil {
 		return nil, err
