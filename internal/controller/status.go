@@ -6,6 +6,7 @@ import (
 	"maps"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -86,7 +87,11 @@ func patchStatus(ctx context.Context, c client.Client, before, obj client.Object
 	written.SetNamespace(obj.GetNamespace())
 	written.SetName(obj.GetName())
 	if err := c.Status().Patch(ctx, written, client.RawPatch(types.MergePatchType, data)); err != nil {
-		return fmt.Errorf("failed to patch status of %s/%s: %w", obj.GetNamespace(), obj.GetName(), client.IgnoreNotFound(err))
+		if apierrors.IsNotFound(err) {
+			// Deleted meanwhile: there is no status left to write.
+			return nil
+		}
+		return fmt.Errorf("failed to patch status of %s/%s: %w", obj.GetNamespace(), obj.GetName(), err)
 	}
 	obj.SetResourceVersion(written.GetResourceVersion())
 	return nil
