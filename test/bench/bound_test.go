@@ -52,24 +52,28 @@ func BenchmarkGitOpsBound(b *testing.B) {
 	if v, err := strconv.Atoi(os.Getenv("TUGBOAT_BENCH_N")); err == nil && v > 0 {
 		n = v
 	}
-	pairs := 3
+	pairs := 5
 	if v, err := strconv.Atoi(os.Getenv("TUGBOAT_BENCH_PAIRS")); err == nil && v > 0 {
 		pairs = v
 	}
 	for b.Loop() {
 		var floors, bounds, ratios []float64
 		for p := range pairs {
-			floor, floorCPU, err := measureFloor(n)
-			if err != nil {
-				b.Fatal(err)
-			}
-			bound, boundCPU, err := measureBound(n)
+			var floor, bound time.Duration
+			var floorCPU, boundCPU string
+			err := inTurn(p, func() (err error) {
+				floor, floorCPU, err = measureFloor(n)
+				return err
+			}, func() (err error) {
+				bound, boundCPU, err = measureBound(n)
+				return err
+			})
 			if err != nil {
 				b.Fatal(err)
 			}
 			floors, bounds = append(floors, floor.Seconds()), append(bounds, bound.Seconds())
 			ratios = append(ratios, bound.Seconds()/floor.Seconds())
-			pair := fmt.Sprintf("pair %d: bound %.1f s, floor %.1f s, %.3f× the floor", p+1, bound.Seconds(), floor.Seconds(),
+			pair := fmt.Sprintf("pair %d (%s first): bound %.1f s, floor %.1f s, %.3f× the floor", p+1, firstIn(p, "bound"), bound.Seconds(), floor.Seconds(),
 				bound.Seconds()/floor.Seconds())
 			b.Log(pair)
 			fmt.Fprintf(os.Stderr, "N=%d %s\n  CPU seconds by process, floor: %s\n  CPU seconds by process, bound: %s\n",
