@@ -13,6 +13,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/yaml"
+	"k8s.io/client-go/discovery"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	kustomizev1 "github.com/tugboatcd/tugboat/api/kustomize/v1"
@@ -150,5 +151,39 @@ func TestInstallVersionUninstall(t *testing.T) {
 	r = run(ExitOK, "version")
 	if !strings.Contains(r.stdout, "controller: not installed") {
 		t.Errorf("version after uninstall: %q", r.stdout)
+	}
+}
+
+// TestInstallWhereAdmissionPoliciesAreNotServed: on a cluster before Kubernetes 1.36,
+// which serves no MutatingAdmissionPolicy, install skips the optional finalizer policy
+// and installs the rest (the controller adds the finalizer itself there), and
+// uninstall skips it too.
+func TestInstallWhereAdmissionPoliciesAreNotServed(t *testing.T) {
+	ctx := context.Background()
+	c2, err := cluster.Start(ctx, cluster.Options{Workloads: true, ExtraAPIServerArgs: []string{"--runtime-config=" +
+		"admissionregistration.k8s.io/v1/mutatingadmissionpolicies=false," +
+		"admissionregistration.k8s.io/v1/mutatingadmissionpolicybindings=false",
+		"--disable-admission-plugins=MutatingAdmissionPolicy"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Stop()
+	resources, err := discovery.NewDiscoveryClientForConfigOrDie(c2.RESTConfig).ServerResourcesForGroupVersion("admissionregistration.k8s.io/v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range resources.APIResources {
+		if r.Name == "mutatingadmissionpolicies" {
+			t.Fatal("the test cluster serves MutatingAdmissionPolicy despite --runtime-config")
+		}
+	}
+	for _, args := range [][]string{{"install", "--timeout", "3m"}, {"uninstall", "--silent"}} {
+		var out, errOut bytes.Buffer
+		if code := Execute(ctx, append([]string{"--kubeconfig", c2.Kubeconfig}, args...), &out, &errOut); code != ExitOK {
+			t.Fatalf("tugboat %s: exit %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), code, out.String(), errOut.String())
+		}
+		if args[0] == "install" {
+			golden(t, "install", "install", out.String())
+		}
 	}
 }

@@ -100,3 +100,53 @@ func TestPoliciesGiveNewKustomizationsTheFinalizer(t *testing.T) {
 		}
 	}
 }
+
+// withoutAdmissionPolicies is a cluster as before Kubernetes 1.36: it serves no
+// MutatingAdmissionPolicy.
+var withoutAdmissionPolicies = []string{"--runtime-config=" +
+	"admissionregistration.k8s.io/v1/mutatingadmissionpolicies=false," +
+	"admissionregistration.k8s.io/v1/mutatingadmissionpolicybindings=false",
+	// Without its resources the plugin would never be ready, and admission would
+	// refuse every request.
+	"--disable-admission-plugins=MutatingAdmissionPolicy"}
+
+// On a cluster that serves no MutatingAdmissionPolicy, Policies installs nothing and
+// says so, without an error: Kustomizations are created without the finalizer, and
+// the controller adds it on its first reconcile.
+func TestPoliciesAreSkippedWhereTheClusterServesNone(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a control plane; run without -short")
+	}
+	ctx := context.Background()
+	env, err := cluster.Start(ctx, cluster.Options{ExtraAPIServerArgs: withoutAdmissionPolicies})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(env.Stop)
+	if err := CRDs(ctx, env.RESTConfig); err != nil {
+		t.Fatal(err)
+	}
+	served, err := Policies(ctx, env.RESTConfig)
+	if err != nil || served {
+		t.Fatalf("Policies on a cluster without MutatingAdmissionPolicy: served %v, err %v; want false, nil", served, err)
+	}
+	dyn := dynamic.NewForConfigOrDie(env.RESTConfig)
+	ks := dyn.Resource(schema.GroupVersionResource{Group: kustomizev1.GroupVersion.Group, Version: "v1", Resource: "kustomizations"}).Namespace("default")
+	k := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": kustomizev1.GroupVersion.String(), "kind": "Kustomization",
+		"metadata": map[string]any{"name": "apps"},
+		"spec":     map[string]any{"interval": "1m", "prune": true, "sourceRef": map[string]any{"kind": "GitRepository", "name": "repo"}},
+	}}
+	var created *unstructured.Unstructured
+	// The CRD is served a moment after it is established.
+	err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		created, err = ks.Create(ctx, k.DeepCopy(), metav1.CreateOptions{})
+		return err == nil, nil
+	})
+	if err != nil {
+		t.Fatalf("creating a Kustomization: %v", err)
+	}
+	if f := created.GetFinalizers(); len(f) != 0 {
+		t.Errorf("a Kustomization got finalizers %v on a cluster without the policy", f)
+	}
+}
