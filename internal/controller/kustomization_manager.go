@@ -96,12 +96,33 @@ func (r *KustomizationReconciler) SetupWithManager(ctx context.Context, mgr ctrl
 		Watches(&kustomizev1.Kustomization{}, handler.EnqueueRequestsFromMapFunc(r.byDependency), builder.WithPredicates(readyChanged{})).
 		WatchesRawSource(crsource.TypedChannel(wake, handler.TypedFuncs[reconcile.Request, reconcile.Request]{
 			GenericFunc: func(_ context.Context, e event.TypedGenericEvent[reconcile.Request], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-				q.Add(e.Object)
+				enqueueWake(q, e.Object)
 			},
 		})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: concurrent}).
 		Named("kustomization").
 		Complete(r)
+}
+
+// wakePriority is the queue priority of a Kustomization woken by the objects it
+// applied: one whose health it awaits progressed, or one drifted. Such a reconcile
+// finishes work already under way (judge health, write Ready, or re-apply one object),
+// so it goes ahead of Kustomizations waiting for their first reconcile, which are
+// queued at 0. Queued behind them, a Kustomization whose Deployment was Available
+// waited for every new one created before it: at N=1000 in the benchmark, the p90
+// from Available to Ready was 36–43 s. A source's changed Kustomizations are queued at
+// the snapshot's number (see enqueueBySource), 1 and up, so a newer change still goes
+// first.
+const wakePriority = 1
+
+// enqueueWake queues a woken Kustomization at wakePriority (on a plain workqueue,
+// without one).
+func enqueueWake(q workqueue.TypedRateLimitingInterface[reconcile.Request], req reconcile.Request) {
+	if pq, ok := q.(priorityqueue.PriorityQueue[reconcile.Request]); ok {
+		pq.AddWithOpts(priorityqueue.AddOpts{Priority: new(wakePriority)}, req)
+		return
+	}
+	q.Add(req)
 }
 
 // enqueueBySource wakes the Kustomizations reading a GitRepository with a new snapshot.
