@@ -16,15 +16,14 @@ import (
 	"github.com/tugboatcd/tugboat/internal/cluster"
 )
 
-// With the admission policy installed, a new Kustomization carries the controller's
-// finalizer from its creation, beside any the user gave it, so the controller sends no
-// PATCH to add it.
-func TestPoliciesGiveNewKustomizationsTheFinalizer(t *testing.T) {
+// startWithCRDs starts a control plane of its own for the test, with tugboat's CRDs.
+func startWithCRDs(t *testing.T, opts cluster.Options) (context.Context, *cluster.Cluster) {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("starts a control plane; run without -short")
 	}
 	ctx := context.Background()
-	env, err := cluster.Start(ctx, cluster.Options{})
+	env, err := cluster.Start(ctx, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,6 +31,14 @@ func TestPoliciesGiveNewKustomizationsTheFinalizer(t *testing.T) {
 	if err := CRDs(ctx, env.RESTConfig); err != nil {
 		t.Fatal(err)
 	}
+	return ctx, env
+}
+
+// With the admission policy installed, a new Kustomization carries the controller's
+// finalizer from its creation, beside any the user gave it, so the controller sends no
+// PATCH to add it.
+func TestPoliciesGiveNewKustomizationsTheFinalizer(t *testing.T) {
+	ctx, env := startWithCRDs(t, cluster.Options{})
 	served, err := Policies(ctx, env.RESTConfig)
 	if err != nil || !served {
 		t.Fatalf("Policies: served %v, err %v", served, err)
@@ -114,18 +121,7 @@ var withoutAdmissionPolicies = []string{"--runtime-config=" +
 // says so, without an error: Kustomizations are created without the finalizer, and
 // the controller adds it on its first reconcile.
 func TestPoliciesAreSkippedWhereTheClusterServesNone(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a control plane; run without -short")
-	}
-	ctx := context.Background()
-	env, err := cluster.Start(ctx, cluster.Options{ExtraAPIServerArgs: withoutAdmissionPolicies})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(env.Stop)
-	if err := CRDs(ctx, env.RESTConfig); err != nil {
-		t.Fatal(err)
-	}
+	ctx, env := startWithCRDs(t, cluster.Options{ExtraAPIServerArgs: withoutAdmissionPolicies})
 	served, err := Policies(ctx, env.RESTConfig)
 	if err != nil || served {
 		t.Fatalf("Policies on a cluster without MutatingAdmissionPolicy: served %v, err %v; want false, nil", served, err)
