@@ -111,9 +111,9 @@ func (r *KustomizationReconciler) SetupWithManager(ctx context.Context, mgr ctrl
 // queued at 0. Queued behind them, a Kustomization whose Deployment was Available
 // waited for every new one created before it: at N=1000 in the benchmark, the p90
 // from Available to Ready was 36–47 s, and is 1–2 s with this (the last Ready comes
-// ~2 % later; docs/design/2026-11-26-gitops-cpu-budget.md). A source's changed Kustomizations are queued at
-// the snapshot's number (see enqueueBySource), 1 and up, so a newer change still goes
-// first.
+// ~2 % later; docs/design/2026-11-26-gitops-cpu-budget.md). A source's changed
+// Kustomizations are queued at the snapshot's number (see enqueueBySource), 1 and up,
+// so a newer change still goes first.
 const wakePriority = 1
 
 // enqueueWake queues a woken Kustomization at wakePriority (on a plain workqueue,
