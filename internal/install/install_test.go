@@ -34,6 +34,21 @@ func startWithCRDs(t *testing.T, opts cluster.Options) (context.Context, *cluste
 	return ctx, env
 }
 
+// kustomizations is the client of the default namespace's Kustomizations.
+func kustomizations(env *cluster.Cluster) dynamic.ResourceInterface {
+	return dynamic.NewForConfigOrDie(env.RESTConfig).Resource(schema.GroupVersionResource{
+		Group: kustomizev1.GroupVersion.Group, Version: "v1", Resource: "kustomizations"}).Namespace("default")
+}
+
+// kustomization is a Kustomization named name, as a user creates it.
+func kustomization(name string) *unstructured.Unstructured {
+	return &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": kustomizev1.GroupVersion.String(), "kind": "Kustomization",
+		"metadata": map[string]any{"name": name},
+		"spec":     map[string]any{"interval": "1m", "prune": true, "sourceRef": map[string]any{"kind": "GitRepository", "name": "repo"}},
+	}}
+}
+
 // With the admission policy installed, a new Kustomization carries the controller's
 // finalizer from its creation, beside any the user gave it, so the controller sends no
 // PATCH to add it.
@@ -48,25 +63,15 @@ func TestPoliciesGiveNewKustomizationsTheFinalizer(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	dyn := dynamic.NewForConfigOrDie(env.RESTConfig)
-	ks := dyn.Resource(schema.GroupVersionResource{Group: kustomizev1.GroupVersion.Group, Version: "v1", Resource: "kustomizations"}).Namespace("default")
+	ks := kustomizations(env)
 	// Policies returns once admission takes Kustomizations: the first create after it
 	// succeeds (before WaitAdmission it could fail with 503 for some seconds).
-	first := &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": kustomizev1.GroupVersion.String(), "kind": "Kustomization",
-		"metadata": map[string]any{"name": "first"},
-		"spec":     map[string]any{"interval": "1m", "prune": true, "sourceRef": map[string]any{"kind": "GitRepository", "name": "repo"}},
-	}}
+	first := kustomization("first")
 	if _, err := ks.Create(ctx, first, metav1.CreateOptions{}); err != nil {
 		t.Fatalf("the first Kustomization after Policies: %v", err)
 	}
 	for name, given := range map[string][]string{"plain": nil, "with-own-finalizer": {"example.com/keep"}} {
-		k := &unstructured.Unstructured{Object: map[string]any{
-			"apiVersion": kustomizev1.GroupVersion.String(), "kind": "Kustomization",
-			"metadata": map[string]any{"name": name},
-			"spec": map[string]any{"interval": "1m", "prune": true,
-				"sourceRef": map[string]any{"kind": "GitRepository", "name": "repo"}},
-		}}
+		k := kustomization(name)
 		if given != nil {
 			k.SetFinalizers(given)
 		}
@@ -126,13 +131,8 @@ func TestPoliciesAreSkippedWhereTheClusterServesNone(t *testing.T) {
 	if err != nil || served {
 		t.Fatalf("Policies on a cluster without MutatingAdmissionPolicy: served %v, err %v; want false, nil", served, err)
 	}
-	dyn := dynamic.NewForConfigOrDie(env.RESTConfig)
-	ks := dyn.Resource(schema.GroupVersionResource{Group: kustomizev1.GroupVersion.Group, Version: "v1", Resource: "kustomizations"}).Namespace("default")
-	k := &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": kustomizev1.GroupVersion.String(), "kind": "Kustomization",
-		"metadata": map[string]any{"name": "apps"},
-		"spec":     map[string]any{"interval": "1m", "prune": true, "sourceRef": map[string]any{"kind": "GitRepository", "name": "repo"}},
-	}}
+	ks := kustomizations(env)
+	k := kustomization("apps")
 	var created *unstructured.Unstructured
 	// The CRD is served a moment after it is established.
 	err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
