@@ -149,6 +149,9 @@ func prepare(files map[string][]byte, symlinks map[string]string, in Input) (p *
 		return nil, false, buildError(err, in.Path, s.escapeErr())
 	}
 	p.escape = s.escapeErr()
+	for i := range p.objects {
+		p.size += int64(len(p.objects[i].text))
+	}
 	return p, cacheable, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/sync/singleflight"
 	"k8s.io/utils/lru"
@@ -27,11 +28,14 @@ import (
 // Failed builds and builds of kustomizations with their own OpenAPI schema
 // are not kept.
 //
-// The cache holds at most the number of entries given to NewCache and drops
-// the least recently used beyond that. An entry holds its build's YAML and
-// the objects decoded from it (the podinfo app of the benchmark, four
-// objects, takes 27 KB of heap: BenchmarkCacheEntry), so memory is bounded
-// by the entry count times the largest builds.
+// The cache holds at most the number of entries and the bytes of YAML given
+// to NewCache, and drops the least recently used beyond either. An entry
+// holds its build's YAML and the objects decoded from it: 1.5 to 6 times the
+// YAML in heap (the podinfo app of the benchmark, four objects and 3.3 KB of
+// YAML, takes 11–27 KB: BenchmarkCacheEntry), so a monorepo whose Kustomizations
+// build many large directories cannot make the controller keep them all. A
+// build larger than the whole byte bound is not kept: it is rebuilt each
+// time, as without the cache.
 //
 // A Cache is safe for concurrent use. Concurrent misses on one key (and one
 // spec.path as written, which failed builds put in their messages) run
@@ -40,15 +44,26 @@ type Cache struct {
 	entries *lru.Cache // of *prepared by cacheKey
 	group   singleflight.Group
 
+	// maxBytes bounds the YAML text of the entries (0: no bound), and bytes
+	// is what they hold. bytes is atomic because the LRU's eviction callback,
+	// which lowers it, runs under the LRU's own lock.
+	maxBytes int64
+	bytes    atomic.Int64
+
 	mu sync.Mutex
 	// builds counts kustomize runs, for tests.
 	builds int64
 }
 
-// NewCache returns a Cache of at most maxEntries builds; maxEntries < 1
-// means 1.
-func NewCache(maxEntries int) *Cache {
-	return &Cache{entries: lru.New(max(maxEntries, 1))}
+// NewCache returns a Cache of at most maxEntries builds (maxEntries < 1
+// means 1) and at most maxBytes of their YAML (maxBytes < 1: no bound on
+// bytes).
+func NewCache(maxEntries int, maxBytes int64) *Cache {
+	c := &Cache{maxBytes: max(maxBytes, 0)}
+	c.entries = lru.NewWithEvictionFunc(max(maxEntries, 1), func(_ lru.Key, v any) {
+		c.bytes.Add(-v.(*prepared).size)
+	})
+	return c
 }
 
 // Build is the package's Build with kustomize's output cached. tree must
@@ -104,6 +119,11 @@ func (c *Cache) Len() int {
 	return c.entries.Len()
 }
 
+// Bytes is the YAML text the builds in the cache hold.
+func (c *Cache) Bytes() int64 {
+	return c.bytes.Load()
+}
+
 func (c *Cache) get(key string) *prepared {
 	if v, ok := c.entries.Get(key); ok {
 		return v.(*prepared)
@@ -112,7 +132,18 @@ func (c *Cache) get(key string) *prepared {
 }
 
 func (c *Cache) put(key string, p *prepared) {
+	if c.maxBytes > 0 && p.size > c.maxBytes {
+		return
+	}
+	// Two flights of one key (spec.path spelt two ways) may both put it:
+	// the LRU replaces a value without calling the eviction callback, so
+	// the old one leaves first for its bytes to be counted out.
+	c.entries.Remove(key)
+	c.bytes.Add(p.size)
 	c.entries.Add(key, p)
+	for c.maxBytes > 0 && c.bytes.Load() > c.maxBytes && c.entries.Len() > 1 {
+		c.entries.RemoveOldest()
+	}
 }
 
 // kustomizeSpec is the part of a Kustomization's spec that generate puts in

@@ -242,7 +242,7 @@ func TestCacheIsFlux(t *testing.T) {
 			}
 			got, err := Build(files, tc.symlinks, tc.in)
 			sameResult(t, "Build", got, err, want, wantErr)
-			c := NewCache(10)
+			c := NewCache(10, 0)
 			first, err := c.Build("tree", files, tc.symlinks, tc.in)
 			sameResult(t, "the first cached build", first, err, want, wantErr)
 			second, err := c.Build("tree", files, tc.symlinks, tc.in)
@@ -284,7 +284,7 @@ func TestCacheHitsShareNothing(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			c := NewCache(1)
+			c := NewCache(1, 0)
 			for range 3 {
 				r, err := c.Build("tree", files, nil, in)
 				if err != nil {
@@ -311,7 +311,7 @@ func TestCacheHitsShareNothing(t *testing.T) {
 // from one cache entry.
 func TestCacheVariables(t *testing.T) {
 	files := bytesOf(podinfoTree(t))
-	c := NewCache(1)
+	c := NewCache(1, 0)
 	for i := range 20 {
 		vars := map[string]string{"INDEX": fmt.Sprintf("%dapp", i), "PODS": fmt.Sprint(i), "MCPU": fmt.Sprintf("%dm", i)}
 		r, err := c.Build("tree", files, nil, Input{Path: "./apps/podinfo", Spec: postBuild, Vars: vars})
@@ -385,7 +385,7 @@ func TestCacheKey(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			c := NewCache(10)
+			c := NewCache(10, 0)
 			if _, err := c.Build("tree", bytesOf(files), nil, base); err != nil {
 				t.Fatal(err)
 			}
@@ -417,7 +417,7 @@ func TestCacheKey(t *testing.T) {
 // TestCacheBound fills a cache of two builds with three.
 func TestCacheBound(t *testing.T) {
 	files := bytesOf(map[string]string{"a/cm.yaml": configMap("a", "1"), "b/cm.yaml": configMap("b", "1"), "c/cm.yaml": configMap("c", "1")})
-	c := NewCache(2)
+	c := NewCache(2, 0)
 	for _, p := range []string{"a", "b", "a", "c"} {
 		if _, err := c.Build("tree", files, nil, Input{Path: p}); err != nil {
 			t.Fatal(err)
@@ -441,11 +441,72 @@ func TestCacheBound(t *testing.T) {
 	}
 }
 
+// TestCacheBoundsBytes fills a cache bounded by the YAML it holds: the least
+// recently used build leaves to make room, a build larger than the bound is
+// not kept, and a key put twice counts once.
+func TestCacheBoundsBytes(t *testing.T) {
+	files := bytesOf(map[string]string{
+		"a/cm.yaml":   configMap("a", strings.Repeat("a", 400)),
+		"b/cm.yaml":   configMap("b", strings.Repeat("b", 400)),
+		"c/cm.yaml":   configMap("c", strings.Repeat("c", 400)),
+		"big/cm.yaml": configMap("big", strings.Repeat("x", 2000)),
+	})
+	one, _, err := prepare(files, nil, Input{Path: "a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if one.size < 400 || one.size > 600 {
+		t.Fatalf("a build of 400 bytes of data counts %d bytes of YAML", one.size)
+	}
+	c := NewCache(10, 2*one.size+one.size/2) // room for two
+	build := func(p string) {
+		t.Helper()
+		if _, err := c.Build("tree", files, nil, Input{Path: p}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, p := range []string{"a", "b", "a", "c"} {
+		build(p)
+	}
+	if c.Len() != 2 || c.Bytes() != 2*one.size || c.builds != 3 {
+		t.Fatalf("%d builds holding %d bytes after %d kustomize runs, want 2 holding %d after 3", c.Len(), c.Bytes(), c.builds, 2*one.size)
+	}
+	// a was used after b, so b went.
+	build("a")
+	build("c")
+	if c.builds != 3 {
+		t.Errorf("a or c was dropped: kustomize ran %d times, want 3", c.builds)
+	}
+	build("b")
+	if c.builds != 4 {
+		t.Errorf("b was kept: kustomize ran %d times, want 4", c.builds)
+	}
+
+	// Larger than the bound: built every time, and nothing else leaves for it.
+	build("big")
+	build("big")
+	if c.builds != 6 || c.Len() != 2 || c.Bytes() != 2*one.size {
+		t.Errorf("after two builds of big: %d kustomize runs, %d builds holding %d bytes; want 6 runs, 2 builds holding %d",
+			c.builds, c.Len(), c.Bytes(), 2*one.size)
+	}
+
+	// Two flights of one key put it twice; its bytes count once.
+	key, err := cacheKey("tree", Input{Path: "a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.put(key, one)
+	c.put(key, one)
+	if c.Len() != 2 || c.Bytes() != 2*one.size {
+		t.Errorf("a key put twice: %d builds holding %d bytes, want 2 holding %d", c.Len(), c.Bytes(), 2*one.size)
+	}
+}
+
 // TestCacheConcurrentMisses starts many builds of one key on an empty
 // cache: kustomize runs once, and every caller gets its own objects.
 func TestCacheConcurrentMisses(t *testing.T) {
 	files := bytesOf(podinfoTree(t))
-	c := NewCache(1)
+	c := NewCache(1, 0)
 	const n = 16
 	results := make([]*Result, n)
 	var wg sync.WaitGroup

@@ -44,6 +44,8 @@ type prepared struct {
 	// that kustomize probed but did not need; errors of the finish get it
 	// as a prefix, as errors of the build do.
 	escape error
+	// size is the YAML text of the objects, what a Cache bounds.
+	size int64
 }
 
 type preparedObject struct {

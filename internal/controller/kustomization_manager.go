@@ -30,11 +30,16 @@ const (
 	dependsOnIndex = "tugboat.dependsOn"
 )
 
-// buildCacheEntries bounds the kustomize outputs kept for reuse: one per (tree, path,
-// kustomize settings) in use. Kustomizations that share one are rebuilt together when
-// their source moves, so a few dozen entries serve fleets of thousands; a miss costs
-// one kustomize run, as without the cache.
-const buildCacheEntries = 64
+// buildCacheEntries and buildCacheBytes bound the kustomize outputs kept for reuse:
+// one per (tree, path, kustomize settings) in use. Kustomizations that share one are
+// rebuilt together when their source moves, so a few dozen entries serve fleets of
+// thousands; a miss costs one kustomize run, as without the cache. 8 MiB of YAML is
+// 12–48 MiB of heap (an entry holds 1.5–6 times its YAML: build.Cache), room for a
+// few bundles of large CRDs beside many apps.
+const (
+	buildCacheEntries       = 64
+	buildCacheBytes   int64 = 8 << 20
+)
 
 // SetupWithManager registers the Kustomization reconciler with its triggers: spec and
 // reconcile-request changes, a new snapshot of its source (sent in process by the
@@ -44,7 +49,7 @@ func (r *KustomizationReconciler) SetupWithManager(ctx context.Context, mgr ctrl
 	r.recorder = recorder{events: mgr.GetEventRecorder("tugboat-kustomize")}
 	r.state = map[string]*kustomizationState{}
 	r.managers = map[string]*apply.Manager{}
-	r.builds = build.NewCache(buildCacheEntries)
+	r.builds = build.NewCache(buildCacheEntries, buildCacheBytes)
 	w, err := newWatcher(ctx, mgr.GetConfig(), mgr.GetHTTPClient(), mgr.GetRESTMapper())
 	if err != nil {
 		return err
