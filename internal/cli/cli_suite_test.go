@@ -3,10 +3,8 @@ package cli
 import (
 	"bytes"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -14,17 +12,14 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/tugboatcd/tugboat/internal/cluster"
 	"github.com/tugboatcd/tugboat/internal/controller"
 	"github.com/tugboatcd/tugboat/internal/gitserver"
 	"github.com/tugboatcd/tugboat/internal/install"
+	"github.com/tugboatcd/tugboat/internal/testenv"
 )
 
 // update rewrites the golden files under testdata/ with what the commands print.
@@ -62,34 +57,23 @@ func runSuite(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	root, err := os.MkdirTemp("", "tugboat-cli-git-")
-	if err != nil {
+	var stopGit func()
+	if git, stopGit, err = testenv.GitServer(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	defer os.RemoveAll(root)
-	git = gitserver.New(root)
-	if _, err := git.Start(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer git.Close()
-	logOut := io.Discard
-	if os.Getenv("TUGBOAT_TEST_LOG") != "" {
-		logOut = os.Stderr
-	}
-	ctrl.SetLogger(zap.New(zap.WriteTo(logOut), zap.UseDevMode(true)))
+	defer stopGit()
+	testenv.SetLogger()
 	mgr, err := controller.NewManager(ctx, env.RESTConfig, controller.Options{Concurrent: 4, MetricsAddr: "0", HealthAddr: "0"})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	done := make(chan error, 1)
-	go func() { done <- mgr.Start(ctx) }()
+	stopped := testenv.Start(ctx, mgr)
 	code := m.Run()
 	cancel()
-	if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
-		fmt.Fprintln(os.Stderr, "controller manager:", err)
+	if err := stopped(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 	}
 	return code
 }
@@ -141,39 +125,12 @@ func mustRun(t *testing.T, code int, ns string, args ...string) result {
 }
 
 // newNamespace creates a namespace of the test's own.
-func newNamespace(t testing.TB) string {
-	t.Helper()
-	name := strings.ToLower(strings.NewReplacer("/", "-", "_", "-", " ", "-").Replace(t.Name()))
-	if len(name) > 40 {
-		name = name[:40]
-	}
-	name = strings.Trim(name, "-") + fmt.Sprintf("-%d", time.Now().UnixNano()%100000)
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
-	if err := k8s.Create(context.Background(), ns); err != nil {
-		t.Fatalf("failed to create namespace: %v", err)
-	}
-	return name
-}
+func newNamespace(t testing.TB) string { return testenv.Namespace(t, k8s) }
 
 // newRepo creates a Git repository on the test server holding files on branch main
 // and returns a work tree to change it, and its URL.
 func newRepo(t testing.TB, name string, files map[string]string) (*gitserver.Workdir, string) {
-	t.Helper()
-	if err := git.InitRepo(name, "main"); err != nil {
-		t.Fatalf("failed to create repo: %v", err)
-	}
-	wd, err := git.Workdir(name)
-	if err != nil {
-		t.Fatalf("failed to clone repo: %v", err)
-	}
-	t.Cleanup(func() { _ = wd.Close() })
-	if err := wd.WriteFiles(files); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := wd.CommitAndPush("initial"); err != nil {
-		t.Fatalf("failed to push: %v", err)
-	}
-	return wd, git.RepoURL(name)
+	return testenv.Repo(t, git, name, files)
 }
 
 var (

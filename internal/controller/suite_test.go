@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -21,7 +20,6 @@ import (
 	"k8s.io/client-go/restmapper"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	kustomizev1 "github.com/tugboatcd/tugboat/api/kustomize/v1"
 	"github.com/tugboatcd/tugboat/api/meta"
@@ -29,6 +27,7 @@ import (
 	"github.com/tugboatcd/tugboat/internal/cluster"
 	"github.com/tugboatcd/tugboat/internal/gitserver"
 	"github.com/tugboatcd/tugboat/internal/install"
+	"github.com/tugboatcd/tugboat/internal/testenv"
 )
 
 // The suite's shared world: one control plane with workloads, the CRDs, a Git
@@ -65,74 +64,36 @@ func runSuite(m *testing.M) int {
 		return 1
 	}
 	dyn = dynamic.NewForConfigOrDie(env.RESTConfig)
-	root, err := os.MkdirTemp("", "tugboat-git-")
-	if err != nil {
+	var stopGit func()
+	if git, stopGit, err = testenv.GitServer(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	defer os.RemoveAll(root)
-	git = gitserver.New(root)
-	if _, err := git.Start(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer git.Close()
+	defer stopGit()
 
-	logOut := io.Discard
-	if os.Getenv("TUGBOAT_TEST_LOG") != "" {
-		logOut = os.Stderr
-	}
-	ctrl.SetLogger(zap.New(zap.WriteTo(logOut), zap.UseDevMode(true)))
+	testenv.SetLogger()
 	// Objects labelled with shardLabel belong to controllers the tests run as processes.
 	manager, err = NewManager(ctx, env.RESTConfig, Options{Concurrent: 4, MetricsAddr: "0", HealthAddr: "0", WatchLabelSelector: "!" + shardLabel})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	done := make(chan error, 1)
-	go func() { done <- manager.Start(ctx) }()
+	stopped := testenv.Start(ctx, manager)
 	code := m.Run()
 	cancel()
-	if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
-		fmt.Fprintln(os.Stderr, "controller manager:", err)
+	if err := stopped(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 	}
 	return code
 }
 
 // newNamespace creates a namespace of the test's own.
-func newNamespace(t *testing.T) string {
-	t.Helper()
-	name := strings.ToLower(strings.NewReplacer("/", "-", "_", "-", " ", "-").Replace(t.Name()))
-	if len(name) > 50 {
-		name = name[:50]
-	}
-	name = strings.Trim(name, "-") + fmt.Sprintf("-%d", time.Now().UnixNano()%100000)
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
-	if err := k8s.Create(context.Background(), ns); err != nil {
-		t.Fatalf("failed to create namespace: %v", err)
-	}
-	return name
-}
+func newNamespace(t *testing.T) string { return testenv.Namespace(t, k8s) }
 
 // newRepo creates a Git repository on the test server holding files on branch main
 // and returns a work tree to change it and its URL.
 func newRepo(t *testing.T, name string, files map[string]string) (*gitserver.Workdir, string) {
-	t.Helper()
-	if err := git.InitRepo(name, "main"); err != nil {
-		t.Fatalf("failed to create repo: %v", err)
-	}
-	wd, err := git.Workdir(name)
-	if err != nil {
-		t.Fatalf("failed to clone repo: %v", err)
-	}
-	t.Cleanup(func() { _ = wd.Close() })
-	if err := wd.WriteFiles(files); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := wd.CommitAndPush("initial"); err != nil {
-		t.Fatalf("failed to push: %v", err)
-	}
-	return wd, git.RepoURL(name)
+	return testenv.Repo(t, git, name, files)
 }
 
 // applyYAML server-side applies every object of a YAML stream in namespace ns (when

@@ -14,14 +14,17 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/tugboatcd/tugboat/internal/cluster"
+	"github.com/tugboatcd/tugboat/internal/testenv"
 )
 
 // The suite's one control plane with workloads, shared by every test.
 var (
 	env     *cluster.Cluster
 	clients Clients
+	k8s     client.Client // for what testenv does
 )
 
 // BrokenTag is an image tag whose pods the suite's admission policy refuses, so a
@@ -46,6 +49,10 @@ func runSuite(m *testing.M) int {
 	defer env.Stop()
 	clients, err = NewClients(env.RESTConfig)
 	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	if k8s, err = client.New(env.RESTConfig, client.Options{}); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
@@ -104,19 +111,7 @@ func refuseBrokenImages(ctx context.Context, c Clients) error {
 }
 
 // newNamespace creates a namespace of the test's own.
-func newNamespace(t testing.TB) string {
-	t.Helper()
-	name := strings.ToLower(strings.NewReplacer("/", "-", "_", "-", " ", "-").Replace(t.Name()))
-	if len(name) > 50 {
-		name = name[:50]
-	}
-	name = strings.Trim(name, "-") + fmt.Sprintf("-%d", time.Now().UnixNano()%100000)
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
-	if _, err := clients.Kube.CoreV1().Namespaces().Create(context.Background(), ns, metav1.CreateOptions{}); err != nil {
-		t.Fatalf("failed to create namespace: %v", err)
-	}
-	return name
-}
+func newNamespace(t testing.TB) string { return testenv.Namespace(t, k8s) }
 
 // podTemplate is a pod template with one container "app" running image, and an init
 // container "init".

@@ -3,22 +3,18 @@ package receiver_test
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
-	"strings"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	kustomizev1 "github.com/tugboatcd/tugboat/api/kustomize/v1"
 	"github.com/tugboatcd/tugboat/api/meta"
@@ -28,6 +24,7 @@ import (
 	"github.com/tugboatcd/tugboat/internal/controller"
 	"github.com/tugboatcd/tugboat/internal/gitserver"
 	"github.com/tugboatcd/tugboat/internal/install"
+	"github.com/tugboatcd/tugboat/internal/testenv"
 )
 
 // The suite's shared world: one control plane, the CRDs, a Git smart-HTTP server, and
@@ -64,22 +61,13 @@ func runSuite(m *testing.M) int {
 	if err != nil {
 		return fail(err)
 	}
-	root, err := os.MkdirTemp("", "tugboat-git-")
-	if err != nil {
+	var stopGit func()
+	if git, stopGit, err = testenv.GitServer(); err != nil {
 		return fail(err)
 	}
-	defer os.RemoveAll(root)
-	git = gitserver.New(root)
-	if _, err := git.Start(); err != nil {
-		return fail(err)
-	}
-	defer git.Close()
+	defer stopGit()
 
-	logOut := io.Discard
-	if os.Getenv("TUGBOAT_TEST_LOG") != "" {
-		logOut = os.Stderr
-	}
-	ctrl.SetLogger(zap.New(zap.WriteTo(logOut), zap.UseDevMode(true)))
+	testenv.SetLogger()
 	addr, err := freeAddr()
 	if err != nil {
 		return fail(err)
@@ -91,15 +79,14 @@ func runSuite(m *testing.M) int {
 	if err != nil {
 		return fail(err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- mgr.Start(ctx) }()
+	stopped := testenv.Start(ctx, mgr)
 	if err := waitListening(ctx, addr); err != nil {
 		return fail(err)
 	}
 	code := m.Run()
 	cancel()
-	if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
-		fmt.Fprintln(os.Stderr, "controller manager:", err)
+	if err := stopped(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 	}
 	return code
 }
@@ -126,37 +113,11 @@ func waitListening(ctx context.Context, addr string) error {
 }
 
 // newNamespace creates a namespace of the test's own.
-func newNamespace(t testing.TB) string {
-	t.Helper()
-	name := strings.ToLower(strings.NewReplacer("/", "-", "_", "-", " ", "-").Replace(t.Name()))
-	if len(name) > 50 {
-		name = name[:50]
-	}
-	name = strings.Trim(name, "-") + fmt.Sprintf("-%d", time.Now().UnixNano()%100000)
-	if err := k8s.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}); err != nil {
-		t.Fatalf("failed to create namespace: %v", err)
-	}
-	return name
-}
+func newNamespace(t testing.TB) string { return testenv.Namespace(t, k8s) }
 
 // newRepo creates a Git repository on the test server holding files on branch main.
 func newRepo(t testing.TB, name string, files map[string]string) (*gitserver.Workdir, string) {
-	t.Helper()
-	if err := git.InitRepo(name, "main"); err != nil {
-		t.Fatalf("failed to create repo: %v", err)
-	}
-	wd, err := git.Workdir(name)
-	if err != nil {
-		t.Fatalf("failed to clone repo: %v", err)
-	}
-	t.Cleanup(func() { _ = wd.Close() })
-	if err := wd.WriteFiles(files); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := wd.CommitAndPush("initial"); err != nil {
-		t.Fatalf("failed to push: %v", err)
-	}
-	return wd, git.RepoURL(name)
+	return testenv.Repo(t, git, name, files)
 }
 
 func create(t testing.TB, objs ...client.Object) {
