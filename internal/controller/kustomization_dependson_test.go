@@ -1,8 +1,14 @@
 package controller
 
 import (
+	"context"
 	"fmt"
+	"strings"
 	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/tugboatcd/tugboat/api/meta"
 )
@@ -63,5 +69,37 @@ func TestDependsOnOrdersAndAFailingDependencyBlocks(t *testing.T) {
 		notReadyWith(meta.DependencyNotReadyReason, "broken"))
 	if blocked.Status.LastAppliedRevision != "" {
 		t.Errorf("a Kustomization behind a failing dependency applied %q", blocked.Status.LastAppliedRevision)
+	}
+}
+
+// hasDependants, which decides whether a woken Kustomization goes ahead of new ones,
+// reads the dependsOn index of the manager's cache: in the same namespace by default,
+// in another when dependsOn names one.
+func TestHasDependantsReadsTheDependsOnIndex(t *testing.T) {
+	ns, other := newNamespace(t), newNamespace(t)
+	suspended := "  suspend: true\n"
+	applyYAML(t, ns, kustomization(ns, "infra", "./infra", suspended)+"---"+
+		kustomization(ns, "app", "./app", suspended+"  dependsOn:\n    - name: infra\n")+"---"+
+		kustomization(ns, "leaf", "./leaf", suspended))
+	applyYAML(t, other, kustomization(other, "remote", "./remote", suspended+"  dependsOn:\n    - name: leaf\n      namespace: "+ns+"\n"))
+
+	r := &KustomizationReconciler{Client: manager.GetClient()}
+	want := map[string]bool{ns + "/infra": true, ns + "/leaf": true, ns + "/app": false, other + "/remote": false}
+	err := wait.PollUntilContextTimeout(context.Background(), 50*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		for key, w := range want {
+			namespace, name, _ := strings.Cut(key, "/")
+			if r.hasDependants(ctx, types.NamespacedName{Namespace: namespace, Name: name}) != w {
+				return false, nil
+			}
+		}
+		return true, nil
+	})
+	if err != nil {
+		got := map[string]bool{}
+		for key := range want {
+			namespace, name, _ := strings.Cut(key, "/")
+			got[key] = r.hasDependants(context.Background(), types.NamespacedName{Namespace: namespace, Name: name})
+		}
+		t.Fatalf("hasDependants: %v, want %v", got, want)
 	}
 }
