@@ -50,8 +50,9 @@ type Cache struct {
 	maxBytes int64
 	bytes    atomic.Int64
 
-	mu sync.Mutex
-	// builds counts kustomize runs, for tests.
+	// mu makes puts take turns and guards builds, which counts kustomize
+	// runs, for tests.
+	mu     sync.Mutex
 	builds int64
 }
 
@@ -137,7 +138,10 @@ func (c *Cache) put(key string, p *prepared) {
 	}
 	// Two flights of one key (spec.path spelt two ways) may both put it:
 	// the LRU replaces a value without calling the eviction callback, so
-	// the old one leaves first for its bytes to be counted out.
+	// the old one leaves first for its bytes to be counted out, and the
+	// two puts take turns so that neither replaces the other unseen.
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.entries.Remove(key)
 	c.bytes.Add(p.size)
 	c.entries.Add(key, p)
