@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"fmt"
+	"maps"
 	"strings"
 	"testing"
 	"time"
@@ -85,21 +86,15 @@ func TestHasDependantsReadsTheDependsOnIndex(t *testing.T) {
 
 	r := &KustomizationReconciler{Client: manager.GetClient()}
 	want := map[string]bool{ns + "/infra": true, ns + "/leaf": true, ns + "/app": false, other + "/remote": false}
+	got := map[string]bool{}
 	err := wait.PollUntilContextTimeout(context.Background(), 50*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
-		for key, w := range want {
-			namespace, name, _ := strings.Cut(key, "/")
-			if r.hasDependants(ctx, types.NamespacedName{Namespace: namespace, Name: name}) != w {
-				return false, nil
-			}
-		}
-		return true, nil
-	})
-	if err != nil {
-		got := map[string]bool{}
 		for key := range want {
 			namespace, name, _ := strings.Cut(key, "/")
-			got[key] = r.hasDependants(context.Background(), types.NamespacedName{Namespace: namespace, Name: name})
+			got[key] = r.hasDependants(ctx, types.NamespacedName{Namespace: namespace, Name: name})
 		}
+		return maps.Equal(got, want), nil
+	})
+	if err != nil {
 		t.Fatalf("hasDependants: %v, want %v", got, want)
 	}
 }
