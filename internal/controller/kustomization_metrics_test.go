@@ -1,9 +1,12 @@
 package controller
 
 import (
+	"context"
 	"testing"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 
 	kustomizev1 "github.com/tugboatcd/tugboat/api/kustomize/v1"
 	"github.com/tugboatcd/tugboat/api/meta"
@@ -76,7 +79,15 @@ func TestMetricsEndpointReportsReconcilesAndRequests(t *testing.T) {
 	waitKustomization(t, ns, "app", "handled the request", func(k *kustomizev1.Kustomization) bool {
 		return k.Status.LastHandledReconcileAt != "" && k.Status.LastHandledReconcileAt == k.Annotations[meta.ReconcileRequestAnnotation]
 	})
-	if m, err = proc.scrape(); err != nil {
+	// The reconcile counts itself after its status write, which the wait above saw, so
+	// the counter may lag the status by a moment.
+	err = wait.PollUntilContextTimeout(context.Background(), 50*time.Millisecond, 10*time.Second, true, func(context.Context) (bool, error) {
+		if m, err = proc.scrape(); err != nil {
+			return false, err
+		}
+		return metricValue(m, "tugboat_reconcile_total", "kind", "Kustomization", "result", "ready") > ready, nil
+	})
+	if err != nil && m == nil {
 		t.Fatal(err)
 	}
 	if got := metricValue(m, "tugboat_reconcile_total", "kind", "Kustomization", "result", "ready"); got != ready+1 {
