@@ -57,31 +57,33 @@ func BenchmarkGitOpsBound(b *testing.B) {
 		pairs = v
 	}
 	for b.Loop() {
-		var floors, bounds, ratios []float64
+		var floors, bounds, ratios, sameSpeeds []float64
 		for p := range pairs {
-			var floor, bound time.Duration
-			var floorCPU, boundCPU string
+			var floor, bound measured
 			err := inTurn(p, func() (err error) {
-				floor, floorCPU, err = measureFloor(n)
+				floor, err = measureFloor(n)
 				return err
 			}, func() (err error) {
-				bound, boundCPU, err = measureBound(n)
+				bound, err = measureBound(n)
 				return err
 			})
 			if err != nil {
 				b.Fatal(err)
 			}
-			floors, bounds = append(floors, floor.Seconds()), append(bounds, bound.Seconds())
-			ratios = append(ratios, bound.Seconds()/floor.Seconds())
-			pair := fmt.Sprintf("pair %d (%s first): bound %.1f s, floor %.1f s, %.3f× the floor", p+1, firstIn(p, "bound"), bound.Seconds(), floor.Seconds(),
-				bound.Seconds()/floor.Seconds())
+			ratio := bound.elapsed.Seconds() / floor.elapsed.Seconds()
+			same := sameSpeed(ratio, floor.used, bound.used)
+			floors, bounds = append(floors, floor.elapsed.Seconds()), append(bounds, bound.elapsed.Seconds())
+			ratios, sameSpeeds = append(ratios, ratio), append(sameSpeeds, same)
+			pair := fmt.Sprintf("pair %d (%s first): bound %.1f s, floor %.1f s, %.3f× the floor (%.3f× at the floor's speed)", p+1,
+				firstIn(p, "bound"), bound.elapsed.Seconds(), floor.elapsed.Seconds(), ratio, same)
 			b.Log(pair)
 			fmt.Fprintf(os.Stderr, "N=%d %s\n  CPU seconds by process, floor: %s\n  CPU seconds by process, bound: %s\n",
-				n, pair, floorCPU, boundCPU)
+				n, pair, floor.details, bound.details)
 		}
 		b.ReportMetric(median(bounds), "s/bound")
 		b.ReportMetric(median(floors), "s/floor")
 		b.ReportMetric(median(ratios), "x-floor")
+		b.ReportMetric(median(sameSpeeds), "x-floor-same-speed")
 	}
 }
 
@@ -91,70 +93,73 @@ func TestGitOpsBoundShape(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a cluster; run without -short")
 	}
-	if _, cpu, err := measureBound(3); err != nil {
+	m, err := measureBound(3)
+	if err != nil {
 		t.Fatal(err)
-	} else if !strings.Contains(cpu, "kube-apiserver") {
-		t.Fatalf("CPU by process misses the apiserver: %s", cpu)
+	}
+	if m.used["kube-apiserver"] == 0 || yardstick(m.used) == 0 {
+		t.Fatalf("CPU by process misses the apiserver or the yardstick: %s", m.details)
 	}
 }
 
 // measureBound times creating n Kustomizations to all Ready with the bound's client
 // (see BenchmarkGitOpsBound) as their controller, on a fresh cluster set up as for
 // tugboat.
-func measureBound(n int) (time.Duration, string, error) {
+func measureBound(n int) (measured, error) {
 	apps, err := renderApps(n)
 	if err != nil {
-		return 0, "", err
+		return measured{}, err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
 	env, err := startInstalled(ctx)
 	if err != nil {
-		return 0, "", err
+		return measured{}, err
 	}
 	defer env.Stop()
 	c, err := client.New(env.RESTConfig, client.Options{Scheme: controller.NewScheme()})
 	if err != nil {
-		return 0, "", err
+		return measured{}, err
 	}
 	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: targetNS}}); err != nil {
-		return 0, "", err
+		return measured{}, err
 	}
 	// A failure of the bound's client ends the wait at once.
 	waitCtx, stopWait := context.WithCancelCause(ctx)
 	defer stopWait(nil)
 	bc, err := startBoundClient(ctx, env.RESTConfig, apps, stopWait)
 	if err != nil {
-		return 0, "", err
+		return measured{}, err
 	}
 	defer bc.stop()
 
 	countsBefore, err := apiServerCounts(ctx, env.RESTConfig)
 	if err != nil {
-		return 0, "", err
+		return measured{}, err
 	}
 	cpuBefore := readProcessCPU()
 	busy := sampleBusy(ctx)
 	start := time.Now()
 	if err := createKustomizations(ctx, c, n, time.Hour); err != nil {
-		return 0, "", err
+		return measured{}, err
 	}
 	err = waitAll(waitCtx, dynamic.NewForConfigOrDie(env.RESTConfig), kustomizev1.GroupVersion.WithResource("kustomizations"),
 		metav1.NamespaceDefault, n, "Kustomizations Ready", kustomizationReady)
 	elapsed := time.Since(start)
-	cpu := readProcessCPU().since(cpuBefore) + "\n  machine busy: " + busy()
+	used := readProcessCPU().since(cpuBefore)
+	details := used.String() + "\n  machine busy: " + busy()
 	// Only the client cancels waitCtx while ctx lives (a timeout is ctx's own).
 	if cause := context.Cause(waitCtx); cause != nil && ctx.Err() == nil {
-		return 0, "", fmt.Errorf("the bound's client failed: %w", cause)
+		return measured{}, fmt.Errorf("the bound's client failed: %w", cause)
 	}
 	if err != nil {
-		return 0, "", err
+		return measured{}, err
 	}
 	countsAfter, err := apiServerCounts(ctx, env.RESTConfig)
 	if err != nil {
-		return 0, "", err
+		return measured{}, err
 	}
-	return elapsed, cpu + "\napiserver: " + countsSince(countsAfter, countsBefore), nil
+	return measured{elapsed: elapsed, used: used, details: details + "\napiserver: " + countsSince(countsAfter, countsBefore)}, nil
 }
 
 // kustomizationReady is the harness's verdict for a Kustomization: Ready=True with a
