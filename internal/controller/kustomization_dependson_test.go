@@ -4,13 +4,18 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"sigs.k8s.io/controller-runtime/pkg/controller/priorityqueue"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
+	kustomizev1 "github.com/tugboatcd/tugboat/api/kustomize/v1"
 	"github.com/tugboatcd/tugboat/api/meta"
 )
 
@@ -96,5 +101,47 @@ func TestHasDependantsReadsTheDependsOnIndex(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatalf("hasDependants: %v, want %v", got, want)
+	}
+}
+
+// When a dependency's Ready changes, its dependants are reconciled before the
+// Kustomizations queued for their first reconcile, on controller-runtime's own priority
+// queue; a Kustomization nobody depends on wakes no one.
+func TestDependantsOfAChangedDependencyGoFirst(t *testing.T) {
+	ns := newNamespace(t)
+	suspended := "  suspend: true\n"
+	applyYAML(t, ns, kustomization(ns, "infra", "./infra", suspended)+"---"+
+		kustomization(ns, "app", "./app", suspended+"  dependsOn:\n    - name: infra\n")+"---"+
+		kustomization(ns, "leaf", "./leaf", suspended))
+	r := &KustomizationReconciler{Client: manager.GetClient()}
+	dependency := func(name string) *kustomizev1.Kustomization {
+		k := &kustomizev1.Kustomization{}
+		k.Namespace, k.Name = ns, name
+		return k
+	}
+	// The dependant is found once the cache has it.
+	if err := wait.PollUntilContextTimeout(context.Background(), 50*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		return len(r.byDependency(ctx, dependency("infra"))) == 1, nil
+	}); err != nil {
+		t.Fatalf("the cache never listed app as infra's dependant: %v", err)
+	}
+
+	q := priorityqueue.New[reconcile.Request]("dependants-test")
+	defer q.ShutDown()
+	for _, name := range []string{"new-1", "new-2"} {
+		q.Add(reconcile.Request{NamespacedName: types.NamespacedName{Namespace: ns, Name: name}})
+	}
+	h := r.wakeDependants()
+	for _, name := range []string{"leaf", "infra"} {
+		h.Update(context.Background(), event.UpdateEvent{ObjectOld: dependency(name), ObjectNew: dependency(name)}, q)
+	}
+	var order []string
+	for q.Len() > 0 {
+		req, _ := q.Get()
+		order = append(order, req.Name)
+		q.Done(req)
+	}
+	if want := []string{"app", "new-1", "new-2"}; !slices.Equal(order, want) {
+		t.Fatalf("reconciled in the order %v, want %v", order, want)
 	}
 }

@@ -99,7 +99,7 @@ func (r *KustomizationReconciler) SetupWithManager(ctx context.Context, mgr ctrl
 		WatchesRawSource(crsource.Channel(artifacts, handler.Funcs{GenericFunc: func(ctx context.Context, e event.GenericEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
 			r.enqueueBySource(ctx, e, q, int(snapshots.Add(1)))
 		}})).
-		Watches(&kustomizev1.Kustomization{}, handler.EnqueueRequestsFromMapFunc(r.byDependency), builder.WithPredicates(readyChanged{})).
+		Watches(&kustomizev1.Kustomization{}, r.wakeDependants(), builder.WithPredicates(readyChanged{})).
 		WatchesRawSource(crsource.TypedChannel(wake, handler.TypedFuncs[wakeUp, reconcile.Request]{
 			GenericFunc: func(ctx context.Context, e event.TypedGenericEvent[wakeUp], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
 				w := e.Object
@@ -120,8 +120,9 @@ type wakeUp struct {
 
 // wakePriority is the queue priority of a woken Kustomization that goes ahead of those
 // waiting for their first reconcile (queued at 0): one whose object drifted, since a
-// kubectl edit should be reverted at once, and one that other Kustomizations depend
-// on, since its Ready unblocks them. Any other is queued at 0 and waits its turn.
+// kubectl edit should be reverted at once, one that other Kustomizations depend on,
+// since its Ready unblocks them, and those dependants once it changed (see
+// wakeDependants). Any other is queued at 0 and waits its turn.
 //
 // Every woken Kustomization went first for a while (3e344ca). At N=1000 in the
 // benchmark that cut each app's wait from Available to Ready (p90 38–54 s → 1–2 s), but
@@ -186,6 +187,26 @@ func (r *KustomizationReconciler) inputsChanged(k *kustomizev1.Kustomization, sn
 	prev := r.state[client.ObjectKeyFromObject(k).String()]
 	r.mu.Unlock()
 	return prev == nil || inputsDigest(snap, k.Spec.Path, prev.inputs) != prev.inputsDigest
+}
+
+// wakeDependants handles the updates of a Kustomization that change its Ready condition
+// or its applied revision (readyChanged): the Kustomizations that depend on it go
+// first (wakePriority), since what they wait for has just changed — in a mass
+// onboarding they would otherwise wait behind every Kustomization not yet reconciled,
+// as their dependency's own Ready did before it went first. Creations and deletions
+// queue them as any event does (the initial list at low priority).
+func (r *KustomizationReconciler) wakeDependants() handler.EventHandler {
+	deps := handler.EnqueueRequestsFromMapFunc(r.byDependency)
+	return handler.Funcs{
+		CreateFunc:  deps.Create,
+		DeleteFunc:  deps.Delete,
+		GenericFunc: deps.Generic,
+		UpdateFunc: func(ctx context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			for _, req := range r.byDependency(ctx, e.ObjectNew) {
+				enqueueWake(q, req, true)
+			}
+		},
+	}
 }
 
 // byDependency maps a Kustomization to those that depend on it.
