@@ -11,6 +11,7 @@ import (
 	"io"
 	"io/fs"
 	"path"
+	"slices"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -27,6 +28,7 @@ import (
 	"k8s.io/client-go/restmapper"
 	"sigs.k8s.io/yaml"
 
+	kustomizev1 "github.com/tugboatcd/tugboat/api/kustomize/v1"
 	"github.com/tugboatcd/tugboat/config"
 )
 
@@ -135,13 +137,18 @@ func Policies(ctx context.Context, cfg *rest.Config) (bool, error) {
 
 var kustomizationResource = schema.GroupVersionResource{Group: "kustomize.toolkit.fluxcd.io", Version: "v1", Resource: "kustomizations"}
 
-// WaitAdmission waits until a Kustomization can be created. For some seconds after
-// its CRD is established, the apiserver's MutatingAdmissionPolicy plugin has not
-// loaded the kind's schema and refuses every create of it with 503 "Resource kind ...
-// not found. There can be a delay between when CustomResourceDefinitions are created
-// and when they are available", so a user who creates a Kustomization right after
-// install would see that. A server-side dry-run create runs admission and stores
-// nothing; any answer but 503 (success, or the kind not served at all) ends the wait.
+// WaitAdmission waits until a Kustomization can be created and the finalizer policy is
+// in force. For some seconds after its CRD is established, the apiserver's
+// MutatingAdmissionPolicy plugin has not loaded the kind's schema and refuses every
+// create of it with 503 "Resource kind ... not found. There can be a delay between
+// when CustomResourceDefinitions are created and when they are available", so a user
+// who creates a Kustomization right after install would see that. A server-side
+// dry-run create runs admission and stores nothing. Its success alone proves nothing
+// while the plugin has not loaded the policy just applied: the create passes unmutated,
+// and the 503s start once the policy is loaded (seen as a flaky first create after
+// `tugboat install`). So the wait ends when the dry run comes back with the policy's
+// finalizer, or with an answer that is neither a 503 nor a success (the kind not
+// served at all: nothing to wait for).
 func WaitAdmission(ctx context.Context, dyn dynamic.Interface, timeout time.Duration) error {
 	probe := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": kustomizationResource.GroupVersion().String(), "kind": "Kustomization",
@@ -151,12 +158,22 @@ func WaitAdmission(ctx context.Context, dyn dynamic.Interface, timeout time.Dura
 	}}
 	var last error
 	err := wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
-		_, last = dyn.Resource(kustomizationResource).Namespace(metav1.NamespaceDefault).Create(ctx, probe.DeepCopy(),
+		var admitted *unstructured.Unstructured
+		admitted, last = dyn.Resource(kustomizationResource).Namespace(metav1.NamespaceDefault).Create(ctx, probe.DeepCopy(),
 			metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
-		return !apierrors.IsServiceUnavailable(last), nil
+		switch {
+		case apierrors.IsServiceUnavailable(last):
+			return false, nil
+		case last != nil:
+			return true, nil
+		case !slices.Contains(admitted.GetFinalizers(), kustomizev1.KustomizationFinalizer):
+			last = fmt.Errorf("the admission policy has not given a new Kustomization the finalizer %s yet", kustomizev1.KustomizationFinalizer)
+			return false, nil
+		}
+		return true, nil
 	})
 	if err != nil {
-		return fmt.Errorf("the apiserver's admission still refuses Kustomizations after %s: %w", timeout, last)
+		return fmt.Errorf("the apiserver's admission does not take Kustomizations with the finalizer policy in force after %s: %w", timeout, last)
 	}
 	return nil
 }

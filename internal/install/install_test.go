@@ -58,17 +58,21 @@ func TestPoliciesGiveNewKustomizationsTheFinalizer(t *testing.T) {
 	if err != nil || !served {
 		t.Fatalf("Policies: served %v, err %v", served, err)
 	}
+	ks := kustomizations(env)
+	// Policies returns once admission takes Kustomizations with the policy in force: the
+	// first create right after it succeeds (before WaitAdmission it could fail with 503
+	// for some seconds) and gets the finalizer (a dry run that passed before the plugin
+	// had loaded the policy once let Policies return early, and the 503s came after).
+	first, err := ks.Create(ctx, kustomization("first"), metav1.CreateOptions{})
+	if err != nil {
+		t.Fatalf("the first Kustomization after Policies: %v", err)
+	}
+	if !slices.Contains(first.GetFinalizers(), kustomizev1.KustomizationFinalizer) {
+		t.Errorf("the first Kustomization after Policies has finalizers %v, without %s", first.GetFinalizers(), kustomizev1.KustomizationFinalizer)
+	}
 	// Installing again changes nothing and succeeds (tugboat dev up runs it each start).
 	if _, err := Policies(ctx, env.RESTConfig); err != nil {
 		t.Fatal(err)
-	}
-
-	ks := kustomizations(env)
-	// Policies returns once admission takes Kustomizations: the first create after it
-	// succeeds (before WaitAdmission it could fail with 503 for some seconds).
-	first := kustomization("first")
-	if _, err := ks.Create(ctx, first, metav1.CreateOptions{}); err != nil {
-		t.Fatalf("the first Kustomization after Policies: %v", err)
 	}
 	for name, given := range map[string][]string{"plain": nil, "with-own-finalizer": {"example.com/keep"}} {
 		k := kustomization(name)
