@@ -135,7 +135,7 @@ func Policies(ctx context.Context, cfg *rest.Config) (bool, error) {
 	return true, WaitAdmission(ctx, dyn, time.Minute)
 }
 
-var kustomizationResource = schema.GroupVersionResource{Group: "kustomize.toolkit.fluxcd.io", Version: "v1", Resource: "kustomizations"}
+var kustomizationResource = kustomizev1.GroupVersion.WithResource("kustomizations")
 
 // WaitAdmission waits until a Kustomization can be created and the finalizer policy is
 // in force. For some seconds after its CRD is established, the apiserver's
