@@ -275,6 +275,7 @@ func TestRotatedTokenAndSuspend(t *testing.T) {
 		}
 		return got.Status.WebhookPath == newPath, got.Status.WebhookPath
 	})
+	waitServed(t, ns, "hook", newPath)
 	if code, msg := post(t, http.MethodPost, newPath, sign("second"), body); code != http.StatusOK {
 		t.Fatalf("new path: got %d (%s), want 200", code, strings.TrimSpace(msg))
 	}

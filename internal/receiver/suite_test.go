@@ -33,6 +33,7 @@ import (
 var (
 	env      *cluster.Cluster
 	k8s      client.Client // direct client, no cache: tests see what the apiserver holds
+	cached   client.Reader // the manager's cache, where the webhook server finds Receivers
 	git      *gitserver.Server
 	hookBase string // http://127.0.0.1:<port> of the webhook server
 )
@@ -79,6 +80,7 @@ func runSuite(m *testing.M) int {
 	if err != nil {
 		return fail(err)
 	}
+	cached = mgr.GetCache()
 	stopped := testenv.Start(ctx, mgr)
 	if err := waitListening(ctx, addr); err != nil {
 		return fail(err)
@@ -189,7 +191,23 @@ func waitReceiverReady(t testing.TB, ns, name string) string {
 		}
 		return meta.IsReady(&r) && r.Status.WebhookPath != "", fmt.Sprintf("%+v", r.Status)
 	})
+	waitServed(t, ns, name, r.Status.WebhookPath)
 	return r.Status.WebhookPath
+}
+
+// waitServed waits until the manager's cache holds the Receiver with status.webhookPath
+// path. The webhook server finds a call's Receiver in that cache, which sees a status a
+// moment after the apiserver answers a direct read of it (as in Flux's
+// notification-controller); a call in that moment is answered 404.
+func waitServed(t testing.TB, ns, name, path string) {
+	t.Helper()
+	poll(t, "Receiver "+name+" served at "+path, func(ctx context.Context) (bool, string) {
+		var r notificationv1.Receiver
+		if err := cached.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, &r); err != nil {
+			return false, err.Error()
+		}
+		return r.Status.WebhookPath == path, r.Status.WebhookPath
+	})
 }
 
 // post sends a webhook call and returns the status code and body.
