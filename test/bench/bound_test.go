@@ -147,7 +147,7 @@ func measureBound(n int) (measured, error) {
 		metav1.NamespaceDefault, n, "Kustomizations Ready", kustomizationReady)
 	elapsed := time.Since(start)
 	used := readProcessCPU().since(cpuBefore)
-	details := used.String() + "\n  machine busy: " + busy()
+	details := used.String() + "\n  machine busy: " + busy(used)
 	// Only the client cancels waitCtx while ctx lives (a timeout is ctx's own).
 	if cause := context.Cause(waitCtx); cause != nil && ctx.Err() == nil {
 		return measured{}, fmt.Errorf("the bound's client failed: %w", cause)

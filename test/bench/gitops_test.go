@@ -378,6 +378,7 @@ func measureFloor(n int) (measured, error) {
 		})
 	elapsed := time.Since(start)
 	used := readProcessCPU().since(cpuBefore)
+	busyLog := busy(used)
 	if err != nil {
 		return measured{}, err
 	}
@@ -386,7 +387,7 @@ func measureFloor(n int) (measured, error) {
 		return measured{}, err
 	}
 	return measured{elapsed: elapsed, used: used,
-		details: used.String() + "\n  machine busy: " + busy() + "\napiserver: " + countsSince(countsAfter, countsBefore)}, nil
+		details: used.String() + "\n  machine busy: " + busyLog + "\napiserver: " + countsSince(countsAfter, countsBefore)}, nil
 }
 
 // kindAndName reads the kind and name from an object's JSON without a full decode.
@@ -568,7 +569,7 @@ func measureTugboat(bin string, n int, interval, idle time.Duration) (*tugboatRu
 	err = waitAll(ctx, dynamic.NewForConfigOrDie(env.RESTConfig), kustomizev1.GroupVersion.WithResource("kustomizations"),
 		metav1.NamespaceDefault, n, "Kustomizations Ready", kustomizationReady)
 	run := &tugboatRun{ready: time.Since(start), used: readProcessCPU().since(cpuBefore)}
-	run.processCPU = run.used.String() + "\n  machine busy: " + busy()
+	run.processCPU = run.used.String() + "\n  machine busy: " + busy(run.used)
 	if err != nil {
 		return nil, fmt.Errorf("%w (controller log: %s)", err, ctrlLog.Name())
 	}
@@ -837,9 +838,9 @@ func clusterOptions() cluster.Options {
 }
 
 // apiServerCounts reads the apiserver's own counters from its /metrics: requests by
-// verb, resource and subresource, and watch events sent by resource. The difference of
-// two readings says who loaded the apiserver during a measure (every component's
-// requests, not only the controller's).
+// verb, resource and subresource (refused ones by code apart), and watch events sent
+// by resource. The difference of two readings says who loaded the apiserver during a
+// measure (every component's requests, not only the controller's).
 func apiServerCounts(ctx context.Context, cfg *rest.Config) (map[string]float64, error) {
 	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
@@ -865,6 +866,11 @@ func apiServerCounts(ctx context.Context, cfg *rest.Config) (map[string]float64,
 			key = label(line, "verb") + " " + label(line, "resource")
 			if sub := label(line, "subresource"); sub != "" {
 				key += "/" + sub
+			}
+			// Refused requests are counted apart: a third of the controller-manager's
+			// Deployment status writes are conflicts (409) in either measure.
+			if code := label(line, "code"); code != "" && code[0] != '2' {
+				key += " code=" + code
 			}
 		case strings.HasPrefix(line, "apiserver_watch_events_total{"):
 			key = "watch-event " + label(line, "resource")
@@ -959,10 +965,14 @@ func sampleAnonRSS(ctx context.Context, pid int) func() int64 {
 // sampleBusy samples, every second until the returned function is called, how busy
 // the machine's cores were (from /proc/stat), and returns the samples as whole
 // percents: a measure whose cores idle somewhere waits on something other than CPU.
-func sampleBusy(ctx context.Context) func() string {
+// Given the CPU the measure's processes used, it also says how much busy time went
+// to none of them (other programs, interrupts): a measure with more than a few such
+// seconds was disturbed, and its wall time says little.
+func sampleBusy(ctx context.Context) func(used processCPU) string {
 	ctx, stop := context.WithCancel(ctx)
 	var mu sync.Mutex
 	var samples []string
+	firstBusy, _ := cpuJiffies()
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -982,12 +992,16 @@ func sampleBusy(ctx context.Context) func() string {
 			busy, total = b, t
 		}
 	}()
-	return func() string {
+	return func(used processCPU) string {
 		stop()
 		<-done
+		b, _ := cpuJiffies()
 		mu.Lock()
 		defer mu.Unlock()
-		return strings.Join(samples, " ") + " (% per second)"
+		// /proc/stat counts in USER_HZ ticks, 100 a second on Linux (as cpuTime).
+		outside := time.Duration(b-firstBusy)*10*time.Millisecond - used.total()
+		return fmt.Sprintf("%s (%% per second); %.1f CPU-s busy outside these processes",
+			strings.Join(samples, " "), outside.Seconds())
 	}
 }
 
@@ -1162,17 +1176,24 @@ func (p processCPU) String() string {
 		d    time.Duration
 	}
 	var uses []use
-	var total time.Duration
 	for name, d := range p {
-		total += d
 		uses = append(uses, use{name, d})
 	}
 	slices.SortFunc(uses, func(a, b use) int { return int(b.d - a.d) })
-	parts := []string{fmt.Sprintf("total %.1f", total.Seconds())}
+	parts := []string{fmt.Sprintf("total %.1f", p.total().Seconds())}
 	for _, u := range uses {
 		parts = append(parts, fmt.Sprintf("%s %.1f", u.name, u.d.Seconds()))
 	}
 	return strings.Join(parts, ", ")
+}
+
+// total is the CPU time of all the processes together.
+func (p processCPU) total() time.Duration {
+	var t time.Duration
+	for _, d := range p {
+		t += d
+	}
+	return t
 }
 
 // yardstick is the CPU time a measure's kube-scheduler and kwok used. Their work is
