@@ -76,6 +76,7 @@ func BenchmarkGitOpsBound(b *testing.B) {
 			ratios, sameSpeeds = append(ratios, ratio), append(sameSpeeds, same)
 			pair := fmt.Sprintf("pair %d (%s first): bound %.1f s, floor %.1f s, %.3f× the floor (%.3f× at the floor's speed)", p+1,
 				firstIn(p, "bound"), bound.elapsed.Seconds(), floor.elapsed.Seconds(), ratio, same)
+			pair += disturbed(floor.outside, floor.used, "floor") + disturbed(bound.outside, bound.used, "bound")
 			b.Log(pair)
 			fmt.Fprintf(os.Stderr, "N=%d %s\n  CPU seconds by process, floor: %s\n  CPU seconds by process, bound: %s\n",
 				n, pair, floor.details, bound.details)
@@ -147,7 +148,8 @@ func measureBound(n int) (measured, error) {
 		metav1.NamespaceDefault, n, "Kustomizations Ready", kustomizationReady)
 	elapsed := time.Since(start)
 	used := readProcessCPU().since(cpuBefore)
-	details := used.String() + "\n  machine busy: " + busy(used)
+	busyLog, outside := busy(used)
+	details := used.String() + "\n  machine busy: " + busyLog
 	// Only the client cancels waitCtx while ctx lives (a timeout is ctx's own).
 	if cause := context.Cause(waitCtx); cause != nil && ctx.Err() == nil {
 		return measured{}, fmt.Errorf("the bound's client failed: %w", cause)
@@ -159,7 +161,7 @@ func measureBound(n int) (measured, error) {
 	if err != nil {
 		return measured{}, err
 	}
-	return measured{elapsed: elapsed, used: used, details: details + "\napiserver: " + countsSince(countsAfter, countsBefore)}, nil
+	return measured{elapsed: elapsed, used: used, outside: outside, details: details + "\napiserver: " + countsSince(countsAfter, countsBefore)}, nil
 }
 
 // kustomizationReady is the harness's verdict for a Kustomization: Ready=True with a

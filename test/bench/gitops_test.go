@@ -131,6 +131,10 @@ func BenchmarkGitOps(b *testing.B) {
 					peak, peakAnon = max(peak, run.peakRSS), max(peakAnon, run.peakAnonRSS)
 					pair += fmt.Sprintf("; controller CPU %.1f s, peak RSS %.1f MiB (anon %.1f MiB)", run.cpu.Seconds(),
 						float64(run.peakRSS)/(1<<20), float64(run.peakAnonRSS)/(1<<20))
+					if floor > 0 {
+						pair += disturbed(floorRun.outside, floorRun.used, "floor")
+					}
+					pair += disturbed(run.outside, run.used, "tugboat")
 					b.Log(pair)
 					// The details go to stderr: a benchmark's log keeps only its first 10 lines.
 					fmt.Fprintf(os.Stderr, "N=%d %s\n  %s\n  CPU seconds by process, floor: %s\n  CPU seconds by process, tugboat: %s\n"+
@@ -299,6 +303,7 @@ var floorResources = map[string]schema.GroupVersionResource{
 type measured struct {
 	elapsed time.Duration
 	used    processCPU
+	outside time.Duration // busy CPU time no process of the measure used (see sampleBusy)
 	details string
 }
 
@@ -378,7 +383,7 @@ func measureFloor(n int) (measured, error) {
 		})
 	elapsed := time.Since(start)
 	used := readProcessCPU().since(cpuBefore)
-	busyLog := busy(used)
+	busyLog, outside := busy(used)
 	if err != nil {
 		return measured{}, err
 	}
@@ -386,7 +391,7 @@ func measureFloor(n int) (measured, error) {
 	if err != nil {
 		return measured{}, err
 	}
-	return measured{elapsed: elapsed, used: used,
+	return measured{elapsed: elapsed, used: used, outside: outside,
 		details: used.String() + "\n  machine busy: " + busyLog + "\napiserver: " + countsSince(countsAfter, countsBefore)}, nil
 }
 
@@ -414,6 +419,7 @@ type tugboatRun struct {
 	reconciles   string        // Kustomization reconciles up to all Ready, by result
 	idleByMethod string        // requests during the idle window by method
 	used         processCPU    // CPU time by process from creation to all Ready
+	outside      time.Duration // busy CPU time no process of the measure used
 	processCPU   string        // used, the machine's busy samples and the apiserver's counters
 }
 
@@ -569,7 +575,9 @@ func measureTugboat(bin string, n int, interval, idle time.Duration) (*tugboatRu
 	err = waitAll(ctx, dynamic.NewForConfigOrDie(env.RESTConfig), kustomizev1.GroupVersion.WithResource("kustomizations"),
 		metav1.NamespaceDefault, n, "Kustomizations Ready", kustomizationReady)
 	run := &tugboatRun{ready: time.Since(start), used: readProcessCPU().since(cpuBefore)}
-	run.processCPU = run.used.String() + "\n  machine busy: " + busy(run.used)
+	busyLog, outside := busy(run.used)
+	run.outside = outside
+	run.processCPU = run.used.String() + "\n  machine busy: " + busyLog
 	if err != nil {
 		return nil, fmt.Errorf("%w (controller log: %s)", err, ctrlLog.Name())
 	}
@@ -968,7 +976,7 @@ func sampleAnonRSS(ctx context.Context, pid int) func() int64 {
 // Given the CPU the measure's processes used, it also says how much busy time went
 // to none of them (other programs, interrupts): a measure with more than a few such
 // seconds was disturbed, and its wall time says little.
-func sampleBusy(ctx context.Context) func(used processCPU) string {
+func sampleBusy(ctx context.Context) func(used processCPU) (string, time.Duration) {
 	ctx, stop := context.WithCancel(ctx)
 	var mu sync.Mutex
 	var samples []string
@@ -992,7 +1000,7 @@ func sampleBusy(ctx context.Context) func(used processCPU) string {
 			busy, total = b, t
 		}
 	}()
-	return func(used processCPU) string {
+	return func(used processCPU) (string, time.Duration) {
 		stop()
 		<-done
 		b, _ := cpuJiffies()
@@ -1001,8 +1009,19 @@ func sampleBusy(ctx context.Context) func(used processCPU) string {
 		// /proc/stat counts in USER_HZ ticks, 100 a second on Linux (as cpuTime).
 		outside := time.Duration(b-firstBusy)*10*time.Millisecond - used.total()
 		return fmt.Sprintf("%s (%% per second); %.1f CPU-s busy outside these processes",
-			strings.Join(samples, " "), outside.Seconds())
+			strings.Join(samples, " "), outside.Seconds()), outside
 	}
+}
+
+// disturbed flags a measure during which more than 3 % of the busy CPU time (and
+// more than a second) went to no process of it: undisturbed measures at N=1000 leave
+// 0.7–1.2 CPU-s outside. Such a pair's wall time says nothing about tugboat; it is
+// void, and the flag says so in the pair's line.
+func disturbed(outside time.Duration, used processCPU, which string) string {
+	if outside <= time.Second || outside <= used.total()*3/100 {
+		return ""
+	}
+	return fmt.Sprintf("; DISTURBED: %.1f CPU-s busy outside the %s measure, void", outside.Seconds(), which)
 }
 
 // cpuJiffies reads the machine's busy and total CPU time from /proc/stat's first
@@ -1231,6 +1250,30 @@ func TestSameSpeed(t *testing.T) {
 	} {
 		if got := sameSpeed(c.ratio, floor, c.other); math.Abs(got-c.want) > 1e-9 {
 			t.Errorf("%s: sameSpeed = %v, want %v", name, got, c.want)
+		}
+	}
+}
+
+func TestDisturbed(t *testing.T) {
+	floor := processCPU{"kube-apiserver": 96800 * time.Millisecond, "kube-controller-manager": 29600 * time.Millisecond, "etcd": 30200 * time.Millisecond}
+	small := processCPU{"kube-apiserver": 6 * time.Second, "etcd": 4 * time.Second}
+	for name, c := range map[string]struct {
+		outside time.Duration
+		used    processCPU
+		flagged bool
+	}{
+		"a compile beside the floor (run T, pair 1)": {57 * time.Second, floor, true},
+		"an undisturbed measure at N=1000":           {1200 * time.Millisecond, floor, false},
+		"just under 3 % at N=1000":                   {4600 * time.Millisecond, floor, false},
+		"a second at N=100 is noise":                 {900 * time.Millisecond, small, false},
+		"two seconds at N=100 are not":               {2 * time.Second, small, true},
+	} {
+		got := disturbed(c.outside, c.used, "floor")
+		if (got != "") != c.flagged {
+			t.Errorf("%s: disturbed = %q, want flagged %v", name, got, c.flagged)
+		}
+		if c.flagged && !strings.Contains(got, "floor measure, void") {
+			t.Errorf("%s: disturbed = %q, want it to name the measure and call it void", name, got)
 		}
 	}
 }
