@@ -113,12 +113,30 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, opts.StartTimeout)
 	defer cancel()
-	if err := c.start(ctx); err != nil {
-		c.Stop()
-		return nil, err
+	for attempt := 1; ; attempt++ {
+		err := c.start(ctx)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, errPortTaken) || attempt == startAttempts {
+			c.Stop()
+			return nil, err
+		}
+		// Ports are picked free and bound a moment later by another process; whatever
+		// took one in between may hold it for good, so start again on fresh ports.
+		c.progress("a port was taken before its component bound it; starting again (%v)", err)
+		c.stopComponents()
 	}
+	c.watchComponents()
 	return c, nil
 }
+
+// afterPortsPicked lets a test take a port between its pick and its component's bind.
+var afterPortsPicked = func(state) {}
+
+// startAttempts bounds how often Start begins again after a component found its port
+// taken.
+const startAttempts = 3
 
 func (c *Cluster) progress(format string, args ...any) {
 	if c.opts.Progress != nil {
@@ -149,6 +167,7 @@ func (c *Cluster) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	afterPortsPicked(st)
 	c.Server = "https://127.0.0.1:" + strconv.Itoa(st.APIServerPort)
 	c.Kubeconfig = c.path("kubeconfig")
 	for _, id := range []clientIdentity{adminIdentity, controllerManagerIdentity, schedulerIdentity, kwokIdentity} {
@@ -232,28 +251,36 @@ func (c *Cluster) ports() (state, error) {
 	return st, nil
 }
 
-// run starts a component and reports its unexpected exit on c.failed.
+// run starts a component and remembers it for watchComponents and Stop.
 func (c *Cluster) run(name string, args []string) (*process, error) {
 	p, err := startProcess(c.opts.Binary, name, c.path("logs"), args)
 	if err != nil {
 		return nil, err
 	}
 	c.procs = append(c.procs, p)
-	go func() {
-		select {
-		case <-p.exited:
-			select {
-			case <-c.stopping:
-			default:
-				select {
-				case c.failed <- p.exitError():
-				default:
-				}
-			}
-		case <-c.stopping:
-		}
-	}()
 	return p, nil
+}
+
+// watchComponents reports the first unexpected exit of a started component on c.failed.
+// It runs once the start has succeeded, so that the components of an abandoned start
+// attempt, which exited or were stopped on purpose, are never reported.
+func (c *Cluster) watchComponents() {
+	for _, p := range c.procs {
+		go func() {
+			select {
+			case <-p.exited:
+				select {
+				case <-c.stopping:
+				default:
+					select {
+					case c.failed <- p.exitError():
+					default:
+					}
+				}
+			case <-c.stopping:
+			}
+		}()
+	}
 }
 
 // Failed delivers an error when a component exits while the cluster is meant to run.
@@ -274,13 +301,20 @@ func (c *Cluster) PIDs() []int {
 func (c *Cluster) Stop() {
 	c.stopOnce.Do(func() {
 		close(c.stopping)
-		for i := len(c.procs) - 1; i >= 0; i-- {
-			c.procs[i].stop(15 * time.Second)
-		}
+		c.stopComponents()
 		if c.temporary {
 			_ = os.RemoveAll(c.Dir)
 		}
 	})
+}
+
+// stopComponents stops every started component, newest first so that etcd goes last,
+// and forgets them.
+func (c *Cluster) stopComponents() {
+	for i := len(c.procs) - 1; i >= 0; i-- {
+		c.procs[i].stop(15 * time.Second)
+	}
+	c.procs = nil
 }
 
 // LogPath returns the log file of a component.

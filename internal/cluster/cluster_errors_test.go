@@ -100,3 +100,87 @@ func TestRestartKeepsStateAndAvoidsATakenPort(t *testing.T) {
 		t.Fatalf("namespace created before the restart is gone: %v", err)
 	}
 }
+
+// squatPorts makes afterPortsPicked take etcd's client port in the first `times` start
+// attempts, as an unrelated process might between the pick and etcd's bind. It returns
+// the ports it took.
+func squatPorts(t *testing.T, times int) *[]int {
+	t.Helper()
+	var taken []int
+	var squatters []net.Listener
+	afterPortsPicked = func(st state) {
+		if len(taken) == times {
+			return
+		}
+		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(st.EtcdClientPort)))
+		if err != nil {
+			t.Errorf("failed to take etcd's port %d: %v", st.EtcdClientPort, err)
+			return
+		}
+		taken = append(taken, st.EtcdClientPort)
+		squatters = append(squatters, l)
+	}
+	t.Cleanup(func() {
+		afterPortsPicked = func(state) {}
+		for _, l := range squatters {
+			_ = l.Close()
+		}
+	})
+	return &taken
+}
+
+func TestStartBeginsAgainWhenAPortIsTakenBeforeItsComponentBindsIt(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	taken := squatPorts(t, 1)
+	var progress strings.Builder
+	c, err := Start(ctx, Options{Dir: testDir(t), Progress: &progress})
+	if err != nil {
+		t.Fatalf("failed to start after etcd's port was taken: %v", err)
+	}
+	defer c.Stop()
+	if len(*taken) != 1 {
+		t.Fatalf("took %d ports, want 1", len(*taken))
+	}
+	if !strings.Contains(progress.String(), "starting again") {
+		t.Errorf("progress does not say the start began again:\n%s", progress.String())
+	}
+	st, err := c.ports()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.EtcdClientPort == (*taken)[0] {
+		t.Errorf("etcd runs on the port that was taken, %d", st.EtcdClientPort)
+	}
+	if _, err := kubernetes.NewForConfigOrDie(c.RESTConfig).CoreV1().Namespaces().List(ctx, metav1.ListOptions{}); err != nil {
+		t.Fatalf("the cluster does not answer: %v", err)
+	}
+	// The etcd of the abandoned attempt exited; that must not be reported as a failure
+	// of the running cluster.
+	select {
+	case err := <-c.Failed():
+		t.Fatalf("the running cluster reports a failure: %v", err)
+	case <-time.After(2 * time.Second):
+	}
+}
+
+func TestStartGivesUpWhenPortsKeepBeingTaken(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	taken := squatPorts(t, startAttempts)
+	dir := testDir(t)
+	c, err := Start(ctx, Options{Dir: dir})
+	if err == nil {
+		c.Stop()
+		t.Fatal("started although etcd's port was taken in every attempt")
+	}
+	if !errors.Is(err, errPortTaken) || !strings.Contains(err.Error(), "address already in use") {
+		t.Errorf("error does not say the port was taken: %v", err)
+	}
+	if len(*taken) != startAttempts {
+		t.Errorf("took %d ports, want one per attempt (%d)", len(*taken), startAttempts)
+	}
+	if left := processesMentioning(dir); len(left) > 0 {
+		t.Errorf("a failed start left processes running: %v", left)
+	}
+}

@@ -3,41 +3,17 @@ package cluster
 import (
 	"fmt"
 	"net"
-	"strconv"
+
+	"github.com/tugboatcd/tugboat/internal/localport"
 )
-
-// freePort asks the kernel for a loopback port nobody is listening on. The port is free
-// when we return it; a component binds it a moment later, and a lost race shows up as a
-// start failure naming the port rather than as a silent clash.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("failed to find a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// portFree reports whether port can be bound on the loopback address now.
-func portFree(port int) bool {
-	if port <= 0 {
-		return false
-	}
-	l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
-	if err != nil {
-		return false
-	}
-	_ = l.Close()
-	return true
-}
 
 // keepOrPickPort returns port when it is still free (a restarted cluster keeps its
 // address) and a new free port otherwise.
 func keepOrPickPort(port int) (int, error) {
-	if portFree(port) {
+	if localport.Free(port) {
 		return port, nil
 	}
-	return freePort()
+	return localport.Pick()
 }
 
 // hostIP returns the first non-loopback unicast address of this machine. The

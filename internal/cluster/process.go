@@ -103,8 +103,15 @@ func (p *process) exitError() error {
 	if cause == nil {
 		cause = errors.New("exit status 0")
 	}
-	return fmt.Errorf("%s exited (%w); last lines of %s:\n%s", p.name, cause, p.logPath, tail(p.logPath, 20))
+	last := tail(p.logPath, 20)
+	if strings.Contains(last, "address already in use") {
+		cause = fmt.Errorf("%w: %w", errPortTaken, cause)
+	}
+	return fmt.Errorf("%s exited (%w); last lines of %s:\n%s", p.name, cause, p.logPath, last)
 }
+
+// errPortTaken marks the exit of a component that could not bind its port.
+var errPortTaken = errors.New("its port was taken")
 
 // tail returns the last n lines of a file, or a note saying why it cannot.
 func tail(path string, n int) string {

@@ -13,6 +13,8 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/tugboatcd/tugboat/internal/localport"
 )
 
 const (
@@ -50,7 +52,7 @@ func (c *Cluster) startWorkloads(ctx context.Context, clients kubernetes.Interfa
 		if err != nil {
 			return err
 		}
-		port, err := freePort()
+		port, err := localport.Pick()
 		if err != nil {
 			return err
 		}

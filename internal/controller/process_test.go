@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -19,6 +18,8 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	"k8s.io/apimachinery/pkg/util/wait"
+
+	"github.com/tugboatcd/tugboat/internal/localport"
 )
 
 // shardLabel marks the objects a test hands to a tugboat controller it runs as a
@@ -230,12 +231,11 @@ func metricValue(families map[string]*dto.MetricFamily, name string, labels ...s
 
 func freePort(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := localport.Pick()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return fmt.Sprint(l.Addr().(*net.TCPAddr).Port)
+	return fmt.Sprint(port)
 }
 
 // sharded adds the shard label to the metadata of every GitRepository and

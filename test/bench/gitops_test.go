@@ -50,6 +50,7 @@ import (
 	"github.com/tugboatcd/tugboat/internal/controller"
 	"github.com/tugboatcd/tugboat/internal/gitserver"
 	"github.com/tugboatcd/tugboat/internal/install"
+	"github.com/tugboatcd/tugboat/internal/localport"
 )
 
 func TestMain(m *testing.M) {
@@ -1065,12 +1066,11 @@ func procStatus(pid int, field string) (int64, error) {
 }
 
 func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := localport.Pick()
 	if err != nil {
 		return "", err
 	}
-	defer l.Close()
-	return l.Addr().String(), nil
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), nil
 }
 
 // waitAll watches the objects of one resource in namespace until n of them are ready,

@@ -6,7 +6,6 @@ package storetest
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +16,8 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
+
+	"github.com/tugboatcd/tugboat/internal/localport"
 )
 
 // Server is a running ClickHouse server.
@@ -63,6 +64,10 @@ func ClickHouse(tb testing.TB) *Server {
 		tb.Fatal(failed)
 	}
 	s, err := start()
+	for attempt := 2; err != nil && attempt <= startAttempts && strings.Contains(err.Error(), "Address already in use"); attempt++ {
+		// Something took a picked port before ClickHouse bound it; pick again.
+		s, err = start()
+	}
 	if err != nil {
 		failed = err
 		tb.Fatal(err)
@@ -70,6 +75,10 @@ func ClickHouse(tb testing.TB) *Server {
 	running = s
 	return s
 }
+
+// startAttempts bounds the starts tried when a picked port is taken before the
+// server binds it.
+const startAttempts = 3
 
 // Binary finds the server binary.
 func Binary() (string, []string, error) {
@@ -82,15 +91,6 @@ func Binary() (string, []string, error) {
 	return "", nil, fmt.Errorf("clickhouse-server is not installed: run `make test`, or hack/clickhouse/install.sh once, to install Debian's clickhouse-server")
 }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
 func start() (*Server, error) {
 	bin, args, err := Binary()
 	if err != nil {
@@ -100,13 +100,13 @@ func start() (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("failed to create ClickHouse directory: %w", err)
 	}
-	tcp, err := freePort()
+	tcp, err := localport.Pick()
 	if err != nil {
-		return nil, fmt.Errorf("failed to find a free port: %w", err)
+		return nil, err
 	}
-	httpPort, err := freePort()
+	httpPort, err := localport.Pick()
 	if err != nil {
-		return nil, fmt.Errorf("failed to find a free port: %w", err)
+		return nil, err
 	}
 	config := strings.NewReplacer("DIR", dir, "TCP", fmt.Sprint(tcp), "HTTP", fmt.Sprint(httpPort)).Replace(configXML)
 	if err := os.WriteFile(filepath.Join(dir, "config.xml"), []byte(config), 0o600); err != nil {
