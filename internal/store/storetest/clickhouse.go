@@ -5,6 +5,7 @@ package storetest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -64,7 +65,7 @@ func ClickHouse(tb testing.TB) *Server {
 		tb.Fatal(failed)
 	}
 	s, err := start()
-	for attempt := 2; err != nil && attempt <= startAttempts && strings.Contains(err.Error(), "Address already in use"); attempt++ {
+	for attempt := 2; errors.Is(err, errPortTaken) && attempt <= startAttempts; attempt++ {
 		// Something took a picked port before ClickHouse bound it; pick again.
 		s, err = start()
 	}
@@ -80,6 +81,9 @@ func ClickHouse(tb testing.TB) *Server {
 // server binds it.
 const startAttempts = 3
 
+// errPortTaken marks a server that exited because it could not bind its port.
+var errPortTaken = errors.New("its port was taken")
+
 // Binary finds the server binary.
 func Binary() (string, []string, error) {
 	if p, err := exec.LookPath("clickhouse-server"); err == nil {
@@ -91,15 +95,8 @@ func Binary() (string, []string, error) {
 	return "", nil, fmt.Errorf("clickhouse-server is not installed: run `make test`, or hack/clickhouse/install.sh once, to install Debian's clickhouse-server")
 }
 
+// start starts a server on two freshly picked ports.
 func start() (*Server, error) {
-	bin, args, err := Binary()
-	if err != nil {
-		return nil, err
-	}
-	dir, err := os.MkdirTemp("", "tugboat-clickhouse-")
-	if err != nil {
-		return nil, fmt.Errorf("failed to create ClickHouse directory: %w", err)
-	}
 	tcp, err := localport.Pick()
 	if err != nil {
 		return nil, err
@@ -107,6 +104,20 @@ func start() (*Server, error) {
 	httpPort, err := localport.Pick()
 	if err != nil {
 		return nil, err
+	}
+	return startOn(tcp, httpPort)
+}
+
+// startOn starts a server that serves the native protocol on port tcp and HTTP on
+// httpPort.
+func startOn(tcp, httpPort int) (*Server, error) {
+	bin, args, err := Binary()
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "tugboat-clickhouse-")
+	if err != nil {
+		return nil, fmt.Errorf("failed to create ClickHouse directory: %w", err)
 	}
 	config := strings.NewReplacer("DIR", dir, "TCP", fmt.Sprint(tcp), "HTTP", fmt.Sprint(httpPort)).Replace(configXML)
 	if err := os.WriteFile(filepath.Join(dir, "config.xml"), []byte(config), 0o600); err != nil {
@@ -140,6 +151,9 @@ func start() (*Server, error) {
 		case err := <-exited:
 			errLog, _ := os.ReadFile(filepath.Join(dir, "server.err.log"))
 			_ = os.RemoveAll(dir)
+			if strings.Contains(string(errLog), "Address already in use") {
+				err = fmt.Errorf("%w: %w", errPortTaken, err)
+			}
 			return nil, fmt.Errorf("clickhouse-server exited (%w): %s", err, lastLines(string(errLog), 10))
 		case <-time.After(250 * time.Millisecond):
 		}
