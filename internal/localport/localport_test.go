@@ -32,6 +32,10 @@ func TestPickFallsBackWhenNoRoomIsBelowTheRange(t *testing.T) {
 	if !Free(port) {
 		t.Errorf("pick(%d) returned %d, which cannot be bound", lowest, port)
 	}
+	// The fallback is the kernel's choice, from its ephemeral range.
+	if start := ephemeralStart(); port < start {
+		t.Errorf("pick(%d) returned %d, below the ephemeral range that starts at %d: it did not fall back", lowest, port, start)
+	}
 }
 
 func TestFree(t *testing.T) {
