@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/kustomize/api/resmap"
@@ -71,6 +72,11 @@ type preparedObject struct {
 	once      sync.Once
 	decoded   []*unstructured.Unstructured
 	decodeErr error
+
+	// slots is text read for substituteScalars, on the second substitution.
+	substitutions atomic.Int64
+	slotsOnce     sync.Once
+	slots         scalarSlots
 }
 
 func (o *preparedObject) decode() ([]*unstructured.Unstructured, error) {
@@ -242,15 +248,31 @@ type decodedObjects struct {
 // and name, and an error only where SubstituteVariables fails. vars must
 // not be empty: without variables Flux leaves the object as it was.
 func (o *preparedObject) substitute(vars map[string]string, strict bool) (decodedObjects, string, string, error) {
-	data, err := varSubstitution(o.text, vars, strict)
+	text, err := substituteText(o.text, vars, strict)
 	if err != nil {
 		return decodedObjects{}, "", "", fmt.Errorf("envsubst error: %w", err)
 	}
-	// Resource.UnmarshalJSON (kyaml RNode.UnmarshalJSON) decodes into a
-	// map with encoding/json, which is where Flux's numbers become float64.
+	// Reading the slots costs about two substitutions the slow way, so an
+	// object substituted only once (a build no Cache keeps) never pays it.
 	var m map[string]any
-	if err := json.Unmarshal(data, &m); err != nil {
-		return decodedObjects{}, "", "", fmt.Errorf("UnmarshalJSON: %w", err)
+	fast := false
+	if o.substitutions.Add(1) > 1 {
+		o.slotsOnce.Do(func() { o.slots = readSlots(o.text) })
+		m, fast = o.slots.substituteScalars(o.text, text, func(s string) (string, error) {
+			return envsubst.Eval(s, lookup(vars, strict))
+		})
+	}
+	var data []byte
+	if !fast || !isOneObject(m) {
+		if data, err = yaml.YAMLToJSON([]byte(text)); err != nil {
+			return decodedObjects{}, "", "", fmt.Errorf("envsubst error: YAMLToJSON: %w", err)
+		}
+		// Resource.UnmarshalJSON (kyaml RNode.UnmarshalJSON) decodes into a
+		// map with encoding/json, which is where Flux's numbers become float64.
+		m = nil
+		if err := json.Unmarshal(data, &m); err != nil {
+			return decodedObjects{}, "", "", fmt.Errorf("UnmarshalJSON: %w", err)
+		}
 	}
 	str := func(v any) string { s, _ := v.(string); return s }
 	meta, _ := m["metadata"].(map[string]any)
@@ -262,15 +284,22 @@ func (o *preparedObject) substitute(vars map[string]string, strict bool) (decode
 	return decodeSubstituted(data, m), id, objectName(kind, namespace, name), nil
 }
 
+// isOneObject reports whether m is read back as itself: one Kubernetes object,
+// not a list or a kustomize config.
+func isOneObject(m map[string]any) bool {
+	u := &unstructured.Unstructured{Object: m}
+	_, hasItems := m["items"]
+	return !hasItems && u.GetKind() != "" && ssautil.IsKubernetesObject(u) && !ssautil.IsKustomization(u)
+}
+
 // decodeSubstituted reads the JSON of a substituted object, already decoded
 // into m, as ReadObjects reads the YAML Flux encodes it to. The common case,
 // one Kubernetes object, is m itself with Flux's numbers; a list, a kustomize
 // config or something that is no object go through ReadObjects.
 func decodeSubstituted(data []byte, m map[string]any) decodedObjects {
-	u := &unstructured.Unstructured{Object: m}
-	if _, hasItems := m["items"]; !hasItems && u.GetKind() != "" && ssautil.IsKubernetesObject(u) && !ssautil.IsKustomization(u) {
+	if isOneObject(m) {
 		fluxNumbers(m)
-		return decodedObjects{objects: []*unstructured.Unstructured{u}}
+		return decodedObjects{objects: []*unstructured.Unstructured{{Object: m}}}
 	}
 	objects, err := ssautil.ReadObjects(bytes.NewReader(data))
 	for _, obj := range objects {
@@ -316,24 +345,13 @@ var varsubRegex = regexp.MustCompile("^[_[:alpha:]][_[:alpha:][:digit:]]*$")
 // exported SubstituteVariables only works on a kustomize Resource: it takes
 // the object's YAML from the resource and puts the result back into it, the
 // round trips this package avoids. Only the regular expression is compiled
-// once instead of per call. Keep it in step with Flux on upgrades;
+// once instead of per call, and the envsubst half is substituteText, which
+// substitute also calls on its own. Keep it in step with Flux on upgrades;
 // TestVarSubstitutionIsFlux compares the two.
 func varSubstitution(data []byte, vars map[string]string, strict bool) ([]byte, error) {
-	for v := range vars {
-		if !varsubRegex.MatchString(v) {
-			return nil, fmt.Errorf("'%s' var name is invalid, must match '%s'", v, varsubRegex.String())
-		}
-	}
-
-	output, err := envsubst.Eval(string(data), func(s string) (string, bool) {
-		if strict {
-			v, exists := vars[s]
-			return v, exists
-		}
-		return vars[s], true
-	})
+	output, err := substituteText(data, vars, strict)
 	if err != nil {
-		return nil, fmt.Errorf("variable substitution failed: %w", err)
+		return nil, err
 	}
 
 	jsonData, err := yaml.YAMLToJSON([]byte(output))
@@ -342,6 +360,32 @@ func varSubstitution(data []byte, vars map[string]string, strict bool) ([]byte, 
 	}
 
 	return jsonData, nil
+}
+
+// substituteText is the first half of varSubstitution: the variables checked
+// and put into the text.
+func substituteText(data []byte, vars map[string]string, strict bool) (string, error) {
+	for v := range vars {
+		if !varsubRegex.MatchString(v) {
+			return "", fmt.Errorf("'%s' var name is invalid, must match '%s'", v, varsubRegex.String())
+		}
+	}
+
+	output, err := envsubst.Eval(string(data), lookup(vars, strict))
+	if err != nil {
+		return "", fmt.Errorf("variable substitution failed: %w", err)
+	}
+	return output, nil
+}
+
+func lookup(vars map[string]string, strict bool) func(string) (string, bool) {
+	return func(s string) (string, bool) {
+		if strict {
+			v, exists := vars[s]
+			return v, exists
+		}
+		return vars[s], true
+	}
 }
 
 // encodeObjects encodes each object as JSON and returns the encodings with
