@@ -242,8 +242,8 @@ func (s *scalarSlots) substituteScalars(text []byte, substituted string, eval fu
 // Unicode line break). Quoted, inner is a string if it holds neither the
 // quote nor a backslash. Plain, it must not begin with an indicator or a
 // space, nor hold ": " or " #", nor end with ':' or a space; it is then read
-// alone by the same reader, which gives it the type Flux's path would (42 a
-// number, true a boolean).
+// alone, as a mapping's value, by the same reader, which gives it the type
+// Flux's path would (42 a number, true a boolean).
 func scalarValue(inner string, quote byte) (any, bool) {
 	for _, r := range inner {
 		if !printable(r) || r == rune(quote) || r == '\\' {
@@ -266,15 +266,17 @@ func scalarValue(inner string, quote byte) (any, bool) {
 	if !strings.ContainsRune("+-.~0123456789yYnNtTfFoO", rune(inner[0])) {
 		return inner, true
 	}
-	data, err := yaml.YAMLToJSON([]byte(inner))
+	// Read as a mapping's value, where a slot is: alone at the start of a
+	// document, "..." would end it.
+	data, err := yaml.YAMLToJSON([]byte("v: " + inner))
 	if err != nil {
 		return nil, false
 	}
-	var v any
-	if err := json.Unmarshal(data, &v); err != nil {
+	var m map[string]any
+	if err := json.Unmarshal(data, &m); err != nil || len(m) != 1 {
 		return nil, false
 	}
-	switch v.(type) {
+	switch v := m["v"].(type) {
 	case string, float64, bool, nil:
 		return v, true
 	}

@@ -50,7 +50,7 @@ spec:
 var scalarValues = []string{
 	"1app", "42", "-1", "4.5", "1e3", "0x1F", "012", "1_000", ".5", "true", "yes", "on", "No", "null", "~", "",
 	"2024-01-01", "a b", "a: b", "a:b", "a:", "a#b", "a #b", "#a", "[a]", "{a}", "a,b", `a"b`, "a'b", `a\b`,
-	"*a", "&a", "!a", "|", ">", "%a", "@a", "`a", "-", "- a", "---", "a\tb", "\x7f", "żółw", "${A}", "$$", ".inf", "x.local",
+	"*a", "&a", "!a", "|", ">", "%a", "@a", "`a", "-", "- a", "---", "...", "....", "... a", ".../a", "?a", ":a", "a\tb", "\x7f", "żółw", "${A}", "$$", ".inf", "x.local",
 }
 
 // TestScalarSubstitutionIsFluxsPath substitutes every pair of scalarValues
