@@ -258,9 +258,7 @@ func (o *preparedObject) substitute(vars map[string]string, strict bool) (decode
 	fast := false
 	if o.substitutions.Add(1) > 1 {
 		o.slotsOnce.Do(func() { o.slots = readSlots(o.text) })
-		m, fast = o.slots.substituteScalars(o.text, text, func(s string) (string, error) {
-			return envsubst.Eval(s, lookup(vars, strict))
-		})
+		m, fast = o.slots.substituteScalars(o.text, text, lookup(vars, strict))
 	}
 	var data []byte
 	if !fast || !isOneObject(m) {

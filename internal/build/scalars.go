@@ -8,6 +8,8 @@ import (
 
 	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
 	"sigs.k8s.io/yaml"
+
+	"github.com/fluxcd/pkg/envsubst"
 )
 
 // Flux substitutes variables in an object's YAML text and reads the whole text
@@ -193,11 +195,10 @@ func everyDollarInSlots(text []byte, slots []scalarSlot) bool {
 }
 
 // substituteScalars returns what Flux's path makes of the template's text
-// after substitution, given that text (substituted, as envsubst made it): the
-// object as json.Unmarshal reads YAMLToJSON's output. ok is false when it
-// cannot show the result is Flux's; the caller then takes Flux's path. eval is
-// the envsubst that made substituted, applied to one slot's text.
-func (s *scalarSlots) substituteScalars(text []byte, substituted string, eval func(string) (string, error)) (map[string]any, bool) {
+// after substitution, given that text (substituted, as envsubst made it with
+// mapping): the object as json.Unmarshal reads YAMLToJSON's output. ok is false
+// when it cannot show the result is Flux's; the caller then takes Flux's path.
+func (s *scalarSlots) substituteScalars(text []byte, substituted string, mapping func(string) (string, bool)) (map[string]any, bool) {
 	if !s.ok {
 		return nil, false
 	}
@@ -206,7 +207,7 @@ func (s *scalarSlots) substituteScalars(text []byte, substituted string, eval fu
 	b.Grow(len(substituted))
 	prev := 0
 	for i, slot := range s.slots {
-		inner, err := eval(string(text[slot.start:slot.end]))
+		inner, err := envsubst.Eval(string(text[slot.start:slot.end]), mapping)
 		if err != nil {
 			return nil, false
 		}

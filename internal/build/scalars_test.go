@@ -5,8 +5,6 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-
-	"github.com/fluxcd/pkg/envsubst"
 )
 
 // scalarTemplates are objects whose '$'s are all in scalars substituteScalars
@@ -67,13 +65,19 @@ func TestScalarSubstitutionIsFluxsPath(t *testing.T) {
 		}
 		for _, a := range scalarValues {
 			for _, b := range scalarValues {
-				if sameAsFluxsPath(t, slots, text, map[string]string{"A": a, "B": b}) {
+				if sameAsFluxsPath(t, slots, text, map[string]string{"A": a, "B": b}, false) {
 					answered++
 				}
 			}
 		}
-		if !sameAsFluxsPath(t, slots, text, map[string]string{"A": "1app", "B": "2"}) {
-			t.Errorf("substituteScalars declined plain values in:\n%s", text)
+		for _, strict := range []bool{false, true} {
+			if !sameAsFluxsPath(t, slots, text, map[string]string{"A": "1app", "B": "2"}, strict) {
+				t.Errorf("substituteScalars declined plain values (strict %v) in:\n%s", strict, text)
+			}
+		}
+		// Strict, an unset variable fails Flux's path, and so may not be answered.
+		if sameAsFluxsPath(t, slots, text, map[string]string{"A": "1app"}, true) && strings.Contains(string(text), "${B}") {
+			t.Errorf("substituteScalars answered a strict substitution without B in:\n%s", text)
 		}
 	}
 	t.Logf("substituteScalars answered %d of %d substitutions", answered, len(texts)*len(scalarValues)*len(scalarValues))
@@ -91,30 +95,28 @@ func FuzzScalarSubstitution(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, a, b string) {
 		for i, text := range texts {
-			sameAsFluxsPath(t, slots[i], text, map[string]string{"A": a, "B": b})
+			sameAsFluxsPath(t, slots[i], text, map[string]string{"A": a, "B": b}, false)
 		}
 	})
 }
 
 // sameAsFluxsPath fails t when substituteScalars answers otherwise than Flux's
 // path, and reports whether it answered.
-func sameAsFluxsPath(t *testing.T, slots scalarSlots, text []byte, vars map[string]string) bool {
+func sameAsFluxsPath(t *testing.T, slots scalarSlots, text []byte, vars map[string]string, strict bool) bool {
 	t.Helper()
 	var want map[string]any
-	data, wantErr := varSubstitution(text, vars, false)
+	data, wantErr := varSubstitution(text, vars, strict)
 	if wantErr == nil {
 		wantErr = json.Unmarshal(data, &want)
 	}
-	substituted, err := substituteText(text, vars, false)
+	substituted, err := substituteText(text, vars, strict)
 	if err != nil {
 		if wantErr == nil {
 			t.Errorf("vars %q: substituteText failed (%v), Flux's path did not", vars, err)
 		}
 		return false
 	}
-	got, ok := slots.substituteScalars(text, substituted, func(s string) (string, error) {
-		return envsubst.Eval(s, lookup(vars, false))
-	})
+	got, ok := slots.substituteScalars(text, substituted, lookup(vars, strict))
 	if !ok {
 		return false
 	}
