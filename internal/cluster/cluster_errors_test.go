@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"path/filepath"
 	"strconv"
@@ -183,4 +184,46 @@ func TestStartGivesUpWhenPortsKeepBeingTaken(t *testing.T) {
 	if left := processesMentioning(dir); len(left) > 0 {
 		t.Errorf("a failed start left processes running: %v", left)
 	}
+}
+
+// kwok draws a new identity at every start, and an earlier kwok's node lease holds its
+// node for the lease's 40 s: a restarted cluster must not return before its own kwok
+// holds its nodes, or pods created in those seconds would not run.
+func TestRestartedKwokHoldsItsNodesWhenStartReturns(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	dir := testDir(t)
+	first, err := Start(ctx, Options{Dir: dir, Workloads: true})
+	if err != nil {
+		t.Fatalf("failed to start: %v", err)
+	}
+	before, err := nodeLeaseHolder(ctx, kubernetes.NewForConfigOrDie(first.RESTConfig))
+	first.Stop()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	second, err := Start(ctx, Options{Dir: dir, Workloads: true})
+	if err != nil {
+		t.Fatalf("failed to restart: %v", err)
+	}
+	defer second.Stop()
+	after, err := nodeLeaseHolder(ctx, kubernetes.NewForConfigOrDie(second.RESTConfig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after == before {
+		t.Fatalf("after the restart, node %s's lease is still held by the stopped kwok (%s)", NodeName(0), before)
+	}
+}
+
+func nodeLeaseHolder(ctx context.Context, clients kubernetes.Interface) (string, error) {
+	lease, err := clients.CoordinationV1().Leases(corev1.NamespaceNodeLease).Get(ctx, NodeName(0), metav1.GetOptions{})
+	if err != nil {
+		return "", fmt.Errorf("failed to read node %s's lease: %w", NodeName(0), err)
+	}
+	if lease.Spec.HolderIdentity == nil {
+		return "", fmt.Errorf("node %s's lease has no holder", NodeName(0))
+	}
+	return *lease.Spec.HolderIdentity, nil
 }

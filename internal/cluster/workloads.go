@@ -58,6 +58,17 @@ func (c *Cluster) startWorkloads(ctx context.Context, clients kubernetes.Interfa
 		}
 		args = append(args, kubeletAPIArgs(ip, port)...)
 	}
+	// kwok renews a Lease per node as its heartbeat, under an identity it draws anew at
+	// every start (kwok's controllers.Identity: the hostname and a random UUID). A lease
+	// an earlier kwok of this cluster left behind (a restart, or a start begun again)
+	// keeps the new kwok off that node for the lease's duration, 40 s, and the node's
+	// pods do not run meanwhile. This cluster has no other kwok, so those leases go.
+	for i := range c.opts.Nodes {
+		err := clients.CoordinationV1().Leases(corev1.NamespaceNodeLease).Delete(ctx, NodeName(i), metav1.DeleteOptions{})
+		if err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("failed to delete the lease of node %s: %w", NodeName(i), err)
+		}
+	}
 	kwok, err := c.run("kwok", args)
 	if err != nil {
 		return err
@@ -70,6 +81,11 @@ func (c *Cluster) startWorkloads(ctx context.Context, clients kubernetes.Interfa
 			}
 			if !nodeReady(node) {
 				return fmt.Errorf("node %s is not Ready", node.Name)
+			}
+			// A node's Ready condition survives a restart in etcd; its lease, deleted
+			// above, says that this kwok has taken the node.
+			if _, err := clients.CoordinationV1().Leases(corev1.NamespaceNodeLease).Get(ctx, node.Name, metav1.GetOptions{}); err != nil {
+				return fmt.Errorf("kwok has not taken node %s yet: %w", node.Name, err)
 			}
 		}
 		return nil
