@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -183,6 +185,93 @@ func TestStartGivesUpWhenPortsKeepBeingTaken(t *testing.T) {
 	}
 	if left := processesMentioning(dir); len(left) > 0 {
 		t.Errorf("a failed start left processes running: %v", left)
+	}
+}
+
+// kwok marks its nodes Ready and binds its kubelet port concurrently, and exits when
+// the bind fails. A port taken between its pick and kwok's bind must make the start
+// begin again, whichever of the two kwok does first, and never leave a cluster whose
+// kwok exits after Start returned.
+func TestStartBeginsAgainWhenKwoksKubeletPortIsTaken(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	var taken []string
+	var squatters []net.Listener
+	afterKubeletPortPicked = func(ip string, port int) {
+		if len(taken) > 0 {
+			return
+		}
+		addr := net.JoinHostPort(ip, strconv.Itoa(port))
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			t.Errorf("failed to take kwok's kubelet port %s: %v", addr, err)
+			return
+		}
+		taken = append(taken, addr)
+		squatters = append(squatters, l)
+	}
+	t.Cleanup(func() {
+		afterKubeletPortPicked = func(string, int) {}
+		for _, l := range squatters {
+			_ = l.Close()
+		}
+	})
+	var progress strings.Builder
+	c, err := Start(ctx, Options{Dir: testDir(t), Workloads: true, KubeletAPI: true, Progress: &progress})
+	if err != nil {
+		t.Fatalf("failed to start after kwok's kubelet port was taken: %v", err)
+	}
+	defer c.Stop()
+	if len(taken) != 1 {
+		t.Fatalf("took %d ports, want 1", len(taken))
+	}
+	if !strings.Contains(progress.String(), "starting again") || !strings.Contains(progress.String(), "address already in use") {
+		t.Errorf("progress does not say the start began again because the port was taken:\n%s", progress.String())
+	}
+	// The running kwok serves the kubelet API behind the apiserver's node proxy.
+	body, err := kubernetes.NewForConfigOrDie(c.RESTConfig).CoreV1().RESTClient().Get().
+		AbsPath("/api/v1/nodes", NodeName(0), "proxy", "healthz").DoRaw(ctx)
+	if err != nil || string(body) != "ok" {
+		t.Fatalf("kwok's kubelet API behind the node proxy answers %q, %v; want ok", body, err)
+	}
+	select {
+	case err := <-c.Failed():
+		t.Fatalf("the running cluster reports a failure: %v", err)
+	case <-time.After(2 * time.Second):
+	}
+}
+
+// kwokServes tells kwok's server from anything else that holds its port: a listener
+// that never answers, or a server with another answer.
+func TestKwokServes(t *testing.T) {
+	silent, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "not found", http.StatusNotFound)
+	}))
+	defer other.Close()
+	kwok := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/healthz" {
+			http.NotFound(w, r)
+			return
+		}
+		_, _ = w.Write([]byte("ok"))
+	}))
+	defer kwok.Close()
+
+	for name, addr := range map[string]string{"a listener that never answers": silent.Addr().String(), "another server": other.Listener.Addr().String()} {
+		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+		err := kwokServes(ctx, addr)
+		cancel()
+		if err == nil {
+			t.Errorf("%s at %s passed for kwok", name, addr)
+		}
+	}
+	if err := kwokServes(context.Background(), kwok.Listener.Addr().String()); err != nil {
+		t.Errorf("kwok's health check failed: %v", err)
 	}
 }
 

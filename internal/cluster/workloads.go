@@ -4,8 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -47,6 +51,7 @@ func (c *Cluster) startWorkloads(ctx context.Context, clients kubernetes.Interfa
 		return err
 	}
 	args := kwokArgs(c.Dir)
+	var kubeletAddr string
 	if c.opts.KubeletAPI {
 		ip, err := hostIP()
 		if err != nil {
@@ -56,7 +61,9 @@ func (c *Cluster) startWorkloads(ctx context.Context, clients kubernetes.Interfa
 		if err != nil {
 			return err
 		}
+		afterKubeletPortPicked(ip, port)
 		args = append(args, kubeletAPIArgs(ip, port)...)
+		kubeletAddr = net.JoinHostPort(ip, strconv.Itoa(port))
 	}
 	// kwok renews a Lease per node as its heartbeat, under an identity it draws anew at
 	// every start (kwok's controllers.Identity: the hostname and a random UUID). A lease
@@ -88,6 +95,11 @@ func (c *Cluster) startWorkloads(ctx context.Context, clients kubernetes.Interfa
 				return fmt.Errorf("kwok has not taken node %s yet: %w", node.Name, err)
 			}
 		}
+		if kubeletAddr != "" {
+			// kwok marks its nodes Ready and binds its server concurrently, and exits
+			// when the bind fails; until its own server answers, the start is not done.
+			return kwokServes(ctx, kubeletAddr)
+		}
 		return nil
 	}); err != nil {
 		return err
@@ -98,6 +110,37 @@ func (c *Cluster) startWorkloads(ctx context.Context, clients kubernetes.Interfa
 		return err
 	})
 }
+
+// afterKubeletPortPicked lets a test take kwok's kubelet port between its pick and
+// kwok's bind.
+var afterKubeletPortPicked = func(ip string, port int) {}
+
+// kwokServes checks that kwok's own server answers its health check at addr. kwok
+// serves plain HTTP and TLS on the one port; plain HTTP is enough to tell it from
+// whatever else might hold the port.
+func kwokServes(ctx context.Context, addr string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/healthz", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := direct.Do(req)
+	if err != nil {
+		return fmt.Errorf("kwok's server does not answer: %w", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 64))
+	if err != nil {
+		return fmt.Errorf("kwok's server does not answer: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK || string(body) != "ok" {
+		return fmt.Errorf("kwok's server at %s answers %s %q to /healthz", addr, resp.Status, body)
+	}
+	return nil
+}
+
+// direct reaches kwok on the host's address without any HTTP_PROXY of the
+// environment, which exempts only loopback addresses.
+var direct = &http.Client{Transport: &http.Transport{Proxy: nil}}
 
 // writeKwokConfig asks the component binary for the pinned kwok's own "fast" node and
 // pod stages; kwok exits with "no stages found" without them.
