@@ -139,8 +139,9 @@ func kwokServes(ctx context.Context, addr string) error {
 }
 
 // direct reaches kwok on the host's address without any HTTP_PROXY of the
-// environment, which exempts only loopback addresses.
-var direct = &http.Client{Transport: &http.Transport{Proxy: nil}}
+// environment, which exempts only loopback addresses, and keeps no connection open
+// after the check.
+var direct = &http.Client{Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true}}
 
 // writeKwokConfig asks the component binary for the pinned kwok's own "fast" node and
 // pod stages; kwok exits with "no stages found" without them.
