@@ -190,8 +190,9 @@ func TestStartGivesUpWhenPortsKeepBeingTaken(t *testing.T) {
 
 // kwok marks its nodes Ready and binds its kubelet port concurrently, and exits when
 // the bind fails. A port taken between its pick and kwok's bind must make the start
-// begin again, whichever of the two kwok does first, and never leave a cluster whose
-// kwok exits after Start returned.
+// begin again and never leave a cluster whose kwok exits after Start returned. Here
+// kwok usually fails before its node is Ready; TestKwokServes covers the check that
+// holds Start back when the node is Ready first.
 func TestStartBeginsAgainWhenKwoksKubeletPortIsTaken(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
