@@ -5,6 +5,8 @@ import (
 	"os"
 	"strings"
 
+	_ "time/tzdata" // CronJob time zones, as upstream's mains
+
 	"github.com/spf13/pflag"
 	"go.etcd.io/etcd/server/v3/etcdmain"
 	_ "k8s.io/client-go/plugin/pkg/client/auth" // kubectl's auth plugins, as upstream's main
@@ -24,7 +26,6 @@ import (
 	kwokcmd "sigs.k8s.io/kwok/pkg/kwok/cmd"
 	"sigs.k8s.io/kwok/pkg/log"
 	"sigs.k8s.io/kwok/pkg/utils/signals"
-	_ "time/tzdata" // CronJob time zones, as upstream's mains
 )
 
 func runAPIServer(_ []string) int {

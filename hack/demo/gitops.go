@@ -14,7 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 
-	"github.com/tugboatcd/tugboat/internal/gitserver"
+	"github.com/tugboatcd/tugboat/internal/localdev/gitserver"
 )
 
 var (

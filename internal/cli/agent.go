@@ -14,8 +14,8 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/tugboatcd/tugboat/internal/store"
-	"github.com/tugboatcd/tugboat/internal/telemetry"
+	"github.com/tugboatcd/tugboat/internal/observe/collect"
+	"github.com/tugboatcd/tugboat/internal/observe/store"
 )
 
 // agentFlags are `tugboat agent`'s flags.
@@ -62,11 +62,11 @@ or repeating log lines, events or deploy records. See docs/telemetry.md.`,
 			if err != nil {
 				return err
 			}
-			counter := &telemetry.Counter{Appender: st}
+			counter := &collect.Counter{Appender: st}
 			if interactive(s.out) {
 				go showAgentProgress(ctx, s, counter, o)
 			}
-			runErr := telemetry.Run(ctx, cfg, counter, o)
+			runErr := collect.Run(ctx, cfg, counter, o)
 			// Closing the store flushes its batches: what the collectors flushed on
 			// their way out is on disk before we exit.
 			closeErr := st.Close()
@@ -87,24 +87,24 @@ func (f *agentFlags) register(fl *pflag.FlagSet) {
 	fl.StringVar(&f.clickhouse, "clickhouse", "", "store into this ClickHouse DSN instead of the embedded DuckDB (checkpoints stay in --data-dir)")
 	fl.DurationVar(&f.interval, "interval", 30*time.Second, "metrics scrape interval")
 	fl.DurationVar(&f.inventoryInterval, "inventory-interval", time.Minute, "pod and node inventory snapshot interval")
-	fl.StringSliceVar(&f.collect, "collect", nil, "collectors to run: "+strings.Join(telemetry.AllCollectors, ",")+
+	fl.StringSliceVar(&f.collect, "collect", nil, "collectors to run: "+strings.Join(collect.AllCollectors, ",")+
 		" (default: logs,metrics,inventory in node mode, all out of cluster)")
 	fl.StringVar(&f.clusterName, "cluster-name", "kubernetes", "the ClusterName column")
 	fl.StringSliceVar(&f.eventTypes, "event-types", nil, "keep only events of these types, e.g. Warning (default: all)")
 	fl.StringSliceVar(&f.eventReasons, "event-reasons", nil, "keep only events with these reasons (default: all)")
 }
 
-func (f agentFlags) options() (telemetry.Options, error) {
-	collect := f.collect
-	if len(collect) == 0 {
-		collect = telemetry.AllCollectors
+func (f agentFlags) options() (collect.Options, error) {
+	collectors := f.collect
+	if len(collectors) == 0 {
+		collectors = collect.AllCollectors
 		if f.node != "" {
-			collect = []string{telemetry.CollectLogs, telemetry.CollectMetrics, telemetry.CollectInventory}
+			collectors = []string{collect.CollectLogs, collect.CollectMetrics, collect.CollectInventory}
 		}
 	}
-	o := telemetry.Options{
+	o := collect.Options{
 		Node: f.node, LogDir: f.logDir, StateDir: filepath.Join(f.dataDir, "agent"),
-		Interval: f.interval, InventoryInterval: f.inventoryInterval, Collect: collect,
+		Interval: f.interval, InventoryInterval: f.inventoryInterval, Collect: collectors,
 		ClusterName: f.clusterName, EventTypes: f.eventTypes, EventReasons: f.eventReasons,
 	}
 	if f.dataDir == "" {
@@ -126,7 +126,7 @@ func (f agentFlags) openStore(ctx context.Context) (agentStore, error) {
 	return store.OpenDuckDB(ctx, f.dataDir, store.Options{})
 }
 
-func showAgentProgress(ctx context.Context, s streams, c *telemetry.Counter, o telemetry.Options) {
+func showAgentProgress(ctx context.Context, s streams, c *collect.Counter, o collect.Options) {
 	mode := "out of cluster"
 	if o.Node != "" {
 		mode = "node " + o.Node

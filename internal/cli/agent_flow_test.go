@@ -11,7 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/tugboatcd/tugboat/internal/store"
+	"github.com/tugboatcd/tugboat/internal/observe/store"
 )
 
 // TestAgentStoresAReconcile runs `tugboat agent` against the suite's cluster while the

@@ -15,11 +15,11 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/tugboatcd/tugboat/internal/cluster"
-	"github.com/tugboatcd/tugboat/internal/controller"
-	"github.com/tugboatcd/tugboat/internal/gitserver"
+	"github.com/tugboatcd/tugboat/internal/gitops/controller"
 	"github.com/tugboatcd/tugboat/internal/install"
-	"github.com/tugboatcd/tugboat/internal/testenv"
+	"github.com/tugboatcd/tugboat/internal/localdev/cluster"
+	"github.com/tugboatcd/tugboat/internal/localdev/gitserver"
+	"github.com/tugboatcd/tugboat/internal/localdev/testenv"
 )
 
 // update rewrites the golden files under testdata/ with what the commands print.

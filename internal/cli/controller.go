@@ -10,7 +10,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
-	"github.com/tugboatcd/tugboat/internal/controller"
+	"github.com/tugboatcd/tugboat/internal/gitops/controller"
 )
 
 // controllerGCPercent is the controller's GOGC when the environment sets none.

@@ -12,7 +12,7 @@ import (
 	authenticationv1 "k8s.io/api/authentication/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/tugboatcd/tugboat/internal/deploy"
+	"github.com/tugboatcd/tugboat/internal/push/deploy"
 )
 
 // ExitRolledBack is the exit code of a deploy whose rollout failed or timed out and was

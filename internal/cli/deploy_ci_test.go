@@ -16,8 +16,8 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/yaml"
 
-	"github.com/tugboatcd/tugboat/internal/deploy"
-	"github.com/tugboatcd/tugboat/internal/image/imagetest"
+	"github.com/tugboatcd/tugboat/internal/push/deploy"
+	"github.com/tugboatcd/tugboat/internal/push/image/imagetest"
 )
 
 // ciStep is one step of a CI template that runs tugboat: its shell script and the

@@ -6,8 +6,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/tugboatcd/tugboat/internal/deploy"
 	"github.com/tugboatcd/tugboat/internal/health"
+	"github.com/tugboatcd/tugboat/internal/push/deploy"
 )
 
 // rolloutProgress shows a rollout as it goes. On a terminal one live line on stderr is

@@ -22,8 +22,8 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/tugboatcd/tugboat/api/meta"
-	"github.com/tugboatcd/tugboat/internal/deploy"
 	"github.com/tugboatcd/tugboat/internal/health"
+	"github.com/tugboatcd/tugboat/internal/push/deploy"
 )
 
 // brokenTag is an image tag whose pods an admission policy of these tests refuses, so

@@ -9,8 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/tugboatcd/tugboat/internal/cluster"
-	"github.com/tugboatcd/tugboat/internal/dev"
+	"github.com/tugboatcd/tugboat/internal/localdev/cluster"
+	"github.com/tugboatcd/tugboat/internal/localdev/dev"
 )
 
 // devFlags are the flags every `tugboat dev` verb shares.

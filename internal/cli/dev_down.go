@@ -6,7 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/tugboatcd/tugboat/internal/dev"
+	"github.com/tugboatcd/tugboat/internal/localdev/dev"
 )
 
 func newDevDownCommand(s streams, f *devFlags) *cobra.Command {

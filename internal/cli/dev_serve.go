@@ -3,7 +3,7 @@ package cli
 import (
 	"github.com/spf13/cobra"
 
-	"github.com/tugboatcd/tugboat/internal/dev"
+	"github.com/tugboatcd/tugboat/internal/localdev/dev"
 )
 
 // newDevServeCommand is the supervisor that `tugboat dev up` starts in the background.

@@ -9,7 +9,7 @@ import (
 )
 
 // These cases need no cluster: they cover what tugboat dev says when there is none and
-// when it is called wrongly. The lifecycle itself is tested in internal/dev.
+// when it is called wrongly. The lifecycle itself is tested in internal/localdev/dev.
 func TestDevCommandsWithoutACluster(t *testing.T) {
 	cases := map[string]struct {
 		args     []string

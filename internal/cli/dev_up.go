@@ -5,7 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/tugboatcd/tugboat/internal/dev"
+	"github.com/tugboatcd/tugboat/internal/localdev/dev"
 )
 
 func newDevUpCommand(s streams, f *devFlags) *cobra.Command {

@@ -16,9 +16,9 @@ import (
 	"github.com/fluxcd/cli-utils/pkg/object"
 
 	kustomizev1 "github.com/tugboatcd/tugboat/api/kustomize/v1"
-	"github.com/tugboatcd/tugboat/internal/apply"
-	"github.com/tugboatcd/tugboat/internal/build"
-	"github.com/tugboatcd/tugboat/internal/controller"
+	"github.com/tugboatcd/tugboat/internal/gitops/apply"
+	"github.com/tugboatcd/tugboat/internal/gitops/build"
+	"github.com/tugboatcd/tugboat/internal/gitops/controller"
 )
 
 // errDifferences ends a diff that found differences: exit code 1 and, as in Flux and
@@ -163,7 +163,7 @@ func buildRoot(dir string) (root, rel string, err error) {
 }
 
 // readTree reads every file and symbolic link under root (not .git) into the maps
-// internal/build takes, the shape of a Git snapshot.
+// internal/gitops/build takes, the shape of a Git snapshot.
 func readTree(root string) (files map[string][]byte, links map[string]string, err error) {
 	files, links = map[string][]byte{}, map[string]string{}
 	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {

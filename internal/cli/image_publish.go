@@ -12,7 +12,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/spf13/cobra"
 
-	"github.com/tugboatcd/tugboat/internal/image"
+	"github.com/tugboatcd/tugboat/internal/push/image"
 )
 
 type imagePublishFlags struct {

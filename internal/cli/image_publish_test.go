@@ -16,7 +16,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
-	"github.com/tugboatcd/tugboat/internal/image/imagetest"
+	"github.com/tugboatcd/tugboat/internal/push/image/imagetest"
 )
 
 // imageGolden compares got with testdata/<file>, or rewrites the file under -update.

@@ -15,8 +15,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/tugboatcd/tugboat/internal/kql"
-	"github.com/tugboatcd/tugboat/internal/store"
+	"github.com/tugboatcd/tugboat/internal/observe/kql"
+	"github.com/tugboatcd/tugboat/internal/observe/store"
 )
 
 const outputCSV = "csv"

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tugboatcd/tugboat/internal/store"
-	"github.com/tugboatcd/tugboat/internal/web"
+	"github.com/tugboatcd/tugboat/internal/observe/queryapi"
+	"github.com/tugboatcd/tugboat/internal/observe/store"
 )
 
 func TestQueryOverLoadedFiles(t *testing.T) {
@@ -100,7 +100,7 @@ func TestQueryThroughTheHTTPAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go func() { _ = (&web.Server{Store: st}).Serve(ctx, ln) }()
+	go func() { _ = (&queryapi.Server{Store: st}).Serve(ctx, ln) }()
 	server := "http://" + ln.Addr().String()
 
 	const q = `ContainerLogV2 | summarize Lines = count(), Last = max(TimeGenerated), Msgs = make_list(LogMessage) by PodName | sort by PodName asc`

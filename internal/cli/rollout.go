@@ -9,8 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/tugboatcd/tugboat/internal/deploy"
 	"github.com/tugboatcd/tugboat/internal/health"
+	"github.com/tugboatcd/tugboat/internal/push/deploy"
 )
 
 // newRolloutCommand is `kubectl rollout status|history|undo` for Deployments,

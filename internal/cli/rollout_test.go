@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tugboatcd/tugboat/internal/cluster"
+	"github.com/tugboatcd/tugboat/internal/localdev/cluster"
 )
 
 // TestRolloutVerbs walks one Deployment through three revisions and back with the

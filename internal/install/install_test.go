@@ -13,7 +13,7 @@ import (
 	"k8s.io/client-go/dynamic"
 
 	kustomizev1 "github.com/tugboatcd/tugboat/api/kustomize/v1"
-	"github.com/tugboatcd/tugboat/internal/cluster"
+	"github.com/tugboatcd/tugboat/internal/localdev/cluster"
 )
 
 // startWithCRDs starts a control plane of its own for the test, with tugboat's CRDs.

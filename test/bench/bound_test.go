@@ -30,7 +30,7 @@ import (
 
 	kustomizev1 "github.com/tugboatcd/tugboat/api/kustomize/v1"
 	"github.com/tugboatcd/tugboat/api/meta"
-	"github.com/tugboatcd/tugboat/internal/controller"
+	"github.com/tugboatcd/tugboat/internal/gitops/controller"
 )
 
 // BenchmarkGitOpsBound measures a minimal controller of the benchmark's shape beside

@@ -45,12 +45,12 @@ import (
 	kustomizev1 "github.com/tugboatcd/tugboat/api/kustomize/v1"
 	"github.com/tugboatcd/tugboat/api/meta"
 	sourcev1 "github.com/tugboatcd/tugboat/api/source/v1"
-	"github.com/tugboatcd/tugboat/internal/build"
-	"github.com/tugboatcd/tugboat/internal/cluster"
-	"github.com/tugboatcd/tugboat/internal/controller"
-	"github.com/tugboatcd/tugboat/internal/gitserver"
+	"github.com/tugboatcd/tugboat/internal/gitops/build"
+	"github.com/tugboatcd/tugboat/internal/gitops/controller"
 	"github.com/tugboatcd/tugboat/internal/install"
-	"github.com/tugboatcd/tugboat/internal/localport"
+	"github.com/tugboatcd/tugboat/internal/localdev/cluster"
+	"github.com/tugboatcd/tugboat/internal/localdev/gitserver"
+	"github.com/tugboatcd/tugboat/internal/localdev/localport"
 )
 
 func TestMain(m *testing.M) {

@@ -1,0 +1,152 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+
+	"github.com/tugboatcd/tugboat/api/meta"
+	sourcev1 "github.com/tugboatcd/tugboat/api/source/v1"
+	"github.com/tugboatcd/tugboat/internal/gitops/source"
+)
+
+// GitRepositoryReconciler fetches Git repositories into the in-process snapshot store.
+// It checks the remote head before fetching and clones only when it moved.
+type GitRepositoryReconciler struct {
+	Client   client.Client
+	Git      *source.Client
+	Store    *source.Store
+	recorder recorder
+	// artifacts announces every new snapshot to the Kustomization reconciler, in process.
+	artifacts chan<- event.GenericEvent
+}
+
+// Reconcile reads the GitRepository, decides whether its remote moved, fetches if so,
+// and patches its status once.
+func (r *GitRepositoryReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	start := time.Now()
+	obj := &sourcev1.GitRepository{}
+	if err := r.Client.Get(ctx, req.NamespacedName, obj); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.Store.Delete(req.String())
+		}
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !obj.DeletionTimestamp.IsZero() {
+		r.Store.Delete(req.String())
+		return ctrl.Result{}, nil
+	}
+	if obj.Spec.Suspend {
+		return ctrl.Result{}, nil
+	}
+	before := obj.DeepCopy()
+	o := r.reconcile(ctx, obj)
+	return complete(ctx, r.Client, r.recorder, sourcev1.GitRepositoryKind, before, obj, o,
+		&obj.Status.ObservedGeneration, &obj.Status.ReconcileRequestStatus, revisionOf(obj), start)
+}
+
+func (r *GitRepositoryReconciler) reconcile(ctx context.Context, obj *sourcev1.GitRepository) outcome {
+	auth, o, failed := r.auth(ctx, obj)
+	if failed {
+		return o
+	}
+	ref := obj.GetReference()
+	opts := source.FetchOptions{
+		URL:     obj.Spec.URL,
+		Ref:     source.Ref{Branch: ref.Branch, Tag: ref.Tag, SemVer: ref.SemVer, Name: ref.Name, Commit: ref.Commit},
+		Auth:    auth,
+		Ignore:  obj.Spec.Ignore,
+		Timeout: obj.GetTimeout(),
+	}
+	key := client.ObjectKeyFromObject(obj).String()
+	last := ""
+	// Skip the clone only when the snapshot in memory was made with the same content
+	// settings; a changed ignore rule needs a new snapshot of the same commit.
+	if snap, ok := r.Store.Get(key); ok && obj.Status.ObservedGeneration == obj.Generation && equalIgnore(obj.Spec.Ignore, obj.Status.ObservedIgnore) {
+		last = snap.Commit
+	}
+	snap, changed, err := r.Git.Fetch(ctx, opts, last)
+	if err != nil {
+		reason := meta.GitOperationFailedReason
+		if errors.Is(err, source.ErrAuthentication) {
+			reason = meta.AuthenticationFailedReason
+		}
+		meta.SetCondition(obj, metav1.Condition{Type: meta.FetchFailedCondition, Status: metav1.ConditionTrue, Reason: reason, Message: err.Error()})
+		return outcome{ready: metav1.ConditionFalse, reason: reason, message: err.Error(), err: fmt.Errorf("failed to fetch %s: %w", key, err)}
+	}
+	meta.RemoveCondition(obj, meta.FetchFailedCondition)
+	if changed {
+		size := snap.Size
+		obj.Status.Artifact = &meta.Artifact{
+			// The artifact lives in this process's memory, not in a file server: path
+			// and URL name it for people, no consumer downloads it.
+			Path:           fmt.Sprintf("gitrepository/%s/%s/%s", obj.Namespace, obj.Name, snap.Commit),
+			URL:            fmt.Sprintf("memory://tugboat/gitrepository/%s/%s/%s", obj.Namespace, obj.Name, snap.Commit),
+			Revision:       snap.Revision,
+			Digest:         snap.Digest,
+			Size:           &size,
+			LastUpdateTime: metav1.Now(),
+		}
+		obj.Status.ObservedIgnore = obj.Spec.Ignore
+		r.Store.Put(key, snap)
+		r.recorder.event(obj, false, "NewArtifact", snap.Revision, fmt.Sprintf("stored artifact for commit '%s'", firstLine(snap.Message)))
+		if r.artifacts != nil {
+			r.artifacts <- event.GenericEvent{Object: obj}
+		}
+	}
+	meta.SetCondition(obj, metav1.Condition{Type: meta.ArtifactInStorageCondition, Status: metav1.ConditionTrue, Reason: meta.SucceededReason,
+		Message: fmt.Sprintf("stored artifact for revision '%s'", revisionOf(obj))})
+	return outcome{ready: metav1.ConditionTrue, reason: meta.SucceededReason,
+		message: fmt.Sprintf("stored artifact for revision '%s'", revisionOf(obj)), requeue: jitter(obj.Spec.Interval.Duration)}
+}
+
+// auth reads the credentials named by spec.secretRef.
+func (r *GitRepositoryReconciler) auth(ctx context.Context, obj *sourcev1.GitRepository) (*source.Auth, outcome, bool) {
+	if obj.Spec.SecretRef == nil {
+		return nil, outcome{}, false
+	}
+	secret := &corev1.Secret{}
+	name := types.NamespacedName{Namespace: obj.Namespace, Name: obj.Spec.SecretRef.Name}
+	if err := r.Client.Get(ctx, name, secret); err != nil {
+		msg := fmt.Sprintf("failed to get secret '%s': %v", name, err)
+		return nil, outcome{ready: metav1.ConditionFalse, reason: meta.AuthenticationFailedReason, message: msg, err: errors.New(msg)}, true
+	}
+	auth, err := source.AuthFromSecret(secret.Data)
+	if err != nil {
+		msg := fmt.Sprintf("invalid secret '%s': %v", name, err)
+		return nil, outcome{ready: metav1.ConditionFalse, reason: meta.AuthenticationFailedReason, message: msg, stalled: true}, true
+	}
+	return auth, outcome{}, false
+}
+
+func revisionOf(obj *sourcev1.GitRepository) string {
+	if obj.Status.Artifact == nil {
+		return ""
+	}
+	return obj.Status.Artifact.Revision
+}
+
+func equalIgnore(a, b *string) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	return *a == *b
+}
+
+func firstLine(s string) string {
+	for i, c := range s {
+		if c == '\n' {
+			return s[:i]
+		}
+	}
+	return s
+}

@@ -1,0 +1,258 @@
+package collect
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/klog/v2"
+
+	"github.com/tugboatcd/tugboat/internal/gitops/controller"
+	"github.com/tugboatcd/tugboat/internal/observe/store"
+	"github.com/tugboatcd/tugboat/internal/push/deploy"
+)
+
+// DeliveryCollector writes the delivery tables: TugboatDeployments from push deploy
+// records (ConfigMaps labelled deploy.tugboat.dev/record=true, written once when a
+// deploy ends), and TugboatReconciliations from the GitOps
+// controllers' events on Kustomization and GitRepository objects. The Normal or Warning
+// event that ends a reconcile becomes the row. What the reconcile changed ("Kind/ns/name
+// created", one per line) is in a successful apply's ReconciliationSucceeded event
+// itself, timed from its applied-at annotation; when the apply was not judged healthy
+// it comes in a Normal "Progressing" event of the same object and revision, and the row
+// carries those changes and the time between the two.
+type DeliveryCollector struct {
+	App store.Appender
+	// Checkpoint remembers the newest deploy record stored, so that the informer's
+	// initial list after a restart does not store old records again.
+	Checkpoint string
+
+	deployed deliveryState
+	deploys  [][]any
+
+	mu       sync.Mutex
+	rows     [][]any
+	started  map[string]progress // kind/ns/name@revision → the Progressing event
+	finished []finished          // rows held for settle, awaiting a late Progressing event
+}
+
+// settle is how long a reconcile's row waits for its Progressing event: the two
+// events are emitted a moment apart and may reach the watch in either order.
+const settle = 2 * time.Second
+
+type finished struct {
+	key     string
+	row     []any
+	arrived time.Time
+}
+
+type progress struct {
+	at      time.Time
+	changes []any
+}
+
+type deliveryState struct {
+	// LastEnd is the newest EndTime of a stored record; Names the records that ended then.
+	LastEnd time.Time `json:"lastEnd"`
+	Names   []string  `json:"names"`
+}
+
+// Load reads the checkpoint; call it before the informer starts.
+func (d *DeliveryCollector) Load() error {
+	st, err := checkpoint[deliveryState]{path: d.Checkpoint}.load()
+	if err != nil {
+		return err
+	}
+	d.mu.Lock()
+	d.deployed = st
+	d.mu.Unlock()
+	return nil
+}
+
+// RecordHandler is the handler of an informer on deploy record ConfigMaps.
+func (d *DeliveryCollector) RecordHandler() cache.ResourceEventHandler {
+	return cache.ResourceEventHandlerFuncs{
+		AddFunc:    d.observeRecord,
+		UpdateFunc: func(_, obj any) { d.observeRecord(obj) },
+	}
+}
+
+func (d *DeliveryCollector) observeRecord(obj any) {
+	cm, ok := obj.(*corev1.ConfigMap)
+	if !ok {
+		return
+	}
+	rec, err := deploy.RecordFromConfigMap(cm)
+	if err != nil {
+		klog.Background().Error(err, "skipping a deploy record that does not parse")
+		return
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	end := rec.EndTime.UTC()
+	if end.Before(d.deployed.LastEnd) || end.Equal(d.deployed.LastEnd) && slices.Contains(d.deployed.Names, cm.Name) {
+		return // stored already
+	}
+	if end.After(d.deployed.LastEnd) {
+		d.deployed = deliveryState{LastEnd: end}
+	}
+	d.deployed.Names = append(d.deployed.Names, cm.Name)
+	d.deploys = append(d.deploys, DeploymentRows(rec)...)
+}
+
+// DeploymentRows projects a deploy record onto TugboatDeployments: one row per
+// container whose image the deploy set (one row with no container when none).
+func DeploymentRows(r deploy.Record) [][]any {
+	changes := r.Changes
+	if len(changes) == 0 {
+		changes = []deploy.Change{{}}
+	}
+	start, end := r.StartTime.UTC(), r.EndTime.UTC()
+	rows := make([][]any, 0, len(changes))
+	for _, c := range changes {
+		rows = append(rows, []any{end, r.Name, r.Namespace, r.Kind, r.Workload, c.Container, c.ImageBefore, c.ImageAfter,
+			r.Commit, r.Actor, r.Revision, string(r.Result), r.Message, start, end, float64(end.Sub(start).Microseconds()) / 1000})
+	}
+	return rows
+}
+
+// Observe takes one new event occurrence (from the events collector).
+func (d *DeliveryCollector) Observe(ev *eventsv1.Event) {
+	d.reconciliation(ev, time.Now())
+}
+
+func (d *DeliveryCollector) reconciliation(ev *eventsv1.Event, now time.Time) {
+	kind := ev.Regarding.Kind
+	if kind != "Kustomization" && kind != "GitRepository" {
+		return
+	}
+	revision := ev.Annotations[controller.RevisionAnnotation]
+	_, at, _ := eventTimes(ev)
+	key := kind + "/" + ev.Regarding.Namespace + "/" + ev.Regarding.Name + "@" + revision
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.started == nil {
+		d.started = map[string]progress{}
+	}
+	if ev.Type == corev1.EventTypeNormal && ev.Reason == "Progressing" {
+		p := progress{at: at, changes: ParseChanges(ev.Note)}
+		for _, f := range d.finished {
+			if f.key == key && !f.row[11].(time.Time).Before(at) {
+				end := f.row[12].(time.Time)
+				f.row[9], f.row[10], f.row[11] = int64(len(p.changes)), p.changes, at
+				f.row[13] = float64(end.Sub(at).Microseconds()) / 1000
+				return
+			}
+		}
+		d.started[key] = p
+		return
+	}
+	result := "Succeeded"
+	if ev.Type == corev1.EventTypeWarning {
+		result = "Failed"
+	}
+	p, ok := d.started[key]
+	delete(d.started, key)
+	start := at
+	if ok {
+		start = p.at
+	} else if listed := ParseChanges(ev.Note); len(listed) > 0 {
+		// A successful apply's one event lists its changes itself, and says when
+		// they were applied.
+		p.changes = listed
+		if t, err := time.Parse(time.RFC3339Nano, ev.Annotations[controller.AppliedAtAnnotation]); err == nil && t.Before(at) {
+			start = t
+		}
+	}
+	changes := p.changes
+	if changes == nil {
+		changes = []any{}
+	}
+	row := []any{at, kind, ev.Regarding.Name, ev.Regarding.Namespace, revision, commitOf(revision), result, ev.Reason,
+		ev.Note, int64(len(changes)), changes, start, at, float64(at.Sub(start).Microseconds()) / 1000}
+	d.finished = append(d.finished, finished{key: key, row: row, arrived: now})
+}
+
+// ParseChanges reads the change lines of a Kustomization's event, one "Kind/ns/name
+// action" per line (action created, configured or deleted), into [{object, action}];
+// other lines (a success event's "Health check passed in 1.2s") are not changes.
+func ParseChanges(note string) []any {
+	var out []any
+	for _, line := range strings.Split(note, "\n") {
+		obj, action, ok := strings.Cut(strings.TrimSpace(line), " ")
+		if !ok || !strings.Contains(obj, "/") {
+			continue
+		}
+		switch action {
+		case "created", "configured", "deleted":
+			out = append(out, map[string]any{"object": obj, "action": action})
+		}
+	}
+	return out
+}
+
+// commitOf returns the commit of a Flux revision ("main@sha1:abc…" → "abc…"); a
+// revision in the older "main/abc…" form keeps what follows the last '/'.
+func commitOf(revision string) string {
+	if i := strings.LastIndex(revision, ":"); i >= 0 {
+		return revision[i+1:]
+	}
+	if i := strings.LastIndex(revision, "/"); i >= 0 {
+		return revision[i+1:]
+	}
+	return revision
+}
+
+// Run flushes buffered rows every second until ctx ends, and once more after.
+func (d *DeliveryCollector) Run(ctx context.Context) error {
+	_ = every(ctx, time.Second, func(ctx context.Context) {
+		if err := d.flush(ctx, time.Now().Add(-settle)); err != nil && ctx.Err() == nil {
+			klog.FromContext(ctx).Error(err, "delivery collection failed; retrying")
+		}
+	})
+	return d.flush(context.WithoutCancel(ctx), time.Now().Add(time.Hour))
+}
+
+// flush appends the deploy rows, and the reconcile rows that arrived before settled.
+func (d *DeliveryCollector) flush(ctx context.Context, settled time.Time) error {
+	d.mu.Lock()
+	kept := d.finished[:0]
+	for _, f := range d.finished {
+		if f.arrived.Before(settled) {
+			d.rows = append(d.rows, f.row)
+		} else {
+			kept = append(kept, f)
+		}
+	}
+	d.finished = kept
+	rows, deploys, state := d.rows, d.deploys, d.deployed
+	d.rows, d.deploys = nil, nil
+	d.mu.Unlock()
+	if len(deploys) > 0 {
+		if err := d.App.Append(ctx, store.TugboatDeployments, deploys); err != nil {
+			d.mu.Lock()
+			d.rows, d.deploys = append(rows, d.rows...), append(deploys, d.deploys...)
+			d.mu.Unlock()
+			return fmt.Errorf("failed to append %d TugboatDeployments rows: %w", len(deploys), err)
+		}
+		if err := (checkpoint[deliveryState]{path: d.Checkpoint}).save(state); err != nil {
+			return err
+		}
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	if err := d.App.Append(ctx, store.TugboatReconciliations, rows); err != nil {
+		d.mu.Lock()
+		d.rows = append(rows, d.rows...)
+		d.mu.Unlock()
+		return fmt.Errorf("failed to append %d TugboatReconciliations rows: %w", len(rows), err)
+	}
+	return nil
+}

@@ -1,0 +1,214 @@
+package collect
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/klog/v2"
+
+	"github.com/tugboatcd/tugboat/internal/observe/store"
+)
+
+// APILogsCollector follows the logs of every running container through the pods/log
+// API (follow, timestamps, sinceTime from the checkpoint), for an agent that runs out
+// of the cluster. The API merges stdout and stderr and does not read rotated files, so
+// LogSource is empty and lines rotated away while no stream was open are lost; node
+// mode (CRITailer) has neither limit.
+type APILogsCollector struct {
+	Clients kubernetes.Interface
+	Pods    podLister
+	// Checkpoint remembers the time of the last stored line of each container.
+	Checkpoint string
+	// Retry is the pause before a stream that ended is opened again (default 5s).
+	Retry time.Duration
+	App   store.Appender
+
+	mu      sync.Mutex
+	rows    [][]any
+	pending map[string]time.Time // container key → last line time, once rows are stored
+	saved   map[string]time.Time
+	streams map[string]time.Time // open streams (zero) or when the last one ended
+}
+
+// Run follows container logs until ctx ends, flushing every second and once at the end.
+func (c *APILogsCollector) Run(ctx context.Context) error {
+	if c.Retry <= 0 {
+		c.Retry = 5 * time.Second
+	}
+	ck := checkpoint[map[string]time.Time]{path: c.Checkpoint}
+	saved, err := ck.load()
+	if err != nil {
+		return err
+	}
+	if saved == nil {
+		saved = map[string]time.Time{}
+	}
+	c.saved, c.pending, c.streams = saved, map[string]time.Time{}, map[string]time.Time{}
+	var wg sync.WaitGroup
+	_ = every(ctx, time.Second, func(ctx context.Context) {
+		c.startStreams(ctx, &wg)
+		if err := c.flush(ctx, ck); err != nil && ctx.Err() == nil {
+			klog.FromContext(ctx).Error(err, "log collection failed; retrying")
+		}
+	})
+	wg.Wait()
+	return c.flush(context.WithoutCancel(ctx), ck)
+}
+
+func containerKey(pod *corev1.Pod, container string) string {
+	return pod.Namespace + "/" + pod.Name + "/" + string(pod.UID) + "/" + container
+}
+
+func (c *APILogsCollector) startStreams(ctx context.Context, wg *sync.WaitGroup) {
+	pods := c.Pods.list()
+	c.forgetGone(pods)
+	for _, pod := range pods {
+		for _, st := range pod.Status.ContainerStatuses {
+			if st.State.Running == nil {
+				continue
+			}
+			key := containerKey(pod, st.Name)
+			c.mu.Lock()
+			ended, known := c.streams[key]
+			open := known && ended.IsZero()
+			if open || known && time.Since(ended) < c.Retry {
+				c.mu.Unlock()
+				continue
+			}
+			c.streams[key] = time.Time{}
+			since := c.saved[key]
+			if t, ok := c.pending[key]; ok {
+				since = t
+			}
+			c.mu.Unlock()
+			wg.Add(1)
+			go func(pod *corev1.Pod, container string) {
+				defer wg.Done()
+				err := c.follow(ctx, pod, container, since)
+				if err != nil && ctx.Err() == nil {
+					klog.FromContext(ctx).V(1).Info("log stream ended", "pod", klog.KObj(pod), "container", container, "err", err)
+				}
+				c.mu.Lock()
+				c.streams[key] = time.Now()
+				c.mu.Unlock()
+			}(pod, st.Name)
+		}
+	}
+}
+
+// forgetGone drops the checkpoint entries and stream records of containers whose pod
+// no longer exists, so that neither grows with every pod the cluster ever ran.
+func (c *APILogsCollector) forgetGone(pods []*corev1.Pod) {
+	live := map[string]bool{}
+	for _, p := range pods {
+		live[p.Namespace+"/"+p.Name+"/"+string(p.UID)+"/"] = true
+	}
+	gone := func(key string) bool {
+		i := strings.LastIndexByte(key, '/')
+		return i < 0 || !live[key[:i+1]]
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k, ended := range c.streams {
+		if !ended.IsZero() && gone(k) {
+			delete(c.streams, k)
+		}
+	}
+	for k := range c.saved {
+		if _, pending := c.pending[k]; !pending && gone(k) {
+			delete(c.saved, k)
+		}
+	}
+}
+
+// follow reads one container's stream, skipping lines not newer than since (sinceTime
+// has a resolution of one second, so the API repeats the lines of that second).
+func (c *APILogsCollector) follow(ctx context.Context, pod *corev1.Pod, container string, since time.Time) error {
+	opts := &corev1.PodLogOptions{Container: container, Follow: true, Timestamps: true}
+	if !since.IsZero() {
+		opts.SinceTime = &metav1.Time{Time: since}
+	}
+	stream, err := c.Clients.CoreV1().Pods(pod.Namespace).GetLogs(pod.Name, opts).Stream(ctx)
+	if err != nil {
+		return fmt.Errorf("failed to open the log stream: %w", err)
+	}
+	defer stream.Close()
+	key := containerKey(pod, container)
+	containerID, meta := containerMetadata(pod, container)
+	r := bufio.NewReaderSize(stream, 64<<10)
+	for {
+		line, err := r.ReadBytes('\n')
+		if len(line) > 0 && line[len(line)-1] == '\n' {
+			t, msg, perr := parseAPILine(bytes.TrimSuffix(line, []byte{'\n'}))
+			if perr == nil && t.After(since) {
+				since = t
+				value, level := ParseMessage(msg)
+				row := []any{t, pod.Spec.NodeName, containerID, container, pod.Name, pod.Namespace, value, "", level, meta}
+				c.mu.Lock()
+				c.rows = append(c.rows, row)
+				c.pending[key] = t
+				c.mu.Unlock()
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("failed to read the log stream: %w", err)
+		}
+	}
+}
+
+// parseAPILine splits a line of a timestamps=true log stream: `<RFC3339Nano> <message>`.
+func parseAPILine(line []byte) (time.Time, string, error) {
+	ts, msg, ok := bytes.Cut(line, []byte{' '})
+	if !ok {
+		ts, msg = line, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, string(ts))
+	if err != nil {
+		return time.Time{}, "", fmt.Errorf("bad timestamp %q: %w", ts, err)
+	}
+	return t.UTC(), string(msg), nil
+}
+
+func (c *APILogsCollector) flush(ctx context.Context, ck checkpoint[map[string]time.Time]) error {
+	c.mu.Lock()
+	rows, pending := c.rows, c.pending
+	c.rows, c.pending = nil, map[string]time.Time{}
+	c.mu.Unlock()
+	if len(rows) == 0 {
+		return nil
+	}
+	if err := c.App.Append(ctx, store.ContainerLogV2, rows); err != nil {
+		c.mu.Lock()
+		c.rows = append(rows, c.rows...)
+		for k, t := range pending {
+			if _, newer := c.pending[k]; !newer {
+				c.pending[k] = t
+			}
+		}
+		c.mu.Unlock()
+		return fmt.Errorf("failed to append %d log rows: %w", len(rows), err)
+	}
+	c.mu.Lock()
+	for k, t := range pending {
+		c.saved[k] = t
+	}
+	snapshot := make(map[string]time.Time, len(c.saved))
+	for k, t := range c.saved {
+		snapshot[k] = t
+	}
+	c.mu.Unlock()
+	return ck.save(snapshot)
+}

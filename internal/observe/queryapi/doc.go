@@ -1,0 +1,4 @@
+// Package queryapi serves tugboat's HTTP API on the controller's HTTP port:
+// POST /api/v1/query runs KQL against the store and answers JSON rows with
+// column names and types.
+package queryapi

@@ -1,0 +1,167 @@
+package queryapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+
+	"github.com/tugboatcd/tugboat/internal/observe/store"
+)
+
+// MaxBodyBytes is the largest request body read; a query is text of a few
+// KiB, so a megabyte leaves room without letting a client fill memory.
+const MaxBodyBytes = 1 << 20
+
+// DefaultQueryTimeout bounds one query; Log Analytics' default is 3 minutes,
+// but an interactive API should answer or fail well before that.
+const DefaultQueryTimeout = time.Minute
+
+// Server is the HTTP API over a store.
+type Server struct {
+	// Addr is the listen address, e.g. ":9090".
+	Addr  string
+	Store store.Store
+	// QueryTimeout bounds each query; zero means DefaultQueryTimeout.
+	QueryTimeout time.Duration
+}
+
+// QueryRequest is the body of POST /api/v1/query.
+type QueryRequest struct {
+	Query string `json:"query"`
+}
+
+// ErrorResponse is the body of every error answer. Line and Column are set
+// (1-based) when the error is at a place in the query.
+type ErrorResponse struct {
+	Error  string `json:"error"`
+	Line   int    `json:"line,omitempty"`
+	Column int    `json:"column,omitempty"`
+}
+
+// NeedLeaderElection is false: every replica answers queries.
+func (s *Server) NeedLeaderElection() bool { return false }
+
+// Start listens on Addr and serves until ctx ends (a manager.Runnable).
+func (s *Server) Start(ctx context.Context) error {
+	ln, err := net.Listen("tcp", s.Addr)
+	if err != nil {
+		return fmt.Errorf("failed to listen for the HTTP API on %s: %w", s.Addr, err)
+	}
+	return s.Serve(ctx, ln)
+}
+
+// Serve answers on ln until ctx ends.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	// controller-runtime's manager.Server serves until ctx ends and then shuts down
+	// gracefully, as the manager's own metrics and probe servers do.
+	shutdownTimeout := 5 * time.Second
+	srv := &manager.Server{
+		Name:            "http-api",
+		Listener:        ln,
+		ShutdownTimeout: &shutdownTimeout,
+		Server: &http.Server{
+			Handler:           s.Handler(),
+			ReadHeaderTimeout: 10 * time.Second,
+			ReadTimeout:       30 * time.Second,
+			BaseContext:       func(net.Listener) context.Context { return ctx },
+		},
+	}
+	log.FromContext(ctx).Info("serving the HTTP API", "address", ln.Addr().String())
+	if err := srv.Start(ctx); err != nil {
+		return fmt.Errorf("HTTP API server stopped: %w", err)
+	}
+	return nil
+}
+
+// Handler routes the API. Other methods on a known path get 405, any other
+// path 404 (Go's ServeMux).
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /api/v1/query", s.query)
+	return mux
+}
+
+func (s *Server) query(w http.ResponseWriter, r *http.Request) {
+	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
+		writeError(w, http.StatusUnsupportedMediaType, ErrorResponse{Error: fmt.Sprintf("the body must be application/json, not %s", ct)})
+		return
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	dec.DisallowUnknownFields()
+	var req QueryRequest
+	if err := dec.Decode(&req); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeError(w, http.StatusRequestEntityTooLarge, ErrorResponse{Error: fmt.Sprintf("the body is larger than %d bytes", MaxBodyBytes)})
+			return
+		}
+		writeError(w, http.StatusBadRequest, ErrorResponse{Error: fmt.Sprintf("the body must be a JSON object {\"query\": \"...\"}: %v", err)})
+		return
+	}
+	if dec.More() {
+		writeError(w, http.StatusBadRequest, ErrorResponse{Error: "the body must hold one JSON object"})
+		return
+	}
+	if strings.TrimSpace(req.Query) == "" {
+		writeError(w, http.StatusBadRequest, ErrorResponse{Error: "query is empty"})
+		return
+	}
+	timeout := s.QueryTimeout
+	if timeout <= 0 {
+		timeout = DefaultQueryTimeout
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), timeout)
+	defer cancel()
+	res, err := s.Store.Query(ctx, req.Query)
+	if err != nil {
+		var qe *store.QueryError
+		if errors.As(err, &qe) {
+			line, col := qe.Position()
+			writeError(w, http.StatusBadRequest, ErrorResponse{Error: qe.Format(), Line: line, Column: col})
+			return
+		}
+		if errors.Is(err, context.DeadlineExceeded) {
+			writeError(w, http.StatusGatewayTimeout, ErrorResponse{Error: fmt.Sprintf("the query did not finish within %s", timeout)})
+			return
+		}
+		log.FromContext(r.Context()).Error(err, "query failed")
+		writeError(w, http.StatusInternalServerError, ErrorResponse{Error: err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusOK, store.ToJSON(res))
+}
+
+func writeError(w http.ResponseWriter, code int, e ErrorResponse) { writeJSON(w, code, e) }
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	// The status is sent; an encoding error can only be the client going away.
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// Options configure the API in the controller process.
+type Options struct {
+	// Addr is the listen address ("" or "0" disables the API).
+	Addr string
+	// DataDir holds the DuckDB store when ClickHouseDSN is empty.
+	DataDir string
+	// ClickHouseDSN selects a ClickHouse server as the store.
+	ClickHouseDSN string
+}
+
+// Open opens the store the options name.
+func Open(ctx context.Context, o Options) (store.Store, error) {
+	if o.ClickHouseDSN != "" {
+		return store.OpenClickHouse(ctx, o.ClickHouseDSN, store.Options{})
+	}
+	return store.OpenDuckDB(ctx, o.DataDir, store.Options{})
+}

@@ -1,0 +1,357 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/big"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/duckdb/duckdb-go/v2"
+
+	"github.com/tugboatcd/tugboat/internal/observe/kql"
+)
+
+// DuckDBFile is the database file's name inside the data directory.
+const DuckDBFile = "tugboat.duckdb"
+
+// duckCheckpointThreshold is the WAL size at which DuckDB moves committed
+// rows into the database file (its default is 16 MiB). Every commit is in
+// the WAL, synced, either way; the threshold only says how often the
+// compressed copy is written. A checkpoint ends the table's last row group,
+// so appends after it start a new one, and DuckDB's vacuum later rewrites
+// runs of part-filled row groups into fewer: at 16 MiB (about 65,000
+// ContainerLogV2 lines) row groups were rewritten up to three times, which
+// cost more CPU than the appends themselves. At 64 MiB a checkpoint holds
+// about two full row groups (122,880 rows each), and steady-state ingest
+// went from ~127 k to ~220 k lines per CPU-second (BenchmarkDuckDBAppend,
+// 100 calls, 2026-11-26; see docs/benchmarks.md). The price: up to 64 MiB
+// of WAL to replay after a crash and that much uncompressed data in the
+// buffer pool (which spills to disk under its memory limit).
+const duckCheckpointThreshold = "64MiB"
+
+// DuckDB is the embedded engine: one database file, appends through DuckDB's
+// Appender API inside a transaction, queries on concurrent connections.
+type DuckDB struct {
+	db   *sql.DB
+	conn *duckdb.Connector
+	opts Options
+	// jsonCols marks, per table, dynamic columns of DuckDB's JSON type
+	// (files made before dynamic became text): the Appender JSON-encodes
+	// values of those, so they get json.RawMessage.
+	jsonCols map[string][]bool
+
+	// appends serialises writers; DuckDB allows one writer per table at a
+	// time anyway, and one lock keeps retention deletes out of the way.
+	appends sync.Mutex
+
+	stop chan struct{}
+	done chan struct{}
+}
+
+var _ Store = (*DuckDB)(nil)
+
+// OpenDuckDB opens (creating when missing) the database in dir, or an
+// in-memory database when dir is empty, and creates the tables that do not
+// exist yet.
+func OpenDuckDB(ctx context.Context, dir string, opts Options) (*DuckDB, error) {
+	opts = opts.withDefaults()
+	dsn := ""
+	if dir != "" {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return nil, fmt.Errorf("failed to create data directory %s: %w", dir, err)
+		}
+		dsn = filepath.Join(dir, DuckDBFile)
+	}
+	conn, err := duckdb.NewConnector(dsn, nil)
+	if err != nil {
+		return nil, fmt.Errorf("failed to open DuckDB database %s: %w", dsn, err)
+	}
+	s := &DuckDB{db: sql.OpenDB(conn), conn: conn, opts: opts, stop: make(chan struct{}), done: make(chan struct{})}
+	if _, err := s.db.ExecContext(ctx, "SET GLOBAL checkpoint_threshold = '"+duckCheckpointThreshold+"'"); err != nil {
+		_ = s.db.Close()
+		_ = conn.Close()
+		return nil, fmt.Errorf("failed to configure DuckDB database %s: %w", dsn, err)
+	}
+	for _, name := range sortedTables(opts.Tables) {
+		if _, err := s.db.ExecContext(ctx, duckCreateTable(name, opts.Tables[name])); err != nil {
+			_ = s.db.Close()
+			_ = conn.Close()
+			return nil, fmt.Errorf("failed to create table %s: %w", name, err)
+		}
+	}
+	if err := s.findJSONColumns(ctx); err != nil {
+		_ = s.db.Close()
+		_ = conn.Close()
+		return nil, err
+	}
+	go retentionLoop(s.opts.RetentionInterval, s.ApplyRetention, s.stop, s.done)
+	return s, nil
+}
+
+func (s *DuckDB) findJSONColumns(ctx context.Context) error {
+	s.jsonCols = map[string][]bool{}
+	for name, cols := range s.opts.Tables {
+		rows, err := s.db.QueryContext(ctx, `SELECT column_name FROM information_schema.columns WHERE table_name = ? AND data_type = 'JSON'`, name)
+		if err != nil {
+			return fmt.Errorf("failed to read the columns of table %s: %w", name, err)
+		}
+		isJSON := map[string]bool{}
+		for rows.Next() {
+			var c string
+			if err := rows.Scan(&c); err != nil {
+				rows.Close()
+				return fmt.Errorf("failed to read the columns of table %s: %w", name, err)
+			}
+			isJSON[c] = true
+		}
+		rows.Close()
+		if len(isJSON) == 0 {
+			continue
+		}
+		marks := make([]bool, len(cols))
+		for i, c := range cols {
+			marks[i] = isJSON[c.Name]
+		}
+		s.jsonCols[name] = marks
+	}
+	return nil
+}
+
+func sortedTables(schema kql.Schema) []string {
+	names := make([]string, 0, len(schema))
+	for n := range schema {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+func duckCreateTable(name string, cols []kql.Column) string {
+	defs := make([]string, len(cols))
+	for i, c := range cols {
+		defs[i] = quoteIdent(c.Name) + " " + duckType(c.Type)
+	}
+	return "CREATE TABLE IF NOT EXISTS " + quoteIdent(name) + " (" + strings.Join(defs, ", ") + ")"
+}
+
+func duckType(t kql.Type) string {
+	switch t {
+	case kql.TypeLong:
+		return "BIGINT"
+	case kql.TypeInt:
+		return "INTEGER"
+	case kql.TypeReal:
+		return "DOUBLE"
+	case kql.TypeBool:
+		return "BOOLEAN"
+	case kql.TypeDatetime:
+		return "TIMESTAMP"
+	case kql.TypeTimespan:
+		return "INTERVAL"
+	}
+	// Dynamic values are JSON text in a VARCHAR: DuckDB's JSON functions
+	// read text, and the Appender writes text without encoding it again
+	// (it JSON-encodes values of JSON columns), which costs a tenth of ingest.
+	return "VARCHAR"
+}
+
+// quoteIdent quotes a table or column name. Names come from the schema and
+// are plain identifiers; a quote inside would be doubled anyway.
+func quoteIdent(name string) string { return `"` + strings.ReplaceAll(name, `"`, `""`) + `"` }
+
+// Schema returns the tables of the store.
+func (s *DuckDB) Schema() kql.Schema { return s.opts.Tables }
+
+// DB exposes the database for benchmarks and tools that generate data in
+// bulk with SQL; queries from users go through Query.
+func (s *DuckDB) DB() *sql.DB { return s.db }
+
+// implicitTxRows is the largest call whose rows go through the Appender's
+// own transaction. DuckDB's Appender (BaseAppender::DEFAULT_FLUSH_COUNT)
+// gathers 100 vectors of rows before it flushes by itself, and a flush is
+// one INSERT committed on its own; below that, the flush at Close is the
+// only one, so it is the call's transaction. Half of it leaves room, and
+// TestALargeCallWithoutAnExplicitTransactionIsStillAtomic holds DuckDB to it.
+var implicitTxRows = duckdb.GetDataChunkCapacity() * 50
+
+// Append writes rows to table in one transaction: either all rows are
+// stored or, on any error, none.
+//
+// Calls of up to implicitTxRows rows commit with the Appender's flush, in
+// DuckDB's auto-commit; larger ones in BEGIN … COMMIT. An explicit COMMIT
+// runs as a task on DuckDB's scheduler: a worker thread takes it while the
+// caller's thread spins polling for the result; without it
+// BenchmarkDuckDBAppend gained 10–40 % lines per CPU-second (2026-11-26).
+func (s *DuckDB) Append(ctx context.Context, table string, rows [][]any) error {
+	cols, err := columnsFor(s.opts.Tables, table)
+	if err != nil {
+		return err
+	}
+	vals, err := checkRows(table, cols, rows)
+	if err != nil {
+		return err
+	}
+	if len(vals) == 0 {
+		return nil
+	}
+	s.appends.Lock()
+	defer s.appends.Unlock()
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("failed to append to table %s: %w", table, err)
+	}
+	defer conn.Close()
+	explicit := len(vals) > implicitTxRows
+	if explicit {
+		if _, err := conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
+			return fmt.Errorf("failed to append to table %s: %w", table, err)
+		}
+	}
+	jsonCols := s.jsonCols[table]
+	err = conn.Raw(func(dc any) error {
+		a, err := duckdb.NewAppenderFromConn(dc.(driver.Conn), "", table)
+		if err != nil {
+			return err
+		}
+		args := make([]driver.Value, len(cols))
+		for _, row := range vals {
+			for j, v := range row {
+				args[j] = duckValue(cols[j].Type, v)
+				if str, ok := v.(string); ok && jsonCols != nil && jsonCols[j] {
+					args[j] = json.RawMessage(str)
+				}
+			}
+			if err := a.AppendRow(args...); err != nil {
+				// Clear drops the rows the Appender holds, so that Close
+				// flushes nothing.
+				_ = a.Clear()
+				_ = a.Close()
+				return err
+			}
+		}
+		// Close flushes: without an explicit transaction, the flush
+		// commits all rows or, failing (or cancelled by ctx), none.
+		return a.CloseWithCancel(ctx)
+	})
+	if err != nil {
+		if explicit {
+			// A background context: the rollback must happen even when
+			// ctx is what made the append fail.
+			_, _ = conn.ExecContext(context.Background(), "ROLLBACK")
+		}
+		return fmt.Errorf("failed to append to table %s: %w", table, err)
+	}
+	if explicit {
+		if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
+			_, _ = conn.ExecContext(context.Background(), "ROLLBACK")
+			return fmt.Errorf("failed to append to table %s: %w", table, err)
+		}
+	}
+	return nil
+}
+
+func duckValue(t kql.Type, v any) driver.Value {
+	switch v := v.(type) {
+	case time.Duration:
+		return duckdb.Interval{Micros: int64(v / time.Microsecond)}
+	case int64:
+		if t == kql.TypeInt {
+			return int32(v)
+		}
+	}
+	return v
+}
+
+// Query runs a KQL query inside a transaction that is always rolled back,
+// so that nothing a query does can change the tables.
+func (s *DuckDB) Query(ctx context.Context, query string) (*Result, error) {
+	plan, err := compile(query, s.opts.Tables, kql.DuckDB, s.opts.Now())
+	if err != nil {
+		return nil, err
+	}
+	return s.run(ctx, plan)
+}
+
+func (s *DuckDB) run(ctx context.Context, plan *kql.Plan) (*Result, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("failed to run query: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	rows, err := tx.QueryContext(ctx, plan.SQL, plan.Args...)
+	if err != nil {
+		return nil, fmt.Errorf("failed to run query: %w", err)
+	}
+	defer rows.Close()
+	res := &Result{Columns: plan.Columns, Render: plan.Render}
+	n := len(plan.Columns)
+	dest := make([]any, n)
+	ptrs := make([]any, n)
+	for i := range dest {
+		ptrs[i] = &dest[i]
+	}
+	for rows.Next() {
+		if len(res.Rows) >= s.opts.MaxRows {
+			res.Truncated = true
+			break
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, fmt.Errorf("failed to read query result: %w", err)
+		}
+		row := make([]any, n)
+		for i, v := range dest {
+			switch x := v.(type) {
+			case duckdb.Interval:
+				v = time.Duration(x.Micros)*time.Microsecond + time.Duration(x.Days)*24*time.Hour +
+					time.Duration(x.Months)*30*24*time.Hour
+			case *big.Int:
+				v = x.Int64()
+			}
+			if row[i], err = normalize(plan.Columns[i].Type, v); err != nil {
+				return nil, fmt.Errorf("failed to read column %s: %w", plan.Columns[i].Name, err)
+			}
+		}
+		res.Rows = append(res.Rows, row)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("failed to run query: %w", err)
+	}
+	return res, nil
+}
+
+// ApplyRetention deletes the rows older than each table's retention.
+func (s *DuckDB) ApplyRetention(ctx context.Context) error {
+	now := s.opts.Now().UTC()
+	var errs []error
+	for _, name := range sortedTables(s.opts.Tables) {
+		keep := s.opts.retention(name)
+		cols := s.opts.Tables[name]
+		if keep <= 0 || !timed(cols) {
+			continue
+		}
+		s.appends.Lock()
+		_, err := s.db.ExecContext(ctx, "DELETE FROM "+quoteIdent(name)+" WHERE "+quoteIdent(cols[0].Name)+" < ?", now.Add(-keep))
+		s.appends.Unlock()
+		if err != nil {
+			errs = append(errs, fmt.Errorf("failed to apply retention to table %s: %w", name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Close stops retention and closes the database.
+func (s *DuckDB) Close() error {
+	close(s.stop)
+	<-s.done
+	err := s.db.Close()
+	return errors.Join(err, s.conn.Close())
+}

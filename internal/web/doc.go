@@ -1,4 +1,0 @@
-// Package web serves tugboat's HTTP API on the controller's HTTP port:
-// POST /api/v1/query runs KQL against the store and answers JSON rows with
-// column names and types.
-package web
