@@ -7,7 +7,7 @@ import (
 )
 
 func TestKubernetesVersionMatchesTheBuildPin(t *testing.T) {
-	data, err := os.ReadFile("../../hack/cluster/go.mod")
+	data, err := os.ReadFile("../../../hack/cluster/go.mod")
 	if err != nil {
 		t.Fatalf("failed to read the build pin: %v", err)
 	}
