@@ -208,3 +208,6 @@ require (
 )
 
 replace github.com/tugboatcd/tugboat/api => ./api
+
+// kustomize with a loader that never reaches the network: third_party/kustomize-api/OFFLINE.md.
+replace sigs.k8s.io/kustomize/api => ./third_party/kustomize-api

@@ -86,6 +86,10 @@ func (e *Error) Unwrap() error { return e.Err }
 // kustomize's duplicate-object error.
 var inFile = regexp.MustCompile(`in File: (\S+)|merging resources from '([^']+)'`)
 
+// offlineRef finds the location in the refusal of tugboat's kustomize loader,
+// which never reaches the network (third_party/kustomize-api/OFFLINE.md).
+var offlineRef = regexp.MustCompile(`remote location '([^']+)' refused: builds are offline`)
+
 // openAPIMu makes the rare build that sets a kustomization's `openapi:`
 // field run alone. kustomize keeps the OpenAPI schema in a process global
 // (kyaml/openapi); such a build replaces it, so running it next to others
@@ -105,9 +109,11 @@ var openAPIMu sync.RWMutex
 // generated when the directory has none, the spec's transforms are added to
 // it, kustomize runs with LoadRestrictionsNone (files may come from
 // anywhere in the repository, never outside it) and builtin plugins only,
-// and postBuild substitution runs per object. Unlike Flux, remote bases are
-// refused (builds are offline) and a spec.path that climbs out of the
-// repository is an error rather than being clamped to the root.
+// and postBuild substitution runs per object. Unlike Flux, nothing remote is
+// loaded: kustomize's loader has no network (third_party/kustomize-api), so a
+// remote base, a generator's http(s) file or a patch's URL fails the build,
+// and a spec.path that climbs out of the repository is an error rather than
+// being clamped to the root.
 //
 // Errors are *Error. Result.Inputs lists what the build read; a file that
 // appears where kustomize only probed (a second kustomization file next to
@@ -216,16 +222,32 @@ func run(s *snapshotFS, dir string, in Input) (*prepared, error) {
 	}
 	m, err := kustomize(s, dir)
 	if err != nil {
-		// kustomize names a file relative to the kustomization that lists
-		// it; say which file of the repository that is.
-		if m := inFile.FindStringSubmatch(err.Error()); m != nil {
-			if r := s.locate(m[1] + m[2]); r != "" {
-				return nil, &Error{Path: r, Message: fmt.Sprintf("kustomize build failed at %s: %v", r, err), Err: err}
-			}
-		}
-		return nil, &Error{Path: in.Path, Message: fmt.Sprintf("kustomize build failed: %v", err), Err: err}
+		return nil, kustomizeError(s, err, in.Path)
 	}
 	return newPrepared(m, s.inputs(dir)), nil
+}
+
+// kustomizeError makes kustomize's error for the build of spec.path p say
+// which file of the repository is at fault.
+func kustomizeError(s *snapshotFS, err error, p string) *Error {
+	if m := offlineRef.FindStringSubmatch(err.Error()); m != nil {
+		// The loader only says which location it refused; the file to fix
+		// is the last one read that names it.
+		r := s.mentioning(m[1])
+		if r == "" {
+			r = p
+		}
+		return &Error{Path: r, Message: fmt.Sprintf("%s references the remote '%s': builds are offline and fetch nothing, "+
+			"vendor it into the repository or add it as another source", r, m[1]), Err: err}
+	}
+	// kustomize names a file relative to the kustomization that lists it;
+	// say which file of the repository that is.
+	if m := inFile.FindStringSubmatch(err.Error()); m != nil {
+		if r := s.locate(m[1] + m[2]); r != "" {
+			return &Error{Path: r, Message: fmt.Sprintf("kustomize build failed at %s: %v", r, err), Err: err}
+		}
+	}
+	return &Error{Path: p, Message: fmt.Sprintf("kustomize build failed: %v", err), Err: err}
 }
 
 // kustomize runs krusty on the snapshot. Each call has its own Kustomizer,

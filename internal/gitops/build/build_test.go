@@ -515,7 +515,7 @@ func buildErrorCases() map[string]buildErrorCase {
 			in:     Input{Path: "app"},
 			reason: meta.BuildFailedReason,
 			path:   "app/kustomization.yaml",
-			want:   []string{"app/kustomization.yaml", "https://github.com/stefanprodan/podinfo//kustomize?ref=6.5.3", "remote bases are not supported"},
+			want:   []string{"app/kustomization.yaml", "https://github.com/stefanprodan/podinfo//kustomize?ref=6.5.3", "builds are offline"},
 		},
 		"a missing component fails unless asked to ignore it": {
 			files:  map[string]string{"app/cm.yaml": configMap("cfg", "x")},

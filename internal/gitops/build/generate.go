@@ -6,7 +6,6 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -202,44 +201,4 @@ func scanManifests(s *snapshotFS, dir string) ([]string, error) {
 		return nil
 	})
 	return resources, err
-}
-
-// remoteRef matches what kustomize would fetch over the network: its git
-// URL forms (kustomize api/internal/git repospec.go, the list Flux's
-// IsLocalRelativePath uses, plus file:// and user@host: which kustomize
-// also clones) and HTTP URLs of single files.
-var remoteRef = regexp.MustCompile(`(?i)^(git::|gh:|ssh://|https?://|file://|github\.com[:/]|[a-z][a-z0-9-]*@)`)
-
-// checkNoRemote refuses a kustomization file that references something
-// remote. Builds are offline by design: the source controller fetched the
-// tree, and a build that reached the network would be slow, unpinned and a
-// way to read from wherever the controller can reach.
-func checkNoRemote(r string, data []byte) error {
-	var k kustypes.Kustomization
-	if err := yaml.Unmarshal(data, &k); err != nil {
-		return nil // kustomize reports the syntax error with its position
-	}
-	//nolint:staticcheck // a user's kustomization may still use the deprecated fields.
-	refs := slices.Concat(k.Resources, k.Bases, k.Components, k.Crds, k.Configurations,
-		k.Generators, k.Transformers, k.Validators)
-	refs = append(refs, k.OpenAPI["path"])
-	for _, p := range k.Patches {
-		refs = append(refs, p.Path)
-	}
-	for _, p := range k.PatchesJson6902 { //nolint:staticcheck // see above
-		refs = append(refs, p.Path)
-	}
-	for _, p := range k.PatchesStrategicMerge { //nolint:staticcheck // see above
-		refs = append(refs, string(p))
-	}
-	for _, p := range k.Replacements {
-		refs = append(refs, p.Path)
-	}
-	for _, ref := range refs {
-		if remoteRef.MatchString(strings.TrimSpace(ref)) {
-			return &Error{Path: r, Message: fmt.Sprintf("%s references the remote '%s': remote bases are not supported, "+
-				"vendor it into the repository or add it as another source", r, ref)}
-		}
-	}
-	return nil
 }

@@ -65,12 +65,7 @@ func referenceRun(s *snapshotFS, dir string, in Input) (*Result, error) {
 	}
 	m, err := kustomize(s, dir)
 	if err != nil {
-		if m := inFile.FindStringSubmatch(err.Error()); m != nil {
-			if r := s.locate(m[1] + m[2]); r != "" {
-				return nil, &Error{Path: r, Message: fmt.Sprintf("kustomize build failed at %s: %v", r, err), Err: err}
-			}
-		}
-		return nil, &Error{Path: in.Path, Message: fmt.Sprintf("kustomize build failed: %v", err), Err: err}
+		return nil, kustomizeError(s, err, in.Path)
 	}
 	for _, r := range m.Resources() {
 		if r.GetName() == "" || r.GetKind() == "" || r.GetApiVersion() == "" {
