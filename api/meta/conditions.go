@@ -96,6 +96,12 @@ const (
 
 	// NewRevisionReason: the upstream moved past the stored artifact.
 	NewRevisionReason string = "NewRevision"
+
+	// LimitExceededReason: a fetch or a build went past one of tugboat's
+	// limits (bytes or files of a snapshot, bytes of a manifest, objects of
+	// a build, a deadline); the message names the limit and the file.
+	// tugboat's own: Flux has no such limits.
+	LimitExceededReason string = "LimitExceeded"
 )
 
 // ObjectWithConditions is implemented by every tugboat kind, so that one

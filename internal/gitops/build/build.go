@@ -43,6 +43,8 @@ type Input struct {
 	StrictSubstitution bool
 	// Name and Namespace are the Kustomization's own, used in messages.
 	Name, Namespace string
+	// Limits bound the build; zero fields take DefaultLimits.
+	Limits Limits
 }
 
 // Result is a successful build.
@@ -139,7 +141,7 @@ func prepare(files map[string][]byte, symlinks map[string]string, in Input) (p *
 			p, cacheable, err = nil, false, panicked(in.Path, v)
 		}
 	}()
-	s := newSnapshotFS(files, symlinks)
+	s := newSnapshotFS(files, symlinks).withLimits(in.Limits)
 	dir, err := buildDir(s, in.Path)
 	if err != nil {
 		return nil, false, err
@@ -147,9 +149,20 @@ func prepare(files map[string][]byte, symlinks map[string]string, in Input) (p *
 	p, err = run(s, dir, in)
 	cacheable = !s.wantsOpenAPI
 	if s.wantsOpenAPI {
-		s = newSnapshotFS(files, symlinks)
-		s.exclusive = true
+		deadline := s.deadline
+		s = newSnapshotFS(files, symlinks).withLimits(in.Limits)
+		s.exclusive, s.deadline = true, deadline
 		p, err = run(s, dir, in)
+	}
+	if lerr := s.limitError(); lerr != nil {
+		err = lerr
+	}
+	if err == nil {
+		err = s.pastDeadline(in.Path)
+	}
+	if err == nil && len(p.objects) > s.limits.Objects {
+		err = limitError(in.Path, "the build of '%s' makes %d objects, more than the limit of %d per build (Objects)",
+			in.Path, len(p.objects), s.limits.Objects)
 	}
 	if err != nil {
 		return nil, false, buildError(err, in.Path, s.escapeErr())

@@ -60,6 +60,15 @@ type snapshotFS struct {
 	// wantsOpenAPI so that Build runs it again alone.
 	exclusive    bool
 	wantsOpenAPI bool
+
+	// limits bound the build; deadline is when its Timeout runs out.
+	limits   Limits
+	deadline time.Time
+	// limitErr is the first limit the build went past (see noteLimit).
+	limitErr error
+	// checked holds the files checkManifest accepted, so that a file
+	// kustomize reads twice is parsed once.
+	checked map[string]struct{}
 }
 
 var errOpenAPI = errors.New("this kustomization sets openapi: and must be built alone")
@@ -83,8 +92,28 @@ func newSnapshotFS(files map[string][]byte, symlinks map[string]string) *snapsho
 		entries:  entries,
 		overlay:  map[string][]byte{},
 		read:     map[string]struct{}{},
+		limits:   DefaultLimits,
+		deadline: time.Now().Add(DefaultLimits.Timeout),
+		checked:  map[string]struct{}{},
 	}
 }
+
+// withLimits sets the build's limits, and its deadline from now.
+func (s *snapshotFS) withLimits(l Limits) *snapshotFS {
+	s.limits = l.withDefaults()
+	s.deadline = time.Now().Add(s.limits.Timeout)
+	return s
+}
+
+// pastDeadline is the error of a build that ran out of time while at file
+// r, or nil.
+func (s *snapshotFS) pastDeadline(r string) error {
+	if time.Now().Before(s.deadline) {
+		return nil
+	}
+	return limitError(r, "the build ran longer than its limit of %s (Timeout), stopped at %s", s.limits.Timeout, r)
+}
+
 
 // symlinkError says that a path leads out of the repository through a
 // symlink. Its message names the link and its target, which is what a user
@@ -173,6 +202,24 @@ func (s *snapshotFS) noteEscape(err error) error {
 	}
 	s.mu.Unlock()
 	return err
+}
+
+// noteLimit remembers the first limit the build went past: kustomize may
+// wrap the error it gets from ReadFile into one that loses it, or try
+// another file, and the build must fail with this one.
+func (s *snapshotFS) noteLimit(err error) error {
+	s.mu.Lock()
+	if s.limitErr == nil {
+		s.limitErr = err
+	}
+	s.mu.Unlock()
+	return err
+}
+
+func (s *snapshotFS) limitError() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.limitErr
 }
 
 func (s *snapshotFS) escapeErr() error {
@@ -428,6 +475,21 @@ func (s *snapshotFS) ReadFile(p string) ([]byte, error) {
 			return nil, &iofs.PathError{Op: "read", Path: p, Err: errors.New("is a directory")}
 		}
 		return nil, notExist("open", p)
+	}
+	if err := s.pastDeadline(r); err != nil {
+		return nil, s.noteLimit(err)
+	}
+	s.mu.Lock()
+	_, checked := s.checked[r]
+	s.mu.Unlock()
+	if !checked {
+		// Before kustomize sees the file: it expands aliases as it reads.
+		if err := checkManifest(r, data, s.limits.ManifestBytes); err != nil {
+			return nil, s.noteLimit(err)
+		}
+		s.mu.Lock()
+		s.checked[r] = struct{}{}
+		s.mu.Unlock()
 	}
 	s.track(r)
 	s.mu.Lock()

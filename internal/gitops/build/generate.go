@@ -97,7 +97,11 @@ func generate(s *snapshotFS, dir string, spec *kustomizev1.KustomizationSpec) (s
 	if spec.NameSuffix != "" {
 		kus.NameSuffix = spec.NameSuffix
 	}
-	for _, p := range spec.Patches {
+	for i, p := range spec.Patches {
+		// kustomize expands a patch's aliases as it reads it, as a file's.
+		if err := checkManifest(fmt.Sprintf("spec.patches[%d]", i), []byte(p.Patch), s.limits.ManifestBytes); err != nil {
+			return "", err
+		}
 		kus.Patches = append(kus.Patches, kustypes.Patch{Patch: p.Patch, Target: adaptSelector(p.Target)})
 	}
 	for _, c := range spec.Components {
