@@ -115,7 +115,7 @@ func fleetVars() []map[string]string {
 func BenchmarkFleet(b *testing.B) {
 	tree := bytesOf(podinfoTree(b))
 	vars := fleetVars()
-	cache := NewCache(16, 0)
+	cache := NewCache(0)
 	builders := map[string]func(in Input) (*Result, error){
 		"reference": func(in Input) (*Result, error) { return referenceBuild(tree, nil, in) },
 		"uncached":  func(in Input) (*Result, error) { return Build(tree, nil, in) },
@@ -143,7 +143,7 @@ func BenchmarkFleet(b *testing.B) {
 func BenchmarkFleetParallel(b *testing.B) {
 	tree := bytesOf(podinfoTree(b))
 	vars := fleetVars()
-	cache := NewCache(16, 0)
+	cache := NewCache(0)
 	var next atomic.Int64
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
@@ -164,7 +164,7 @@ func BenchmarkFleetParallel(b *testing.B) {
 // text and the objects decoded from it.
 func BenchmarkCacheEntry(b *testing.B) {
 	tree := bytesOf(podinfoTree(b))
-	cache := NewCache(b.N, 0)
+	cache := NewCache(1 << 40) // keeps every entry, to weigh them
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)

@@ -28,14 +28,15 @@ import (
 // Failed builds and builds of kustomizations with their own OpenAPI schema
 // are not kept.
 //
-// The cache holds at most the number of entries and the bytes of YAML given
-// to NewCache, and drops the least recently used beyond either. An entry
-// holds its build's YAML and the objects decoded from it: 1.5 to 6 times the
-// YAML in heap (the podinfo app of the benchmark, four objects and 3.3 KB of
-// YAML, takes 11–27 KB: BenchmarkCacheEntry), so a monorepo whose Kustomizations
-// build many large directories cannot make the controller keep them all. A
-// build larger than the whole byte bound is not kept: it is rebuilt each
-// time, as without the cache.
+// The cache holds at most the bytes of YAML given to NewCache, and drops the
+// least recently used builds beyond them: a bound in bytes, not entries,
+// because one entry may be a four-object app or a 10,000-object platform. An
+// entry holds its build's YAML and the objects decoded from it: 1.5 to 6
+// times the YAML in heap (the podinfo app of the benchmark, four objects and
+// 3.3 KB of YAML, takes 11–27 KB: BenchmarkCacheEntry), so a monorepo whose
+// Kustomizations build many large directories cannot make the controller
+// keep them all. A build larger than the whole bound is not kept: it is
+// rebuilt each time, as without the cache.
 //
 // A Cache is safe for concurrent use. Concurrent misses on one key (and one
 // spec.path as written, which failed builds put in their messages) run
@@ -44,8 +45,8 @@ type Cache struct {
 	entries *lru.Cache // of *prepared by cacheKey
 	group   singleflight.Group
 
-	// maxBytes bounds the YAML text of the entries (0: no bound), and bytes
-	// is what they hold. bytes is atomic because the LRU's eviction callback,
+	// maxBytes bounds the YAML text of the entries, and bytes is what they
+	// hold. bytes is atomic because the LRU's eviction callback,
 	// which lowers it, runs under the LRU's own lock.
 	maxBytes int64
 	bytes    atomic.Int64
@@ -56,12 +57,18 @@ type Cache struct {
 	builds int64
 }
 
-// NewCache returns a Cache of at most maxEntries builds (maxEntries < 1
-// means 1) and at most maxBytes of their YAML (maxBytes < 1: no bound on
-// bytes).
-func NewCache(maxEntries int, maxBytes int64) *Cache {
-	c := &Cache{maxBytes: max(maxBytes, 0)}
-	c.entries = lru.NewWithEvictionFunc(max(maxEntries, 1), func(_ lru.Key, v any) {
+// DefaultCacheBytes is the bound of a Cache made with maxBytes < 1.
+const DefaultCacheBytes int64 = 8 << 20
+
+// NewCache returns a Cache of at most maxBytes of YAML (maxBytes < 1:
+// DefaultCacheBytes).
+func NewCache(maxBytes int64) *Cache {
+	if maxBytes < 1 {
+		maxBytes = DefaultCacheBytes
+	}
+	c := &Cache{maxBytes: maxBytes}
+	// No bound on entries (0): bytes bound the cache.
+	c.entries = lru.NewWithEvictionFunc(0, func(_ lru.Key, v any) {
 		c.bytes.Add(-v.(*prepared).size)
 	})
 	return c
@@ -133,7 +140,7 @@ func (c *Cache) get(key string) *prepared {
 }
 
 func (c *Cache) put(key string, p *prepared) {
-	if c.maxBytes > 0 && p.size > c.maxBytes {
+	if p.size > c.maxBytes {
 		return
 	}
 	// Two flights of one key (spec.path spelt two ways) may both put it:
@@ -145,7 +152,7 @@ func (c *Cache) put(key string, p *prepared) {
 	c.entries.Remove(key)
 	c.bytes.Add(p.size)
 	c.entries.Add(key, p)
-	for c.maxBytes > 0 && c.bytes.Load() > c.maxBytes && c.entries.Len() > 1 {
+	for c.bytes.Load() > c.maxBytes && c.entries.Len() > 1 {
 		c.entries.RemoveOldest()
 	}
 }

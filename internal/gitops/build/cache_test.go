@@ -242,7 +242,7 @@ func TestCacheIsFlux(t *testing.T) {
 			}
 			got, err := Build(files, tc.symlinks, tc.in)
 			sameResult(t, "Build", got, err, want, wantErr)
-			c := NewCache(10, 0)
+			c := NewCache(0)
 			first, err := c.Build("tree", files, tc.symlinks, tc.in)
 			sameResult(t, "the first cached build", first, err, want, wantErr)
 			second, err := c.Build("tree", files, tc.symlinks, tc.in)
@@ -284,7 +284,7 @@ func TestCacheHitsShareNothing(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			c := NewCache(1, 0)
+			c := NewCache(0)
 			for range 3 {
 				r, err := c.Build("tree", files, nil, in)
 				if err != nil {
@@ -311,7 +311,7 @@ func TestCacheHitsShareNothing(t *testing.T) {
 // from one cache entry.
 func TestCacheVariables(t *testing.T) {
 	files := bytesOf(podinfoTree(t))
-	c := NewCache(1, 0)
+	c := NewCache(0)
 	for i := range 20 {
 		vars := map[string]string{"INDEX": fmt.Sprintf("%dapp", i), "PODS": fmt.Sprint(i), "MCPU": fmt.Sprintf("%dm", i)}
 		r, err := c.Build("tree", files, nil, Input{Path: "./apps/podinfo", Spec: postBuild, Vars: vars})
@@ -385,7 +385,7 @@ func TestCacheKey(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			c := NewCache(10, 0)
+			c := NewCache(0)
 			if _, err := c.Build("tree", bytesOf(files), nil, base); err != nil {
 				t.Fatal(err)
 			}
@@ -414,33 +414,6 @@ func TestCacheKey(t *testing.T) {
 	}
 }
 
-// TestCacheBound fills a cache of two builds with three.
-func TestCacheBound(t *testing.T) {
-	files := bytesOf(map[string]string{"a/cm.yaml": configMap("a", "1"), "b/cm.yaml": configMap("b", "1"), "c/cm.yaml": configMap("c", "1")})
-	c := NewCache(2, 0)
-	for _, p := range []string{"a", "b", "a", "c"} {
-		if _, err := c.Build("tree", files, nil, Input{Path: p}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if c.Len() != 2 || c.builds != 3 {
-		t.Fatalf("len %d after %d builds, want 2 after 3", c.Len(), c.builds)
-	}
-	// a was used after b, so b went.
-	if _, err := c.Build("tree", files, nil, Input{Path: "a"}); err != nil {
-		t.Fatal(err)
-	}
-	if c.builds != 3 {
-		t.Errorf("a was dropped: kustomize ran %d times, want 3", c.builds)
-	}
-	if _, err := c.Build("tree", files, nil, Input{Path: "b"}); err != nil {
-		t.Fatal(err)
-	}
-	if c.builds != 4 {
-		t.Errorf("b was kept: kustomize ran %d times, want 4", c.builds)
-	}
-}
-
 // TestCacheBoundsBytes fills a cache bounded by the YAML it holds: the least
 // recently used build leaves to make room, a build larger than the bound is
 // not kept, and a key put twice counts once.
@@ -458,7 +431,7 @@ func TestCacheBoundsBytes(t *testing.T) {
 	if one.size < 400 || one.size > 600 {
 		t.Fatalf("a build of 400 bytes of data counts %d bytes of YAML", one.size)
 	}
-	c := NewCache(10, 2*one.size+one.size/2) // room for two
+	c := NewCache(2*one.size + one.size/2) // room for two
 	build := func(p string) {
 		t.Helper()
 		if _, err := c.Build("tree", files, nil, Input{Path: p}); err != nil {
@@ -506,7 +479,7 @@ func TestCacheBoundsBytes(t *testing.T) {
 // cache: kustomize runs once, and every caller gets its own objects.
 func TestCacheConcurrentMisses(t *testing.T) {
 	files := bytesOf(podinfoTree(t))
-	c := NewCache(1, 0)
+	c := NewCache(0)
 	const n = 16
 	results := make([]*Result, n)
 	var wg sync.WaitGroup

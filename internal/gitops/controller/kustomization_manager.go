@@ -30,16 +30,13 @@ const (
 	dependsOnIndex = "tugboat.dependsOn"
 )
 
-// buildCacheEntries and buildCacheBytes bound the kustomize outputs kept for reuse:
-// one per (tree, path, kustomize settings) in use. Kustomizations that share one are
-// rebuilt together when their source moves, so a few dozen entries serve fleets of
-// thousands; a miss costs one kustomize run, as without the cache. 8 MiB of YAML is
-// 12–48 MiB of heap (an entry holds 1.5–6 times its YAML: build.Cache), room for a
-// few bundles of large CRDs beside many apps.
-const (
-	buildCacheEntries       = 64
-	buildCacheBytes   int64 = 8 << 20
-)
+// buildCacheBytes bounds the kustomize outputs kept for reuse: one per (tree, path,
+// kustomize settings) in use. Kustomizations that share one are rebuilt together when
+// their source moves; a miss costs one kustomize run, as without the cache. 8 MiB of
+// YAML is 12–48 MiB of heap (an entry holds 1.5–6 times its YAML: build.Cache), room
+// for a few bundles of large CRDs beside many apps. A bound in bytes, not entries:
+// one entry may be a 4-object app or a 10,000-object platform.
+const buildCacheBytes int64 = 8 << 20
 
 // SetupWithManager registers the Kustomization reconciler with its triggers: spec and
 // reconcile-request changes, a new snapshot of its source (sent in process by the
@@ -49,7 +46,7 @@ func (r *KustomizationReconciler) SetupWithManager(ctx context.Context, mgr ctrl
 	r.recorder = recorder{events: mgr.GetEventRecorder("tugboat-kustomize")}
 	r.state = map[string]*kustomizationState{}
 	r.managers = map[string]*apply.Manager{}
-	r.builds = build.NewCache(buildCacheEntries, buildCacheBytes)
+	r.builds = build.NewCache(buildCacheBytes)
 	w, err := newWatcher(ctx, mgr.GetConfig(), mgr.GetHTTPClient(), mgr.GetRESTMapper())
 	if err != nil {
 		return err
