@@ -114,7 +114,6 @@ func (s *snapshotFS) pastDeadline(r string) error {
 	return limitError(r, "the build ran longer than its limit of %s (Timeout), stopped at %s", s.limits.Timeout, r)
 }
 
-
 // symlinkError says that a path leads out of the repository through a
 // symlink. Its message names the link and its target, which is what a user
 // has to fix.

@@ -58,7 +58,7 @@ func TestBuildLimits(t *testing.T) {
 		},
 		"aliases within the limits build": {
 			// 70 KB expanded from a 40 KB file.
-			files: map[string]string{"app/bomb.yaml": aliasBomb(3, 9, "xxxxxxxx") + "  pad: " + strings.Repeat("p", 40<<10) + "\n"},
+			files:  map[string]string{"app/bomb.yaml": aliasBomb(3, 9, "xxxxxxxx") + "  pad: " + strings.Repeat("p", 40<<10) + "\n"},
 			builds: true,
 		},
 		"an alias bomb in a kustomization file is refused": {
@@ -162,7 +162,7 @@ func TestExpandedSize(t *testing.T) {
 		},
 		"each node is weighed once": {
 			// 2^60 scalars once expanded: weighing each expansion would not end.
-			yaml: aliasBomb(60, 2, "x"), max: 1 << 62, want: 1 << 62 + 1,
+			yaml: aliasBomb(60, 2, "x"), max: 1 << 62, want: 1<<62 + 1,
 		},
 		"documents add up": {
 			yaml: "a\n---\nb\n", max: 100, want: (1 + 2) + (1 + 2),
