@@ -28,7 +28,7 @@ func BenchmarkFetch(b *testing.B) {
 	url, _ := benchRepo(b)
 	for _, mode := range []string{"memory", "disk"} {
 		b.Run(mode, func(b *testing.B) {
-			c := NewClient(WithCacheSize(0))
+			c := NewClient(WithCacheBytes(0))
 			if mode == "disk" {
 				c.diskDir = b.TempDir()
 			}

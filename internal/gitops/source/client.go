@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-git/go-billy/v5/osfs"
@@ -27,12 +29,14 @@ import (
 // it is the default of a GitRepository's spec.timeout.
 const DefaultTimeout = 60 * time.Second
 
-// DefaultCacheSize is how many snapshots a Client keeps by default.
-const DefaultCacheSize = 64
+// DefaultCacheBytes bounds the snapshots a Client keeps by default: the
+// bytes of their files (Snapshot.Size).
+const DefaultCacheBytes int64 = 256 << 20
 
 // FetchOptions say what to fetch and how.
 type FetchOptions struct {
-	// URL of the repository: https, http, ssh or file.
+	// URL of the repository: https, http or ssh. file:// is refused: it
+	// would read the controller's own disk.
 	URL string
 	// Ref to check out; the zero Ref means branch "master".
 	Ref Ref
@@ -43,18 +47,22 @@ type FetchOptions struct {
 	// none; a value adds to the .sourceignore files and, like them, replaces
 	// the defaults (Flux's semantics). .git/ is always excluded.
 	Ignore *string
-	// Timeout bounds the whole operation; zero means DefaultTimeout.
+	// Timeout bounds the whole operation, reading the tree included; zero
+	// means DefaultTimeout.
 	Timeout time.Duration
 }
 
-// Client resolves and fetches Git sources. It keeps a bounded cache of
-// snapshots keyed by URL, commit, ignore rules and credentials, so that
-// GitRepositories sharing a repository, or returning to a commit, do not
-// clone again. It is safe for concurrent use.
+// Client resolves and fetches Git sources. It keeps a cache of snapshots,
+// bounded in bytes, keyed by URL, commit, ignore rules and credentials, so
+// that GitRepositories sharing a repository, or returning to a commit, do
+// not clone again. It is safe for concurrent use.
 type Client struct {
-	max   int
-	cache *lru.Cache // of *Snapshot by cacheKey; nil when max is 0
-	group singleflight.Group
+	maxBytes int64
+	cache    *lru.Cache // of *Snapshot by cacheKey; nil when maxBytes is 0
+	bytes    atomic.Int64
+	mu       sync.Mutex // makes puts take turns
+	group    singleflight.Group
+	limits   Limits
 
 	// diskDir, when set, makes clones use on-disk object storage under it
 	// instead of memory (kept to measure the two; see BenchmarkFetch).
@@ -64,19 +72,31 @@ type Client struct {
 // ClientOption configures a Client.
 type ClientOption func(*Client)
 
-// WithCacheSize sets how many snapshots the Client keeps (0 disables the cache).
-func WithCacheSize(n int) ClientOption {
-	return func(c *Client) { c.max = n }
+// WithCacheBytes bounds the file bytes of the snapshots the Client keeps (0
+// disables the cache). A bound in bytes, not snapshots: one repository may
+// be a hundred times another.
+func WithCacheBytes(n int64) ClientOption {
+	return func(c *Client) { c.maxBytes = max(n, 0) }
 }
 
-// NewClient returns a Client with a DefaultCacheSize snapshot cache.
+// WithLimits sets the limits of each snapshot; zero fields keep
+// DefaultLimits.
+func WithLimits(l Limits) ClientOption {
+	return func(c *Client) { c.limits = l.withDefaults() }
+}
+
+// NewClient returns a Client with a DefaultCacheBytes snapshot cache and
+// DefaultLimits.
 func NewClient(opts ...ClientOption) *Client {
-	c := &Client{max: DefaultCacheSize}
+	c := &Client{maxBytes: DefaultCacheBytes, limits: DefaultLimits}
 	for _, o := range opts {
 		o(c)
 	}
-	if c.max > 0 {
-		c.cache = lru.New(c.max)
+	if c.maxBytes > 0 {
+		// No bound on entries (0): bytes bound the cache.
+		c.cache = lru.NewWithEvictionFunc(0, func(_ lru.Key, v any) {
+			c.bytes.Add(-v.(*Snapshot).Size)
+		})
 	}
 	return c
 }
@@ -118,9 +138,13 @@ func (c *Client) Fetch(ctx context.Context, o FetchOptions, lastCommit string) (
 			return nil, err
 		}
 		defer done()
-		s, err := buildSnapshot(commit, o.Ignore)
+		s, err := buildSnapshot(ctx, commit, o.Ignore, c.limits)
 		if err != nil {
-			return nil, newError(ErrGitOperation, o.Auth, o.URL, "failed to read the tree of "+RedactURL(o.URL), err)
+			kind := ErrGitOperation
+			if errors.Is(err, ErrLimitExceeded) {
+				kind = ErrLimitExceeded
+			}
+			return nil, newError(kind, o.Auth, o.URL, fmt.Sprintf("failed to read the tree of %s at %s", RedactURL(o.URL), commit.Hash), err)
 		}
 		// The ref may have moved between the advertisement and the fetch:
 		// the key follows the commit actually fetched.
@@ -309,9 +333,24 @@ func (c *Client) cached(key string) (*Snapshot, bool) {
 }
 
 func (c *Client) store(key string, s *Snapshot) {
-	if c.cache != nil {
-		c.cache.Add(key, s)
+	if c.cache == nil || s.Size > c.maxBytes {
+		return
 	}
+	// The LRU replaces a value without calling the eviction callback, so
+	// the old one leaves first for its bytes to be counted out.
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.cache.Remove(key)
+	c.bytes.Add(s.Size)
+	c.cache.Add(key, s)
+	for c.bytes.Load() > c.maxBytes && c.cache.Len() > 1 {
+		c.cache.RemoveOldest()
+	}
+}
+
+// CacheBytes is the file bytes of the snapshots the Client keeps.
+func (c *Client) CacheBytes() int64 {
+	return c.bytes.Load()
 }
 
 // withRevision returns a copy of s stamped with revision; the copies share

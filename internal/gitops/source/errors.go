@@ -17,10 +17,13 @@ var (
 	// ErrGitOperation: the remote is unreachable, the URL is bad, or the
 	// reference or commit does not exist (reason GitOperationFailed).
 	ErrGitOperation = errors.New("git operation failed")
+	// ErrLimitExceeded: the tree went past one of the Client's Limits
+	// (reason LimitExceeded).
+	ErrLimitExceeded = errors.New("limit exceeded")
 )
 
-// Error is a fetch failure: Kind is ErrAuthentication or ErrGitOperation and
-// Err the cause. Its message never holds credentials: URLs lose their
+// Error is a fetch failure: Kind is ErrAuthentication, ErrGitOperation or
+// ErrLimitExceeded and Err the cause. Its message never holds credentials: URLs lose their
 // userinfo and the secret values of the Auth in use are masked.
 type Error struct {
 	Kind error

@@ -35,7 +35,7 @@ func TestFetchRefs(t *testing.T) {
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
-			c := NewClient(WithCacheSize(0))
+			c := NewClient(WithCacheBytes(0))
 			o := FetchOptions{URL: f.url, Ref: tt.ref}
 			s, changed, err := c.Fetch(context.Background(), o, "")
 			if err != nil {

@@ -1,6 +1,7 @@
 package source
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -136,8 +137,8 @@ type rawTree struct {
 	symlinks map[string]string
 }
 
-// readTree reads every blob of the commit's tree into memory.
-func readTree(c *object.Commit) (*rawTree, error) {
+// readTree reads every blob of the commit's tree into memory, within b.
+func readTree(c *object.Commit, b *budget) (*rawTree, error) {
 	tree, err := c.Tree()
 	if err != nil {
 		return nil, fmt.Errorf("failed to read the tree of commit %s: %w", c.Hash, err)
@@ -164,19 +165,27 @@ func readTree(c *object.Commit) (*rawTree, error) {
 		if err != nil {
 			return nil, fmt.Errorf("failed to read %s: %w", name, err)
 		}
+		// A blob's size is known before it is read: never read one that
+		// would pass the limit.
+		if b.bytes+f.Size > b.limits.Bytes {
+			return nil, fmt.Errorf("the tree holds more than %d bytes, the limit per snapshot (Bytes), at %s: %w", b.limits.Bytes, name, ErrLimitExceeded)
+		}
 		r, err := f.Reader()
 		if err != nil {
 			return nil, fmt.Errorf("failed to read %s: %w", name, err)
 		}
-		b, err := io.ReadAll(r)
+		data, err := io.ReadAll(r)
 		r.Close()
 		if err != nil {
 			return nil, fmt.Errorf("failed to read %s: %w", name, err)
 		}
+		if err := b.add(name, len(data)); err != nil {
+			return nil, err
+		}
 		if e.Mode == filemode.Symlink {
-			rt.symlinks[name] = string(b)
+			rt.symlinks[name] = string(data)
 		} else {
-			rt.files[name] = b
+			rt.files[name] = data
 		}
 	}
 	return rt, nil
@@ -188,7 +197,10 @@ const maxLinkHops = 40
 // resolveSymlinks copies in-repository link targets (files, and directories
 // recursively) to the link paths, and returns the links that stay
 // unresolved. It mirrors source-controller's resolveSymlinks, without disk.
-func (rt *rawTree) resolveSymlinks() map[string]string {
+// Links are followed only inside the tree, never into their own ancestors,
+// and at most maxLinkHops deep; every copy counts against b, because links
+// to directories that hold links to directories double the tree per level.
+func (rt *rawTree) resolveSymlinks(b *budget) (map[string]string, error) {
 	unresolved := map[string]string{}
 	dirs := map[string]bool{}
 	for p := range rt.files {
@@ -227,17 +239,34 @@ func (rt *rawTree) resolveSymlinks() map[string]string {
 			unresolved[p] = rt.symlinks[p]
 			continue
 		}
-		if b, isFile := rt.files[t]; isFile {
-			rt.files[p] = b
+		if data, isFile := rt.files[t]; isFile {
+			if err := b.add(p, len(data)); err != nil {
+				return nil, err
+			}
+			rt.files[p] = data
 			continue
 		}
-		for f, b := range rt.files {
-			if rel, under := strings.CutPrefix(f, t+"/"); under {
-				rt.files[p+"/"+rel] = b
+		// The directory as it is now, in path order, so that the copy
+		// does not depend on map order and never sees itself grow.
+		var under []string
+		for f := range rt.files {
+			if strings.HasPrefix(f, t+"/") {
+				under = append(under, f)
+			}
+		}
+		sort.Strings(under)
+		for _, f := range under {
+			dst := p + "/" + strings.TrimPrefix(f, t+"/")
+			if err := b.add(dst, len(rt.files[f])); err != nil {
+				return nil, err
+			}
+			rt.files[dst] = rt.files[f]
+			for d := path.Dir(dst); d != "." && !dirs[d]; d = path.Dir(d) {
+				dirs[d] = true
 			}
 		}
 	}
-	return unresolved
+	return unresolved, nil
 }
 
 // ignoreMatcher builds the matcher Flux's source-controller uses
@@ -286,13 +315,18 @@ func ignoreMatcher(files map[string][]byte, spec *string) gitignore.Matcher {
 	return sourceignore.NewMatcher(append(sourceignore.VCSPatterns(nil), ps...))
 }
 
-// buildSnapshot turns a commit into a Snapshot (without Revision).
-func buildSnapshot(c *object.Commit, ignore *string) (*Snapshot, error) {
-	rt, err := readTree(c)
+// buildSnapshot turns a commit into a Snapshot (without Revision), within
+// limits and until ctx ends.
+func buildSnapshot(ctx context.Context, c *object.Commit, ignore *string, limits Limits) (*Snapshot, error) {
+	b := &budget{ctx: ctx, limits: limits.withDefaults()}
+	rt, err := readTree(c, b)
 	if err != nil {
 		return nil, err
 	}
-	unresolved := rt.resolveSymlinks()
+	unresolved, err := rt.resolveSymlinks(b)
+	if err != nil {
+		return nil, err
+	}
 	m := ignoreMatcher(rt.files, ignore)
 	s := &Snapshot{
 		Commit:   c.Hash.String(),
