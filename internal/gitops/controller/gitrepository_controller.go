@@ -77,8 +77,11 @@ func (r *GitRepositoryReconciler) reconcile(ctx context.Context, obj *sourcev1.G
 	snap, changed, err := r.Git.Fetch(ctx, opts, last)
 	if err != nil {
 		reason := meta.GitOperationFailedReason
-		if errors.Is(err, source.ErrAuthentication) {
+		switch {
+		case errors.Is(err, source.ErrAuthentication):
 			reason = meta.AuthenticationFailedReason
+		case errors.Is(err, source.ErrLimitExceeded):
+			reason = meta.LimitExceededReason
 		}
 		meta.SetCondition(obj, metav1.Condition{Type: meta.FetchFailedCondition, Status: metav1.ConditionTrue, Reason: reason, Message: err.Error()})
 		return outcome{ready: metav1.ConditionFalse, reason: reason, message: err.Error(), err: fmt.Errorf("failed to fetch %s: %w", key, err)}

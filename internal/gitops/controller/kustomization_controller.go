@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -152,7 +153,11 @@ func (r *KustomizationReconciler) reconcile(ctx context.Context, obj *kustomizev
 	key := client.ObjectKeyFromObject(obj).String()
 	st, err := r.build(obj, snap, vars)
 	if err != nil {
-		return outcome{ready: metav1.ConditionFalse, reason: meta.BuildFailedReason, message: err.Error(), requeue: retry}, ""
+		reason := meta.BuildFailedReason
+		if be := (*build.Error)(nil); errors.As(err, &be) && be.Reason == meta.LimitExceededReason {
+			reason = be.Reason
+		}
+		return outcome{ready: metav1.ConditionFalse, reason: reason, message: err.Error(), requeue: retry}, ""
 	}
 
 	mgr, err := r.manager(obj)
@@ -317,7 +322,11 @@ func (r *KustomizationReconciler) build(obj *kustomizev1.Kustomization, snap *so
 	if prev != nil && prev.specHash == specHash && inputsDigest(snap, obj.Spec.Path, prev.inputs) == prev.inputsDigest {
 		return prev, nil
 	}
-	res, err := r.builds.Build(snap.Digest, snap.Files, snap.Symlinks, build.Input{Path: obj.Spec.Path, Spec: obj.Spec, Vars: vars, Name: obj.Name, Namespace: obj.Namespace})
+	in := build.Input{Path: obj.Spec.Path, Spec: obj.Spec, Vars: vars, Name: obj.Name, Namespace: obj.Namespace}
+	if obj.Spec.Timeout != nil {
+		in.Limits.Timeout = obj.Spec.Timeout.Duration
+	}
+	res, err := r.builds.Build(snap.Digest, snap.Files, snap.Symlinks, in)
 	if err != nil {
 		return nil, err
 	}
