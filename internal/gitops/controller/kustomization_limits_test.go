@@ -51,7 +51,7 @@ func TestHostileCommitsAreRefused(t *testing.T) {
 		fragments []string
 	}{
 		"a generator file from a URL is not fetched": {
-			files: map[string]string{"app/kustomization.yaml": "resources: [keep.yaml]\nconfigMapGenerator:\n- name: stolen\n  envs:\n  - " + metadata.URL + "/latest/meta-data\n"},
+			files:  map[string]string{"app/kustomization.yaml": "resources: [keep.yaml]\nconfigMapGenerator:\n- name: stolen\n  envs:\n  - " + metadata.URL + "/latest/meta-data\n"},
 			reason: meta.BuildFailedReason, fragments: []string{"builds are offline", "app/kustomization.yaml", metadata.URL},
 		},
 		"a transformer config's path from a URL through a symlinked kustomization is not fetched": {
