@@ -82,6 +82,8 @@ func (r *GitRepositoryReconciler) reconcile(ctx context.Context, obj *sourcev1.G
 			reason = meta.AuthenticationFailedReason
 		case errors.Is(err, source.ErrLimitExceeded):
 			reason = meta.LimitExceededReason
+		case errors.Is(err, source.ErrInsecure):
+			reason = meta.InvalidSpecReason
 		}
 		meta.SetCondition(obj, metav1.Condition{Type: meta.FetchFailedCondition, Status: metav1.ConditionTrue, Reason: reason, Message: err.Error()})
 		return outcome{ready: metav1.ConditionFalse, reason: reason, message: err.Error(), err: fmt.Errorf("failed to fetch %s: %w", key, err)}

@@ -56,24 +56,12 @@ func TestBadInputIsReportedAndDeletesNothing(t *testing.T) {
 			branch: "nope", onRepo: true, reason: meta.GitOperationFailedReason, fragments: []string{"nope"},
 		},
 		"wrong credentials fail authentication": {
-			repoPatch: func(t *testing.T, ns string) string {
-				root := t.TempDir()
-				srv := gitserver.New(root).WithBasicAuth("git", "right")
-				if _, err := srv.Start(); err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(srv.Close)
-				if err := srv.InitRepo("private", "main"); err != nil {
-					t.Fatal(err)
-				}
-				secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "creds", Namespace: ns},
-					StringData: map[string]string{"username": "git", "password": "wrong"}}
-				if err := k8s.Create(context.Background(), secret); err != nil {
-					t.Fatal(err)
-				}
-				return srv.RepoURL("private")
-			},
-			onRepo: true, reason: meta.AuthenticationFailedReason,
+			repoPatch: func(t *testing.T, ns string) string { return privateRepo(t, ns, true) },
+			onRepo:    true, reason: meta.AuthenticationFailedReason,
+		},
+		"credentials over plain http are refused before they are sent": {
+			repoPatch: func(t *testing.T, ns string) string { return privateRepo(t, ns, false) },
+			onRepo:    true, reason: meta.InvalidSpecReason, fragments: []string{"credentials are never sent over plain http"},
 		},
 		"an unreachable server is a Git operation failure": {
 			repoPatch: func(*testing.T, string) string { return "http://127.0.0.1:1/nowhere.git" },
@@ -140,6 +128,32 @@ func TestBadInputIsReportedAndDeletesNothing(t *testing.T) {
 			}
 		})
 	}
+}
+
+// privateRepo serves a repository behind basic auth, over HTTPS when tls, and
+// creates the Secret "creds" with a wrong password (and the server's CA).
+func privateRepo(t *testing.T, ns string, tls bool) string {
+	t.Helper()
+	srv := gitserver.New(t.TempDir()).WithBasicAuth("git", "right")
+	if tls {
+		srv.WithTLS()
+	}
+	if _, err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	if err := srv.InitRepo("private", "main"); err != nil {
+		t.Fatal(err)
+	}
+	data := map[string]string{"username": "git", "password": "wrong"}
+	if tls {
+		data["ca.crt"] = string(srv.CACert())
+	}
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "creds", Namespace: ns}, StringData: data}
+	if err := k8s.Create(context.Background(), secret); err != nil {
+		t.Fatal(err)
+	}
+	return srv.RepoURL("private")
 }
 
 func patchSpec(t *testing.T, obj client.Object, patch string) {

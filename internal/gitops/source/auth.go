@@ -166,10 +166,8 @@ func (a *Auth) method(u *url.URL) (transport.AuthMethod, error) {
 		// may pick another of its keys and fail verification.
 		pk.HostKeyAlgorithms = db.HostKeyAlgorithms(host)
 		return pk, nil
-	case "file":
-		return nil, nil
 	}
-	return nil, fmt.Errorf("unsupported URL scheme %q (want https, http, ssh or file): %w", u.Scheme, ErrGitOperation)
+	return nil, fmt.Errorf("unsupported URL scheme %q (want https, http or ssh): %w", u.Scheme, ErrGitOperation)
 }
 
 // knownHostsDB parses known_hosts bytes. The library reads files only, so

@@ -171,9 +171,15 @@ func timeout(o FetchOptions) time.Duration {
 // resolve validates the URL and credentials and resolves the ref.
 func (c *Client) resolve(ctx context.Context, o FetchOptions) (target, *url.URL, error) {
 	u, err := url.Parse(o.URL)
-	if err != nil || u.Scheme == "" || (u.Host == "" && u.Scheme != "file") {
+	if err == nil && strings.EqualFold(u.Scheme, "file") {
+		// The CRD's pattern refuses file:// too, but a controller must not
+		// rely on admission: such a URL would read the controller's disk.
+		return target{}, nil, newError(ErrInsecure, o.Auth, o.URL,
+			fmt.Sprintf("repository URL %q is refused: file:// would read the controller's own disk; use https:// or ssh://", RedactURL(o.URL)), nil)
+	}
+	if err != nil || u.Scheme == "" || u.Host == "" {
 		return target{}, nil, newError(ErrGitOperation, o.Auth, o.URL,
-			fmt.Sprintf("invalid repository URL %q: want https://, http://, ssh:// or file://", RedactURL(o.URL)), nil)
+			fmt.Sprintf("invalid repository URL %q: want https://, http:// or ssh://", RedactURL(o.URL)), nil)
 	}
 	auth, err := o.Auth.method(u)
 	if err != nil {
@@ -182,6 +188,12 @@ func (c *Client) resolve(ctx context.Context, o FetchOptions) (target, *url.URL,
 			kind = ErrGitOperation
 		}
 		return target{}, nil, newError(kind, o.Auth, o.URL, "failed to configure authentication for "+RedactURL(o.URL), err)
+	}
+	if auth != nil && u.Scheme == "http" {
+		// Anyone on the path would read them. Refused before any request,
+		// so not even a redirect to https sees them sent in the clear.
+		return target{}, nil, newError(ErrInsecure, o.Auth, o.URL,
+			fmt.Sprintf("credentials are never sent over plain http: %s needs an https:// URL (or ssh://), or no credentials", RedactURL(o.URL)), nil)
 	}
 	ref := o.Ref.withDefault()
 	if ref.Commit != "" {

@@ -20,10 +20,13 @@ var (
 	// ErrLimitExceeded: the tree went past one of the Client's Limits
 	// (reason LimitExceeded).
 	ErrLimitExceeded = errors.New("limit exceeded")
+	// ErrInsecure: the URL is refused as unsafe whatever the remote says:
+	// file://, or credentials over plain http:// (reason InvalidSpec).
+	ErrInsecure = errors.New("insecure source")
 )
 
-// Error is a fetch failure: Kind is ErrAuthentication, ErrGitOperation or
-// ErrLimitExceeded and Err the cause. Its message never holds credentials: URLs lose their
+// Error is a fetch failure: Kind is ErrAuthentication, ErrGitOperation,
+// ErrLimitExceeded or ErrInsecure and Err the cause. Its message never holds credentials: URLs lose their
 // userinfo and the secret values of the Auth in use are masked.
 type Error struct {
 	Kind error

@@ -131,21 +131,38 @@ func ptr(s string) *string { return &s }
 
 func TestFetchAuth(t *testing.T) {
 	const user, pass, token = "deploy", "hunter2-secret", "tok-very-secret"
-	f := newFixture(t, func(s *gitserver.Server) { s.WithBasicAuth(user, pass).WithBearerToken(token) })
+	f := newFixture(t, func(s *gitserver.Server) { s.WithBasicAuth(user, pass).WithBearerToken(token).WithTLS() })
+	plain := newFixture(t, func(s *gitserver.Server) { s.WithBasicAuth(user, pass).WithBearerToken(token) })
+	ca := f.srv.CACert()
 	tests := map[string]struct {
+		url       string
 		auth      *Auth
 		wantErr   error
 		mustNotIn string
 	}{
-		"the right username and password fetch":       {&Auth{Username: user, Password: pass}, nil, ""},
-		"the right bearer token fetches":              {&Auth{BearerToken: token}, nil, ""},
-		"a wrong password is an authentication error": {&Auth{Username: user, Password: "wrong-password-xyz"}, ErrAuthentication, "wrong-password-xyz"},
-		"a wrong token is an authentication error":    {&Auth{BearerToken: "wrong-token-xyz"}, ErrAuthentication, "wrong-token-xyz"},
-		"no credentials are an authentication error":  {nil, ErrAuthentication, ""},
+		"the right username and password fetch":       {f.url, &Auth{Username: user, Password: pass, CAData: ca}, nil, ""},
+		"the right bearer token fetches":              {f.url, &Auth{BearerToken: token, CAData: ca}, nil, ""},
+		"a wrong password is an authentication error": {f.url, &Auth{Username: user, Password: "wrong-password-xyz", CAData: ca}, ErrAuthentication, "wrong-password-xyz"},
+		"a wrong token is an authentication error":    {f.url, &Auth{BearerToken: "wrong-token-xyz", CAData: ca}, ErrAuthentication, "wrong-token-xyz"},
+		"no credentials are an authentication error":  {f.url, &Auth{CAData: ca}, ErrAuthentication, ""},
+		"a password is never sent over plain http":    {plain.url, &Auth{Username: user, Password: pass}, ErrInsecure, pass},
+		"a token is never sent over plain http":       {plain.url, &Auth{BearerToken: token}, ErrInsecure, token},
+		"credentials in an http URL are never sent": {
+			strings.Replace(plain.url, "http://", "http://"+user+":"+pass+"@", 1), nil, ErrInsecure, pass,
+		},
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
-			s, _, err := NewClient().Fetch(context.Background(), FetchOptions{URL: f.url, Ref: Ref{Branch: "main"}, Auth: tt.auth}, "")
+			plain.srv.ResetStats()
+			s, _, err := NewClient().Fetch(context.Background(), FetchOptions{URL: tt.url, Ref: Ref{Branch: "main"}, Auth: tt.auth}, "")
+			if errors.Is(tt.wantErr, ErrInsecure) {
+				if st := plain.srv.Stats(); st != (gitserver.Stats{}) {
+					t.Errorf("the plain http server saw requests: %+v", st)
+				}
+				if err == nil || !strings.Contains(err.Error(), "credentials are never sent over plain http") {
+					t.Errorf("err = %v, want it to say credentials are never sent over plain http", err)
+				}
+			}
 			if tt.wantErr == nil {
 				if err != nil {
 					t.Fatal(err)
@@ -210,7 +227,7 @@ func TestFetchErrors(t *testing.T) {
 			FetchOptions{URL: "ftp://example.com/repo.git"}, ErrGitOperation, `unsupported URL scheme "ftp"`, "",
 		},
 		"credentials in the URL never reach the message": {
-			FetchOptions{URL: withCreds, Ref: Ref{Branch: "nope"}}, ErrGitOperation, `branch "nope" not found in ` + f.url, "pa55word-in-url",
+			FetchOptions{URL: withCreds, Ref: Ref{Branch: "nope"}}, ErrInsecure, `credentials are never sent over plain http: ` + f.url, "pa55word-in-url",
 		},
 		"ssh without known_hosts is refused": {
 			FetchOptions{URL: "ssh://git@127.0.0.1:1/app.git", Ref: Ref{Branch: "main"}, Auth: &Auth{SSHIdentity: []byte("x")}}, ErrAuthentication, `"known_hosts"`, "",
@@ -235,14 +252,18 @@ func TestFetchErrors(t *testing.T) {
 	}
 }
 
-func TestFetchFileURL(t *testing.T) {
+// TestFetchRefusesFileURL: a file:// URL would read the controller's own
+// disk; it is refused in code, whatever admission let through.
+func TestFetchRefusesFileURL(t *testing.T) {
 	f := newFixture(t, nil)
 	u := "file://" + filepath.ToSlash(filepath.Join(f.srv.Root(), "app.git"))
-	s, _, err := NewClient().Fetch(context.Background(), FetchOptions{URL: u, Ref: Ref{Tag: "v1.5.0"}}, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if s.Commit != f.c2 {
-		t.Errorf("Commit = %s, want %s", s.Commit, f.c2)
+	for _, url := range []string{u, strings.Replace(u, "file://", "FILE://", 1)} {
+		s, _, err := NewClient().Fetch(context.Background(), FetchOptions{URL: url, Ref: Ref{Tag: "v1.5.0"}}, "")
+		if err == nil {
+			t.Fatalf("fetched %s from %s, want it refused", s.Commit, url)
+		}
+		if !errors.Is(err, ErrInsecure) || !strings.Contains(err.Error(), "file:// would read the controller's own disk") {
+			t.Errorf("err = %v, want ErrInsecure saying why", err)
+		}
 	}
 }

@@ -9,9 +9,17 @@ package gitserver
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/subtle"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"errors"
 	"fmt"
+	"math/big"
 	"net"
 	"net/http"
 	"net/http/cgi"
@@ -30,6 +38,8 @@ type Server struct {
 
 	user, pass string
 	token      string
+	tls        bool
+	caPEM      []byte
 
 	mu       sync.Mutex
 	listener net.Listener
@@ -60,6 +70,21 @@ func (s *Server) WithBasicAuth(user, pass string) *Server {
 func (s *Server) WithBearerToken(token string) *Server {
 	s.token = token
 	return s
+}
+
+// WithTLS makes Start serve HTTPS, with a self-signed certificate for
+// 127.0.0.1 made at Start; CACert returns it for clients to trust.
+func (s *Server) WithTLS() *Server {
+	s.tls = true
+	return s
+}
+
+// CACert returns the PEM certificate of a WithTLS server after Start, the
+// "ca.crt" a client needs; nil otherwise.
+func (s *Server) CACert() []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.caPEM
 }
 
 // Root returns the directory holding the bare repositories.
@@ -95,8 +120,18 @@ func (s *Server) Start() (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("failed to listen on 127.0.0.1: %w", err)
 	}
-	s.listener = l
 	s.url = "http://" + l.Addr().String()
+	if s.tls {
+		cert, caPEM, err := selfSigned()
+		if err != nil {
+			l.Close()
+			return "", err
+		}
+		l = tls.NewListener(l, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+		s.caPEM = caPEM
+		s.url = "https://" + l.Addr().String()
+	}
+	s.listener = l
 	srv := &http.Server{Handler: s.handler(backend), ReadHeaderTimeout: 10 * time.Second}
 	s.http = srv
 	go func() { _ = srv.Serve(l) }()
@@ -248,4 +283,29 @@ func runGit(dir string, args ...string) (string, error) {
 		return "", fmt.Errorf("git %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
 	}
 	return strings.TrimSpace(string(out)), nil
+}
+
+// selfSigned makes a certificate for 127.0.0.1, valid for a day, that is its
+// own CA.
+func selfSigned() (tls.Certificate, []byte, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return tls.Certificate{}, nil, fmt.Errorf("failed to generate a TLS key: %w", err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(time.Now().UnixNano()),
+		Subject:               pkix.Name{CommonName: "tugboat gitserver"},
+		NotBefore:             time.Now().Add(-time.Minute),
+		NotAfter:              time.Now().Add(24 * time.Hour),
+		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return tls.Certificate{}, nil, fmt.Errorf("failed to make a TLS certificate: %w", err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), nil
 }
