@@ -264,24 +264,3 @@ func comparable(u *unstructured.Unstructured) map[string]any {
 	delete(c, "status")
 	return c
 }
-
-// maskSecrets replaces Secret values so that none is printed: equal values become
-// "***", differing ones "*** (before)" and "*** (after)", as Flux's diff masks them.
-func maskSecrets(before, after map[string]any) {
-	for _, field := range []string{"data", "stringData"} {
-		b, _ := before[field].(map[string]any)
-		a, _ := after[field].(map[string]any)
-		for k, bv := range b {
-			if av, ok := a[k]; ok && av == bv {
-				b[k], a[k] = "***", "***"
-				continue
-			}
-			b[k] = "*** (before)"
-		}
-		for k, av := range a {
-			if av != "***" {
-				a[k] = "*** (after)"
-			}
-		}
-	}
-}

@@ -6,9 +6,12 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"io/fs"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -123,6 +126,32 @@ func TestDiffKustomization(t *testing.T) {
 	r = mustRun(t, ExitError, ns, "diff", "kustomization", "web", "--path", dir)
 	if !strings.Contains(r.stderr, "new.yaml") {
 		t.Errorf("build error does not name the file: %q", r.stderr)
+	}
+
+	// A build is offline: a generator's URL, read through a kustomization.yaml
+	// that is a symlink to another name, is refused without a request.
+	var requests atomic.Int64
+	metadata := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		requests.Add(1)
+		_, _ = w.Write([]byte("AWS_SECRET_ACCESS_KEY=stolen\n"))
+	}))
+	defer metadata.Close()
+	if err := os.WriteFile(filepath.Join(dir, "settings.txt"), []byte("namespace: "+ns+"\nresources: [web.yaml]\n"+
+		"configMapGenerator:\n- name: stolen\n  envs:\n  - "+metadata.URL+"/latest/meta-data\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(dir, "kustomization.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("settings.txt", filepath.Join(dir, "kustomization.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	r = mustRun(t, ExitError, ns, "diff", "kustomization", "web", "--path", dir)
+	if !strings.Contains(r.stderr, "builds are offline") || !strings.Contains(r.stderr, "settings.txt") {
+		t.Errorf("a remote generator file is not refused by name: %q", r.stderr)
+	}
+	if n := requests.Load(); n != 0 {
+		t.Errorf("diff sent %d requests to the metadata server", n)
 	}
 }
 
