@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"regexp"
@@ -151,6 +152,7 @@ func (p *prepared) finish(in Input) (res *Result, err error) {
 
 func (p *prepared) finishObjects(in Input) (*Result, error) {
 	postBuild := in.Spec.PostBuild != nil
+	limits := in.Limits.withDefaults()
 	// SubstituteVariables drops newlines from the values it is given.
 	vars := make(map[string]string, len(in.Vars))
 	for k, v := range in.Vars {
@@ -175,7 +177,11 @@ func (p *prepared) finishObjects(in Input) (*Result, error) {
 				var subst decodedObjects
 				if len(vars) > 0 {
 					var err error
-					subst, id, name, err = o.substitute(vars, in.StrictSubstitution)
+					subst, id, name, err = o.substitute(vars, in.StrictSubstitution, limits.ManifestBytes)
+					if errors.Is(err, errTooLarge) {
+						return nil, limitError(in.Path, "post build substitution makes '%s' larger than %d bytes, the limit per manifest (ManifestBytes)",
+							o.name, limits.ManifestBytes)
+					}
 					if err != nil {
 						return nil, &Error{Path: in.Path, Message: fmt.Sprintf("post build failed for '%s': %v", o.name, err), Err: err}
 					}
@@ -247,8 +253,11 @@ type decodedObjects struct {
 // as the rest of Flux's path would (see fluxNumbers), the object's new id
 // and name, and an error only where SubstituteVariables fails. vars must
 // not be empty: without variables Flux leaves the object as it was.
-func (o *preparedObject) substitute(vars map[string]string, strict bool) (decodedObjects, string, string, error) {
-	text, err := substituteText(o.text, vars, strict)
+func (o *preparedObject) substitute(vars map[string]string, strict bool, max int64) (decodedObjects, string, string, error) {
+	text, err := substituteText(o.text, vars, strict, max)
+	if errors.Is(err, errTooLarge) {
+		return decodedObjects{}, "", "", err
+	}
 	if err != nil {
 		return decodedObjects{}, "", "", fmt.Errorf("envsubst error: %w", err)
 	}
@@ -347,7 +356,7 @@ var varsubRegex = regexp.MustCompile("^[_[:alpha:]][_[:alpha:][:digit:]]*$")
 // substitute also calls on its own. Keep it in step with Flux on upgrades;
 // TestVarSubstitutionIsFlux compares the two.
 func varSubstitution(data []byte, vars map[string]string, strict bool) ([]byte, error) {
-	output, err := substituteText(data, vars, strict)
+	output, err := substituteText(data, vars, strict, math.MaxInt64)
 	if err != nil {
 		return nil, err
 	}
@@ -361,20 +370,38 @@ func varSubstitution(data []byte, vars map[string]string, strict bool) ([]byte, 
 }
 
 // substituteText is the first half of varSubstitution: the variables checked
-// and put into the text.
-func substituteText(data []byte, vars map[string]string, strict bool) (string, error) {
+// and put into the text. It stops at max bytes of output (errTooLarge): a
+// manifest of a million ${X} and a 1 MiB X from a ConfigMap would otherwise
+// make a terabyte.
+func substituteText(data []byte, vars map[string]string, strict bool, max int64) (string, error) {
 	for v := range vars {
 		if !varsubRegex.MatchString(v) {
 			return "", fmt.Errorf("'%s' var name is invalid, must match '%s'", v, varsubRegex.String())
 		}
 	}
 
-	output, err := envsubst.Eval(string(data), lookup(vars, strict))
+	// The text plus every value put into it bounds the output; once past
+	// max the values are left out, and the result thrown away.
+	look, size, over := lookup(vars, strict), int64(len(data)), false
+	output, err := envsubst.Eval(string(data), func(name string) (string, bool) {
+		v, ok := look(name)
+		if size += int64(len(v)); size > max {
+			over = true
+			return "", ok
+		}
+		return v, ok
+	})
+	if over {
+		return "", errTooLarge
+	}
 	if err != nil {
 		return "", fmt.Errorf("variable substitution failed: %w", err)
 	}
 	return output, nil
 }
+
+// errTooLarge is a substitution stopped at the limit per manifest.
+var errTooLarge = errors.New("substitution made the object larger than the limit per manifest")
 
 func lookup(vars map[string]string, strict bool) func(string) (string, bool) {
 	return func(s string) (string, bool) {

@@ -94,6 +94,20 @@ func TestBuildLimits(t *testing.T) {
 			in:     Input{Limits: Limits{Objects: 6}},
 			builds: true,
 		},
+		"a substitution past the limit per manifest is refused": {
+			// 200 references to a 1 KiB variable: 200 KiB from a 2 KiB file.
+			files: map[string]string{"app/cm.yaml": configMap("cm", strings.Repeat("${BIG}", 200))},
+			in: Input{Spec: kustomizev1.KustomizationSpec{PostBuild: &kustomizev1.PostBuild{}},
+				Vars: map[string]string{"BIG": strings.Repeat("x", 1024)}, Limits: Limits{ManifestBytes: 64 << 10}},
+			path: "app",
+			want: []string{"post build substitution makes 'ConfigMap/cm' larger than 65536 bytes", "(ManifestBytes)"},
+		},
+		"the same substitution within the limit builds": {
+			files: map[string]string{"app/cm.yaml": configMap("cm", strings.Repeat("${BIG}", 200))},
+			in: Input{Spec: kustomizev1.KustomizationSpec{PostBuild: &kustomizev1.PostBuild{}},
+				Vars: map[string]string{"BIG": strings.Repeat("x", 1024)}, Limits: Limits{ManifestBytes: 256 << 10}},
+			builds: true,
+		},
 		"a build past its deadline is stopped": {
 			files: map[string]string{"app/cm.yaml": configMap("cm", "x")},
 			in:    Input{Limits: Limits{Timeout: time.Nanosecond}},

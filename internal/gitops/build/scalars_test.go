@@ -2,6 +2,7 @@ package build
 
 import (
 	"encoding/json"
+	"math"
 	"reflect"
 	"strings"
 	"testing"
@@ -109,7 +110,7 @@ func sameAsFluxsPath(t *testing.T, slots scalarSlots, text []byte, vars map[stri
 	if wantErr == nil {
 		wantErr = json.Unmarshal(data, &want)
 	}
-	substituted, err := substituteText(text, vars, strict)
+	substituted, err := substituteText(text, vars, strict, math.MaxInt64)
 	if err != nil {
 		if wantErr == nil {
 			t.Errorf("vars %q: substituteText failed (%v), Flux's path did not", vars, err)
