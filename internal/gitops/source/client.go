@@ -18,6 +18,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/transport"
+	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 	"github.com/go-git/go-git/v5/storage"
 	"github.com/go-git/go-git/v5/storage/filesystem"
 	"github.com/go-git/go-git/v5/storage/memory"
@@ -189,7 +190,7 @@ func (c *Client) resolve(ctx context.Context, o FetchOptions) (target, *url.URL,
 		}
 		return target{}, nil, newError(kind, o.Auth, o.URL, "failed to configure authentication for "+RedactURL(o.URL), err)
 	}
-	if auth != nil && u.Scheme == "http" {
+	if u.Scheme == "http" && sendsSecret(auth) {
 		// Anyone on the path would read them. Refused before any request,
 		// so not even a redirect to https sees them sent in the clear.
 		return target{}, nil, newError(ErrInsecure, o.Auth, o.URL,
@@ -222,6 +223,18 @@ func (c *Client) resolve(ctx context.Context, o FetchOptions) (target, *url.URL,
 		return target{}, nil, newError(ErrGitOperation, o.Auth, o.URL, fmt.Sprintf("%v in %s", err, RedactURL(o.URL)), nil)
 	}
 	return t, u, nil
+}
+
+// sendsSecret reports whether m puts a secret on the wire: a password or a
+// token (a user name alone, as in http://git@host/, is no secret).
+func sendsSecret(m transport.AuthMethod) bool {
+	switch a := m.(type) {
+	case nil:
+		return false
+	case *githttp.BasicAuth:
+		return a.Password != ""
+	}
+	return true
 }
 
 // fetchedRef is where the one fetched ref is stored in the scratch repository.

@@ -133,6 +133,7 @@ func TestFetchAuth(t *testing.T) {
 	const user, pass, token = "deploy", "hunter2-secret", "tok-very-secret"
 	f := newFixture(t, func(s *gitserver.Server) { s.WithBasicAuth(user, pass).WithBearerToken(token).WithTLS() })
 	plain := newFixture(t, func(s *gitserver.Server) { s.WithBasicAuth(user, pass).WithBearerToken(token) })
+	open := newFixture(t, nil)
 	ca := f.srv.CACert()
 	tests := map[string]struct {
 		url       string
@@ -147,6 +148,9 @@ func TestFetchAuth(t *testing.T) {
 		"no credentials are an authentication error":  {f.url, &Auth{CAData: ca}, ErrAuthentication, ""},
 		"a password is never sent over plain http":    {plain.url, &Auth{Username: user, Password: pass}, ErrInsecure, pass},
 		"a token is never sent over plain http":       {plain.url, &Auth{BearerToken: token}, ErrInsecure, token},
+		"a user name alone in an http URL is no secret": {
+			strings.Replace(open.url, "http://", "http://git@", 1), nil, nil, "",
+		},
 		"credentials in an http URL are never sent": {
 			strings.Replace(plain.url, "http://", "http://"+user+":"+pass+"@", 1), nil, ErrInsecure, pass,
 		},
@@ -167,8 +171,8 @@ func TestFetchAuth(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if s.Commit != f.c3 {
-					t.Errorf("Commit = %s, want %s", s.Commit, f.c3)
+				if want := map[bool]string{true: open.c3, false: f.c3}[strings.Contains(tt.url, "git@")]; s.Commit != want {
+					t.Errorf("Commit = %s, want %s", s.Commit, want)
 				}
 				return
 			}
