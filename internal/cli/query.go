@@ -263,8 +263,8 @@ func writeRows(w io.Writer, format string, columns []kql.Column, n int, row func
 	for r := 0; r < n; r++ {
 		cells := row(r)
 		for i, c := range cells {
-			// One line per row: newlines and tabs would break the table.
-			cells[i] = strings.NewReplacer("\n", `\n`, "\t", `\t`).Replace(c)
+			// One line per row, and nothing a terminal would act on.
+			cells[i] = escapeCell(c)
 		}
 		t.row(cells...)
 	}

@@ -30,6 +30,9 @@ func TestQueryOverLoadedFiles(t *testing.T) {
 			args: []string{"--load", "ContainerLogV2=" + file("logs.jsonl"), "-o", "csv",
 				`ContainerLogV2 | project TimeGenerated, LogMessage, Ms = tolong(LogMessage.ms) | sort by TimeGenerated asc`},
 		},
+		"terminal escape sequences in a stored log line are printed escaped": {
+			args: []string{"--load", "ContainerLogV2=" + file("escapes.jsonl"), `ContainerLogV2 | project PodName, LogMessage`},
+		},
 		"a file of another name gets inferred columns": {
 			args: []string{"--load", "Services=" + file("custom.csv"), "-o", "json",
 				`Services | extend Load = requests * p95_ms | where healthy or seen > datetime(2026-01-01T10:01:00Z)`},
