@@ -188,10 +188,59 @@ func readOnly(ctx context.Context) context.Context {
 	}))
 }
 
+// chDefaultExecutionTime bounds a query on the server when its context has
+// no deadline; the server stops it even if the client went away.
+const chDefaultExecutionTime = 5 * time.Minute
+
+// limited adds the resource limits of a query to its settings: the server
+// enforces them per query (max_memory_usage, max_threads), and
+// max_execution_time repeats the context's deadline on the server. These
+// settings exist on 18.16 and on current releases.
+func (s *ClickHouse) limited(ctx context.Context) context.Context {
+	left := chDefaultExecutionTime
+	if dl, ok := ctx.Deadline(); ok {
+		left = time.Until(dl)
+	}
+	secs := max(int64((left+time.Second-1)/time.Second), 1)
+	return clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{
+		"readonly":           2,
+		"join_use_nulls":     1,
+		"max_memory_usage":   int(s.opts.Limits.MemoryBytes),
+		"max_threads":        s.opts.Limits.Threads,
+		"max_execution_time": int(secs),
+	}))
+}
+
+// ClickHouse's error codes for a query stopped by a limit (ErrorCodes.cpp).
+const (
+	chMemoryLimitExceeded = 241
+	chTimeoutExceeded     = 159
+	chTooSlow             = 160
+)
+
+// queryError classifies an error of a running query, as DuckDB.queryError.
+func (s *ClickHouse) queryError(ctx context.Context, err error) error {
+	if cerr := ctxError(ctx); cerr != nil {
+		return cerr
+	}
+	var ex *clickhouse.Exception
+	if errors.As(err, &ex) {
+		switch ex.Code {
+		case chMemoryLimitExceeded:
+			return &LimitError{Limit: "memory limit of " + bytesText(s.opts.Limits.MemoryBytes) + " per query", Err: err}
+		case chTimeoutExceeded, chTooSlow:
+			// The server's max_execution_time is the context's deadline,
+			// rounded up: the same limit, seen first by the server.
+			return fmt.Errorf("failed to run query: it did not finish by its deadline: %w", errors.Join(context.DeadlineExceeded, err))
+		}
+	}
+	return fmt.Errorf("failed to run query: %w", err)
+}
+
 func (s *ClickHouse) run(ctx context.Context, plan *kql.Plan) (*Result, error) {
-	rows, err := s.conn.Query(readOnly(ctx), plan.SQL, plan.Args...)
+	rows, err := s.conn.Query(s.limited(ctx), plan.SQL, plan.Args...)
 	if err != nil {
-		return nil, fmt.Errorf("failed to run query: %w", err)
+		return nil, s.queryError(ctx, err)
 	}
 	defer rows.Close()
 	types := rows.ColumnTypes()
@@ -209,7 +258,7 @@ func (s *ClickHouse) run(ctx context.Context, plan *kql.Plan) (*Result, error) {
 			break
 		}
 		if err := rows.Scan(ptrs...); err != nil {
-			return nil, fmt.Errorf("failed to read query result: %w", err)
+			return nil, s.queryError(ctx, err)
 		}
 		row := make([]any, len(ptrs))
 		for i, p := range ptrs {
@@ -232,7 +281,7 @@ func (s *ClickHouse) run(ctx context.Context, plan *kql.Plan) (*Result, error) {
 		res.Rows = append(res.Rows, row)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("failed to run query: %w", err)
+		return nil, s.queryError(ctx, err)
 	}
 	return res, nil
 }

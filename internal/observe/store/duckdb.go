@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -38,6 +39,43 @@ const DuckDBFile = "tugboat.duckdb"
 // buffer pool (which spills to disk under its memory limit).
 const duckCheckpointThreshold = "64MiB"
 
+// duckConfig is the configuration the database starts with.
+func duckConfig(l Limits) url.Values {
+	v := url.Values{}
+	v.Set("checkpoint_threshold", duckCheckpointThreshold)
+	v.Set("memory_limit", fmt.Sprintf("%dB", l.MemoryBytes))
+	v.Set("threads", fmt.Sprint(l.Threads))
+	v.Set("autoinstall_known_extensions", "false")
+	v.Set("autoload_known_extensions", "false")
+	return v
+}
+
+// duckLock are the settings made once the database is open, in order, the
+// last locking the configuration (lock_configuration): a statement that
+// reached the engine some other way than the planner could not raise a
+// limit or turn external access back on. External access is off
+// (enable_external_access=false): no read_csv of /etc/passwd, no ATTACH, no
+// extension downloads; the store reads only its own file and spills to its
+// own temp directory. (DuckDB takes temp_directory only as a SET, not in
+// the configuration a database opens with.)
+func duckLock(path string, l Limits) []string {
+	var stmts []string
+	if path != "" {
+		// DuckDB's default is the same place; named so that the limit is on
+		// a directory we know. An in-memory database does not spill: it
+		// stops at memory_limit.
+		stmts = append(stmts,
+			"SET GLOBAL temp_directory = "+quoteString(path+".tmp"),
+			fmt.Sprintf("SET GLOBAL max_temp_directory_size = '%dB'", l.TempBytes))
+	}
+	return append(stmts,
+		"SET GLOBAL enable_external_access = false",
+		"SET GLOBAL lock_configuration = true")
+}
+
+// quoteString quotes a SQL string literal (our own data directory's path).
+func quoteString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
 // DuckDB is the embedded engine: one database file, appends through DuckDB's
 // Appender API inside a transaction, queries on concurrent connections.
 type DuckDB struct {
@@ -64,34 +102,36 @@ var _ Store = (*DuckDB)(nil)
 // exist yet.
 func OpenDuckDB(ctx context.Context, dir string, opts Options) (*DuckDB, error) {
 	opts = opts.withDefaults()
-	dsn := ""
+	path := ""
 	if dir != "" {
 		if err := os.MkdirAll(dir, 0o750); err != nil {
 			return nil, fmt.Errorf("failed to create data directory %s: %w", dir, err)
 		}
-		dsn = filepath.Join(dir, DuckDBFile)
+		path = filepath.Join(dir, DuckDBFile)
 	}
-	conn, err := duckdb.NewConnector(dsn, nil)
+	conn, err := duckdb.NewConnector(path+"?"+duckConfig(opts.Limits).Encode(), nil)
 	if err != nil {
-		return nil, fmt.Errorf("failed to open DuckDB database %s: %w", dsn, err)
+		return nil, fmt.Errorf("failed to open DuckDB database %s: %w", path, err)
 	}
 	s := &DuckDB{db: sql.OpenDB(conn), conn: conn, opts: opts, stop: make(chan struct{}), done: make(chan struct{})}
-	if _, err := s.db.ExecContext(ctx, "SET GLOBAL checkpoint_threshold = '"+duckCheckpointThreshold+"'"); err != nil {
-		_ = s.db.Close()
-		_ = conn.Close()
-		return nil, fmt.Errorf("failed to configure DuckDB database %s: %w", dsn, err)
-	}
 	for _, name := range sortedTables(opts.Tables) {
 		if _, err := s.db.ExecContext(ctx, duckCreateTable(name, opts.Tables[name])); err != nil {
 			_ = s.db.Close()
 			_ = conn.Close()
-			return nil, fmt.Errorf("failed to create table %s: %w", name, err)
+			return nil, fmt.Errorf("failed to create table %s in %s: %w", name, path, err)
 		}
 	}
 	if err := s.findJSONColumns(ctx); err != nil {
 		_ = s.db.Close()
 		_ = conn.Close()
 		return nil, err
+	}
+	for _, stmt := range duckLock(path, opts.Limits) {
+		if _, err := s.db.ExecContext(ctx, stmt); err != nil {
+			_ = s.db.Close()
+			_ = conn.Close()
+			return nil, fmt.Errorf("failed to configure DuckDB database %s (%s): %w", path, stmt, err)
+		}
 	}
 	go retentionLoop(s.opts.RetentionInterval, s.ApplyRetention, s.stop, s.done)
 	return s, nil
@@ -289,7 +329,7 @@ func (s *DuckDB) run(ctx context.Context, plan *kql.Plan) (*Result, error) {
 	defer func() { _ = tx.Rollback() }()
 	rows, err := tx.QueryContext(ctx, plan.SQL, plan.Args...)
 	if err != nil {
-		return nil, fmt.Errorf("failed to run query: %w", err)
+		return nil, s.queryError(ctx, err)
 	}
 	defer rows.Close()
 	res := &Result{Columns: plan.Columns, Render: plan.Render}
@@ -305,7 +345,7 @@ func (s *DuckDB) run(ctx context.Context, plan *kql.Plan) (*Result, error) {
 			break
 		}
 		if err := rows.Scan(ptrs...); err != nil {
-			return nil, fmt.Errorf("failed to read query result: %w", err)
+			return nil, s.queryError(ctx, err)
 		}
 		row := make([]any, n)
 		for i, v := range dest {
@@ -323,9 +363,24 @@ func (s *DuckDB) run(ctx context.Context, plan *kql.Plan) (*Result, error) {
 		res.Rows = append(res.Rows, row)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("failed to run query: %w", err)
+		return nil, s.queryError(ctx, err)
 	}
 	return res, nil
+}
+
+// queryError classifies an error of a running query: its context ended, or
+// a limit stopped it (DuckDB reports both memory_limit and
+// max_temp_directory_size as out-of-memory errors), or anything else.
+func (s *DuckDB) queryError(ctx context.Context, err error) error {
+	if cerr := ctxError(ctx); cerr != nil {
+		return cerr
+	}
+	var de *duckdb.Error
+	if errors.As(err, &de) && de.Type == duckdb.ErrorTypeOutOfMemory {
+		return &LimitError{Limit: fmt.Sprintf("memory limit of %s (and %s of temporary files)",
+			bytesText(s.opts.Limits.MemoryBytes), bytesText(s.opts.Limits.TempBytes)), Err: err}
+	}
+	return fmt.Errorf("failed to run query: %w", err)
 }
 
 // ApplyRetention deletes the rows older than each table's retention.

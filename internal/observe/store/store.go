@@ -58,6 +58,8 @@ type Options struct {
 	MaxRows int
 	// Now fixes now() and ago() for tests; zero means the clock.
 	Now func() time.Time
+	// Limits bound the engine's memory, spill and threads.
+	Limits Limits
 }
 
 func (o Options) withDefaults() Options {
@@ -76,6 +78,7 @@ func (o Options) withDefaults() Options {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	o.Limits = o.Limits.withDefaults()
 	return o
 }
 
