@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -27,6 +28,7 @@ type queryFlags struct {
 	clickhouse string
 	server     string
 	loads      []string
+	timeout    time.Duration
 }
 
 func newQueryCommand(s streams) *cobra.Command {
@@ -55,6 +57,7 @@ columns inferred from the file.`,
 	fl.StringVar(&f.dataDir, "data-dir", defaultDataDir(), "directory of the DuckDB store")
 	fl.StringVar(&f.clickhouse, "clickhouse", "", "query this ClickHouse server instead (clickhouse://host:9000/db)")
 	fl.StringVar(&f.server, "server", "", "send the query to a controller's HTTP API instead (http://host:9090); the controller holds its DuckDB file open")
+	fl.DurationVar(&f.timeout, "timeout", time.Minute, "give up on the query after this long (0: no limit)")
 	fl.StringArrayVar(&f.loads, "load", nil, "TABLE=FILE: load a .json/.jsonl/.ndjson or .csv file as TABLE into an in-memory store (repeatable)")
 	return cmd
 }
@@ -79,6 +82,22 @@ func (e *queryError) Error() string { return e.qe.Format() }
 func (e *queryError) Unwrap() error { return e.qe }
 
 func runQuery(ctx context.Context, s streams, f queryFlags, query string) error {
+	if f.timeout < 0 {
+		return usageErrorf("--timeout %s: must not be negative", f.timeout)
+	}
+	if f.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, f.timeout)
+		defer cancel()
+	}
+	err := runQueryIn(ctx, s, f, query)
+	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
+		return fmt.Errorf("the query did not finish within %s (--timeout)", f.timeout)
+	}
+	return err
+}
+
+func runQueryIn(ctx context.Context, s streams, f queryFlags, query string) error {
 	if f.server != "" {
 		if len(f.loads) > 0 || f.clickhouse != "" {
 			return usageErrorf("--server cannot be used with --load or --clickhouse")

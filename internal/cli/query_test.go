@@ -2,7 +2,9 @@ package cli
 
 import (
 	"context"
+	"fmt"
 	"net"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -119,5 +121,23 @@ func TestQueryThroughTheHTTPAPI(t *testing.T) {
 	r = mustRun(t, ExitError, "", "query", "--server", "http://127.0.0.1:1", "ContainerLogV2 | count")
 	if !strings.Contains(r.stderr, "failed to query http://127.0.0.1:1/api/v1/query") {
 		t.Errorf("stderr: %s", r.stderr)
+	}
+}
+
+// --timeout stops a query that runs too long with an error that says so.
+func TestQueryTimeout(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "logs.jsonl")
+	var b strings.Builder
+	for i := 0; i < 20000; i++ {
+		fmt.Fprintf(&b, `{"TimeGenerated": "2026-01-01T10:00:00Z", "PodName": "web-1", "ContainerId": "c%d", "LogMessage": "line %d"}`+"\n", i, i)
+	}
+	if err := os.WriteFile(file, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// 4·10⁸ joined rows: far longer than the timeout.
+	r := mustRun(t, ExitError, "", "query", "--timeout", "3s", "--load", "ContainerLogV2="+file,
+		`ContainerLogV2 | join kind=inner (ContainerLogV2) on PodName | summarize dcount(strcat(ContainerId, ContainerId1))`)
+	if !strings.Contains(r.stderr, "the query did not finish within 3s (--timeout)") {
+		t.Fatalf("stderr: %s", r.stderr)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"sigs.k8s.io/controller-runtime/pkg/log"
@@ -24,13 +25,25 @@ const MaxBodyBytes = 1 << 20
 // but an interactive API should answer or fail well before that.
 const DefaultQueryTimeout = time.Minute
 
+// DefaultMaxConcurrentQueries is how many queries run at once. The store's
+// memory limit is shared by every running query (DuckDB's is one for the
+// database), so a few at a time each get a useful share; more wait for none
+// and are answered 429 at once.
+const DefaultMaxConcurrentQueries = 4
+
 // Server is the HTTP API over a store.
 type Server struct {
-	// Addr is the listen address, e.g. ":9090".
+	// Addr is the listen address, e.g. "127.0.0.1:9090".
 	Addr  string
 	Store store.Store
 	// QueryTimeout bounds each query; zero means DefaultQueryTimeout.
 	QueryTimeout time.Duration
+	// MaxConcurrentQueries caps the queries running at once; zero means
+	// DefaultMaxConcurrentQueries.
+	MaxConcurrentQueries int
+
+	slotsOnce sync.Once
+	slots     chan struct{}
 }
 
 // QueryRequest is the body of POST /api/v1/query.
@@ -114,6 +127,13 @@ func (s *Server) query(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, ErrorResponse{Error: "query is empty"})
 		return
 	}
+	release, ok := s.acquire()
+	if !ok {
+		w.Header().Set("Retry-After", "1")
+		writeError(w, http.StatusTooManyRequests, ErrorResponse{Error: fmt.Sprintf("%d queries are running, the most this server runs at once; retry shortly", cap(s.slots))})
+		return
+	}
+	defer release()
 	timeout := s.QueryTimeout
 	if timeout <= 0 {
 		timeout = DefaultQueryTimeout
@@ -122,21 +142,51 @@ func (s *Server) query(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	res, err := s.Store.Query(ctx, req.Query)
 	if err != nil {
-		var qe *store.QueryError
-		if errors.As(err, &qe) {
-			line, col := qe.Position()
-			writeError(w, http.StatusBadRequest, ErrorResponse{Error: qe.Format(), Line: line, Column: col})
-			return
+		code, answer := errorAnswer(err, timeout)
+		if code == http.StatusInternalServerError {
+			// The engine's own text may name files, settings or internals:
+			// it goes to the log, not to the caller.
+			log.FromContext(r.Context()).Error(err, "query failed")
 		}
-		if errors.Is(err, context.DeadlineExceeded) {
-			writeError(w, http.StatusGatewayTimeout, ErrorResponse{Error: fmt.Sprintf("the query did not finish within %s", timeout)})
-			return
-		}
-		log.FromContext(r.Context()).Error(err, "query failed")
-		writeError(w, http.StatusInternalServerError, ErrorResponse{Error: err.Error()})
+		writeError(w, code, answer)
 		return
 	}
 	writeJSON(w, http.StatusOK, store.ToJSON(res))
+}
+
+// errorAnswer maps a failed query to its status and answer. Only errors of
+// ours reach the caller in words: the query's own mistakes, the limit it
+// went past, its deadline; anything else is a bare 500.
+func errorAnswer(err error, timeout time.Duration) (int, ErrorResponse) {
+	var qe *store.QueryError
+	var le *store.LimitError
+	switch {
+	case errors.As(err, &qe):
+		line, col := qe.Position()
+		return http.StatusBadRequest, ErrorResponse{Error: qe.Format(), Line: line, Column: col}
+	case errors.As(err, &le):
+		return http.StatusUnprocessableEntity, ErrorResponse{Error: le.Error()}
+	case errors.Is(err, context.DeadlineExceeded):
+		return http.StatusGatewayTimeout, ErrorResponse{Error: fmt.Sprintf("the query did not finish within %s", timeout)}
+	}
+	return http.StatusInternalServerError, ErrorResponse{Error: "the store failed to run the query; the controller's log has the details"}
+}
+
+// acquire takes one of the query slots, without waiting.
+func (s *Server) acquire() (release func(), ok bool) {
+	s.slotsOnce.Do(func() {
+		n := s.MaxConcurrentQueries
+		if n <= 0 {
+			n = DefaultMaxConcurrentQueries
+		}
+		s.slots = make(chan struct{}, n)
+	})
+	select {
+	case s.slots <- struct{}{}:
+		return func() { <-s.slots }, true
+	default:
+		return nil, false
+	}
 }
 
 func writeError(w http.ResponseWriter, code int, e ErrorResponse) { writeJSON(w, code, e) }

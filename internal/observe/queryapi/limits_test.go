@@ -1,0 +1,136 @@
+package queryapi
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tugboatcd/tugboat/internal/observe/store"
+)
+
+// heavyStore is a DuckDB store with 20,000 lines of one pod: a self-join of
+// it has 4·10⁸ rows.
+func heavyStore(t *testing.T, limits store.Limits) *store.DuckDB {
+	t.Helper()
+	st, err := store.OpenDuckDB(context.Background(), t.TempDir(), store.Options{RetentionInterval: -1, DefaultRetention: -1, Limits: limits})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	rows := make([][]any, 20000)
+	for i := range rows {
+		rows[i] = []any{t0.Add(time.Duration(i) * time.Millisecond), "node-1", fmt.Sprintf("c%06d", i), "app", "web-1", "shop",
+			strings.Repeat("x", 40) + fmt.Sprint(i), "stdout", "INFO", nil}
+	}
+	if err := st.Append(context.Background(), store.ContainerLogV2, rows); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// serveServer serves s on a loopback listener until the test ends.
+func serveServer(t *testing.T, s *Server) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx, ln) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	return "http://" + ln.Addr().String()
+}
+
+func postQuery(t *testing.T, base, query string) (int, string) {
+	t.Helper()
+	body, _ := json.Marshal(QueryRequest{Query: query})
+	req, err := http.NewRequest(http.MethodPost, base+"/api/v1/query", strings.NewReader(string(body)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+const (
+	selfJoin  = `ContainerLogV2 | join kind=inner (ContainerLogV2) on PodName | summarize L = make_list(LogMessage1), S = make_set(strcat(ContainerId, ContainerId1)) by PodName`
+	slowCount = `ContainerLogV2 | join kind=inner (ContainerLogV2) on PodName | summarize dcount(strcat(ContainerId, ContainerId1))`
+)
+
+// Past a limit the API answers with a status of its own and words of ours,
+// never the engine's text.
+func TestQueryLimits(t *testing.T) {
+	t.Run("a self-join past the memory limit is 422 naming the limit", func(t *testing.T) {
+		st := heavyStore(t, store.Limits{MemoryBytes: 64 << 20, TempBytes: 64 << 20})
+		defer st.Close()
+		base := serveServer(t, &Server{Store: st, QueryTimeout: 3 * time.Minute})
+		code, body := postQuery(t, base, selfJoin)
+		if code != http.StatusUnprocessableEntity || !strings.Contains(body, "memory limit of 64 MiB") {
+			t.Fatalf("%d %s", code, body)
+		}
+	})
+	t.Run("a query past its deadline is 504", func(t *testing.T) {
+		st := heavyStore(t, store.Limits{})
+		defer st.Close()
+		base := serveServer(t, &Server{Store: st, QueryTimeout: 300 * time.Millisecond})
+		code, body := postQuery(t, base, slowCount)
+		if code != http.StatusGatewayTimeout || body != `{"error":"the query did not finish within 300ms"}`+"\n" {
+			t.Fatalf("%d %s", code, body)
+		}
+	})
+	t.Run("a query over the concurrency cap is 429 while another runs", func(t *testing.T) {
+		st := heavyStore(t, store.Limits{})
+		defer st.Close()
+		base := serveServer(t, &Server{Store: st, QueryTimeout: 8 * time.Second, MaxConcurrentQueries: 1})
+		first := make(chan int, 1)
+		go func() {
+			code, _ := postQuery(t, base, slowCount)
+			first <- code
+		}()
+		// The first query holds the only slot until its deadline; poll
+		// until it has taken it.
+		for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			code, body := postQuery(t, base, "ContainerLogV2 | count")
+			if code == http.StatusTooManyRequests {
+				if !strings.Contains(body, "1 queries are running") {
+					t.Errorf("429 answer: %s", body)
+				}
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no 429 while a query ran; last %d %s", code, body)
+			}
+		}
+		if code := <-first; code != http.StatusGatewayTimeout {
+			t.Errorf("the first query: %d, want 504", code)
+		}
+		if code, body := postQuery(t, base, "ContainerLogV2 | count"); code != http.StatusOK {
+			t.Fatalf("after the first query ended: %d %s", code, body)
+		}
+	})
+	t.Run("an engine failure is 500 without the engine's text", func(t *testing.T) {
+		st := heavyStore(t, store.Limits{})
+		base := serveServer(t, &Server{Store: st})
+		_ = st.Close()
+		code, body := postQuery(t, base, "ContainerLogV2 | count")
+		if code != http.StatusInternalServerError || body != `{"error":"the store failed to run the query; the controller's log has the details"}`+"\n" {
+			t.Fatalf("%d %s", code, body)
+		}
+	})
+}
