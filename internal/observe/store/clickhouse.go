@@ -179,6 +179,16 @@ func (s *ClickHouse) Query(ctx context.Context, query string) (*Result, error) {
 	return s.run(ctx, plan)
 }
 
+// QueryScoped runs the query only for an Unrestricted scope: ClickHouse
+// 18.16 has neither row policies nor table CTEs to restrict it with, so a
+// caller limited to some namespaces gets ErrScopeUnsupported.
+func (s *ClickHouse) QueryScoped(ctx context.Context, query string, scope Scope) (*Result, error) {
+	if !scope.all() {
+		return nil, ErrScopeUnsupported
+	}
+	return s.Query(ctx, query)
+}
+
 // readOnly adds the settings every query runs with.
 func readOnly(ctx context.Context) context.Context {
 	return clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{

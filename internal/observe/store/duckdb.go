@@ -321,6 +321,20 @@ func (s *DuckDB) Query(ctx context.Context, query string) (*Result, error) {
 	return s.run(ctx, plan)
 }
 
+// QueryScoped is Query over the rows scope may read (see scopePlan).
+func (s *DuckDB) QueryScoped(ctx context.Context, query string, scope Scope) (*Result, error) {
+	plan, err := compile(query, s.opts.Tables, kql.DuckDB, s.opts.Now())
+	if err != nil {
+		return nil, err
+	}
+	if !scope.all() {
+		if plan, err = scopePlan(plan, s.opts.Tables, scope); err != nil {
+			return nil, err
+		}
+	}
+	return s.run(ctx, plan)
+}
+
 func (s *DuckDB) run(ctx context.Context, plan *kql.Plan) (*Result, error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {

@@ -18,6 +18,10 @@ type Store interface {
 	// Query compiles a KQL query against the store's tables and runs it.
 	// A problem with the query is a *QueryError (line, column, caret).
 	Query(ctx context.Context, query string) (*Result, error)
+	// QueryScoped is Query over only the rows scope may read. An engine
+	// that cannot restrict a query answers ErrScopeUnsupported (unless the
+	// scope is Unrestricted), never the unrestricted rows.
+	QueryScoped(ctx context.Context, query string, scope Scope) (*Result, error)
 	// Schema returns the tables the store holds.
 	Schema() kql.Schema
 	Close() error

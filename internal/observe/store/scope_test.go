@@ -1,0 +1,126 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/tugboatcd/tugboat/internal/observe/store/storetest"
+)
+
+// scopedStore holds rows of namespaces a and b in every table that belongs
+// to a namespace, and one node's rows.
+func scopedStore(t *testing.T) *DuckDB {
+	t.Helper()
+	ctx := context.Background()
+	s, err := OpenDuckDB(ctx, t.TempDir(), Options{RetentionInterval: -1, DefaultRetention: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	add := func(table string, rows ...[]any) {
+		t.Helper()
+		if err := s.Append(ctx, table, rows); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, ns := range []string{"a", "b"} {
+		uid := "uid-" + ns
+		add(ContainerLogV2, []any{at, "node-1", "c-" + ns, "app", "pod-" + ns, ns, "line of " + ns, "stdout", "INFO", nil})
+		pod := make([]any, len(Tables()[KubePodInventory]))
+		pod[0] = at
+		for i, c := range Tables()[KubePodInventory] {
+			switch c.Name {
+			case "Name":
+				pod[i] = "pod-" + ns
+			case "Namespace":
+				pod[i] = ns
+			case "PodUid":
+				pod[i] = uid
+			}
+		}
+		add(KubePodInventory, pod)
+		add(KubeEvents, []any{at, "cl", "cl", "node-1", 1.0, at, at, "Normal", "event of " + ns, "pod-" + ns, ns, "Pod", "Started", "kubelet"})
+		add(Perf, []any{at, "node-1", "K8SContainer", "memoryWorkingSetBytes", "p", 1.0, "cl/" + uid + "/app"})
+		add(InsightsMetrics, []any{at, "node-1", "container.azm.ms/kubelet", "container_memory_working_set_bytes", "o", fmt.Sprintf(`{"namespace":%q,"pod":"pod-%s"}`, ns, ns), 1.0})
+	}
+	add(Perf, []any{at, "node-1", "K8SNode", "memoryWorkingSetBytes", "p", 1.0, "cl/node-1"})
+	node := make([]any, len(Tables()[KubeNodeInventory]))
+	node[0] = at
+	add(KubeNodeInventory, node)
+	return s
+}
+
+func TestAScopedQueryReadsOnlyItsNamespaces(t *testing.T) {
+	s := scopedStore(t)
+	onlyA := Scope{Pods: []string{"a"}, Logs: []string{"a"}}
+	tests := map[string]struct {
+		scope Scope
+		query string
+		want  string
+	}{
+		"log lines of the namespaces where pods/log may be read": {
+			scope: onlyA, query: `ContainerLogV2 | project PodNamespace`, want: "[[a]]",
+		},
+		"no log lines where only pods may be read": {
+			scope: Scope{Pods: []string{"a", "b"}}, query: `ContainerLogV2 | count`, want: "[[0]]",
+		},
+		"inventory and events of the namespaces where pods may be read": {
+			scope: onlyA, query: `union (KubePodInventory | project Namespace), (KubeEvents | project Namespace) | summarize count() by Namespace`, want: "[[a 2]]",
+		},
+		"container metrics by the pods of those namespaces, no node metrics": {
+			scope: onlyA, query: `Perf | project InstanceName`, want: "[[cl/uid-a/app]]",
+		},
+		"kubelet samples by their namespace label": {
+			scope: onlyA, query: `InsightsMetrics | project Tags`, want: `[[{"namespace":"a","pod":"pod-a"}]]`,
+		},
+		"no node inventory without access to every namespace": {
+			scope: onlyA, query: `KubeNodeInventory | count`, want: "[[0]]",
+		},
+		"a join reads the restricted rows on both sides": {
+			scope: onlyA, query: `ContainerLogV2 | join kind=inner (KubePodInventory | project PodName = Name, Namespace) on PodName | project PodName, Namespace`, want: "[[pod-a a]]",
+		},
+		"a let reads the restricted rows too": {
+			scope: onlyA, query: `let L = ContainerLogV2 | project Namespace = PodNamespace; KubeEvents | join kind=inner (L) on Namespace | project Namespace`, want: "[[a]]",
+		},
+		"a namespace that looks like SQL is only a value": {
+			scope: Scope{Pods: []string{"a') OR TRUE --"}, Logs: []string{"x' OR '1'='1"}}, query: `union ContainerLogV2, KubeEvents | count`, want: "[[0]]",
+		},
+		"the zero scope reads nothing": {
+			query: `union ContainerLogV2, KubeEvents, Perf, InsightsMetrics, KubePodInventory, KubeNodeInventory | count`, want: "[[0]]",
+		},
+		"access to every namespace reads every row": {
+			scope: Unrestricted, query: `union ContainerLogV2, KubeEvents, Perf, KubeNodeInventory | count`, want: "[[8]]",
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			res, err := s.QueryScoped(context.Background(), tc.query, tc.scope)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := fmt.Sprint(ToJSON(res).Rows); got != tc.want {
+				t.Errorf("rows %s, want %s", got, tc.want)
+			}
+		})
+	}
+}
+
+// ClickHouse cannot restrict a query here: it refuses, never answering with
+// every row.
+func TestClickHouseRefusesARestrictedScope(t *testing.T) {
+	s, err := OpenClickHouse(context.Background(), storetest.ClickHouse(t).Database(t), Options{RetentionInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.QueryScoped(context.Background(), "KubeEvents | count", Scope{AllPods: true, Logs: []string{"a"}}); !errors.Is(err, ErrScopeUnsupported) {
+		t.Fatalf("got %v, want ErrScopeUnsupported", err)
+	}
+	if _, err := s.QueryScoped(context.Background(), "KubeEvents | count", Unrestricted); err != nil {
+		t.Fatal(err)
+	}
+}
