@@ -25,6 +25,7 @@ func TestDefaultBuildsWithKustomize(t *testing.T) {
 		"Deployment/tugboat-controller":                                  false,
 		"Service/webhook-receiver":                                       false,
 		"Service/tugboat-api":                                            false,
+		"NetworkPolicy/tugboat-controller":                               false,
 		"MutatingAdmissionPolicy/tugboat-kustomization-finalizer":        false,
 		"MutatingAdmissionPolicyBinding/tugboat-kustomization-finalizer": false,
 	}

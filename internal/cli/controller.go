@@ -11,6 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/tugboatcd/tugboat/internal/gitops/controller"
+	"github.com/tugboatcd/tugboat/internal/observe/queryapi"
 )
 
 // controllerGCPercent is the controller's GOGC when the environment sets none.
@@ -55,7 +56,8 @@ the GOGC environment variable says otherwise.`,
 	f.StringVar(&o.LeaderElectionID, "leader-election-id", "tugboat-controller-leader", "name of the leader lease; one per shard")
 	f.BoolVar(&o.APICompression, "api-compression", false, "ask the apiserver for gzip-compressed responses (for a slow link to it)")
 	f.StringVar(&o.ReceiverAddr, "receiver-bind-address", ":9292", `address of the Receivers' webhooks, /hook/... ("0" disables)`)
-	f.StringVar(&o.HTTP.Addr, "http-bind-address", ":9090", `address of the HTTP API, /api/v1/query ("0" disables)`)
+	f.StringVar(&o.HTTP.Addr, "http-bind-address", queryapi.DefaultAddr, `address of the HTTP API, /api/v1/query ("0" disables)`)
+	f.StringSliceVar(&o.HTTP.AllowedHosts, "http-allowed-hosts", nil, "host names the HTTP API answers for besides localhost and IP addresses (e.g. its Service's DNS names)")
 	f.StringVar(&o.HTTP.DataDir, "data-dir", defaultDataDir(), "directory of the DuckDB store the HTTP API queries")
 	f.StringVar(&o.HTTP.ClickHouseDSN, "clickhouse-dsn", "", "query this ClickHouse server instead of DuckDB (clickhouse://host:9000/db)")
 	return cmd

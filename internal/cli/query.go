@@ -29,6 +29,7 @@ type queryFlags struct {
 	server     string
 	loads      []string
 	timeout    time.Duration
+	tokenFile  string
 }
 
 func newQueryCommand(s streams) *cobra.Command {
@@ -57,6 +58,7 @@ columns inferred from the file.`,
 	fl.StringVar(&f.dataDir, "data-dir", defaultDataDir(), "directory of the DuckDB store")
 	fl.StringVar(&f.clickhouse, "clickhouse", "", "query this ClickHouse server instead (clickhouse://host:9000/db)")
 	fl.StringVar(&f.server, "server", "", "send the query to a controller's HTTP API instead (http://host:9090); the controller holds its DuckDB file open")
+	fl.StringVar(&f.tokenFile, "token-file", "", "with --server: a file holding the bearer token to send (e.g. from kubectl create token); the API answers with the rows its RBAC allows")
 	fl.DurationVar(&f.timeout, "timeout", time.Minute, "give up on the query after this long (0: no limit)")
 	fl.StringArrayVar(&f.loads, "load", nil, "TABLE=FILE: load a .json/.jsonl/.ndjson or .csv file as TABLE into an in-memory store (repeatable)")
 	return cmd
@@ -102,7 +104,15 @@ func runQueryIn(ctx context.Context, s streams, f queryFlags, query string) erro
 		if len(f.loads) > 0 || f.clickhouse != "" {
 			return usageErrorf("--server cannot be used with --load or --clickhouse")
 		}
-		res, err := queryServer(ctx, f.server, query)
+		token := ""
+		if f.tokenFile != "" {
+			b, err := os.ReadFile(f.tokenFile)
+			if err != nil {
+				return fmt.Errorf("failed to read --token-file: %w", err)
+			}
+			token = strings.TrimSpace(string(b))
+		}
+		res, err := queryServer(ctx, f.server, token, query)
 		if err != nil {
 			return err
 		}
@@ -186,7 +196,7 @@ func loadFiles(ctx context.Context, loads []string) (store.Store, error) {
 }
 
 // queryServer posts the query to a controller's /api/v1/query.
-func queryServer(ctx context.Context, base, query string) (*store.JSONResult, error) {
+func queryServer(ctx context.Context, base, token, query string) (*store.JSONResult, error) {
 	body, err := json.Marshal(map[string]string{"query": query})
 	if err != nil {
 		return nil, fmt.Errorf("failed to encode the query: %w", err)
@@ -197,6 +207,9 @@ func queryServer(ctx context.Context, base, query string) (*store.JSONResult, er
 		return nil, usageErrorf("--server %q: %v", base, err)
 	}
 	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("failed to query %s: %w", url, err)

@@ -9,6 +9,12 @@ import (
 	"strings"
 	"testing"
 
+	authenticationv1 "k8s.io/api/authentication/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
 	"github.com/tugboatcd/tugboat/internal/observe/queryapi"
 	"github.com/tugboatcd/tugboat/internal/observe/store"
 )
@@ -105,19 +111,46 @@ func TestQueryThroughTheHTTPAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go func() { _ = (&queryapi.Server{Store: st}).Serve(ctx, ln) }()
+	clients, err := kubernetes.NewForConfig(env.RESTConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = (&queryapi.Server{Store: st, Auth: &queryapi.KubeAuth{Client: clients}}).Serve(ctx, ln) }()
 	server := "http://" + ln.Addr().String()
+	// A caller who may read pods and logs everywhere: the cluster's own
+	// "view" ClusterRole, bound to a ServiceAccount whose token it issues.
+	ns := newNamespace(t)
+	if _, err := clients.CoreV1().ServiceAccounts(ns).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "reader"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := clients.RbacV1().ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "query-reader-" + ns},
+		Subjects: []rbacv1.Subject{{Kind: "ServiceAccount", Name: "reader", Namespace: ns}},
+		RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: "view"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	tr, err := clients.CoreV1().ServiceAccounts(ns).CreateToken(ctx, "reader", &authenticationv1.TokenRequest{}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(tokenFile, []byte(tr.Status.Token+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 
 	const q = `ContainerLogV2 | summarize Lines = count(), Last = max(TimeGenerated), Msgs = make_list(LogMessage) by PodName | sort by PodName asc`
 	for _, format := range []string{"table", "csv", "json"} {
 		local := mustRun(t, ExitOK, "", "query", "-o", format, "--load", "ContainerLogV2="+logs, q)
-		remote := mustRun(t, ExitOK, "", "query", "-o", format, "--server", server, q)
+		remote := mustRun(t, ExitOK, "", "query", "-o", format, "--server", server, "--token-file", tokenFile, q)
 		if local.stdout != remote.stdout {
 			t.Errorf("-o %s differs:\n--- --load\n%s\n--- --server\n%s", format, local.stdout, remote.stdout)
 		}
 	}
-	r := mustRun(t, ExitError, "", "query", "--server", server, "ContainerLogV2 | where PodNme == 1")
+	r := mustRun(t, ExitError, "", "query", "--server", server, "--token-file", tokenFile, "ContainerLogV2 | where PodNme == 1")
 	golden(t, "query", "a_KQL_error_through_the_HTTP_API", r.stderr)
+	r = mustRun(t, ExitError, "", "query", "--server", server, "ContainerLogV2 | count")
+	if !strings.Contains(r.stderr, "a bearer token the cluster accepts is required") {
+		t.Errorf("without --token-file: %s", r.stderr)
+	}
 	r = mustRun(t, ExitError, "", "query", "--server", "http://127.0.0.1:1", "ContainerLogV2 | count")
 	if !strings.Contains(r.stderr, "failed to query http://127.0.0.1:1/api/v1/query") {
 		t.Errorf("stderr: %s", r.stderr)

@@ -34,9 +34,11 @@ func heavyStore(t *testing.T, limits store.Limits) *store.DuckDB {
 	return st
 }
 
-// serveServer serves s on a loopback listener until the test ends.
+// serveServer serves s on a loopback listener until the test ends, with
+// callers reviewed by the local cluster.
 func serveServer(t *testing.T, s *Server) string {
 	t.Helper()
+	s.Auth = kubeAuth(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -51,7 +53,13 @@ func serveServer(t *testing.T, s *Server) string {
 	return "http://" + ln.Addr().String()
 }
 
+// postQuery sends a query as a caller who may read everything.
 func postQuery(t *testing.T, base, query string) (int, string) {
+	t.Helper()
+	return postQueryAs(t, base, adminToken(t), query)
+}
+
+func postQueryAs(t *testing.T, base, token, query string) (int, string) {
 	t.Helper()
 	body, _ := json.Marshal(QueryRequest{Query: query})
 	req, err := http.NewRequest(http.MethodPost, base+"/api/v1/query", strings.NewReader(string(body)))
@@ -59,6 +67,7 @@ func postQuery(t *testing.T, base, query string) (int, string) {
 		t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"mime"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -41,6 +43,14 @@ type Server struct {
 	// MaxConcurrentQueries caps the queries running at once; zero means
 	// DefaultMaxConcurrentQueries.
 	MaxConcurrentQueries int
+	// Auth authenticates callers and says which rows each may read. A
+	// server without one answers every query 401.
+	Auth Authorizer
+	// AllowedHosts are the host names (without port) a request's Host may
+	// name besides localhost and IP addresses, e.g. the Service's
+	// "tugboat-api.tugboat-system.svc". A browser sends the name of the page
+	// it came from; refusing other names stops DNS rebinding.
+	AllowedHosts []string
 
 	slotsOnce sync.Once
 	slots     chan struct{}
@@ -103,8 +113,26 @@ func (s *Server) Handler() http.Handler {
 }
 
 func (s *Server) query(w http.ResponseWriter, r *http.Request) {
-	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
-		writeError(w, http.StatusUnsupportedMediaType, ErrorResponse{Error: fmt.Sprintf("the body must be application/json, not %s", ct)})
+	if !s.hostAllowed(r.Host) {
+		writeError(w, http.StatusMisdirectedRequest, ErrorResponse{Error: "this server does not answer for the host the request names"})
+		return
+	}
+	// A browser sends a cross-origin form or text/plain body without asking
+	// first; only application/json needs a CORS preflight, which this
+	// server never grants.
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		writeError(w, http.StatusUnsupportedMediaType, ErrorResponse{Error: fmt.Sprintf("the body must be application/json, not %q", r.Header.Get("Content-Type"))})
+		return
+	}
+	scope, err := s.authorize(r)
+	if err != nil {
+		if errors.Is(err, errUnauthenticated) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="tugboat"`)
+			writeError(w, http.StatusUnauthorized, ErrorResponse{Error: "a bearer token the cluster accepts is required (Authorization: Bearer <token>)"})
+			return
+		}
+		log.FromContext(r.Context()).Error(err, "failed to authorize a query")
+		writeError(w, http.StatusServiceUnavailable, ErrorResponse{Error: "the cluster could not review the caller's token or rights; retry later"})
 		return
 	}
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
@@ -140,7 +168,7 @@ func (s *Server) query(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), timeout)
 	defer cancel()
-	res, err := s.Store.Query(ctx, req.Query)
+	res, err := s.Store.QueryScoped(ctx, req.Query, scope)
 	if err != nil {
 		code, answer := errorAnswer(err, timeout)
 		if code == http.StatusInternalServerError {
@@ -166,10 +194,44 @@ func errorAnswer(err error, timeout time.Duration) (int, ErrorResponse) {
 		return http.StatusBadRequest, ErrorResponse{Error: qe.Format(), Line: line, Column: col}
 	case errors.As(err, &le):
 		return http.StatusUnprocessableEntity, ErrorResponse{Error: le.Error()}
+	case errors.Is(err, store.ErrScopeUnsupported):
+		return http.StatusForbidden, ErrorResponse{Error: "this store (ClickHouse) cannot restrict a query to some namespaces: only callers who may list pods and get pods/log in every namespace may query it"}
 	case errors.Is(err, context.DeadlineExceeded):
 		return http.StatusGatewayTimeout, ErrorResponse{Error: fmt.Sprintf("the query did not finish within %s", timeout)}
 	}
 	return http.StatusInternalServerError, ErrorResponse{Error: "the store failed to run the query; the controller's log has the details"}
+}
+
+func (s *Server) authorize(r *http.Request) (store.Scope, error) {
+	if s.Auth == nil {
+		return store.Scope{}, errUnauthenticated
+	}
+	return s.Auth.Authorize(r.Context(), r)
+}
+
+// hostAllowed reports whether a request's Host names this server: an IP
+// address (a rebinding page cannot make a browser send one for its own
+// name), localhost, or one of AllowedHosts.
+func (s *Server) hostAllowed(host string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.ToLower(strings.Trim(host, "[]")), ".")
+	if host == "" {
+		return false
+	}
+	if _, err := netip.ParseAddr(host); err == nil {
+		return true
+	}
+	if host == "localhost" {
+		return true
+	}
+	for _, h := range s.AllowedHosts {
+		if strings.EqualFold(strings.TrimSuffix(h, "."), host) {
+			return true
+		}
+	}
+	return false
 }
 
 // acquire takes one of the query slots, without waiting.
@@ -206,7 +268,16 @@ type Options struct {
 	DataDir string
 	// ClickHouseDSN selects a ClickHouse server as the store.
 	ClickHouseDSN string
+	// AllowedHosts are the names a request's Host may give besides
+	// localhost and IP addresses (Server.AllowedHosts).
+	AllowedHosts []string
 }
+
+// DefaultAddr is the API's listen address unless told otherwise: loopback,
+// so that a controller run outside a cluster does not answer its network.
+// The shipped Deployment listens on the pod's addresses, behind a
+// NetworkPolicy.
+const DefaultAddr = "127.0.0.1:9090"
 
 // Open opens the store the options name.
 func Open(ctx context.Context, o Options) (store.Store, error) {

@@ -16,7 +16,8 @@ import (
 )
 
 // serve starts the API on a real listener over a DuckDB store holding a
-// few log lines, and returns its base URL.
+// few log lines, with callers reviewed by the local cluster, and returns its
+// base URL.
 func serve(t *testing.T) string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -40,7 +41,7 @@ func serve(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &Server{Store: st}
+	s := &Server{Store: st, Auth: kubeAuth(t), AllowedHosts: []string{"tugboat-api.tugboat-system.svc"}}
 	done := make(chan error, 1)
 	go func() { done <- s.Serve(ctx, ln) }()
 	t.Cleanup(func() {
@@ -55,8 +56,11 @@ func serve(t *testing.T) string {
 
 func TestQueryAPI(t *testing.T) {
 	base := serve(t)
+	token := adminToken(t)
 	tests := map[string]struct {
 		method, path, contentType string
+		host                      string
+		token                     string // "-" for none; empty for a token that may read everything
 		body                      string
 		code                      int
 		want                      string // the JSON answer, compacted
@@ -101,7 +105,52 @@ func TestQueryAPI(t *testing.T) {
 			contentType: "text/plain",
 			body:        `ContainerLogV2`,
 			code:        http.StatusUnsupportedMediaType,
-			want:        `{"error":"the body must be application/json, not text/plain"}`,
+			want:        `{"error":"the body must be application/json, not \"text/plain\""}`,
+		},
+		"a form, as a browser posts across origins without asking, is 415": {
+			contentType: "application/x-www-form-urlencoded",
+			body:        `{"query": "ContainerLogV2 | count"}`,
+			code:        http.StatusUnsupportedMediaType,
+			want:        `{"error":"the body must be application/json, not \"application/x-www-form-urlencoded\""}`,
+		},
+		"no content type is 415": {
+			contentType: "-",
+			body:        `{"query": "ContainerLogV2 | count"}`,
+			code:        http.StatusUnsupportedMediaType,
+			want:        `{"error":"the body must be application/json, not \"\""}`,
+		},
+		"JSON with a charset is a query": {
+			contentType: "application/json; charset=utf-8",
+			body:        `{"query": "ContainerLogV2 | count"}`,
+			code:        http.StatusOK,
+			want:        `{"columns":[{"name":"Count","type":"long"}],"rows":[[3]]}`,
+		},
+		"no token is 401": {
+			token: "-",
+			body:  `{"query": "ContainerLogV2 | count"}`,
+			code:  http.StatusUnauthorized,
+			want:  `{"error":"a bearer token the cluster accepts is required (Authorization: Bearer \u003ctoken\u003e)"}`,
+		},
+		"a token the cluster does not accept is 401": {
+			token: "not-a-token",
+			body:  `{"query": "ContainerLogV2 | count"}`,
+			code:  http.StatusUnauthorized,
+		},
+		"a foreign Host, as a DNS-rebinding page sends, is 421": {
+			host: "attacker.example:9090",
+			body: `{"query": "ContainerLogV2 | count"}`,
+			code: http.StatusMisdirectedRequest,
+			want: `{"error":"this server does not answer for the host the request names"}`,
+		},
+		"a Host the server is told to answer for is a query": {
+			host: "Tugboat-API.tugboat-system.svc.:9090",
+			body: `{"query": "ContainerLogV2 | count"}`,
+			code: http.StatusOK,
+		},
+		"localhost is a query": {
+			host: "localhost:9090",
+			body: `{"query": "ContainerLogV2 | count"}`,
+			code: http.StatusOK,
 		},
 		"GET is 405": {
 			method: http.MethodGet,
@@ -128,7 +177,19 @@ func TestQueryAPI(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			req.Header.Set("Content-Type", ct)
+			if ct != "-" {
+				req.Header.Set("Content-Type", ct)
+			}
+			switch tc.token {
+			case "":
+				req.Header.Set("Authorization", "Bearer "+token)
+			case "-":
+			default:
+				req.Header.Set("Authorization", "Bearer "+tc.token)
+			}
+			if tc.host != "" {
+				req.Host = tc.host
+			}
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
 				t.Fatal(err)
@@ -140,6 +201,9 @@ func TestQueryAPI(t *testing.T) {
 			}
 			if resp.StatusCode != tc.code {
 				t.Fatalf("status %d, want %d: %s", resp.StatusCode, tc.code, body)
+			}
+			if tc.code == http.StatusUnauthorized && resp.Header.Get("WWW-Authenticate") == "" {
+				t.Error("a 401 without WWW-Authenticate")
 			}
 			if tc.want == "" {
 				return

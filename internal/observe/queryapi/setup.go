@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 )
 
@@ -13,13 +14,20 @@ func Setup(mgr manager.Manager, o Options) error {
 	if o.Addr == "" || o.Addr == "0" {
 		return nil
 	}
-	if err := mgr.Add(&runnable{o: o}); err != nil {
+	client, err := kubernetes.NewForConfig(mgr.GetConfig())
+	if err != nil {
+		return fmt.Errorf("failed to make the client that reviews the HTTP API's callers: %w", err)
+	}
+	if err := mgr.Add(&runnable{o: o, auth: &KubeAuth{Client: client}}); err != nil {
 		return fmt.Errorf("failed to add the HTTP API: %w", err)
 	}
 	return nil
 }
 
-type runnable struct{ o Options }
+type runnable struct {
+	o    Options
+	auth Authorizer
+}
 
 // NeedLeaderElection is false: every replica answers queries.
 func (r *runnable) NeedLeaderElection() bool { return false }
@@ -30,5 +38,5 @@ func (r *runnable) Start(ctx context.Context) error {
 		return fmt.Errorf("failed to open the store for the HTTP API: %w", err)
 	}
 	defer st.Close()
-	return (&Server{Addr: r.o.Addr, Store: st}).Start(ctx)
+	return (&Server{Addr: r.o.Addr, Store: st, Auth: r.auth, AllowedHosts: r.o.AllowedHosts}).Start(ctx)
 }

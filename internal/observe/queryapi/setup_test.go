@@ -22,14 +22,18 @@ func TestRunnableServesTheStoreOfTheDataDirectory(t *testing.T) {
 	addr := ln.Addr().String()
 	_ = ln.Close()
 	dir := t.TempDir()
+	token := adminToken(t)
 	for round := 1; round <= 2; round++ {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
-		r := &runnable{o: Options{Addr: addr, DataDir: dir}}
+		r := &runnable{o: Options{Addr: addr, DataDir: dir}, auth: kubeAuth(t)}
 		go func() { done <- r.Start(ctx) }()
 		var resp *http.Response
 		for deadline := time.Now().Add(30 * time.Second); ; {
-			resp, err = http.Post("http://"+addr+"/api/v1/query", "application/json", strings.NewReader(`{"query": "KubeEvents | count"}`))
+			req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/api/v1/query", strings.NewReader(`{"query": "KubeEvents | count"}`))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Authorization", "Bearer "+token)
+			resp, err = http.DefaultClient.Do(req)
 			if err == nil || time.Now().After(deadline) {
 				break
 			}
