@@ -81,11 +81,42 @@ func TestParseCRILine(t *testing.T) {
 func TestRecombiner(t *testing.T) {
 	t0 := time.Date(2026, 11, 26, 1, 0, 0, 0, time.UTC)
 	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
+	part := func(s int, msg string) CRILine {
+		return CRILine{Time: at(s), Stream: "stdout", Partial: true, Message: []byte(msg)}
+	}
+	full := func(s int, msg string) CRILine { return CRILine{Time: at(s), Stream: "stdout", Message: []byte(msg)} }
 	tests := map[string]struct {
+		max     int
 		lines   []CRILine
 		want    []LogEntry
 		pending bool
 	}{
+		"a message reaching the cap is given out truncated at once, and its rest dropped": {
+			max:   8,
+			lines: []CRILine{part(0, "12345"), part(1, "67890"), part(2, "abcde"), full(3, "end"), full(4, "next")},
+			want: []LogEntry{{Time: at(0), Stream: "stdout", Message: "12345678", Truncated: true},
+				{Time: at(4), Stream: "stdout", Message: "next"}},
+		},
+		"a message ending exactly at the cap is whole": {
+			max:   8,
+			lines: []CRILine{part(0, "1234"), full(1, "5678")},
+			want:  []LogEntry{{Time: at(0), Stream: "stdout", Message: "12345678"}},
+		},
+		"a full line past the cap is truncated": {
+			max:   4,
+			lines: []CRILine{full(0, "123456"), full(1, "ok")},
+			want:  []LogEntry{{Time: at(0), Stream: "stdout", Message: "1234", Truncated: true}, {Time: at(1), Stream: "stdout", Message: "ok"}},
+		},
+		"a cut never splits a UTF-8 character": {
+			max:   4,
+			lines: []CRILine{full(0, "abcé")},
+			want:  []LogEntry{{Time: at(0), Stream: "stdout", Message: "abc", Truncated: true}},
+		},
+		"an unfinished message past the cap is given out, not kept pending": {
+			max:   4,
+			lines: []CRILine{part(0, "123"), part(1, "456"), part(2, "789")},
+			want:  []LogEntry{{Time: at(0), Stream: "stdout", Message: "1234", Truncated: true}},
+		},
 		"full lines pass through": {
 			lines: []CRILine{{Time: at(0), Stream: "stdout", Message: []byte("a")}, {Time: at(1), Stream: "stderr", Message: []byte("b")}},
 			want:  []LogEntry{{Time: at(0), Stream: "stdout", Message: "a"}, {Time: at(1), Stream: "stderr", Message: "b"}},
@@ -113,7 +144,7 @@ func TestRecombiner(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			var r Recombiner
+			r := Recombiner{MaxBytes: tc.max}
 			var got []LogEntry
 			for _, l := range tc.lines {
 				if e, ok := r.Add(l); ok {

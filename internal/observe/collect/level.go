@@ -48,6 +48,16 @@ func ParseMessage(msg string) (any, string) {
 	return msg, InferLevel(msg)
 }
 
+// messageValue is ParseMessage for a message that may have been cut at the cap: a
+// truncated one is stored as text ending in TruncatedSuffix (its JSON, if any, is
+// broken anyway), with the level read from its head.
+func messageValue(msg string, truncated bool) (any, string) {
+	if truncated {
+		return msg + TruncatedSuffix, InferLevel(msg)
+	}
+	return ParseMessage(msg)
+}
+
 // InferLevel guesses the level of a plain-text line: a klog header (`E1126 ...`), else
 // the first word that names a level (`ERROR`, `level=warn`, `[info]`), else UNKNOWN.
 // Like Container Insights' inference it can misclassify ("no error" reads as ERROR);

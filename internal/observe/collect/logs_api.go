@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -32,6 +33,10 @@ type APILogsCollector struct {
 	// Retry is the pause before a stream that ended is opened again (default 5s).
 	Retry time.Duration
 	App   store.Appender
+	// MaxMessageBytes caps one line of a stream (default DefaultMaxMessageBytes):
+	// the apiserver joins a container's partial lines, so a line is as long as
+	// the container makes it.
+	MaxMessageBytes int
 
 	mu      sync.Mutex
 	rows    [][]any
@@ -146,13 +151,19 @@ func (c *APILogsCollector) follow(ctx context.Context, pod *corev1.Pod, containe
 	key := containerKey(pod, container)
 	containerID, meta := containerMetadata(pod, container)
 	r := bufio.NewReaderSize(stream, 64<<10)
+	limit := c.MaxMessageBytes
+	if limit <= 0 {
+		limit = DefaultMaxMessageBytes
+	}
+	// The timestamp and its space come before the message.
+	limit += len(time.RFC3339Nano) + 1
 	for {
-		line, err := r.ReadBytes('\n')
-		if len(line) > 0 && line[len(line)-1] == '\n' {
+		line, truncated, err := readLine(r, limit)
+		if len(line) > 0 && (truncated || line[len(line)-1] == '\n') {
 			t, msg, perr := parseAPILine(bytes.TrimSuffix(line, []byte{'\n'}))
 			if perr == nil && t.After(since) {
 				since = t
-				value, level := ParseMessage(msg)
+				value, level := messageValue(msg, truncated)
 				row := []any{t, pod.Spec.NodeName, containerID, container, pod.Name, pod.Namespace, value, "", level, meta}
 				c.mu.Lock()
 				c.rows = append(c.rows, row)
@@ -167,6 +178,45 @@ func (c *APILogsCollector) follow(ctx context.Context, pod *corev1.Pod, containe
 			return fmt.Errorf("failed to read the log stream: %w", err)
 		}
 	}
+}
+
+// readLine reads one line of r, newline included, keeping at most limit bytes of
+// it: the rest of a longer line is read and dropped (truncated is then set), so
+// memory stays bounded whatever the stream sends.
+func readLine(r *bufio.Reader, limit int) (line []byte, truncated bool, err error) {
+	for {
+		chunk, err := r.ReadSlice('\n')
+		body := bytes.TrimSuffix(chunk, []byte{'\n'})
+		if !truncated {
+			keep, cut := capBytes(body, limit-len(line))
+			line = append(line, keep...)
+			truncated = cut
+		}
+		if errors.Is(err, bufio.ErrBufferFull) {
+			continue
+		}
+		if truncated {
+			// The cut may have fallen between two chunks inside a character.
+			line = trimPartialRune(line)
+		}
+		if len(body) < len(chunk) {
+			line = append(line, '\n')
+		}
+		return line, truncated, err
+	}
+}
+
+// trimPartialRune drops an incomplete UTF-8 sequence at the end of b.
+func trimPartialRune(b []byte) []byte {
+	for i := len(b) - 1; i >= 0 && i >= len(b)-utf8.UTFMax; i-- {
+		if utf8.RuneStart(b[i]) {
+			if !utf8.FullRune(b[i:]) {
+				return b[:i]
+			}
+			break
+		}
+	}
+	return b
 }
 
 // parseAPILine splits a line of a timestamps=true log stream: `<RFC3339Nano> <message>`.

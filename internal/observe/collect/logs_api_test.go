@@ -1,6 +1,9 @@
 package collect
 
 import (
+	"bufio"
+	"errors"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -56,5 +59,35 @@ func TestAPILogsForgetsGonePods(t *testing.T) {
 	}
 	if _, ok := c.streams["ns/gone/u2/app"]; ok || len(c.streams) != 1 {
 		t.Errorf("streams = %v, want only the open one", c.streams)
+	}
+}
+
+// A stream line is read with at most the cap kept, however long it is, and the
+// lines after it are read whole.
+func TestReadLineCapsALongLine(t *testing.T) {
+	long := "2026-11-26T01:00:00Z " + strings.Repeat("é", 300<<10) // 600 KiB, 4 reader buffers
+	input := long + "\n" + "2026-11-26T01:00:01Z next\n" + "exactly10\n" + "no newline at the end"
+	r := bufio.NewReaderSize(strings.NewReader(input), 16)
+	tests := []struct {
+		line      string
+		truncated bool
+	}{
+		{line: long[:99] + "\n", truncated: true}, // 100 would split an é
+		{line: "2026-11-26T01:00:01Z next\n"},
+		{line: "exactly10\n"},
+		{line: "no newline at the end"},
+	}
+	for i, want := range tests {
+		limit := 100
+		if i == 2 {
+			limit = 9
+		}
+		line, truncated, err := readLine(r, limit)
+		if err != nil && !errors.Is(err, io.EOF) {
+			t.Fatal(err)
+		}
+		if string(line) != want.line || truncated != want.truncated {
+			t.Errorf("line %d = %d bytes ...%q (truncated %v), want %d bytes ...%q (truncated %v)", i, len(line), line[max(0, len(line)-6):], truncated, len(want.line), want.line[max(0, len(want.line)-6):], want.truncated)
+		}
 	}
 }

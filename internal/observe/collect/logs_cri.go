@@ -34,6 +34,8 @@ type CRITailerOptions struct {
 	BatchRows int
 	// Pods supplies container IDs and KubernetesMetadata; nil leaves them empty.
 	Pods PodLookup
+	// MaxMessageBytes caps a recombined message (default DefaultMaxMessageBytes).
+	MaxMessageBytes int
 }
 
 // CRITailer tails the CRI log files of every container on a node into ContainerLogV2.
@@ -210,7 +212,7 @@ func (t *CRITailer) saveIfChanged(force bool) error {
 // rewind forgets what was read after the last saved offsets, after a failed append.
 func (t *CRITailer) rewind() {
 	for _, f := range t.files {
-		f.readOff, f.commitOff, f.rec = f.savedOff, f.savedOff, Recombiner{}
+		f.readOff, f.commitOff, f.rec = f.savedOff, f.savedOff, Recombiner{MaxBytes: t.opts.MaxMessageBytes}
 	}
 }
 
@@ -233,23 +235,28 @@ func (t *CRITailer) scan(resume criState) error {
 		if strings.HasSuffix(p, ".gz") || strings.HasSuffix(p, ".tmp") {
 			continue // compressed rotations are not tailed; the uncompressed one was
 		}
-		st, err := os.Stat(p)
+		// Lstat, not Stat: a symlink is skipped, not followed (the agent runs as
+		// root, and a link could name any file of the node), and so is anything
+		// that is not a regular file (a FIFO would block a read forever).
+		st, err := os.Lstat(p)
 		if err != nil || !st.Mode().IsRegular() {
-			continue // removed between the listing and now
+			continue // removed between the listing and now, a link, or not a file
 		}
 		ino := st.Sys().(*syscall.Stat_t).Ino
 		if f, ok := t.files[ino]; ok {
 			f.path, f.seen = p, true
 			if st.Size() < f.readOff {
 				// Truncated in place (copytruncate): start over.
-				f.readOff, f.commitOff, f.rec = 0, 0, Recombiner{}
+				f.readOff, f.commitOff, f.rec = 0, 0, Recombiner{MaxBytes: t.opts.MaxMessageBytes}
 			}
 			continue
 		}
-		f, err := newTailedFile(p, ino)
+		f, err := newTailedFile(t.opts.Dir, p, ino)
 		if err != nil {
+			klog.Background().V(1).Info("not collecting a log file", "file", p, "err", err)
 			continue
 		}
+		f.rec.MaxBytes = t.opts.MaxMessageBytes
 		if saved, ok := resume.Files[strconv.FormatUint(ino, 10)]; ok && saved.Offset <= st.Size() &&
 			filepath.Dir(saved.Path) == filepath.Dir(p) {
 			f.readOff, f.commitOff, f.savedOff = saved.Offset, saved.Offset, saved.Offset
@@ -259,8 +266,8 @@ func (t *CRITailer) scan(resume criState) error {
 	return nil
 }
 
-func newTailedFile(path string, ino uint64) (*tailedFile, error) {
-	fh, err := os.Open(path)
+func newTailedFile(dir, path string, ino uint64) (*tailedFile, error) {
+	fh, err := openLogFile(dir, path, ino)
 	if err != nil {
 		return nil, err
 	}
@@ -372,7 +379,7 @@ const maxLine = 8 << 20
 func (t *CRITailer) rowsOf(f *tailedFile, entries []LogEntry) [][]any {
 	out := make([][]any, 0, len(entries))
 	for _, e := range entries {
-		msg, level := ParseMessage(e.Message)
+		msg, level := messageValue(e.Message, e.Truncated)
 		out = append(out, []any{e.Time, t.opts.Node, f.containerID, f.container, f.pod, f.namespace,
 			msg, e.Stream, level, metaValue(f.meta)})
 	}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -264,5 +265,106 @@ func TestCRITailerKeepsALineNotInCRIFormat(t *testing.T) {
 	got := messages(rec.table(store.ContainerLogV2))["p/c"]
 	if strings.Join(got, "|") != "before|not a CRI line at all|after" {
 		t.Errorf("messages = %q", got)
+	}
+}
+
+// An overlong message (here 64 partial lines of 1 KiB against a 4 KiB cap) is stored
+// once, truncated and marked, the tailer moves past it, and a restart from the
+// checkpoint neither stores it again nor stalls on it, finished or not.
+func TestCRITailerCapsAnOverlongMessage(t *testing.T) {
+	dir := t.TempDir()
+	ckpt := filepath.Join(t.TempDir(), "logs.json")
+	path := filepath.Join(dir, "ns_p_uid", "c", "0.log")
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	chunk := strings.Repeat("x", 1024)
+	var b strings.Builder
+	b.WriteString("2026-11-26T01:00:00Z stdout F before\n")
+	for range 64 {
+		b.WriteString("2026-11-26T01:00:01Z stdout P " + chunk + "\n")
+	}
+	b.WriteString("2026-11-26T01:00:01Z stdout F end-of-long\n")
+	b.WriteString("2026-11-26T01:00:02Z stdout F after\n")
+	// A second overlong message that never ends (the container still writing it).
+	for range 64 {
+		b.WriteString("2026-11-26T01:00:03Z stdout P " + chunk + "\n")
+	}
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	opts := CRITailerOptions{Dir: dir, Checkpoint: ckpt, MaxMessageBytes: 4096}
+	rec := newRecorder()
+	first := NewCRITailer(opts, rec)
+	if err := first.poll(context.Background(), criState{}); err != nil {
+		t.Fatal(err)
+	}
+	first.closeAll()
+	long := strings.Repeat("x", 4096) + TruncatedSuffix
+	want := []string{"before", long, "after", long}
+	if got := messages(rec.table(store.ContainerLogV2))["p/c"]; strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("messages = %.80q, want the overlong ones truncated and marked", got)
+	}
+	// A restart resumes past both.
+	again := newRecorder()
+	state, err := (checkpoint[criState]{path: ckpt}).load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	second := NewCRITailer(opts, again)
+	defer second.closeAll()
+	if err := second.poll(context.Background(), state); err != nil {
+		t.Fatal(err)
+	}
+	if got := again.table(store.ContainerLogV2); len(got) != 0 {
+		t.Fatalf("the restart stored %d rows again", len(got))
+	}
+}
+
+// Under the log directory, a symlink to a file (even one of 0600 the agent, as root,
+// could read), a symlinked directory and a FIFO are skipped; regular files are read.
+func TestCRITailerSkipsLinksAndOtherFiles(t *testing.T) {
+	dir := t.TempDir()
+	secret := filepath.Join(t.TempDir(), "shadow")
+	if err := os.WriteFile(secret, []byte("2026-11-26T01:00:00Z stdout F root:secret-hash\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	secretDir := filepath.Join(t.TempDir(), "secret-dir")
+	if err := os.MkdirAll(secretDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(secretDir, "0.log"), []byte("2026-11-26T01:00:00Z stdout F dir-secret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mk := func(p string) string {
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	if err := os.Symlink(secret, mk(filepath.Join(dir, "ns_link_uid", "c", "0.log"))); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "ns_dirlink_uid"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(secretDir, filepath.Join(dir, "ns_dirlink_uid", "c")); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(mk(filepath.Join(dir, "ns_fifo_uid", "c", "0.log")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(mk(filepath.Join(dir, "ns_real_uid", "c", "0.log")), []byte("2026-11-26T01:00:00Z stdout F real line\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rec := newRecorder()
+	tailer := NewCRITailer(CRITailerOptions{Dir: dir}, rec)
+	defer tailer.closeAll()
+	if err := tailer.poll(context.Background(), criState{}); err != nil {
+		t.Fatal(err)
+	}
+	got := messages(rec.table(store.ContainerLogV2))
+	if len(got) != 1 || strings.Join(got["real/c"], "|") != "real line" {
+		t.Fatalf("collected %q, want only the regular file's line", got)
 	}
 }
