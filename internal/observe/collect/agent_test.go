@@ -224,11 +224,30 @@ func TestAgentOutOfCluster(t *testing.T) {
 		Commit:  "0123abcd", Actor: "ci", Revision: 2, Result: deploy.ResultSucceeded, Message: "rolled out",
 		StartTime: start, EndTime: start.Add(12 * time.Second),
 	}
-	cm, err := record.ConfigMap()
+	// Records no tugboat deploy wrote, seen before the real one: a ConfigMap that
+	// only carries the label, and one written as tugboat deploy writes but about
+	// another namespace. Neither becomes a row.
+	forgedRecord := record
+	forgedRecord.Name = deploy.RecordName("Deployment", "web", start.Add(-time.Hour))
+	forgedCM, err := forgedRecord.ConfigMap()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := clients.CoreV1().ConfigMaps("shop").Create(ctx, cm, metav1.CreateOptions{}); err != nil {
+	if _, err := clients.CoreV1().ConfigMaps("shop").Create(ctx, forgedCM, metav1.CreateOptions{FieldManager: "mallory"}); err != nil {
+		t.Fatal(err)
+	}
+	elsewhere := record
+	elsewhere.Name = deploy.RecordName("Deployment", "web", start.Add(-2*time.Hour))
+	elsewhereCM, err := elsewhere.ConfigMap()
+	if err != nil {
+		t.Fatal(err)
+	}
+	elsewhereCM.Data[deploy.RecordKey] = strings.Replace(elsewhereCM.Data[deploy.RecordKey], `"namespace": "shop"`, `"namespace": "kube-system"`, 1)
+	if _, err := clients.CoreV1().ConfigMaps("shop").Create(ctx, elsewhereCM, metav1.CreateOptions{FieldManager: "tugboat-deploy"}); err != nil {
+		t.Fatal(err)
+	}
+	// Written as tugboat deploy writes it, so that the collector verifies it.
+	if err := deploy.WriteRecord(ctx, clients, record, 0); err != nil {
 		t.Fatal(err)
 	}
 	dep := waitRows(t, rec, store.TugboatDeployments, "of the deploy record", func(r []any) bool {
@@ -240,8 +259,23 @@ func TestAgentOutOfCluster(t *testing.T) {
 			t.Errorf("TugboatDeployments.%s = %#v, want %#v", name, got, want)
 		}
 	}
+	for _, r := range rec.table(store.TugboatDeployments) {
+		if n := col(r, store.TugboatDeployments, "Name"); n == forgedRecord.Name || n == elsewhere.Name {
+			t.Errorf("a record tugboat deploy did not write became a row: %v", r)
+		}
+	}
 	revision := "main@sha1:4f1c2a9e0b7d"
 	base := time.Now()
+	// An event about a Kustomization that another controller reported, before the
+	// GitOps controller's own: it makes no row.
+	forgedKs := corev1.ObjectReference{APIVersion: "kustomize.toolkit.fluxcd.io/v1", Kind: "Kustomization", Namespace: "shop", Name: "forged"}
+	if _, err := clients.EventsV1().Events("shop").Create(ctx, &eventsv1.Event{
+		ObjectMeta: metav1.ObjectMeta{GenerateName: "forged-", Annotations: map[string]string{controller.RevisionAnnotation: revision}},
+		EventTime:  metav1.NewMicroTime(base), Type: "Normal", Reason: "ReconciliationSucceeded", Note: "Deployment/shop/web created",
+		Action: "Reconcile", ReportingController: "mallory", ReportingInstance: "mallory-0", Regarding: forgedKs,
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
 	ks := corev1.ObjectReference{APIVersion: "kustomize.toolkit.fluxcd.io/v1", Kind: "Kustomization", Namespace: "shop", Name: "apps"}
 	for i, e := range []struct{ typ, reason, note string }{
 		{"Normal", "Progressing", "Deployment/shop/web configured\nService/shop/web created"},
@@ -250,7 +284,7 @@ func TestAgentOutOfCluster(t *testing.T) {
 		if _, err := clients.EventsV1().Events("shop").Create(ctx, &eventsv1.Event{
 			ObjectMeta: metav1.ObjectMeta{GenerateName: "apps-", Annotations: map[string]string{controller.RevisionAnnotation: revision}},
 			EventTime:  metav1.NewMicroTime(base.Add(time.Duration(i) * time.Second)), Type: e.typ, Reason: e.reason, Note: e.note,
-			Action: "Reconcile", ReportingController: "tugboat-controller", ReportingInstance: "tugboat-controller", Regarding: ks,
+			Action: "Reconcile", ReportingController: "tugboat-kustomize", ReportingInstance: "tugboat-kustomize-controller-0", Regarding: ks,
 		}, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
@@ -258,6 +292,11 @@ func TestAgentOutOfCluster(t *testing.T) {
 	recon := waitRows(t, rec, store.TugboatReconciliations, "of the Kustomization", func(r []any) bool {
 		return col(r, store.TugboatReconciliations, "Name") == "apps"
 	})
+	for _, r := range rec.table(store.TugboatReconciliations) {
+		if col(r, store.TugboatReconciliations, "Name") == "forged" {
+			t.Errorf("another controller's event became a row: %v", r)
+		}
+	}
 	for name, want := range map[string]any{"Kind": "Kustomization", "Revision": revision, "Commit": "4f1c2a9e0b7d",
 		"Result": "Succeeded", "Reason": "ReconciliationSucceeded", "ObjectsChanged": int64(2)} {
 		if got := col(recon, store.TugboatReconciliations, name); got != want {

@@ -55,6 +55,7 @@ type finished struct {
 type progress struct {
 	at      time.Time
 	changes []any
+	seen    time.Time // when the event arrived
 }
 
 type deliveryState struct {
@@ -89,8 +90,11 @@ func (d *DeliveryCollector) observeRecord(obj any) {
 		return
 	}
 	rec, err := deploy.RecordFromConfigMap(cm)
+	if err == nil {
+		err = verifyRecord(cm, rec)
+	}
 	if err != nil {
-		klog.Background().Error(err, "skipping a deploy record that does not parse")
+		klog.Background().Error(err, "skipping a deploy record")
 		return
 	}
 	d.mu.Lock()
@@ -104,6 +108,51 @@ func (d *DeliveryCollector) observeRecord(obj any) {
 	}
 	d.deployed.Names = append(d.deployed.Names, cm.Name)
 	d.deploys = append(d.deploys, DeploymentRows(rec)...)
+}
+
+// recordFieldManager is the field manager `tugboat deploy` writes its records with
+// (push/deploy's fieldManager).
+const recordFieldManager = "tugboat-deploy"
+
+// knownResults are the results a deploy record may carry (push/deploy's Result).
+var knownResults = []deploy.Result{deploy.ResultSucceeded, deploy.ResultFailed, deploy.ResultRolledBack, deploy.ResultTimedOut, deploy.ResultUnchanged}
+
+// verifyRecord accepts a deploy record only as `tugboat deploy` writes it. Anyone
+// who may create a ConfigMap could label one a record; what must never follow is a
+// row about another namespace (rows are shown by namespace, to whoever may read
+// it), or about a workload other than the one the record is labelled for, or one
+// no tugboat deploy wrote. So: the record's namespace and name are its ConfigMap's,
+// its workload label matches its kind and workload, it was written by tugboat
+// deploy's field manager, its result is one tugboat writes, and it ends after it
+// starts. What a record cannot prove is who ran the deploy: within its namespace it
+// is as trustworthy as the right to write ConfigMaps there (docs/security.md).
+func verifyRecord(cm *corev1.ConfigMap, r deploy.Record) error {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("deploy record %s/%s is not one tugboat deploy wrote: %s", cm.Namespace, cm.Name, fmt.Sprintf(format, args...))
+	}
+	switch {
+	case r.Namespace != cm.Namespace:
+		return bad("it names namespace %q", r.Namespace)
+	case r.Name != cm.Name:
+		return bad("it names record %q", r.Name)
+	case r.Kind == "" || r.Workload == "":
+		return bad("it names no workload")
+	case cm.Labels[deploy.WorkloadLabel] != deploy.WorkloadLabelValue(r.Kind, r.Workload):
+		return bad("label %s is %q, not that of %s %s", deploy.WorkloadLabel, cm.Labels[deploy.WorkloadLabel], r.Kind, r.Workload)
+	case !slices.Contains(knownResults, r.Result):
+		return bad("unknown result %q", r.Result)
+	case r.StartTime.IsZero() || r.EndTime.Before(r.StartTime):
+		return bad("it ends (%s) before it starts (%s)", r.EndTime, r.StartTime)
+	}
+	for _, mf := range cm.ManagedFields {
+		if mf.Manager != recordFieldManager {
+			return bad("field manager %q wrote to it", mf.Manager)
+		}
+	}
+	if len(cm.ManagedFields) == 0 {
+		return bad("it has no field manager")
+	}
+	return nil
 }
 
 // DeploymentRows projects a deploy record onto TugboatDeployments: one row per
@@ -127,11 +176,59 @@ func (d *DeliveryCollector) Observe(ev *eventsv1.Event) {
 	d.reconciliation(ev, time.Now())
 }
 
-func (d *DeliveryCollector) reconciliation(ev *eventsv1.Event, now time.Time) {
-	kind := ev.Regarding.Kind
-	if kind != "Kustomization" && kind != "GitRepository" {
+// reportingControllers are the controllers whose events about each kind become
+// delivery rows: the names tugboat's GitOps reconcilers report as (their event
+// recorders in gitops/controller/*_manager.go). Anyone may create an event about a
+// Kustomization; only the controller's own make a row.
+var reportingControllers = map[string]string{
+	"Kustomization": "tugboat-kustomize",
+	"GitRepository": "tugboat-source",
+}
+
+// maxStarted bounds the Progressing events waiting for the event that ends their
+// reconcile, and startedTTL how long one waits: a reconcile ends within its
+// timeout, and a flood of events that never end must not grow the agent.
+const (
+	maxStarted = 10000
+	startedTTL = time.Hour
+)
+
+// ownEvent reports whether ev is one of the GitOps controller's about a kind of its own.
+func ownEvent(ev *eventsv1.Event) bool {
+	want, ok := reportingControllers[ev.Regarding.Kind]
+	return ok && ev.ReportingController == want &&
+		// The apiserver keeps an event in its object's namespace; checked here too,
+		// since rows are shown by namespace.
+		ev.Regarding.Namespace == ev.Namespace
+}
+
+// boundStarted makes room in started: it drops what waited longer than startedTTL,
+// and, if that is not enough, the oldest.
+func (d *DeliveryCollector) boundStarted(now time.Time) {
+	if len(d.started) < maxStarted {
 		return
 	}
+	for k, p := range d.started {
+		if now.Sub(p.seen) > startedTTL {
+			delete(d.started, k)
+		}
+	}
+	for len(d.started) >= maxStarted {
+		oldest, first := "", time.Time{}
+		for k, p := range d.started {
+			if first.IsZero() || p.seen.Before(first) {
+				oldest, first = k, p.seen
+			}
+		}
+		delete(d.started, oldest)
+	}
+}
+
+func (d *DeliveryCollector) reconciliation(ev *eventsv1.Event, now time.Time) {
+	if !ownEvent(ev) {
+		return
+	}
+	kind := ev.Regarding.Kind
 	revision := ev.Annotations[controller.RevisionAnnotation]
 	_, at, _ := eventTimes(ev)
 	key := kind + "/" + ev.Regarding.Namespace + "/" + ev.Regarding.Name + "@" + revision
@@ -141,7 +238,7 @@ func (d *DeliveryCollector) reconciliation(ev *eventsv1.Event, now time.Time) {
 		d.started = map[string]progress{}
 	}
 	if ev.Type == corev1.EventTypeNormal && ev.Reason == "Progressing" {
-		p := progress{at: at, changes: ParseChanges(ev.Note)}
+		p := progress{at: at, changes: ParseChanges(ev.Note), seen: now}
 		for _, f := range d.finished {
 			if f.key == key && !f.row[11].(time.Time).Before(at) {
 				end := f.row[12].(time.Time)
@@ -150,6 +247,7 @@ func (d *DeliveryCollector) reconciliation(ev *eventsv1.Event, now time.Time) {
 				return
 			}
 		}
+		d.boundStarted(now)
 		d.started[key] = p
 		return
 	}

@@ -2,6 +2,7 @@ package collect
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -17,12 +18,17 @@ func TestDeliveryReconciliations(t *testing.T) {
 	t0 := time.Date(2026, 11, 26, 2, 0, 0, 0, time.UTC)
 	ev := func(kind, typ, reason, note, revision string, at time.Time) *eventsv1.Event {
 		return &eventsv1.Event{
-			ObjectMeta: metav1.ObjectMeta{Annotations: map[string]string{controller.RevisionAnnotation: revision}},
+			ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Annotations: map[string]string{controller.RevisionAnnotation: revision}},
 			EventTime:  metav1.NewMicroTime(at), Type: typ, Reason: reason, Note: note,
-			Regarding: corev1.ObjectReference{Kind: kind, Namespace: "ns", Name: "apps"},
+			Regarding:           corev1.ObjectReference{Kind: kind, Namespace: "ns", Name: "apps"},
+			ReportingController: reportingControllers[kind],
 		}
 	}
 	const rev = "main@sha1:abc123"
+	forged := ev("Kustomization", "Normal", "ReconciliationSucceeded", "Applied revision: "+rev, rev, t0)
+	forged.ReportingController = "mallory"
+	elsewhere := ev("Kustomization", "Normal", "ReconciliationSucceeded", "Applied revision: "+rev, rev, t0)
+	elsewhere.Namespace = "other"
 	progressing := ev("Kustomization", "Normal", "Progressing", "Deployment/ns/web configured\nService/ns/web created", rev, t0)
 	succeeded := ev("Kustomization", "Normal", "ReconciliationSucceeded", "Applied revision: "+rev, rev, t0.Add(1500*time.Millisecond))
 	// The controller's one event for a healthy apply: the changes, the verdict, and
@@ -56,6 +62,12 @@ func TestDeliveryReconciliations(t *testing.T) {
 		"a GitRepository artifact in the old revision form": {
 			events:     []*eventsv1.Event{ev("GitRepository", "Normal", "NewArtifact", "stored artifact", "main/def456", t0)},
 			wantResult: "Succeeded", wantCommit: "def456",
+		},
+		"a Kustomization's event another controller reported is not a reconciliation": {
+			events: []*eventsv1.Event{forged},
+		},
+		"an event outside its object's namespace is not a reconciliation": {
+			events: []*eventsv1.Event{elsewhere},
 		},
 		"events of other kinds are not reconciliations": {
 			events: []*eventsv1.Event{ev("Deployment", "Normal", "ScalingReplicaSet", "scaled", "", t0)},
@@ -94,7 +106,7 @@ func TestDeliveryHoldsRowsUntilSettled(t *testing.T) {
 	rec := newRecorder()
 	d := &DeliveryCollector{App: rec}
 	d.Observe(&eventsv1.Event{EventTime: metav1.NowMicro(), Type: "Normal", Reason: "ReconciliationSucceeded",
-		Regarding: corev1.ObjectReference{Kind: "Kustomization", Name: "a"}})
+		Regarding: corev1.ObjectReference{Kind: "Kustomization", Name: "a"}, ReportingController: "tugboat-kustomize"})
 	if err := d.flush(context.Background(), time.Now().Add(-settle)); err != nil {
 		t.Fatal(err)
 	}
@@ -106,5 +118,32 @@ func TestDeliveryHoldsRowsUntilSettled(t *testing.T) {
 	}
 	if n := len(rec.table(store.TugboatReconciliations)); n != 1 {
 		t.Fatalf("rows after settling = %d, want 1", n)
+	}
+}
+
+// Progressing events that never see their reconcile end are forgotten after
+// startedTTL, and never more than maxStarted are held.
+func TestDeliveryBoundsTheReconcilesItWaitsFor(t *testing.T) {
+	d := &DeliveryCollector{App: newRecorder()}
+	t0 := time.Date(2026, 11, 26, 2, 0, 0, 0, time.UTC)
+	progressing := func(i int) *eventsv1.Event {
+		return &eventsv1.Event{
+			ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Annotations: map[string]string{controller.RevisionAnnotation: fmt.Sprintf("main@sha1:%d", i)}},
+			EventTime:  metav1.NewMicroTime(t0), Type: "Normal", Reason: "Progressing", Note: "Deployment/ns/web configured",
+			Regarding: corev1.ObjectReference{Kind: "Kustomization", Namespace: "ns", Name: "apps"}, ReportingController: "tugboat-kustomize",
+		}
+	}
+	for i := range maxStarted + 500 {
+		d.reconciliation(progressing(i), t0.Add(time.Duration(i)*time.Millisecond))
+	}
+	if n := len(d.started); n > maxStarted {
+		t.Fatalf("%d reconciles held, want at most %d", n, maxStarted)
+	}
+	if _, ok := d.started["Kustomization/ns/apps@main@sha1:0"]; ok {
+		t.Error("the oldest was kept over newer ones")
+	}
+	d.reconciliation(progressing(-1), t0.Add(startedTTL+time.Hour))
+	if n := len(d.started); n != 1 {
+		t.Errorf("%d held after all others outlived startedTTL, want 1", n)
 	}
 }

@@ -81,6 +81,9 @@ func (c *EventsCollector) observe(obj any) {
 		c.mu.Unlock()
 		return // an update that is not a new occurrence
 	}
+	if len(c.last) >= maxEventKeys {
+		c.forgetStored()
+	}
 	c.last[ev.UID] = key
 	if key.lastSeen.Before(c.watermark) {
 		c.mu.Unlock()
@@ -93,6 +96,26 @@ func (c *EventsCollector) observe(obj any) {
 	c.mu.Unlock()
 	if c.Also != nil {
 		c.Also(ev)
+	}
+}
+
+// maxEventKeys bounds what is remembered of events (one entry per event object).
+// Entries normally go when the apiserver expires their event; a flood of events, or
+// deletions the informer missed, must not grow the agent past its memory limit.
+const maxEventKeys = 100000
+
+// forgetStored drops the entries of events last seen before the watermark: an update
+// of one of those is skipped by the watermark anyway, so forgetting it stores nothing
+// twice. If that frees too little, the map is cleared: at worst an old event's next
+// update is stored again, which is better than an agent killed for its memory.
+func (c *EventsCollector) forgetStored() {
+	for uid, k := range c.last {
+		if k.lastSeen.Before(c.watermark) {
+			delete(c.last, uid)
+		}
+	}
+	if len(c.last) >= maxEventKeys*9/10 {
+		c.last = map[types.UID]eventKey{}
 	}
 }
 
