@@ -141,13 +141,19 @@ func openQueryStore(ctx context.Context, f queryFlags) (store.Store, error) {
 	case len(f.loads) > 0:
 		return loadFiles(ctx, f.loads)
 	case f.clickhouse != "":
-		return store.OpenClickHouse(ctx, f.clickhouse, store.Options{RetentionInterval: -1})
+		return store.OpenClickHouse(ctx, f.clickhouse, store.Options{RetentionInterval: -1, Limits: cliLimits})
 	}
 	if _, err := os.Stat(filepath.Join(f.dataDir, store.DuckDBFile)); err != nil {
 		return nil, fmt.Errorf("failed to open the store: no %s in %s (use --data-dir, --clickhouse or --load)", store.DuckDBFile, f.dataDir)
 	}
-	return store.OpenDuckDB(ctx, f.dataDir, store.Options{RetentionInterval: -1})
+	return store.OpenDuckDB(ctx, f.dataDir, store.Options{RetentionInterval: -1, Limits: cliLimits})
 }
+
+// cliLimits are the store's limits when tugboat query opens it itself: its user
+// runs it on their own machine, over their own files (--load holds them in
+// memory), so it gets more than the controller's defaults, which share a pod
+// with the reconcilers and serve anyone the API lets in. --timeout still bounds it.
+var cliLimits = store.Limits{MemoryBytes: 2 << 30, TempBytes: 8 << 30}
 
 // loadFiles reads every TABLE=FILE into one in-memory DuckDB.
 func loadFiles(ctx context.Context, loads []string) (store.Store, error) {
@@ -182,7 +188,7 @@ func loadFiles(ctx context.Context, loads []string) (store.Store, error) {
 		data = append(data, loaded{table: table, rows: rows})
 	}
 	// Loaded data can be of any age: no retention.
-	st, err := store.OpenDuckDB(ctx, "", store.Options{Tables: schema, RetentionInterval: -1, DefaultRetention: -1})
+	st, err := store.OpenDuckDB(ctx, "", store.Options{Tables: schema, RetentionInterval: -1, DefaultRetention: -1, Limits: cliLimits})
 	if err != nil {
 		return nil, err
 	}
