@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"flag"
-	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -13,10 +12,11 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/tugboatcd/tugboat/internal/gitops/controller"
-	"github.com/tugboatcd/tugboat/internal/install"
 	"github.com/tugboatcd/tugboat/internal/localdev/cluster"
 	"github.com/tugboatcd/tugboat/internal/localdev/gitserver"
 	"github.com/tugboatcd/tugboat/internal/localdev/testenv"
@@ -35,47 +35,19 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	flag.Parse()
-	os.Exit(runSuite(m))
-}
-
-func runSuite(m *testing.M) int {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var err error
-	env, err = cluster.Start(ctx, cluster.Options{Workloads: true})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer env.Stop()
-	if err := install.CRDs(ctx, env.RESTConfig); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	if k8s, err = client.New(env.RESTConfig, client.Options{Scheme: newScheme()}); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	var stopGit func()
-	if git, stopGit, err = testenv.GitServer(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer stopGit()
-	testenv.SetLogger()
-	mgr, err := controller.NewManager(ctx, env.RESTConfig, controller.Options{Concurrent: 4, MetricsAddr: "0", HealthAddr: "0"})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	stopped := testenv.Start(ctx, mgr)
-	code := m.Run()
-	cancel()
-	if err := stopped(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-	}
-	return code
+	testenv.Main(m, testenv.Options{
+		Cluster: cluster.Options{Workloads: true},
+		CRDs:    true,
+		Scheme:  newScheme(),
+		Git:     true,
+		Manager: func(ctx context.Context, cfg *rest.Config) (ctrl.Manager, error) {
+			return controller.NewManager(ctx, cfg, controller.Options{Concurrent: 4, MetricsAddr: "0", HealthAddr: "0"})
+		},
+		Ready: func(_ context.Context, s *testenv.Suite) error {
+			env, k8s, git = s.Cluster, s.Client, s.Git
+			return nil
+		},
+	})
 }
 
 // result is what one CLI run printed and returned.

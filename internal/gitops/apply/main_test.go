@@ -3,7 +3,6 @@ package apply
 import (
 	"context"
 	"fmt"
-	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -16,21 +15,19 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/tugboatcd/tugboat/internal/localdev/cluster"
+	"github.com/tugboatcd/tugboat/internal/localdev/testenv"
 )
 
 // shared is the package's one control plane, started in TestMain.
 var shared *cluster.Cluster
 
 func TestMain(m *testing.M) {
-	c, err := cluster.Start(context.Background(), cluster.Options{})
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "failed to start the shared control plane: %v\n", err)
-		os.Exit(1)
-	}
-	shared = c
-	code := m.Run()
-	c.Stop()
-	os.Exit(code)
+	testenv.Main(m, testenv.Options{
+		Ready: func(_ context.Context, s *testenv.Suite) error {
+			shared = s.Cluster
+			return nil
+		},
+	})
 }
 
 // newClient returns a client of the shared cluster without client-side rate

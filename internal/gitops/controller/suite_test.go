@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -24,7 +24,6 @@ import (
 	kustomizev1 "github.com/tugboatcd/tugboat/api/kustomize/v1"
 	"github.com/tugboatcd/tugboat/api/meta"
 	sourcev1 "github.com/tugboatcd/tugboat/api/source/v1"
-	"github.com/tugboatcd/tugboat/internal/install"
 	"github.com/tugboatcd/tugboat/internal/localdev/cluster"
 	"github.com/tugboatcd/tugboat/internal/localdev/gitserver"
 	"github.com/tugboatcd/tugboat/internal/localdev/testenv"
@@ -41,50 +40,21 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	os.Exit(runSuite(m))
-}
-
-func runSuite(m *testing.M) int {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var err error
-	env, err = cluster.Start(ctx, cluster.Options{Workloads: true})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer env.Stop()
-	if err := install.CRDs(ctx, env.RESTConfig); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	k8s, err = client.New(env.RESTConfig, client.Options{Scheme: NewScheme()})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	dyn = dynamic.NewForConfigOrDie(env.RESTConfig)
-	var stopGit func()
-	if git, stopGit, err = testenv.GitServer(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer stopGit()
-
-	testenv.SetLogger()
-	// Objects labelled with shardLabel belong to controllers the tests run as processes.
-	manager, err = NewManager(ctx, env.RESTConfig, Options{Concurrent: 4, MetricsAddr: "0", HealthAddr: "0", WatchLabelSelector: "!" + shardLabel})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	stopped := testenv.Start(ctx, manager)
-	code := m.Run()
-	cancel()
-	if err := stopped(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-	}
-	return code
+	testenv.Main(m, testenv.Options{
+		Cluster: cluster.Options{Workloads: true},
+		CRDs:    true,
+		Scheme:  NewScheme(),
+		Git:     true,
+		Manager: func(ctx context.Context, cfg *rest.Config) (ctrl.Manager, error) {
+			// Objects labelled with shardLabel belong to controllers the tests run as processes.
+			return NewManager(ctx, cfg, Options{Concurrent: 4, MetricsAddr: "0", HealthAddr: "0", WatchLabelSelector: "!" + shardLabel})
+		},
+		Ready: func(_ context.Context, s *testenv.Suite) error {
+			env, k8s, git, manager = s.Cluster, s.Client, s.Git, s.Manager
+			dyn = dynamic.NewForConfigOrDie(env.RESTConfig)
+			return nil
+		},
+	})
 }
 
 // newNamespace creates a namespace of the test's own.

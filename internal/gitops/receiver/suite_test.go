@@ -7,13 +7,14 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	kustomizev1 "github.com/tugboatcd/tugboat/api/kustomize/v1"
@@ -21,7 +22,6 @@ import (
 	notificationv1 "github.com/tugboatcd/tugboat/api/notification/v1"
 	sourcev1 "github.com/tugboatcd/tugboat/api/source/v1"
 	"github.com/tugboatcd/tugboat/internal/gitops/controller"
-	"github.com/tugboatcd/tugboat/internal/install"
 	"github.com/tugboatcd/tugboat/internal/localdev/cluster"
 	"github.com/tugboatcd/tugboat/internal/localdev/gitserver"
 	"github.com/tugboatcd/tugboat/internal/localdev/testenv"
@@ -39,58 +39,27 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	os.Exit(runSuite(m))
-}
-
-func runSuite(m *testing.M) int {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	fail := func(err error) int {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	var err error
-	env, err = cluster.Start(ctx, cluster.Options{Workloads: true})
-	if err != nil {
-		return fail(err)
-	}
-	defer env.Stop()
-	if err := install.CRDs(ctx, env.RESTConfig); err != nil {
-		return fail(err)
-	}
-	k8s, err = client.New(env.RESTConfig, client.Options{Scheme: controller.NewScheme()})
-	if err != nil {
-		return fail(err)
-	}
-	var stopGit func()
-	if git, stopGit, err = testenv.GitServer(); err != nil {
-		return fail(err)
-	}
-	defer stopGit()
-
-	testenv.SetLogger()
-	addr, err := freeAddr()
-	if err != nil {
-		return fail(err)
-	}
-	hookBase = "http://" + addr
-	mgr, err := controller.NewManager(ctx, env.RESTConfig, controller.Options{
-		Concurrent: 20, MetricsAddr: "0", HealthAddr: "0", ReceiverAddr: addr,
+	var addr string // the webhook server's, picked free once the cluster holds its ports
+	testenv.Main(m, testenv.Options{
+		Cluster: cluster.Options{Workloads: true},
+		CRDs:    true,
+		Scheme:  controller.NewScheme(),
+		Git:     true,
+		Manager: func(ctx context.Context, cfg *rest.Config) (ctrl.Manager, error) {
+			var err error
+			if addr, err = freeAddr(); err != nil {
+				return nil, err
+			}
+			hookBase = "http://" + addr
+			return controller.NewManager(ctx, cfg, controller.Options{
+				Concurrent: 20, MetricsAddr: "0", HealthAddr: "0", ReceiverAddr: addr,
+			})
+		},
+		Ready: func(ctx context.Context, s *testenv.Suite) error {
+			env, k8s, git, cached = s.Cluster, s.Client, s.Git, s.Manager.GetCache()
+			return waitListening(ctx, addr)
+		},
 	})
-	if err != nil {
-		return fail(err)
-	}
-	cached = mgr.GetCache()
-	stopped := testenv.Start(ctx, mgr)
-	if err := waitListening(ctx, addr); err != nil {
-		return fail(err)
-	}
-	code := m.Run()
-	cancel()
-	if err := stopped(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-	}
-	return code
 }
 
 // freeAddr returns a loopback address with a port nobody listens on now.

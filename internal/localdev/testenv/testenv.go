@@ -1,12 +1,13 @@
-// Package testenv holds what the end-to-end suites of several packages share beside the
-// local cluster (internal/localdev/cluster): a namespace of each test's own, a Git smart-HTTP
-// server with repositories seeded for a test, the suites' logger, and the controller
-// manager run in the test process. Only tests import it.
+// Package testenv is the one suite setup of the end-to-end tests: a package's TestMain
+// states what is its own (cluster options, the CRDs, a Git server, the controller
+// manager it builds, its preparation) and testenv starts the local cluster
+// (internal/localdev/cluster) and the rest in order, and stops them in reverse. It also
+// gives each test a namespace of its own and Git repositories seeded for it. Only tests
+// import it.
 package testenv
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -19,7 +20,6 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	"sigs.k8s.io/controller-runtime/pkg/manager"
 
 	"github.com/tugboatcd/tugboat/internal/localdev/gitserver"
 )
@@ -40,9 +40,9 @@ func Namespace(t testing.TB, c client.Client) string {
 	return name
 }
 
-// GitServer starts a Git smart-HTTP server over a new temporary directory; stop closes
+// gitServer starts a Git smart-HTTP server over a new temporary directory; stop closes
 // it and removes the directory.
-func GitServer() (srv *gitserver.Server, stop func(), err error) {
+func gitServer() (srv *gitserver.Server, stop func(), err error) {
 	root, err := os.MkdirTemp("", "tugboat-git-")
 	if err != nil {
 		return nil, nil, err
@@ -79,25 +79,12 @@ func Repo(t testing.TB, srv *gitserver.Server, name string, files map[string]str
 	return wd, srv.RepoURL(name)
 }
 
-// SetLogger gives controller-runtime a logger for a test process: silent, or on stderr
+// setLogger gives controller-runtime a logger for a test process: silent, or on stderr
 // when TUGBOAT_TEST_LOG is set.
-func SetLogger() {
+func setLogger() {
 	out := io.Discard
 	if os.Getenv("TUGBOAT_TEST_LOG") != "" {
 		out = os.Stderr
 	}
 	ctrl.SetLogger(zap.New(zap.WriteTo(out), zap.UseDevMode(true)))
-}
-
-// Start runs mgr until ctx ends. The returned wait blocks until it has stopped and
-// reports why, unless it stopped because ctx ended.
-func Start(ctx context.Context, mgr manager.Manager) (wait func() error) {
-	done := make(chan error, 1)
-	go func() { done <- mgr.Start(ctx) }()
-	return func() error {
-		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
-			return fmt.Errorf("controller manager: %w", err)
-		}
-		return nil
-	}
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/tugboatcd/tugboat/internal/localdev/cluster"
+	"github.com/tugboatcd/tugboat/internal/localdev/testenv"
 	"github.com/tugboatcd/tugboat/internal/observe/store/storetest"
 )
 
@@ -26,41 +26,28 @@ import (
 // kwokLogFile). It starts on the first test that needs it, so the pure tests run
 // without it.
 var (
-	suiteOnce   sync.Once
-	suiteErr    error
+	suite       *testenv.Suite
 	env         *cluster.Cluster
 	clients     kubernetes.Interface
 	kwokLogFile string
-	suiteDir    string
 )
 
 const logsNamespace = "telemetry-logs"
 
 // TestMain also stops the ClickHouse server a test may have started.
 func TestMain(m *testing.M) {
-	storetest.Main(m, func() {
-		if env != nil {
-			env.Stop()
-		}
-		if suiteDir != "" {
-			_ = os.RemoveAll(suiteDir)
-		}
-	})
-}
-
-// cluster returns the shared control plane, starting it the first time.
-func startCluster(t *testing.T) *cluster.Cluster {
-	t.Helper()
-	suiteOnce.Do(func() {
-		suiteDir, suiteErr = os.MkdirTemp("", "tugboat-telemetry-")
-		if suiteErr != nil {
-			return
-		}
-		kwokLogFile = filepath.Join(suiteDir, "kwok-app.log")
-		if suiteErr = os.WriteFile(kwokLogFile, nil, 0o644); suiteErr != nil {
-			return
-		}
-		env, suiteErr = cluster.Start(context.Background(), cluster.Options{
+	dir, err := os.MkdirTemp("", "tugboat-telemetry-")
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "failed to create the suite's directory: %v\n", err)
+		os.Exit(1)
+	}
+	kwokLogFile = filepath.Join(dir, "kwok-app.log")
+	if err := os.WriteFile(kwokLogFile, nil, 0o644); err != nil {
+		fmt.Fprintf(os.Stderr, "failed to create kwok's log file: %v\n", err)
+		os.Exit(1)
+	}
+	suite = testenv.New(testenv.Options{
+		Cluster: cluster.Options{
 			Workloads:    true,
 			KubeletAPI:   true,
 			StartTimeout: 5 * time.Minute,
@@ -75,16 +62,21 @@ spec:
   - logsFile: %s
     follow: true
 `, logsNamespace, kwokLogFile)},
-		})
-		if suiteErr != nil {
-			return
-		}
-		clients, suiteErr = kubernetes.NewForConfig(env.RESTConfig)
+		},
+		Ready: func(_ context.Context, s *testenv.Suite) error {
+			env = s.Cluster
+			var err error
+			clients, err = kubernetes.NewForConfig(env.RESTConfig)
+			return err
+		},
 	})
-	if suiteErr != nil {
-		t.Fatalf("failed to start the local cluster: %v", suiteErr)
-	}
-	return env
+	storetest.Main(m, suite.Stop, func() { _ = os.RemoveAll(dir) })
+}
+
+// startCluster returns the shared control plane, starting it the first time.
+func startCluster(t *testing.T) *cluster.Cluster {
+	t.Helper()
+	return suite.Need(t).Cluster
 }
 
 // createNamespace creates a namespace for one test and deletes it afterwards.

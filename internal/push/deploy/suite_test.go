@@ -3,7 +3,6 @@ package deploy
 import (
 	"context"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -35,32 +34,17 @@ var (
 const BrokenTag = ":broken"
 
 func TestMain(m *testing.M) {
-	os.Exit(runSuite(m))
-}
-
-func runSuite(m *testing.M) int {
-	ctx := context.Background()
-	var err error
-	env, err = cluster.Start(ctx, cluster.Options{Workloads: true})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer env.Stop()
-	clients, err = NewClients(env.RESTConfig)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	if k8s, err = client.New(env.RESTConfig, client.Options{}); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	if err := refuseBrokenImages(ctx, clients); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	return m.Run()
+	testenv.Main(m, testenv.Options{
+		Cluster: cluster.Options{Workloads: true},
+		Ready: func(ctx context.Context, s *testenv.Suite) error {
+			env, k8s = s.Cluster, s.Client
+			var err error
+			if clients, err = NewClients(env.RESTConfig); err != nil {
+				return err
+			}
+			return refuseBrokenImages(ctx, clients)
+		},
+	})
 }
 
 // refuseBrokenImages installs a ValidatingAdmissionPolicy that refuses pods with an
