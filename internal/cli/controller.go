@@ -30,10 +30,10 @@ the GOGC environment variable says otherwise.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctrl.SetLogger(zap.New(zap.WriteTo(s.errOut)))
 			if os.Getenv("GOGC") == "" {
-				// The controller's live heap is small (N=1000 Kustomizations: ~37 MiB)
-				// and it mostly makes garbage (decoded watch events, builds): collecting
-				// at +50 % instead of Go's +100 % took its peak from 79 to 60 MiB of
-				// anonymous memory for 0.9 CPU-seconds more over the run.
+				// The controller's live heap is small and it mostly makes garbage
+				// (decoded watch events, builds): collecting at +50 % instead of Go's
+				// +100 % lowers its peak memory for little CPU (measured in
+				// docs/design/2026-11-26-gitops-cpu-budget.md).
 				debug.SetGCPercent(controllerGCPercent)
 			}
 			cfg, err := s.kube.restConfig()

@@ -42,9 +42,9 @@ import (
 // judges no health but the Deployment's. Its gap to the floor is what the
 // Kustomizations themselves cost the cluster; tugboat's gap to it, the controller's
 // own share. It is not a strict lower bound of the time: it applies each app the
-// moment its Kustomization appears, and on 2026-11-26 that timing made the
-// controller-manager write every Service's Endpoints and EndpointSlice twice, costing
-// the cluster more than tugboat's applies (docs/design/2026-11-26-gitops-cpu-budget.md).
+// moment its Kustomization appears, and that timing can make the controller-manager
+// write every Service's Endpoints and EndpointSlice twice, costing the cluster more
+// than tugboat's applies (docs/design/2026-11-26-gitops-cpu-budget.md).
 //
 // N is 1000 (TUGBOAT_BENCH_N to change it); pairs as BenchmarkGitOps.
 func BenchmarkGitOpsBound(b *testing.B) {

@@ -46,8 +46,8 @@ func vars(i int) map[string]string {
 // The machine's speed moves by 10-25 % from minute to minute (a shared VM), so each
 // iteration measures the floor and tugboat in turn, TUGBOAT_BENCH_PAIRS times (5 by
 // default; the floor goes first in every other pair), and reports the median of each
-// figure (the highest peak RSS); every pair is logged. Single pairs at the same code
-// range from 0.96 to 1.65× the floor on this VM.
+// figure (the highest peak RSS); every pair is logged. Single pairs of the same code
+// spread too widely to be read alone (docs/design/2026-12-06-benchmark-history.md).
 func BenchmarkGitOps(b *testing.B) {
 	bin := buildTugboat(b)
 	pairs := 5

@@ -471,8 +471,8 @@ func freeAddr() (string, error) {
 
 // waitAll watches the objects of one resource in namespace until n of them are ready,
 // as `kubectl wait` does: a list, then a watch, so that the wait itself costs the
-// apiserver little (a list of 1000 objects every 250 ms cost it several CPU-seconds
-// per run, more for the longer run).
+// apiserver little (a list of every object each 250 ms cost it CPU the measure then
+// counted, more for the longer run).
 func waitAll(ctx context.Context, dyn dynamic.Interface, gvr schema.GroupVersionResource, namespace string, n int,
 	what string, ready func(*unstructured.Unstructured) bool) error {
 	res := dyn.Resource(gvr).Namespace(namespace)

@@ -10,8 +10,8 @@ import (
 )
 
 // inTurn runs pair p's two measures, the floor first in even pairs and second in odd
-// ones. The VM's speed drifts while a pair runs (the same floor took 73.2 CPU-s in one
-// pair and 97.8 in the next); taking turns keeps a drift in one direction from always
+// ones. The VM's speed drifts while a pair runs (the same floor's CPU time moves from
+// one pair to the next); taking turns keeps a drift in one direction from always
 // landing on the same measure, and shows whether going second costs anything.
 func inTurn(p int, floor, other func() error) error {
 	first, second := floor, other
@@ -45,8 +45,8 @@ func median(xs []float64) float64 {
 }
 
 // disturbed flags a measure during which more than 3 % of the busy CPU time (and
-// more than a second) went to no process of it: undisturbed measures at N=1000 leave
-// 0.7–1.2 CPU-s outside. Such a pair's wall time says nothing about tugboat; it is
+// more than a second) went to no process of it: an undisturbed measure leaves about a
+// second outside. Such a pair's wall time says nothing about tugboat; it is
 // void, and the flag says so in the pair's line.
 func disturbed(outside time.Duration, used processCPU, which string) string {
 	if outside <= time.Second || outside <= used.total()*3/100 {
@@ -58,8 +58,7 @@ func disturbed(outside time.Duration, used processCPU, which string) string {
 // yardstick is the CPU time a measure's kube-scheduler and kwok used. Their work is
 // the same in every measure of one N, whoever applies the apps: schedule N pods, run
 // them, report them ready. So the time it took says how fast the VM ran during that
-// measure, which moves by 10–25 % from minute to minute (the same floor used 73.2
-// CPU-s in one pair and 97.8 in the next).
+// measure, which moves by 10–25 % from minute to minute.
 func yardstick(used processCPU) time.Duration {
 	return used["kube-scheduler"] + used["kwok"]
 }
@@ -102,11 +101,11 @@ func TestDisturbed(t *testing.T) {
 		used    processCPU
 		flagged bool
 	}{
-		"a compile beside the floor (run T, pair 1)": {57 * time.Second, floor, true},
-		"an undisturbed measure at N=1000":           {1200 * time.Millisecond, floor, false},
-		"just under 3 % at N=1000":                   {4600 * time.Millisecond, floor, false},
-		"a second at N=100 is noise":                 {900 * time.Millisecond, small, false},
-		"two seconds at N=100 are not":               {2 * time.Second, small, true},
+		"a compile beside the floor":       {57 * time.Second, floor, true},
+		"an undisturbed measure at N=1000": {1200 * time.Millisecond, floor, false},
+		"just under 3 % at N=1000":         {4600 * time.Millisecond, floor, false},
+		"a second at N=100 is noise":       {900 * time.Millisecond, small, false},
+		"two seconds at N=100 are not":     {2 * time.Second, small, true},
 	} {
 		got := disturbed(c.outside, c.used, "floor")
 		if (got != "") != c.flagged {

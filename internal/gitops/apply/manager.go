@@ -114,7 +114,7 @@ func NewManager(c client.Client, fieldManager string) *Manager {
 // which Observe needs to judge drift (on by default). An owner that judges drift
 // itself, from its own copy of the desired objects, and calls Invalidate, turns it
 // off: the controller's watcher does, and the copies were a second copy of every
-// managed object (~4 MB at N=1000). Without them Observe takes any change of an
+// managed object, growing with the fleet. Without them Observe takes any change of an
 // applied object's resourceVersion for drift.
 func (m *Manager) KeepApplied(keep bool) {
 	m.keepApplied = keep

@@ -18,7 +18,7 @@ import (
 	"github.com/tugboatcd/tugboat/api/meta"
 )
 
-// referenceBuild is Build as it was before the cache (commit 71c3df1): the
+// referenceBuild is Build as it was before the cache (docs/design/2026-11-26-build-cache.md): the
 // kustomize output goes through Flux's own SubstituteVariables per object,
 // is re-indexed with ResMap.Replace, encoded with AsYaml and read back with
 // ReadObjects. The tests hold the shared finish code to it, so that the

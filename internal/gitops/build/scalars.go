@@ -13,9 +13,9 @@ import (
 )
 
 // Flux substitutes variables in an object's YAML text and reads the whole text
-// back (YAMLToJSON), which is most of what a postBuild costs: ~0.25 ms per
-// object, 14 % of the controller's CPU in the N=1000 benchmark (BenchmarkFleet's
-// cached build of the benchmark's app: 1.0 ms before, 0.4 ms since). When every '$'
+// back (YAMLToJSON), which is most of what a postBuild costs, and a fleet of
+// Kustomizations sharing one directory pays it once per Kustomization
+// (BenchmarkFleet; figures in docs/design/2026-11-26-build-cache.md). When every '$'
 // of the text sits in a scalar that takes a value on one line, and what
 // substitution puts there reads back as one scalar of the same kind, the text
 // read back is the template read back with those scalars replaced. scalarSlots
@@ -32,8 +32,8 @@ import (
 type scalarSlots struct {
 	ok bool
 	// base is the text as YAMLToJSON reads it. Kept as JSON rather than
-	// decoded, it holds a cache entry to 3.8× its YAML instead of 9× for
-	// 0.1 ms more per build (see docs/design/2026-11-26-build-cache.md).
+	// decoded, it keeps a cache entry less than half as large for a little
+	// more CPU per build (docs/design/2026-11-26-build-cache.md).
 	base  []byte
 	slots []scalarSlot // in the order of the text
 }

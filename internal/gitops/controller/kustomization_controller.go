@@ -62,7 +62,7 @@ type kustomizationState struct {
 	inputsDigest string
 	// manifests are the built objects, kept as JSON: a controller holds those of
 	// every Kustomization for as long as it runs, and an object's JSON is a tenth of
-	// the memory of its map form (N=1000: 31 MiB of maps). objects decodes them.
+	// the memory of its map form. objects decodes them.
 	manifests []manifest
 	// digest is the checksum of the manifests, 'sha256:<hex>' (status.history).
 	digest string
@@ -226,7 +226,7 @@ func (r *KustomizationReconciler) reconcile(ctx context.Context, obj *kustomizev
 
 // noteChanges keeps the change list of an apply until its health is judged, so that
 // a successful apply costs one event (Flux sends one for the changes and one for the
-// success: an apiserver write each, 1000 requests at N=1000). Applies of the same
+// success: an apiserver write each). Applies of the same
 // revision (a drift corrected while health is awaited) add to the list.
 func (st *kustomizationState) noteChanges(revision, summary string) {
 	if summary == "" {

@@ -121,11 +121,10 @@ type wakeUp struct {
 // since its Ready unblocks them, and those dependants once it changed (see
 // wakeDependants). Any other is queued at 0 and waits its turn.
 //
-// Every woken Kustomization went first for a while (3e344ca). At N=1000 in the
-// benchmark that cut each app's wait from Available to Ready (p90 38–54 s → 1–2 s), but
-// the last Ready came 4 % later over 13 tugboat-only measures taken in turn: the Ready
-// reconciles took workers from first applies, which ended later. The time to the last
-// Ready is the goal; docs/design/2026-11-26-gitops-cpu-budget.md.
+// Every woken Kustomization went first for a while. That cut each app's wait from
+// Available to Ready, but made the last Ready later: the Ready reconciles took workers
+// from first applies, which ended later, and the time to the last Ready is what a mass
+// onboarding waits for (docs/design/2026-11-26-gitops-cpu-budget.md).
 //
 // A source's changed Kustomizations are queued at the snapshot's number (see
 // enqueueBySource), 1 and up, so a newer change still goes first.
@@ -152,11 +151,11 @@ func (r *KustomizationReconciler) hasDependants(ctx context.Context, key types.N
 // enqueueBySource wakes the Kustomizations reading a GitRepository with a new snapshot.
 // Those whose files changed go first: with 1000 Kustomizations on one repository, a
 // commit touching one path would otherwise wait behind ~1000 status-only reconciles
-// (measured: p50 11.6 s from push to object changed through the webhook,
-// BenchmarkWebhook in internal/gitops/receiver). Their priority is the snapshot's sequence
-// number, not a constant, because controller-runtime's queue keeps the priority an
-// item was last processed with (through RequeueAfter) and only ever raises it: with a
-// constant, every Kustomization changed once would stay ahead of a newer change. (The
+// (BenchmarkWebhook in internal/gitops/receiver;
+// docs/design/2026-11-26-changed-kustomizations-first.md). Their priority is the
+// snapshot's sequence number, not a constant, because controller-runtime's queue
+// keeps the priority an item was last processed with (through RequeueAfter) and only
+// ever raises it: with a constant, every Kustomization changed once would stay ahead of a newer change. (The
 // queue's depth-by-priority metric folds values beyond 25 into one label.)
 func (r *KustomizationReconciler) enqueueBySource(ctx context.Context, e event.GenericEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request], priority int) {
 	src := e.Object.GetNamespace() + "/" + e.Object.GetName()

@@ -23,8 +23,9 @@ func newMapper(cfg *rest.Config, httpClient *http.Client) (apimeta.RESTMapper, e
 
 // memoMapper remembers the RESTMappings its delegate found. Every apply, health
 // check and metadata request maps its object's kind, and the dynamic mapper rebuilds
-// the candidate list (and a NoMatch error value to compare with) on each call: in
-// the N=1000 benchmark that was 18 % of the controller's allocations. Only found
+// the candidate list (and a NoMatch error value to compare with) on each call, a
+// large share of the controller's allocations at scale
+// (docs/design/2026-11-26-gitops-cpu-budget.md). Only found
 // mappings are kept, so a kind not yet served (a CRD applied a moment ago) is asked
 // again; the mappings of a kind do not change while its CRD exists (scope and names
 // are immutable), and Reset, which callers use when the API surface changed,

@@ -42,9 +42,8 @@ type Options struct {
 	// LeaderElectionID names the lease; shards need one each.
 	LeaderElectionID string
 	// APICompression asks the apiserver for gzip-compressed responses. Off by
-	// default: beside the apiserver, compressing every watch event cost the
-	// apiserver about 1 % of its CPU in the N=1000 benchmark, and us the
-	// decompression, to save bandwidth nobody lacks.
+	// default: beside the apiserver, compressing every watch event costs the
+	// apiserver CPU, and us the decompression, to save bandwidth nobody lacks.
 	APICompression bool
 	// ReceiverAddr serves the Receivers' webhooks ("" or "0" disables the server; the
 	// Receiver reconciler runs regardless).

@@ -33,8 +33,8 @@ const DuckDBFile = "tugboat.duckdb"
 // ContainerLogV2 lines) row groups were rewritten up to three times, which
 // cost more CPU than the appends themselves. At 64 MiB a checkpoint holds
 // about two full row groups (122,880 rows each), and steady-state ingest
-// went from ~127 k to ~220 k lines per CPU-second (BenchmarkDuckDBAppend,
-// 100 calls, 2026-11-26; see docs/benchmarks.md). The price: up to 64 MiB
+// is no longer spent rewriting them (BenchmarkDuckDBAppend with 100 calls;
+// docs/design/2026-12-06-benchmark-history.md). The price: up to 64 MiB
 // of WAL to replay after a crash and that much uncompressed data in the
 // buffer pool (which spills to disk under its memory limit).
 const duckCheckpointThreshold = "64MiB"
@@ -229,8 +229,8 @@ var implicitTxRows = duckdb.GetDataChunkCapacity() * 50
 // Calls of up to implicitTxRows rows commit with the Appender's flush, in
 // DuckDB's auto-commit; larger ones in BEGIN … COMMIT. An explicit COMMIT
 // runs as a task on DuckDB's scheduler: a worker thread takes it while the
-// caller's thread spins polling for the result; without it
-// BenchmarkDuckDBAppend gained 10–40 % lines per CPU-second (2026-11-26).
+// caller's thread spins polling for the result, CPU that the Appender's own
+// flush does not spend (BenchmarkDuckDBAppend).
 func (s *DuckDB) Append(ctx context.Context, table string, rows [][]any) error {
 	cols, err := columnsFor(s.opts.Tables, table)
 	if err != nil {

@@ -15,9 +15,8 @@ import (
 // ES6 form).
 //
 // It is hand-written on purpose: encoding/json goes through reflection and
-// one sorted copy of every map's keys per value, which was half of checking
-// an Append call and an eighth of ingest in BenchmarkDuckDBAppend (10,000
-// ContainerLogV2 rows with a KubernetesMetadata map each, 2026-11-26).
+// one sorted copy of every map's keys per value, which was a large share of
+// ingest in BenchmarkDuckDBAppend (docs/design/2026-12-06-benchmark-history.md).
 // Anything else (structs, typed maps, json.Marshaler, NaN, very deep
 // nesting) makes appendValue report false, and the caller falls back to
 // encoding/json for the whole value, so its output and errors stay the
