@@ -1,6 +1,7 @@
 package testenv
 
 import (
+	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,7 +18,7 @@ func TestSuiteThatCannotStartSaysWhyOnceAndForAll(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "failed to start the local cluster") || !strings.Contains(err.Error(), missing) {
 		t.Fatalf("start = %v, want an error naming the cluster and %s", err, missing)
 	}
-	if again := s.start(); again != err {
+	if again := s.start(); !errors.Is(again, err) {
 		t.Fatalf("second start = %v, want the first answer %v", again, err)
 	}
 	if s.Cluster != nil || s.Git != nil || s.Manager != nil {
