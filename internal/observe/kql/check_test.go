@@ -185,7 +185,7 @@ func TestCheckErrors(t *testing.T) {
 		},
 		"wrong argument type": {
 			query: "Perf | where TimeGenerated > ago(5)",
-			want:  "1:34: argument 1 of ago must be a timespan such as 1h, but it is long",
+			want:  "1:34: argument 1 of ago must be a timespan, but it is long",
 		},
 		"wrong argument count": {
 			query: "Perf | extend x = strlen(Computer, 1)",

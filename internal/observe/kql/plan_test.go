@@ -275,7 +275,7 @@ func TestCompileSampleQueries(t *testing.T) {
 		"requests per minute":  "function prev is not supported yet",
 		"logs by deployment":   "function reverse is not supported yet",
 		"uptime":               "function make_datetime is not supported yet",
-		"ingestion latency":    "function ingestion_time is not supported yet",
+		"ingestion latency":    "function ingestion_time is not supported because",
 		"errors per container": "unknown table ContainerLogv2; did you mean ContainerLogV2?",
 	}
 	for name, q := range sampleQueries {

@@ -1,0 +1,499 @@
+package kql
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+)
+
+// resultName is the column name Kusto derives for an unnamed expression
+// (Binder.GetExpressionResultName in microsoft/Kusto-Query-Language): a
+// column keeps its name, a dynamic path joins its parts with _, conversion
+// functions and bin() take their first argument's name, aggregates prefix it.
+func (ck *checker) resultName(e Expr, cols []Column) string {
+	switch e := e.(type) {
+	case *Ident:
+		return e.Name
+	case *Member:
+		if left := ck.resultName(e.X, cols); left != "" {
+			return left + "_" + e.Name
+		}
+		return e.Name
+	case *Index:
+		l, ok := e.Index.(*Literal)
+		if !ok || (l.Type != TypeString && l.Type != TypeLong && l.Type != TypeInt) || l.Value == nil {
+			return ""
+		}
+		right := fmt.Sprint(l.Value)
+		if left := ck.resultName(e.X, cols); left != "" {
+			return left + "_" + right
+		}
+		return right
+	case *Call:
+		switch e.Name {
+		case "bin", "floor", "tostring", "toint", "tolong", "todouble", "toreal", "todatetime", "totimespan",
+			"tobool", "todynamic", "parse_json", "format_datetime":
+			if len(e.Args) > 0 {
+				return ck.resultName(e.Args[0], cols)
+			}
+		}
+		if prefix := aggregatePrefix(e.Name); prefix != "" {
+			first := ""
+			if len(e.Args) > 0 {
+				first = ck.resultName(e.Args[0], cols)
+			}
+			return prefix + "_" + first
+		}
+	}
+	return ""
+}
+
+func aggregatePrefix(fn string) string {
+	switch fn {
+	case "count", "countif", "sum", "sumif", "avg", "min", "max", "dcount", "any", "take_any":
+		if fn == "take_any" {
+			return "any"
+		}
+		return fn
+	case "make_list", "makelist":
+		return "list"
+	case "make_set", "makeset":
+		return "set"
+	}
+	return ""
+}
+
+func isAggregate(fn string) bool {
+	switch fn {
+	case "count", "countif", "sum", "sumif", "avg", "min", "max", "dcount", "percentile", "percentiles",
+		"make_list", "makelist", "make_set", "makeset", "arg_max", "arg_min", "any", "take_any":
+		return true
+	}
+	return false
+}
+
+func (ck *checker) summarize(in relation, op *SummarizeOp) relation {
+	cols := in.columns()
+	for _, p := range op.Params {
+		if !strings.HasPrefix(p.Name, "hint.") {
+			ck.fail(p.NamePos, "summarize parameter %s is not supported", p.Name)
+		}
+	}
+	agg := &relAggregate{in: in}
+	var out []Column
+	var outExprs []texpr
+	add := func(pos Pos, name string, explicit bool, e texpr) {
+		if findColumn(out, name) >= 0 {
+			if explicit {
+				ck.fail(pos, "column %s is declared twice in summarize; rename one with Name = ...", identString(name))
+			}
+			name = freshName(name, out)
+		}
+		out = append(out, Column{Name: name, Type: e.typ()})
+		outExprs = append(outExprs, e)
+	}
+	var keyCols []int // input columns used as plain keys, skipped by arg_max(*)
+	for _, k := range op.By {
+		e := ck.expr(k.Expr, cols)
+		if e.typ() == TypeDynamic {
+			ck.fail(k.Expr.Position(), "cannot group by a dynamic value; convert it with tostring()")
+		}
+		if c, ok := e.(*tColumn); ok {
+			keyCols = append(keyCols, c.idx)
+		}
+		name := k.Name
+		if name == "" {
+			name = ck.resultName(k.Expr, cols)
+		}
+		if name == "" {
+			name = freshName("", out)
+		}
+		agg.keys = append(agg.keys, e)
+		agg.cols = append(agg.cols, Column{Name: name, Type: e.typ()})
+		add(namedPos(k), name, k.Name != "", &tColumn{idx: len(agg.keys) - 1, t: e.typ()})
+	}
+	nkeys := len(agg.keys)
+	for _, a := range op.Aggs {
+		call, isCall := a.Expr.(*Call)
+		if isCall && (call.Name == "arg_max" || call.Name == "arg_min") {
+			for j, c := range ck.argMinMax(agg, call, cols, keyCols, a.Name) {
+				add(namedPos(a), c.name, a.Name != "" && j == 0, &tColumn{idx: nkeys + c.agg, t: c.t})
+			}
+			continue
+		}
+		if isCall && call.Name == "percentiles" {
+			if a.Name != "" {
+				ck.fail(a.NamePos, "percentiles produces several columns and cannot be named; use percentile(x, p) for one named column")
+			}
+			value := ck.aggArg(call, 0, cols)
+			for _, lvl := range call.Args[1:] {
+				level := ck.percentileLevel(lvl)
+				agg.aggs = append(agg.aggs, aggregate{fn: "percentile", args: []texpr{value}, level: level, t: percentileType(value.typ())})
+				name := "percentile_" + ck.resultName(call.Args[0], cols) + "_" + validNameFragment(lvl.String())
+				add(call.NamePos, name, false, &tColumn{idx: nkeys + len(agg.aggs) - 1, t: percentileType(value.typ())})
+			}
+			if len(call.Args) < 2 {
+				ck.fail(call.NamePos, "percentiles needs a value and at least one percentile, such as percentiles(x, 50, 95)")
+			}
+			continue
+		}
+		e := ck.aggExpr(agg, a.Expr, cols)
+		if !containsAggRef(e) {
+			ck.fail(a.Expr.Position(), "summarize needs an aggregation such as count(), sum(x) or avg(x) here; put plain columns in the by clause")
+		}
+		name := a.Name
+		if name == "" {
+			if isCall && call.Name == "percentile" && len(call.Args) == 2 {
+				name = "percentile_" + ck.resultName(call.Args[0], cols) + "_" + validNameFragment(call.Args[1].String())
+			} else {
+				name = ck.resultName(a.Expr, cols)
+			}
+		}
+		if name == "" {
+			name = freshName("", out)
+		}
+		add(namedPos(a), name, a.Name != "", shiftAggRefs(e, nkeys))
+	}
+	for i, a := range agg.aggs {
+		agg.cols = append(agg.cols, Column{Name: "_agg" + strconv.Itoa(i), Type: a.t})
+	}
+	return &relProject{in: agg, cols: out, exprs: outExprs}
+}
+
+// shiftAggRefs turns references to aggregate i into references to column
+// nkeys+i of the aggregate relation.
+func shiftAggRefs(e texpr, nkeys int) texpr {
+	switch e := e.(type) {
+	case *tAggRef:
+		return &tColumn{idx: nkeys + e.idx, t: e.t}
+	case *tBinary:
+		return &tBinary{op: e.op, l: shiftAggRefs(e.l, nkeys), r: shiftAggRefs(e.r, nkeys), t: e.t}
+	case *tUnary:
+		return &tUnary{op: e.op, x: shiftAggRefs(e.x, nkeys), t: e.t}
+	case *tCall:
+		args := make([]texpr, len(e.args))
+		for i, a := range e.args {
+			args[i] = shiftAggRefs(a, nkeys)
+		}
+		return &tCall{fn: e.fn, args: args, t: e.t}
+	case *tIn:
+		list := make([]texpr, len(e.list))
+		for i, a := range e.list {
+			list[i] = shiftAggRefs(a, nkeys)
+		}
+		return &tIn{op: e.op, x: shiftAggRefs(e.x, nkeys), list: list}
+	case *tBetween:
+		return &tBetween{x: shiftAggRefs(e.x, nkeys), lo: shiftAggRefs(e.lo, nkeys), hi: shiftAggRefs(e.hi, nkeys), not: e.not}
+	case *tPath:
+		return &tPath{x: shiftAggRefs(e.x, nkeys), path: e.path}
+	}
+	return e
+}
+
+func containsAggRef(e texpr) bool {
+	switch e := e.(type) {
+	case *tAggRef:
+		return true
+	case *tBinary:
+		return containsAggRef(e.l) || containsAggRef(e.r)
+	case *tUnary:
+		return containsAggRef(e.x)
+	case *tCall:
+		for _, a := range e.args {
+			if containsAggRef(a) {
+				return true
+			}
+		}
+	case *tIn:
+		return containsAggRef(e.x)
+	case *tBetween:
+		return containsAggRef(e.x)
+	case *tPath:
+		return containsAggRef(e.x)
+	}
+	return false
+}
+
+func validNameFragment(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if isIdentPart(r) && r != '_' {
+			b.WriteRune(r)
+		} else {
+			b.WriteByte('_')
+		}
+	}
+	return b.String()
+}
+
+func percentileType(t Type) Type {
+	if t == TypeInt {
+		return TypeLong
+	}
+	return t
+}
+
+func (ck *checker) percentileLevel(e Expr) float64 {
+	l, ok := e.(*Literal)
+	var v float64
+	switch {
+	case ok && l.Type.isInteger() && l.Value != nil:
+		v = float64(l.Value.(int64))
+	case ok && l.Type == TypeReal && l.Value != nil:
+		v = l.Value.(float64)
+	default:
+		ck.fail(e.Position(), "the percentile must be a number literal between 0 and 100")
+	}
+	if v < 0 || v > 100 || math.IsNaN(v) {
+		ck.fail(e.Position(), "the percentile must be between 0 and 100")
+	}
+	return v
+}
+
+func (ck *checker) aggArg(c *Call, i int, cols []Column) texpr {
+	if i >= len(c.Args) {
+		ck.fail(c.NamePos, "%s needs at least %d argument(s)", c.Name, i+1)
+	}
+	e := ck.expr(c.Args[i], cols)
+	return e
+}
+
+type argCol struct {
+	name string
+	agg  int
+	t    Type
+}
+
+// argMinMax expands arg_max(by, a, b) / arg_max(by, *) into one aggregate
+// per returned column, all in one group so they come from the same row
+// (Aggregates.GetArgMinMaxResult in microsoft/Kusto-Query-Language).
+func (ck *checker) argMinMax(agg *relAggregate, c *Call, cols []Column, keyCols []int, rename string) []argCol {
+	if len(c.Args) < 1 {
+		ck.fail(c.NamePos, "%s needs an expression to maximise, such as %s(TimeGenerated, *)", c.Name, c.Name)
+	}
+	by := ck.expr(c.Args[0], cols)
+	if by.typ() == TypeDynamic {
+		ck.fail(c.Args[0].Position(), "%s cannot order by a dynamic value; convert it with tolong() or todatetime()", c.Name)
+	}
+	group := ck.argGroup
+	ck.argGroup++
+	prefix := strings.TrimPrefix(c.Name, "arg_")
+	var out []argCol
+	seen := map[int]bool{}
+	addCol := func(name string, value texpr) {
+		agg.aggs = append(agg.aggs, aggregate{fn: c.Name, args: []texpr{by}, value: value, group: group, t: value.typ()})
+		out = append(out, argCol{name: name, agg: len(agg.aggs) - 1, t: value.typ()})
+	}
+	primary := ck.resultName(c.Args[0], cols)
+	first := primary
+	if first == "" {
+		first = prefix + "_"
+	}
+	if rename != "" {
+		first = rename
+	}
+	addCol(first, by)
+	if col, ok := by.(*tColumn); ok {
+		seen[col.idx] = true
+	}
+	anyStar := false
+	for _, a := range c.Args[1:] {
+		if _, ok := a.(*Star); ok {
+			anyStar = true
+		}
+	}
+	if anyStar {
+		for _, k := range keyCols {
+			seen[k] = true
+		}
+	}
+	for i, a := range c.Args[1:] {
+		if _, ok := a.(*Star); ok {
+			for j, col := range cols {
+				if !seen[j] {
+					seen[j] = true
+					addCol(col.Name, &tColumn{idx: j, t: col.Type})
+				}
+			}
+			continue
+		}
+		e := ck.expr(a, cols)
+		if col, ok := e.(*tColumn); ok {
+			if anyStar && seen[col.idx] {
+				continue
+			}
+			seen[col.idx] = true
+		}
+		name := ck.resultName(a, cols)
+		if name == "" {
+			name = prefix + "_" + primary + "_arg" + strconv.Itoa(i+1)
+		}
+		addCol(name, e)
+	}
+	return out
+}
+
+// aggExpr checks an expression of the aggregate list: aggregate calls are
+// registered in agg and replaced by tAggRef; the rest is ordinary scalar code.
+func (ck *checker) aggExpr(agg *relAggregate, e Expr, cols []Column) texpr {
+	switch e := e.(type) {
+	case *Call:
+		if isAggregate(e.Name) {
+			a := ck.aggregateCall(e, cols)
+			agg.aggs = append(agg.aggs, a)
+			return &tAggRef{idx: len(agg.aggs) - 1, t: a.t}
+		}
+		args := make([]texpr, len(e.Args))
+		for i, x := range e.Args {
+			args[i] = ck.aggExpr(agg, x, cols)
+		}
+		return ck.call(e, args)
+	case *Binary:
+		return ck.binary(e, ck.aggExpr(agg, e.Left, cols), ck.aggExpr(agg, e.Right, cols), cols)
+	case *Unary:
+		return ck.unary(e, ck.aggExpr(agg, e.X, cols))
+	}
+	t := ck.expr(e, cols)
+	if hasColumnRef(t) {
+		ck.fail(e.Position(), "summarize needs an aggregation such as count(), sum(x) or avg(x) here; put plain columns in the by clause")
+	}
+	return t
+}
+
+func hasColumnRef(e texpr) bool {
+	switch e := e.(type) {
+	case *tColumn:
+		return true
+	case *tBinary:
+		return hasColumnRef(e.l) || hasColumnRef(e.r)
+	case *tUnary:
+		return hasColumnRef(e.x)
+	case *tCall:
+		for _, a := range e.args {
+			if hasColumnRef(a) {
+				return true
+			}
+		}
+	case *tIn:
+		if hasColumnRef(e.x) {
+			return true
+		}
+		for _, a := range e.list {
+			if hasColumnRef(a) {
+				return true
+			}
+		}
+	case *tBetween:
+		return hasColumnRef(e.x) || hasColumnRef(e.lo) || hasColumnRef(e.hi)
+	case *tPath:
+		return hasColumnRef(e.x)
+	}
+	return false
+}
+
+func (ck *checker) aggregateCall(c *Call, cols []Column) aggregate {
+	arity := func(min, max int) {
+		if len(c.Args) < min || len(c.Args) > max {
+			if min == max {
+				ck.fail(c.NamePos, "%s takes %d argument(s), not %d", c.Name, min, len(c.Args))
+			}
+			ck.fail(c.NamePos, "%s takes %d to %d arguments, not %d", c.Name, min, max, len(c.Args))
+		}
+	}
+	arg := func(i int) texpr {
+		e := ck.expr(c.Args[i], cols)
+		if containsAggRef(e) {
+			ck.fail(c.Args[i].Position(), "aggregations cannot be nested")
+		}
+		return e
+	}
+	boolArg := func(i int) texpr {
+		e := arg(i)
+		if e.typ() != TypeBool {
+			ck.fail(c.Args[i].Position(), "%s needs a bool condition as argument %d, but this is %s", c.Name, i+1, e.typ())
+		}
+		return e
+	}
+	numArg := func(i int) texpr {
+		e := arg(i)
+		if !e.typ().isNumeric() && e.typ() != TypeTimespan {
+			ck.fail(c.Args[i].Position(), "%s needs a number, but this is %s; convert it with todouble() or tolong()", c.Name, e.typ())
+		}
+		return e
+	}
+	sumType := func(t Type) Type {
+		if t.isInteger() {
+			return TypeLong
+		}
+		return t
+	}
+	switch c.Name {
+	case "count":
+		arity(0, 0)
+		return aggregate{fn: "count", t: TypeLong}
+	case "countif":
+		arity(1, 1)
+		return aggregate{fn: "countif", args: []texpr{boolArg(0)}, t: TypeLong}
+	case "sum":
+		arity(1, 1)
+		x := numArg(0)
+		return aggregate{fn: "sum", args: []texpr{x}, t: sumType(x.typ())}
+	case "sumif":
+		arity(2, 2)
+		x := numArg(0)
+		return aggregate{fn: "sumif", args: []texpr{x, boolArg(1)}, t: sumType(x.typ())}
+	case "avg":
+		arity(1, 1)
+		x := numArg(0)
+		if x.typ() == TypeTimespan {
+			ck.fail(c.Args[0].Position(), "avg of a timespan is not supported; average a number such as x / 1s")
+		}
+		return aggregate{fn: "avg", args: []texpr{x}, t: TypeReal}
+	case "min", "max":
+		arity(1, 1)
+		x := arg(0)
+		if x.typ() == TypeDynamic {
+			ck.fail(c.Args[0].Position(), "%s of a dynamic value is not supported; convert it first", c.Name)
+		}
+		return aggregate{fn: c.Name, args: []texpr{x}, t: x.typ()}
+	case "dcount":
+		arity(1, 2)
+		x := arg(0)
+		if len(c.Args) == 2 {
+			if _, ok := constInt(ck.expr(c.Args[1], nil)); !ok {
+				ck.fail(c.Args[1].Position(), "the dcount accuracy must be a whole number literal 0 to 4")
+			}
+		}
+		return aggregate{fn: "dcount", args: []texpr{x}, t: TypeLong}
+	case "percentile":
+		arity(2, 2)
+		x := arg(0)
+		if !x.typ().isNumeric() && x.typ() != TypeDatetime && x.typ() != TypeTimespan {
+			ck.fail(c.Args[0].Position(), "percentile needs a number, datetime or timespan, but this is %s", x.typ())
+		}
+		return aggregate{fn: "percentile", args: []texpr{x}, level: ck.percentileLevel(c.Args[1]), t: percentileType(x.typ())}
+	case "make_list", "makelist", "make_set", "makeset":
+		arity(1, 2)
+		x := arg(0)
+		fn := "make_list"
+		if strings.Contains(c.Name, "set") {
+			fn = "make_set"
+		}
+		if len(c.Args) == 2 {
+			ck.fail(c.Args[1].Position(), "the maxSize argument of %s is not supported", c.Name)
+		}
+		return aggregate{fn: fn, args: []texpr{x}, t: TypeDynamic}
+	case "any", "take_any":
+		arity(1, 1)
+		if _, ok := c.Args[0].(*Star); ok {
+			ck.fail(c.Args[0].Position(), "any(*) is not supported; use arg_max(Column, *)")
+		}
+		x := arg(0)
+		return aggregate{fn: "any", args: []texpr{x}, t: x.typ()}
+	case "percentiles", "arg_max", "arg_min":
+		ck.fail(c.NamePos, "%s produces several columns and must be a whole aggregate of summarize, not part of an expression", c.Name)
+	}
+	ck.fail(c.NamePos, "unknown aggregate %s", c.Name)
+	return aggregate{}
+}
