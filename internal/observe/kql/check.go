@@ -55,7 +55,7 @@ func (ck *checker) checkQuery(q *Query) *Checked {
 	for _, l := range q.Lets {
 		switch {
 		case l.Tabular != nil:
-			ck.lets[l.Name] = &letBinding{table: ck.checkPipeline(l.Tabular, false)}
+			ck.lets[l.Name] = &letBinding{table: &relLet{name: l.Name, in: ck.checkPipeline(l.Tabular, false)}}
 		default:
 			// let T = SomeTable; binds a table, not a scalar.
 			if id, ok := l.Expr.(*Ident); ok {
@@ -133,6 +133,12 @@ func (ck *checker) source(s Source) relation {
 		return ck.checkPipeline(s.Pipeline, false)
 	case *UnionSource:
 		return ck.union(nil, s.UnionPos, s.Params, s.Items)
+	case *DatatableSource:
+		return ck.datatable(s)
+	case *PrintSource:
+		return ck.print(s)
+	case *RangeSource:
+		return ck.rangeSource(s)
 	}
 	panic(fmt.Sprintf("unexpected source %T", s))
 }

@@ -168,7 +168,9 @@ func (p *parser) parseLet() *Let {
 func (p *parser) looksTabular() bool {
 	first := p.peek()
 	switch {
-	case isKeyword(first, "union"):
+	case isKeyword(first, "union"), isKeyword(first, "print"),
+		isKeyword(first, "datatable") && isPunct(p.peekN(1), "("),
+		isKeyword(first, "range") && p.peekN(1).Kind == TokIdent && isKeyword(p.peekN(2), "from"):
 		return true
 	case first.Kind == TokLiteral, isPunct(first, "-"), isPunct(first, "+"),
 		first.Kind == TokIdent && isPunct(p.peekN(1), "("):
@@ -224,8 +226,19 @@ func (p *parser) parseSource() Source {
 		return u
 	case t.Kind == TokIdent:
 		if !t.Quoted {
+			switch {
+			case t.Text == "datatable" && isPunct(p.peekN(1), "("):
+				p.next()
+				return p.parseDatatable(t)
+			case t.Text == "print":
+				p.next()
+				return p.parsePrint(t)
+			case t.Text == "range" && p.peekN(1).Kind == TokIdent && isKeyword(p.peekN(2), "from"):
+				p.next()
+				return p.parseRange(t)
+			}
 			switch t.Text {
-			case "print", "range", "datatable", "search", "find", "evaluate", "externaldata", "materialize", "toscalar":
+			case "search", "find", "evaluate", "externaldata", "materialize", "toscalar":
 				p.fail(t.Pos, "%s is not supported as the start of a query; start it with a table name", t.Text)
 			}
 			if !isPlainIdent(t.Text) {

@@ -511,8 +511,8 @@ func TestParseErrors(t *testing.T) {
 			want:  `1:11: unexpected ")": it has no matching "("`,
 		},
 		"an unsupported source": {
-			query: "print x = 1",
-			want:  "1:1: print is not supported as the start of a query; start it with a table name",
+			query: "externaldata (x:string) [\"https://example.com/x.csv\"]",
+			want:  "1:1: externaldata is not supported as the start of a query; start it with a table name",
 		},
 		"an empty parse pattern": {
 			query: "T | parse Msg with",

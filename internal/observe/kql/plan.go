@@ -72,6 +72,9 @@ func PlanSQL(c *Checked, opts Options) (p *Plan, err error) {
 	if len(st.order) > 0 {
 		f = cat(f, " ORDER BY ", raw(orderBy(st.order)))
 	}
+	if len(pl.ctes) > 0 {
+		f = cat("WITH ", joinFrags(pl.ctes, ", "), " ", f)
+	}
 	return &Plan{SQL: f.sql, Args: f.args, Columns: c.Columns, Render: c.Render}, nil
 }
 
@@ -84,6 +87,11 @@ type frag struct {
 func raw(s string) frag { return frag{sql: s} }
 
 func param(v any) frag { return frag{sql: "?", args: []any{v}} }
+
+// maxSQLBytes bounds the SQL of one query. Repetition (a let used many
+// times on ClickHouse, scalar lets built from each other) could otherwise
+// grow it exponentially; real queries stay far below.
+const maxSQLBytes = 4 << 20
 
 // cat concatenates strings (raw SQL) and frags, keeping argument order.
 func cat(parts ...any) frag {
@@ -99,6 +107,9 @@ func cat(parts ...any) frag {
 		default:
 			panic(fmt.Sprintf("cat: unexpected %T", p))
 		}
+	}
+	if b.Len() > maxSQLBytes {
+		panic(userFailure{errorf(Pos{}, "the query is too large once compiled (over %d MiB of SQL); use fewer repeated lets", maxSQLBytes>>20)})
 	}
 	return frag{sql: b.String(), args: args}
 }
@@ -151,6 +162,8 @@ func orderBy(keys []orderKey) string {
 }
 
 type planner struct {
+	lets    map[*relLet]stage // planned lets, by node
+	ctes    []frag            // their WITH items, dependencies first
 	d       Dialect
 	funcs   map[string]sqlFunc
 	now     time.Time
@@ -270,6 +283,12 @@ func (pl *planner) relation(r relation) stage {
 		return pl.union(r)
 	case *relMvExpand:
 		return pl.mvExpand(r)
+	case *relValues:
+		return pl.values(r)
+	case *relLet:
+		return pl.let(r)
+	case *relRange:
+		return pl.rangeStage(r)
 	}
 	panic(fmt.Sprintf("unexpected relation %T", r))
 }
