@@ -235,7 +235,7 @@ func (pl *planner) relation(r relation) stage {
 		return stage{src: raw(quoteIdent(r.table)), cols: cols}
 	case *relFilter:
 		in := pl.relation(r.in)
-		return stage{src: pl.selectFrom(raw("*"), in, cat(" WHERE ", pl.expr(r.pred, in.cols))), cols: in.cols, order: in.order}
+		return stage{src: pl.selectFrom(raw("*"), in, cat(" WHERE ", pl.predicate(r.pred, in.cols))), cols: in.cols, order: in.order}
 	case *relProject:
 		in := pl.relation(r.in)
 		names := pl.sqlNames(r.cols, hiddenCols(in.order))

@@ -107,90 +107,31 @@ func (pl *planner) argMinMax(fn string, fields []texpr, by texpr, cols []string)
 			parts[i] = cat(fmt.Sprintf("v%d := ", i), pl.expr(f, cols))
 		}
 	}
+	// When every value to maximise is null, Kusto still returns a row of
+	// the group; the engines skip null keys and would return none.
+	b := pl.expr(by, cols)
 	if pl.d == ClickHouse {
 		name := "argMax"
 		if fn == "arg_min" {
 			name = "argMin"
 		}
-		return cat(name+"(tuple(", joinFrags(parts, ", "), "), ", pl.expr(by, cols), ")")
+		tuple := cat("tuple(", joinFrags(parts, ", "), ")")
+		return cat("if(count(", b, ") = 0, any(", tuple, "), "+name+"(", tuple, ", ", b, "))")
 	}
-	return cat(fn+"(struct_pack(", joinFrags(parts, ", "), "), ", pl.expr(by, cols), ")")
+	st := cat("struct_pack(", joinFrags(parts, ", "), ")")
+	return cat("(CASE WHEN count(", b, ") = 0 THEN first(", st, ") ELSE "+fn+"(", st, ", ", b, ") END)")
 }
 
 func (pl *planner) aggregateSQL(a aggregate, cols []string) frag {
-	ch := pl.d == ClickHouse
-	arg := func(i int) frag { return pl.expr(a.args[i], cols) }
-	switch a.fn {
-	case "count":
-		if ch {
-			return raw("count()")
-		}
-		return raw("count(*)")
-	case "countif":
-		if ch {
-			return cat("countIf(", arg(0), ")")
-		}
-		return cat("count_if(", arg(0), ")")
-	case "sum", "sumif":
-		var s frag
-		switch {
-		case ch && a.fn == "sumif":
-			// sumIf gives 0 when no row matches; Kusto (and DuckDB) give null.
-			s = cat("if(countIf(isNotNull(", arg(0), ") AND ", arg(1), ") = 0, NULL, sumIf(", arg(0), ", ", arg(1), "))")
-		case ch:
-			s = cat("sum(", arg(0), ")")
-		case a.fn == "sumif":
-			s = cat("sum(", arg(0), ") FILTER (WHERE ", arg(1), ")")
-		default:
-			s = cat("sum(", arg(0), ")")
-		}
-		// DuckDB sums integers into HUGEINT; Kusto's sum of longs is a long.
-		if !ch && a.t == TypeLong {
-			return cat("CAST(", s, " AS BIGINT)")
-		}
-		return s
-	case "avg", "min", "max":
-		return cat(a.fn+"(", arg(0), ")")
-	case "dcount":
-		if ch {
-			return cat("uniq(", arg(0), ")")
-		}
-		return cat("approx_count_distinct(", arg(0), ")")
-	case "percentile":
-		level, err := inlineNumber(a.level / 100)
-		if err != nil {
-			panic(err)
-		}
-		// Kusto's percentile returns a value of the set (nearest rank),
-		// which quantile_disc matches better than interpolation.
-		if ch {
-			// Nearest rank, exactly: ClickHouse's quantile() samples and
-			// interpolates, and quantileExact picks the rank above.
-			x := arg(0)
-			return cat("if(count(", x, ") = 0, NULL, arrayElement(arraySort(groupArray(", x, ")), toUInt64(greatest(1, ceil("+level+" * count(", x, "))))))")
-		}
-		return cat("quantile_disc(", arg(0), ", "+level+")")
-	case "make_list", "make_set":
-		if ch {
-			fn := "groupArray"
-			if a.fn == "make_set" {
-				fn = "groupUniqArray"
-			}
-			return pl.chJSONArray(cat(fn+"(", arg(0), ")"), a.args[0].typ())
-		}
-		distinct := ""
-		if a.fn == "make_set" {
-			distinct = "DISTINCT "
-		}
-		x := arg(0)
-		return cat("COALESCE(to_json(list("+distinct, x, ") FILTER (WHERE ", x, " IS NOT NULL)), CAST('[]' AS JSON))")
-	case "any":
-		if ch {
-			return cat("any(", arg(0), ")")
-		}
-		return cat("any_value(", arg(0), ")")
+	table := duckdbAggregates
+	if pl.d == ClickHouse {
+		table = clickhouseAggregates
 	}
-	panic(fmt.Sprintf("unexpected aggregate %s", a.fn))
+	f, ok := table[a.fn]
+	if !ok {
+		pl.fail("aggregate %s is not supported on %s", a.fn, pl.d)
+	}
+	return f(aggSQL{pl: pl, a: a, cols: cols})
 }
 
 // chJSONArray renders a ClickHouse array as JSON text, since ClickHouse

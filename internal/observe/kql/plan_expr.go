@@ -105,10 +105,8 @@ func (pl *planner) binary(e *tBinary, cols []string) frag {
 	switch e.op {
 	case "and", "or":
 		return cat("(", l, " "+strings.ToUpper(e.op)+" ", r, ")")
-	case "==":
-		return cat("(", l, " = ", r, ")")
-	case "!=":
-		return cat("(", l, " <> ", r, ")")
+	case "==", "!=":
+		return pl.equality(e.op, l, r, e.l, e.r)
 	case "<", "<=", ">", ">=":
 		return cat("(", l, " "+e.op+" ", r, ")")
 	case "+", "-", "*", "/", "%":
@@ -191,6 +189,11 @@ func (pl *planner) arithmetic(e *tBinary, l, r frag, lt, rt Type) frag {
 		}
 		return cat("to_microseconds(CAST(round(epoch(", span, ") * 1000000 "+e.op+" ", num, ") AS BIGINT))")
 	}
+	if e.op == "%" {
+		// Kusto's remainder takes the sign of neither operand: it is never
+		// negative (-14 % 12 is 10, 14 % -12 is 2).
+		return cat("(((", l, " % ", r, ") + abs(", r, ")) % abs(", r, "))")
+	}
 	if e.op == "/" && e.t != TypeReal {
 		if ch {
 			return cat("intDiv(", l, ", ", r, ")")
@@ -200,7 +203,12 @@ func (pl *planner) arithmetic(e *tBinary, l, r frag, lt, rt Type) frag {
 	return cat("(", l, " "+e.op+" ", r, ")")
 }
 
-func (pl *planner) in(e *tIn, cols []string) frag {
+func (pl *planner) in(e *tIn, cols []string) frag { return pl.inSQL(e, cols, false) }
+
+// inList is in as a where condition (see predicate).
+func (pl *planner) inList(e *tIn, cols []string) frag { return pl.inSQL(e, cols, true) }
+
+func (pl *planner) inSQL(e *tIn, cols []string, plain bool) frag {
 	x := pl.expr(e.x, cols)
 	switch e.op {
 	case "has_any", "has_all":
@@ -227,11 +235,15 @@ func (pl *planner) in(e *tIn, cols []string) frag {
 	if strings.HasSuffix(e.op, "~") {
 		x = pl.lower(x)
 	}
-	op := " IN ("
+	// As with ==, a null is not in any list of constants.
+	op, missing := " IN (", pl.boolSQL(false)
 	if strings.HasPrefix(e.op, "!") {
-		op = " NOT IN ("
+		op, missing = " NOT IN (", pl.boolSQL(true)
 	}
-	return cat("(", x, op, joinFrags(list, ", "), "))")
+	if plain {
+		return cat("(", x, op, joinFrags(list, ", "), "))")
+	}
+	return cat("COALESCE((", x, op, joinFrags(list, ", "), ")), "+missing+")")
 }
 
 func (pl *planner) path(e *tPath, cols []string) frag {
@@ -412,4 +424,57 @@ func (pl *planner) bin(e *tCall, cols []string) frag {
 		return cat("CAST(floor(", xs, " / ", ss, ") * ", pl.expr(size, cols), " AS BIGINT)")
 	}
 	return cat("(floor(", xs, " / ", ss, ") * ", pl.expr(size, cols), ")")
+}
+
+// equality is Kusto's == and !=: a null compared with a value is not equal
+// to it (false for ==, true for !=), unlike SQL's unknown; two nulls give
+// null. A non-null constant on one side lets the test be one COALESCE.
+func (pl *planner) equality(op string, l, r frag, le, re texpr) frag {
+	eq, missing := " = ", pl.boolSQL(false)
+	if op == "!=" {
+		eq, missing = " <> ", pl.boolSQL(true)
+	}
+	if isNonNullConst(le) || isNonNullConst(re) {
+		return cat("COALESCE((", l, eq, r, "), "+missing+")")
+	}
+	return cat("(CASE WHEN ", l, " IS NULL AND ", r, " IS NULL THEN NULL WHEN ", l, " IS NULL OR ", r, " IS NULL THEN "+missing+" ELSE (", l, eq, r, ") END)")
+}
+
+func isNonNullConst(e texpr) bool {
+	l, ok := e.(*tLiteral)
+	return ok && l.value != nil
+}
+
+// boolSQL is a boolean constant; ClickHouse 18.16 has no true and false.
+func (pl *planner) boolSQL(b bool) string {
+	switch {
+	case pl.d == ClickHouse && b:
+		return "1"
+	case pl.d == ClickHouse:
+		return "0"
+	case b:
+		return "true"
+	}
+	return "false"
+}
+
+// predicate plans a where condition. A filter drops false and null rows
+// alike, so where x == constant and x in (constants), which are the
+// common filters, need not turn a null into false: the plain comparison
+// keeps the engines' index and partition pruning.
+func (pl *planner) predicate(e texpr, cols []string) frag {
+	switch e := e.(type) {
+	case *tBinary:
+		switch {
+		case e.op == "and":
+			return cat("(", pl.predicate(e.l, cols), " AND ", pl.predicate(e.r, cols), ")")
+		case e.op == "==" && (isNonNullConst(e.l) || isNonNullConst(e.r)):
+			return cat("(", pl.expr(e.l, cols), " = ", pl.expr(e.r, cols), ")")
+		}
+	case *tIn:
+		if e.op == "in" || e.op == "in~" {
+			return pl.inList(e, cols)
+		}
+	}
+	return pl.expr(e, cols)
 }
