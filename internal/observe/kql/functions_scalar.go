@@ -1,8 +1,24 @@
 package kql
 
-// functions is the scalar function registry (see functions.go). Entries are
-// grouped by family, as in Kusto's documentation.
-var functions = map[string]funcDef{
+// functions is the scalar function registry (see functions.go), merged
+// from one table per family, as Kusto's documentation groups them.
+var functions = mergeFunctions(coreFunctions, stringFunctions, mathFunctions, timeFunctions, dynamicFunctions)
+
+func mergeFunctions(tables ...map[string]funcDef) map[string]funcDef {
+	out := map[string]funcDef{}
+	for _, t := range tables {
+		for name, def := range t {
+			if _, dup := out[name]; dup {
+				panic("kql: function " + name + " is registered twice")
+			}
+			out[name] = def
+		}
+	}
+	return out
+}
+
+// coreFunctions: conversions, conditionals and the first functions tugboat had.
+var coreFunctions = map[string]funcDef{
 	// Time.
 	"ago": sig(1, 1, TypeDatetime, argTimespan).with(func(ck *checker, c *Call, a []texpr) texpr {
 		return &tBinary{op: "-", l: &tNow{}, r: a[0], t: TypeDatetime}

@@ -41,9 +41,15 @@ func tmpl(t string) sqlFunc {
 		rest := t
 		for {
 			i := strings.IndexByte(rest, '$')
-			if i < 0 || i+1 >= len(rest) || rest[i+1] < '0' || rest[i+1] > '9' {
+			if i < 0 {
 				parts = append(parts, rest)
 				break
+			}
+			if i+1 >= len(rest) || rest[i+1] < '0' || rest[i+1] > '9' {
+				// A $ of the SQL itself, such as the JSON path '$'.
+				parts = append(parts, rest[:i+1])
+				rest = rest[i+1:]
+				continue
 			}
 			parts = append(parts, rest[:i], c.arg(int(rest[i+1]-'0')))
 			rest = rest[i+2:]
@@ -140,5 +146,18 @@ func functionsFor(d Dialect) map[string]sqlFunc {
 	if d == ClickHouse {
 		return clickhouseFunctions
 	}
-	return duckdbFunctions
+	return duckdbAll
+}
+
+// duckdbAll is DuckDB's whole table.
+var duckdbAll = mergeSQL(duckdbFunctions, duckdbFamilies)
+
+func mergeSQL(tables ...map[string]sqlFunc) map[string]sqlFunc {
+	out := map[string]sqlFunc{}
+	for _, t := range tables {
+		for k, v := range t {
+			out[k] = v
+		}
+	}
+	return out
 }

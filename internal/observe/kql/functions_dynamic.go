@@ -1,0 +1,36 @@
+package kql
+
+// dynamicFunctions are Kusto's functions on arrays and property bags.
+var dynamicFunctions = map[string]funcDef{
+	"pack_array":      sig(1, variadic, TypeDynamic),
+	"pack":            sig(2, variadic, TypeDynamic).with(checkPack),
+	"bag_pack":        sig(2, variadic, TypeDynamic).with(checkPack),
+	"bag_keys":        sig(1, 1, TypeDynamic, argDynamic),
+	"bag_merge":       sig(2, variadic, TypeDynamic, argDynamic),
+	"bag_has_key":     sig(2, 2, TypeBool, argDynamic, argString),
+	"array_length":    sig(1, 1, TypeLong, argDynamic),
+	"array_concat":    sig(1, variadic, TypeDynamic, argDynamic),
+	"array_slice":     sig(3, 3, TypeDynamic, argDynamic, argWhole, argWhole),
+	"array_index_of":  sig(2, 2, TypeLong, argDynamic, argAny),
+	"array_sum":       sig(1, 1, TypeReal, argDynamic),
+	"array_reverse":   sig(1, 1, TypeDynamic, argDynamic),
+	"array_sort_asc":  sig(1, 1, TypeDynamic, argDynamic),
+	"array_sort_desc": sig(1, 1, TypeDynamic, argDynamic),
+	"strcat_array":    sig(2, 2, TypeString, argDynamic, argString),
+	"set_union":       sig(2, variadic, TypeDynamic, argDynamic),
+	"set_intersect":   sig(2, variadic, TypeDynamic, argDynamic),
+	"set_difference":  sig(2, variadic, TypeDynamic, argDynamic),
+	"set_has_element": sig(2, 2, TypeBool, argDynamic, argAny),
+	"gettype":         sig(1, 1, TypeString),
+}
+
+// checkPack: keys are strings, at the even positions.
+func checkPack(ck *checker, c *Call, a []texpr) texpr {
+	if len(a)%2 != 0 {
+		ck.fail(c.NamePos, "%s takes pairs of key and value", c.Name)
+	}
+	for i := 0; i < len(a); i += 2 {
+		a[i] = ck.argOfKind(c, i, a[i], argString)
+	}
+	return mkCall("pack", TypeDynamic, a...)
+}
