@@ -454,37 +454,61 @@ func parseGroup(t Type, last bool) string {
 	return ".*?"
 }
 
+// mvExpand expands one or more dynamic arrays (or property bags) into one
+// row per element; several columns expand side by side, the shorter ones
+// padded with nulls, as Kusto does.
 func (ck *checker) mvExpand(in relation, op *MvExpandOp) relation {
-	if len(op.Params) > 0 {
-		ck.fail(op.Params[0].NamePos, "mv-expand parameter %s is not supported", op.Params[0].Name)
-	}
-	if len(op.Items) != 1 {
-		ck.fail(op.OpPos, "mv-expand of more than one column at a time is not supported; use one mv-expand per column")
-	}
 	cols := in.columns()
-	item := op.Items[0]
-	e := ck.expr(item.Expr, cols)
-	if e.typ() != TypeDynamic {
-		ck.fail(item.Expr.Position(), "mv-expand needs a dynamic array, but this is %s", e.typ())
+	m := &relMvExpand{in: in, cols: append([]Column(nil), cols...), index: -1}
+	for _, p := range op.Params {
+		v := fmt.Sprint(p.Value)
+		switch {
+		case p.Name == "kind" && v == "array":
+			m.kindArray = true
+		case p.Name == "kind" && v == "bag":
+		case p.Name == "bagexpansion" && (v == "array" || v == "bag"):
+			m.kindArray = v == "array"
+		case p.Name == "with_itemindex":
+			id, ok := p.Value.(*Ident)
+			if !ok {
+				ck.fail(p.NamePos, "with_itemindex needs a column name, such as with_itemindex=i")
+			}
+			m.indexName = id.Name
+		default:
+			ck.fail(p.NamePos, "mv-expand parameter %s=%s is not supported", p.Name, p.Value)
+		}
 	}
-	name := item.Name
-	if name == "" {
-		name = ck.resultName(item.Expr, cols)
+	for _, item := range op.Items {
+		e := ck.expr(item.Expr, cols)
+		if e.typ() != TypeDynamic {
+			ck.fail(item.Expr.Position(), "mv-expand needs a dynamic array, but this is %s", e.typ())
+		}
+		name := item.Name
+		if name == "" {
+			name = ck.resultName(item.Expr, cols)
+		}
+		if name == "" {
+			ck.fail(item.Expr.Position(), "name the expanded column: mv-expand Name = expression")
+		}
+		t := item.To
+		if t == TypeUnknown {
+			t = TypeDynamic
+		}
+		col := findColumn(m.cols, name)
+		if col >= 0 {
+			m.cols[col].Type = t
+		} else {
+			m.cols = append(m.cols, Column{Name: name, Type: t})
+			col = len(m.cols) - 1
+		}
+		m.items = append(m.items, mvItem{col: col, expr: e})
 	}
-	if name == "" {
-		ck.fail(item.Expr.Position(), "name the expanded column: mv-expand Name = expression")
-	}
-	t := item.To
-	if t == TypeUnknown {
-		t = TypeDynamic
-	}
-	m := &relMvExpand{in: in, cols: append([]Column(nil), cols...), expr: e}
-	if i := findColumn(cols, name); i >= 0 {
-		m.cols[i].Type = t
-		m.col = i
-	} else {
-		m.cols = append(m.cols, Column{Name: name, Type: t})
-		m.col = len(m.cols) - 1
+	if m.indexName != "" {
+		if findColumn(m.cols, m.indexName) >= 0 {
+			ck.fail(op.OpPos, "with_itemindex column %s already exists", identString(m.indexName))
+		}
+		m.cols = append(m.cols, Column{Name: m.indexName, Type: TypeLong})
+		m.index = len(m.cols) - 1
 	}
 	if op.Limit != nil {
 		m.limit = ck.constCount(op.Limit, "mv-expand limit")

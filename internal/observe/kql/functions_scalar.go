@@ -165,7 +165,11 @@ func checkExtract(ck *checker, c *Call, a []texpr) texpr {
 
 func checkSplit(ck *checker, c *Call, a []texpr) texpr {
 	if len(a) == 3 {
-		return &tPath{x: mkCall("split", TypeDynamic, a[0], a[1]), path: []pathElem{{index: a[2].(*tLiteral).value.(int64), isIndex: true}}}
+		// split(s, d, i) is an array holding the i-th part, or empty.
+		if i, _ := constInt(a[2]); i < 0 {
+			ck.fail(c.Args[2].Position(), "the index of split must not be negative")
+		}
+		return mkCall("split_at", TypeDynamic, a...)
 	}
 	return mkCall("split", TypeDynamic, a[0], a[1])
 }

@@ -102,14 +102,22 @@ type relUnion struct {
 	maps   [][]int
 }
 
-// relMvExpand expands the dynamic array expr into one row per element,
-// stored in output column col (the input columns, with col replaced or added).
+// relMvExpand expands dynamic arrays into one row per element, side by
+// side; items[i] goes into output column items[i].col (the input columns,
+// replaced or added to). index is the with_itemindex column, or -1.
 type relMvExpand struct {
-	in    relation
-	cols  []Column
-	col   int
-	expr  texpr
-	limit int64 // 0: no limit
+	in        relation
+	cols      []Column
+	items     []mvItem
+	kindArray bool // property bags expand to [key, value] arrays, not {key: value}
+	index     int
+	indexName string
+	limit     int64 // 0: no limit
+}
+
+type mvItem struct {
+	col  int
+	expr texpr
 }
 
 func (r *relScan) columns() []Column      { return r.cols }

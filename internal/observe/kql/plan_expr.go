@@ -3,6 +3,7 @@ package kql
 import (
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -351,6 +352,9 @@ func (pl *planner) fromString(x frag, t Type) frag {
 	if t == TypeString || t == TypeGUID {
 		return x
 	}
+	if t == TypeTimespan {
+		return duckTimespan(x)
+	}
 	return cat("TRY_CAST(", x, " AS ", pl.d.sqlType(t), ")")
 }
 
@@ -477,4 +481,19 @@ func (pl *planner) predicate(e texpr, cols []string) frag {
 		}
 	}
 	return pl.expr(e, cols)
+}
+
+// kustoTimespan is Kusto's timespan text: [-][d.]hh:mm[:ss[.fffffff]].
+const kustoTimespan = `^(-?)(?:(\d+)\.)?(\d+):(\d+)(?::(\d+(?:\.\d+)?))?$`
+
+// duckTimespan parses Kusto's timespan text, which DuckDB's interval cast
+// does not read ("0.00:03:00" is three minutes); other text falls back to
+// the cast (such as "3 minutes").
+func duckTimespan(x frag) frag {
+	part := func(g int) frag {
+		return cat("COALESCE(TRY_CAST(NULLIF(regexp_extract(", x, ", ", param(kustoTimespan), ", "+strconv.Itoa(g)+"), '') AS DOUBLE), 0)")
+	}
+	secs := cat("(", part(2), " * 86400 + ", part(3), " * 3600 + ", part(4), " * 60 + ", part(5), ")")
+	sign := cat("(CASE WHEN starts_with(", x, ", '-') THEN -1 ELSE 1 END)")
+	return cat("(CASE WHEN regexp_matches(", x, ", ", param(kustoTimespan), ") THEN to_microseconds(CAST(round(", sign, " * ", secs, " * 1000000) AS BIGINT)) ELSE TRY_CAST(", x, " AS INTERVAL) END)")
 }

@@ -123,25 +123,57 @@ func (pl *planner) mvExpand(r *relMvExpand) stage {
 	if pl.d == ClickHouse {
 		pl.fail("mv-expand is not supported on ClickHouse 18.16, which cannot split JSON arrays")
 	}
-	if r.limit > 0 {
-		pl.fail("mv-expand ... limit is not supported")
-	}
 	in := pl.relation(r.in)
 	names := pl.sqlNames(r.cols, hiddenCols(in.order))
+	lists := make([]frag, len(r.items))
+	for i, it := range r.items {
+		x := pl.expr(it.expr, in.cols)
+		bag := cat("list_transform(json_keys(", x, "), k -> json_object(k, ", x, " -> k))")
+		if r.kindArray {
+			bag = cat("list_transform(json_keys(", x, "), k -> to_json([to_json(k), ", x, " -> k]))")
+		}
+		l := cat("(CASE WHEN json_type(", x, ") = 'ARRAY' THEN CAST(", x, " AS JSON[]) WHEN json_type(", x, ") = 'OBJECT' THEN ", bag, " WHEN ", x, " IS NULL THEN [NULL::JSON] ELSE [", x, "] END)")
+		if r.limit > 0 {
+			n, _ := inlineNumber(float64(r.limit))
+			l = cat("list_slice(", l, ", 1, "+n+")")
+		}
+		lists[i] = l
+	}
 	list := make([]frag, 0, len(r.cols))
 	for i := range r.cols {
-		if i == r.col {
-			x := pl.expr(r.expr, in.cols)
-			e := cat("unnest(CASE WHEN json_type(", x, ") = 'ARRAY' THEN CAST(", x, " AS JSON[]) ELSE [", x, "] END)")
+		if k := r.itemAt(i); k >= 0 {
+			e := cat("unnest(", lists[k], ")")
 			if t := r.cols[i].Type; t != TypeDynamic {
 				e = pl.fromJSON(e, t)
 			}
 			list = append(list, cat(e, " AS ", quoteIdent(names[i])))
 			continue
 		}
+		if i == r.index {
+			lens := make([]frag, len(lists))
+			for k, l := range lists {
+				lens[k] = cat("len(", l, ")")
+			}
+			n := lens[0]
+			if len(lens) > 1 {
+				n = cat("greatest(", joinFrags(lens, ", "), ")")
+			}
+			list = append(list, cat("unnest(range(CAST(", n, " AS BIGINT))) AS ", quoteIdent(names[i])))
+			continue
+		}
 		list = append(list, raw(quoteIdent(in.cols[i])+" AS "+quoteIdent(names[i])))
 	}
 	return stage{src: pl.selectFrom(joinFrags(list, ", "), in, frag{}), cols: names}
+}
+
+// itemAt is the item expanded into output column col, or -1.
+func (r *relMvExpand) itemAt(col int) int {
+	for k, it := range r.items {
+		if it.col == col {
+			return k
+		}
+	}
+	return -1
 }
 
 // fromJSON converts a DuckDB JSON value to a scalar type.

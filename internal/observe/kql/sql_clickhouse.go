@@ -35,6 +35,9 @@ var clickhouseFunctions = map[string]sqlFunc{
 	"split": func(c sqlCall) frag {
 		return c.pl.chJSONArray(cat("splitByString(", c.arg(1), ", ", c.arg(0), ")"), TypeString)
 	},
+	"split_at": func(c sqlCall) frag {
+		return c.pl.chJSONArray(cat("arraySlice(splitByString(", c.arg(1), ", ", c.arg(0), "), ", c.arg(2), " + 1, 1)"), TypeString)
+	},
 	"strlen":    tmpl("toInt64(lengthUTF8($0))"),
 	"substring": substringSQL("substringUTF8"),
 	"tolower":   fn("lowerUTF8"),

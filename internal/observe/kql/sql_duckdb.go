@@ -25,6 +25,7 @@ var duckdbFunctions = map[string]sqlFunc{
 		return c.pl.typedText(cat("regexp_extract(", c.arg(0), ", ", param(re), ", 1)"), c.e.t)
 	},
 	"split":     tmpl("to_json(string_split($0, $1))"),
+	"split_at":  tmpl("to_json(list_slice(string_split($0, $1), $2 + 1, $2 + 1))"),
 	"strlen":    fn("length"),
 	"substring": substringSQL("substring"),
 	"tolower":   fn("lower"),
