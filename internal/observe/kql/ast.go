@@ -52,9 +52,10 @@ type Unary struct {
 
 // Call is a function or aggregate call.
 type Call struct {
-	NamePos Pos
-	Name    string
-	Args    []Expr
+	NamePos  Pos
+	Name     string
+	Args     []Expr
+	ArgNames []string // f(name=value): the names, "" for positional arguments; nil when none is named
 }
 
 // Member is property access on a dynamic value: X.Name.
@@ -144,6 +145,7 @@ type Let struct {
 	NamePos Pos
 	Expr    Expr
 	Tabular *Pipeline
+	Func    *FuncDef // a user-defined function
 }
 
 // Pipeline is Source | op | op ...

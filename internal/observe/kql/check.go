@@ -39,12 +39,15 @@ func Check(q *Query, schema Schema) (c *Checked, err error) {
 type letBinding struct {
 	scalar texpr
 	table  relation
+	fn     *FuncDef
 }
 
 type checker struct {
 	schema   Schema
 	lets     map[string]*letBinding
-	argGroup int // next arg_max/arg_min group
+	params   map[string]bool // the scalar parameters of the function being checked: they hide columns
+	depth    int             // nesting of function calls
+	argGroup int             // next arg_max/arg_min group
 }
 
 func (ck *checker) fail(pos Pos, format string, args ...any) {
@@ -53,19 +56,7 @@ func (ck *checker) fail(pos Pos, format string, args ...any) {
 
 func (ck *checker) checkQuery(q *Query) *Checked {
 	for _, l := range q.Lets {
-		switch {
-		case l.Tabular != nil:
-			ck.lets[l.Name] = &letBinding{table: &relLet{name: l.Name, in: ck.checkPipeline(l.Tabular, false)}}
-		default:
-			// let T = SomeTable; binds a table, not a scalar.
-			if id, ok := l.Expr.(*Ident); ok {
-				if rel := ck.lookupTable(id.Name); rel != nil {
-					ck.lets[l.Name] = &letBinding{table: rel}
-					continue
-				}
-			}
-			ck.lets[l.Name] = &letBinding{scalar: ck.expr(l.Expr, nil)}
-		}
+		ck.bindLet(l)
 	}
 	out := &Checked{}
 	for i, op := range q.Body.Ops {
@@ -79,6 +70,25 @@ func (ck *checker) checkQuery(q *Query) *Checked {
 	out.rel = ck.checkPipeline(q.Body, true)
 	out.Columns = out.rel.columns()
 	return out
+}
+
+// bindLet checks a let statement and binds its name in the current scope.
+func (ck *checker) bindLet(l *Let) {
+	switch {
+	case l.Func != nil:
+		ck.lets[l.Name] = &letBinding{fn: l.Func}
+	case l.Tabular != nil:
+		ck.lets[l.Name] = &letBinding{table: &relLet{name: l.Name, in: ck.checkPipeline(l.Tabular, false)}}
+	default:
+		// let T = SomeTable; binds a table, not a scalar.
+		if id, ok := l.Expr.(*Ident); ok {
+			if rel := ck.lookupTable(id.Name); rel != nil {
+				ck.lets[l.Name] = &letBinding{table: rel}
+				return
+			}
+		}
+		ck.lets[l.Name] = &letBinding{scalar: ck.expr(l.Expr, nil)}
+	}
 }
 
 func (ck *checker) lookupTable(name string) relation {
@@ -139,6 +149,8 @@ func (ck *checker) source(s Source) relation {
 		return ck.print(s)
 	case *RangeSource:
 		return ck.rangeSource(s)
+	case *FuncSource:
+		return ck.callTabularFunc(s)
 	}
 	panic(fmt.Sprintf("unexpected source %T", s))
 }

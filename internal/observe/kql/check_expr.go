@@ -13,6 +13,9 @@ import (
 func (ck *checker) expr(e Expr, cols []Column) texpr {
 	switch e := e.(type) {
 	case *Ident:
+		if ck.params[e.Name] {
+			return ck.lets[e.Name].scalar
+		}
 		if i := findColumn(cols, e.Name); i >= 0 {
 			return &tColumn{idx: i, t: cols[i].Type}
 		}
@@ -48,6 +51,12 @@ func (ck *checker) expr(e Expr, cols []Column) texpr {
 	case *Unary:
 		return ck.unary(e, ck.expr(e.X, cols))
 	case *Call:
+		if b, ok := ck.lets[e.Name]; ok && b.fn != nil {
+			return ck.callScalarFunc(b.fn, e, cols)
+		}
+		if len(e.ArgNames) > 0 {
+			ck.fail(e.NamePos, "named arguments are only for let functions, and %s is not one", e.Name)
+		}
 		if isAggregate(e.Name) {
 			ck.fail(e.NamePos, "%s() is an aggregation and is only allowed in summarize", e.Name)
 		}

@@ -150,13 +150,12 @@ func (p *parser) parseLet() *Let {
 	name := p.expectIdent("after let")
 	p.expectPunct("=", "after the let name")
 	l := &Let{LetPos: letTok.Pos, Name: name.Text, NamePos: name.Pos}
-	if isPunct(p.peek(), "(") && p.peekN(1).Kind == TokIdent && isPunct(p.peekN(2), ":") ||
-		isPunct(p.peek(), "(") && isPunct(p.peekN(1), ")") {
-		p.fail(p.peek().Pos, "let functions are not supported; bind a scalar or a tabular expression instead")
-	}
-	if p.looksTabular() {
+	switch {
+	case p.looksLikeFunction():
+		l.Func = p.parseFuncDef()
+	case p.looksTabular():
 		l.Tabular = p.parsePipeline()
-	} else {
+	default:
 		l.Expr = p.parseExpr()
 	}
 	p.expectPunct(";", "to end the let statement")
@@ -247,7 +246,8 @@ func (p *parser) parseSource() Source {
 		}
 		p.next()
 		if isPunct(p.peek(), "(") {
-			p.fail(t.Pos, "%s(...) cannot start a query; start it with a table name", t.Text)
+			c := p.parseCall(t).(*Call)
+			return &FuncSource{NamePos: t.Pos, Name: t.Text, Args: c.Args, ArgNames: c.ArgNames}
 		}
 		return &TableRef{NamePos: t.Pos, Name: t.Text}
 	}
@@ -869,6 +869,17 @@ func (p *parser) parseCall(name Token) Expr {
 		return c
 	}
 	for {
+		if t := p.peek(); t.Kind == TokIdent && isPunct(p.peekN(1), "=") {
+			// A named argument of a let function: f(len=3).
+			p.next()
+			p.next()
+			for len(c.ArgNames) < len(c.Args) {
+				c.ArgNames = append(c.ArgNames, "")
+			}
+			c.ArgNames = append(c.ArgNames, t.Text)
+		} else if c.ArgNames != nil {
+			c.ArgNames = append(c.ArgNames, "")
+		}
 		c.Args = append(c.Args, p.parseExpr())
 		if !isPunct(p.peek(), ",") {
 			break

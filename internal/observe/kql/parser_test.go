@@ -498,9 +498,9 @@ func TestParseErrors(t *testing.T) {
 			query: "let x = 1;",
 			want:  "1:11: expected a tabular expression after the let statements, for example KubeEvents | take 10",
 		},
-		"let functions are not supported": {
-			query: "let f = (x: long) { x }; T",
-			want:  "1:9: let functions are not supported; bind a scalar or a tabular expression instead",
+		"a let function body must be closed": {
+			query: "let f = (x: long) { x ; T",
+			want:  "1:25: expected \"}\" to close the { at 1:19, found \"T\"",
 		},
 		"two tabular statements": {
 			query: "T; U",

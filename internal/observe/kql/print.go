@@ -138,7 +138,15 @@ func writeExpr(b *strings.Builder, e Expr, min int) {
 	case *Call:
 		b.WriteString(e.Name)
 		b.WriteByte('(')
-		writeExprList(b, e.Args)
+		for i, a := range e.Args {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			if i < len(e.ArgNames) && e.ArgNames[i] != "" {
+				b.WriteString(identString(e.ArgNames[i]) + "=")
+			}
+			writeExpr(b, a, 0)
+		}
 		b.WriteByte(')')
 	case *Member:
 		writeExpr(b, e.X, precPostfix)
@@ -339,9 +347,12 @@ func (q *Query) String() string {
 
 func (l *Let) String() string {
 	value := ""
-	if l.Tabular != nil {
+	switch {
+	case l.Func != nil:
+		value = l.Func.String()
+	case l.Tabular != nil:
 		value = l.Tabular.String()
-	} else {
+	default:
 		value = exprString(l.Expr)
 	}
 	return "let " + identString(l.Name) + " = " + value + ";"
