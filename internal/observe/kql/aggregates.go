@@ -76,6 +76,8 @@ var aggregates = map[string]aggDef{
 	"makeset":              agg(1, 2, fixed(TypeDynamic), argAny, argConstWhole).named("set").alias("make_set"),
 	"make_set_if":          agg(2, 3, fixed(TypeDynamic), argAny, argBool, argConstWhole).named("set"),
 	"make_bag":             agg(1, 2, fixed(TypeDynamic), argDynamic, argConstWhole).named("bag"),
+	"covariance":           agg(2, 2, fixed(TypeReal), argNumber, argNumber),
+	"covariancep":          agg(2, 2, fixed(TypeReal), argNumber, argNumber),
 	"make_bag_if":          agg(2, 3, fixed(TypeDynamic), argDynamic, argBool, argConstWhole).named("bag"),
 }
 
@@ -156,4 +158,12 @@ func (ck *checker) aggregateCall(c *Call, cols []Column) aggregate {
 		name = def.name
 	}
 	return aggregate{fn: name, args: args, t: def.result(args)}
+}
+
+func aggregateNames() []string {
+	names := []string{"arg_max", "arg_min", "percentiles"}
+	for n := range aggregates {
+		names = append(names, n)
+	}
+	return names
 }

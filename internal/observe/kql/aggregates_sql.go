@@ -65,6 +65,8 @@ var duckdbAggregates = map[string]aggFunc{
 	"make_set":             duckList("DISTINCT ", 1, nil, false),
 	"make_set_if":          duckList("DISTINCT ", 2, ptr(1), false),
 	"make_bag":             duckBag(nil),
+	"covariance":           func(c aggSQL) frag { return cat("covar_samp(", c.arg(0), ", ", c.arg(1), ")") },
+	"covariancep":          func(c aggSQL) frag { return cat("covar_pop(", c.arg(0), ", ", c.arg(1), ")") },
 	"make_bag_if":          duckBag(ptr(1)),
 }
 
@@ -182,6 +184,8 @@ var clickhouseAggregates = map[string]aggFunc{
 		x := c.arg(0)
 		return cat("if(count(", x, ") = 0, NULL, arrayElement(arraySort(groupArray(", x, ")), toUInt64(greatest(1, ceil("+c.pl.level(c.a)+" * count(", x, "))))))")
 	},
+	"covariance":   func(c aggSQL) frag { return cat("covarSamp(", c.arg(0), ", ", c.arg(1), ")") },
+	"covariancep":  func(c aggSQL) frag { return cat("covarPop(", c.arg(0), ", ", c.arg(1), ")") },
 	"make_list":    chList("groupArray", 1, nil),
 	"make_list_if": chList("groupArray", 2, ptr(1)),
 	"make_set":     chList("groupUniqArray", 1, nil),

@@ -320,6 +320,15 @@ func (ck *checker) aggExpr(agg *relAggregate, e Expr, cols []Column) texpr {
 			agg.aggs = append(agg.aggs, a)
 			return &tAggRef{idx: len(agg.aggs) - 1, t: a.t}
 		}
+		if _, scalar := functions[e.Name]; !scalar {
+			if _, let := ck.lets[e.Name]; !let {
+				msg := fmt.Sprintf("unknown aggregate %s", e.Name)
+				if s := nearest(e.Name, aggregateNames()); s != "" {
+					msg += fmt.Sprintf("; did you mean %s?", s)
+				}
+				ck.fail(e.NamePos, "%s", msg)
+			}
+		}
 		args := make([]texpr, len(e.Args))
 		for i, x := range e.Args {
 			args[i] = ck.aggExpr(agg, x, cols)

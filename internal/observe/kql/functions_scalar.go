@@ -32,7 +32,7 @@ var coreFunctions = map[string]funcDef{
 	"bin":             sig(2, 2, TypeUnknown).with(checkBin),
 	"floor":           sig(2, 2, TypeUnknown).with(checkBin),
 	"format_datetime": sig(2, 2, TypeString, argDatetime, argConstString).with(checkFormatDatetime),
-	"startofday":      sig(1, 1, TypeDatetime, argDatetime),
+	"startofday":      sig(1, 2, TypeDatetime, argDatetime, argWhole),
 
 	// Conversions.
 	"tostring": sig(1, 1, TypeString).with(func(ck *checker, c *Call, a []texpr) texpr {
@@ -103,12 +103,12 @@ var coreFunctions = map[string]funcDef{
 func checkBin(ck *checker, c *Call, a []texpr) texpr {
 	x, size := a[0], a[1]
 	switch {
-	case x.typ() == TypeDatetime:
+	case x.typ() == TypeDatetime, x.typ() == TypeTimespan:
 		ck.need(c, a, 1, size.typ() == TypeTimespan, "a timespan such as 5m")
 	case x.typ().isNumeric():
 		ck.need(c, a, 1, size.typ().isNumeric(), "a number")
 	default:
-		ck.need(c, a, 0, false, "a number or a datetime")
+		ck.need(c, a, 0, false, "a number, datetime or timespan")
 	}
 	if v, ok := constDuration(size); ok && v <= 0 {
 		ck.fail(c.Args[1].Position(), "the bin size must be positive")

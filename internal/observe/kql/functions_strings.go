@@ -25,7 +25,7 @@ var stringFunctions = map[string]funcDef{
 	"hash_sha256":                    sig(1, 1, TypeString, argString),
 	"to_utf8":                        sig(1, 1, TypeDynamic, argString).alias("unicode_codepoints_from_string"),
 	"unicode_codepoints_from_string": sig(1, 1, TypeDynamic, argString),
-	"unicode_codepoints_to_string":   sig(1, 1, TypeString, argDynamic),
+	"unicode_codepoints_to_string":   sig(1, variadic, TypeString).with(checkCodepoints),
 	"make_string":                    sig(1, variadic, TypeString, argWhole),
 	"isascii":                        sig(1, 1, TypeBool, argString),
 	"string_size":                    sig(1, 1, TypeLong, argString),
@@ -80,4 +80,11 @@ func checkStrcatDelim(ck *checker, c *Call, a []texpr) texpr {
 		}
 	}
 	return mkCall("strcat_delim", TypeString, a...)
+}
+
+func checkCodepoints(ck *checker, c *Call, a []texpr) texpr {
+	for i, x := range a {
+		ck.need(c, a, i, x.typ() == TypeDynamic || x.typ().isInteger(), "a whole number or an array of them")
+	}
+	return mkCall("unicode_codepoints_to_string", TypeString, a...)
 }

@@ -53,7 +53,10 @@ type Token struct {
 func isHyphenatedKeyword(s string) bool {
 	switch s {
 	case "project-away", "project-rename", "project-keep", "project-reorder",
-		"mv-expand", "mv-apply", "parse-where", "parse-kv", "make-series":
+		"mv-expand", "mv-apply", "parse-where", "parse-kv", "make-series",
+		// Lexed whole so that the error names them, not "make" or "top".
+		"make-graph", "top-nested", "top-hitters", "project-by-names", "sample-distinct",
+		"graph-match", "graph-shortest-paths", "graph-to-table", "graph-mark-components", "graph-merge":
 		return true
 	}
 	return false

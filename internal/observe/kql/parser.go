@@ -416,7 +416,9 @@ func (p *parser) parseOperator() Operator {
 		return p.parseRender(t)
 	case "project-keep", "project-reorder", "mv-apply", "parse-where", "parse-kv", "make-series",
 		"as", "serialize", "evaluate", "search", "getschema", "sample", "sample-distinct", "invoke",
-		"fork", "facet", "scan", "partition", "reduce", "find", "consume", "print", "range":
+		"fork", "facet", "scan", "partition", "reduce", "find", "consume", "print", "range",
+		"make-graph", "top-nested", "top-hitters", "project-by-names", "graph-match",
+		"graph-shortest-paths", "graph-to-table", "graph-mark-components", "graph-merge":
 		p.fail(t.Pos, "the %s operator is not supported; supported operators are %s", t.Text, strings.Join(supportedOperators(), ", "))
 	}
 	msg := fmt.Sprintf("unknown operator %q", t.Text)
@@ -902,9 +904,12 @@ func nearest(name string, candidates []string) string {
 			best, bestDist = c, d
 		}
 	}
+	// One edit for short names: at two, "abs" would suggest "ago".
 	limit := 2
-	if n := len([]rune(name)) / 3; n > limit {
-		limit = n
+	if n := len([]rune(name)); n <= 4 {
+		limit = 1
+	} else if n/3 > limit {
+		limit = n / 3
 	}
 	if bestDist < 0 || bestDist > limit {
 		return ""

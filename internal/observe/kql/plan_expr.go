@@ -389,6 +389,14 @@ func (pl *planner) convert(fn string, t Type, arg texpr, cols []string) frag {
 func (pl *planner) bin(e *tCall, cols []string) frag {
 	x, size := e.args[0], e.args[1]
 	xs := pl.expr(x, cols)
+	if x.typ() == TypeTimespan {
+		// ClickHouse holds timespans as seconds, DuckDB as intervals.
+		ss := pl.expr(size, cols)
+		if pl.d == ClickHouse {
+			return cat("(floor(", xs, " / ", ss, ") * ", pl.expr(size, cols), ")")
+		}
+		return cat("to_microseconds(CAST(floor(epoch_us(", xs, ") / epoch_us(", ss, ")) * epoch_us(", pl.expr(size, cols), ") AS BIGINT))")
+	}
 	if x.typ() == TypeDatetime {
 		d, isConst := constDuration(size)
 		// Seconds from 0001-01-01 to 1970-01-01.

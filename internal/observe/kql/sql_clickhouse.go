@@ -59,6 +59,11 @@ var clickhouseFunctions = map[string]sqlFunc{
 		}
 		return cat("formatDateTime(", c.arg(0), ", ", param(strf), ", 'UTC')")
 	},
-	"startofday": fn("toStartOfDay"),
-	"not":        tmpl("(NOT $0)"),
+	"startofday": func(c sqlCall) frag {
+		if len(c.e.args) == 2 {
+			return cat("(toStartOfDay(", c.arg(0), ") + ", c.arg(1), " * 86400)")
+		}
+		return cat("toStartOfDay(", c.arg(0), ")")
+	},
+	"not": tmpl("(NOT $0)"),
 }

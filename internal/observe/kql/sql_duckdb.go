@@ -44,7 +44,7 @@ var duckdbFunctions = map[string]sqlFunc{
 		strf, _ := datetimeFormat(f)
 		return cat("strftime(", c.arg(0), ", ", param(strf), ")")
 	},
-	"startofday": tmpl("date_trunc('day', $0)"),
+	"startofday": startOf("CAST(date_trunc('day', $0) AS TIMESTAMP)", "to_days(CAST($1 AS INTEGER))", ""),
 	"not":        tmpl("(NOT $0)"),
 }
 

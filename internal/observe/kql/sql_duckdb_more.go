@@ -54,7 +54,17 @@ var duckdbFamilies = map[string]sqlFunc{
 	"hash_sha1":                      fn("sha1"),
 	"hash_sha256":                    fn("sha256"),
 	"unicode_codepoints_from_string": tmpl("to_json(list_transform(string_split($0, ''), ch -> unicode(ch)))"),
-	"unicode_codepoints_to_string":   tmpl("array_to_string(list_transform(CAST($0 AS BIGINT[]), cp -> chr(CAST(cp AS INTEGER))), '')"),
+	"unicode_codepoints_to_string": func(c sqlCall) frag {
+		parts := make([]frag, len(c.e.args))
+		for i := range c.e.args {
+			if c.typ(i) == TypeDynamic {
+				parts[i] = cat("array_to_string(list_transform(CAST(", c.arg(i), " AS BIGINT[]), cp -> chr(CAST(cp AS INTEGER))), '')")
+			} else {
+				parts[i] = cat("chr(CAST(", c.arg(i), " AS INTEGER))")
+			}
+		}
+		return cat("concat(", joinFrags(parts, ", "), ")")
+	},
 	"make_string": func(c sqlCall) frag {
 		parts := make([]frag, len(c.e.args))
 		for i := range c.e.args {
@@ -82,7 +92,7 @@ var duckdbFamilies = map[string]sqlFunc{
 	"log":      tmpl("(CASE WHEN $0 <= 0 THEN NULL ELSE ln($0) END)"),
 	"log2":     tmpl("(CASE WHEN $0 <= 0 THEN NULL ELSE log2($0) END)"),
 	"log10":    tmpl("(CASE WHEN $0 <= 0 THEN NULL ELSE log10($0) END)"),
-	"sign":     fn("sign"),
+	"sign":     func(c sqlCall) frag { return cat("CAST(sign(", c.arg(0), ") AS "+c.pl.d.sqlType(c.e.t)+")") },
 	"sin":      fn("sin"),
 	"cos":      fn("cos"),
 	"tan":      fn("tan"),
@@ -219,7 +229,8 @@ var duckdbFamilies = map[string]sqlFunc{
 		}
 		return x
 	},
-	"bag_has_key":  tmpl("(json_type($0) = 'OBJECT' AND list_contains(json_keys($0), $1))"),
+	// A key starting with $ is a JSON path.
+	"bag_has_key":  tmpl("(CASE WHEN starts_with($1, '$') THEN json_exists($0, $1) ELSE (json_type($0) = 'OBJECT' AND list_contains(json_keys($0), $1)) END)"),
 	"array_length": tmpl("(CASE WHEN json_type($0) = 'ARRAY' THEN CAST(json_array_length($0) AS BIGINT) END)"),
 	"array_concat": func(c sqlCall) frag {
 		parts := make([]frag, len(c.e.args))
