@@ -123,6 +123,19 @@ func (ck *checker) operator(in relation, op Operator) relation {
 		return ck.mvExpand(in, op)
 	case *RenderOp:
 		return in
+	case *SerializeOp:
+		if len(op.Cols) == 0 {
+			return in
+		}
+		return ck.operator(in, &ExtendOp{OpPos: op.OpPos, Cols: op.Cols})
+	case *ColumnsOp:
+		return ck.columnsOp(in, op)
+	case *GetschemaOp:
+		return ck.getschema(in)
+	case *AsOp:
+		return in
+	case *SampleOp:
+		return &relLimit{in: in, n: ck.constCount(op.N, "sample")}
 	}
 	panic(fmt.Sprintf("unexpected operator %T", op))
 }

@@ -123,7 +123,11 @@ func (p *parser) atOperatorEnd() bool {
 
 func (p *parser) parseQuery() *Query {
 	q := &Query{}
-	for isKeyword(p.peek(), "let") {
+	for isKeyword(p.peek(), "let") || isKeyword(p.peek(), "set") {
+		if isKeyword(p.peek(), "set") {
+			p.parseSet()
+			continue
+		}
 		q.Lets = append(q.Lets, p.parseLet())
 	}
 	if p.peek().Kind == TokEOF {
@@ -337,7 +341,8 @@ func supportedOperators() []string {
 	return []string{
 		"where", "filter", "project", "project-away", "project-rename", "extend", "summarize",
 		"sort", "order", "top", "take", "limit", "distinct", "count", "join", "union",
-		"parse", "mv-expand", "render",
+		"parse", "mv-expand", "render", "serialize", "project-keep", "project-reorder", "getschema",
+		"as", "sample",
 	}
 }
 
@@ -414,8 +419,26 @@ func (p *parser) parseOperator() Operator {
 		return p.parseMvExpand(t)
 	case "render":
 		return p.parseRender(t)
-	case "project-keep", "project-reorder", "mv-apply", "parse-where", "parse-kv", "make-series",
-		"as", "serialize", "evaluate", "search", "getschema", "sample", "sample-distinct", "invoke",
+	case "serialize":
+		op := &SerializeOp{OpPos: t.Pos}
+		if !p.atOperatorEnd() {
+			op.Cols = p.parseNamedList("in serialize")
+		}
+		return op
+	case "project-keep", "project-reorder":
+		op := &ColumnsOp{OpPos: t.Pos, Name: t.Text}
+		p.parsePatterns(op)
+		return op
+	case "getschema":
+		return &GetschemaOp{OpPos: t.Pos}
+	case "as":
+		p.parseParams()
+		name := p.expectIdent("after as")
+		return &AsOp{OpPos: t.Pos, Name: name.Text}
+	case "sample":
+		return &SampleOp{OpPos: t.Pos, N: p.parseExpr()}
+	case "mv-apply", "parse-where", "parse-kv", "make-series",
+		"evaluate", "search", "sample-distinct", "invoke",
 		"fork", "facet", "scan", "partition", "reduce", "find", "consume", "print", "range",
 		"make-graph", "top-nested", "top-hitters", "project-by-names", "graph-match",
 		"graph-shortest-paths", "graph-to-table", "graph-mark-components", "graph-merge":
@@ -936,4 +959,27 @@ func levenshtein(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(rb)]
+}
+
+// harmlessOptions are the set statements that do not change results and
+// are accepted and ignored.
+var harmlessOptions = map[string]bool{
+	"notruncation": true, "truncationmaxrecords": true, "truncationmaxsize": true, "querytrace": true,
+	"query_now": false, "maxmemoryconsumptionperiterator": true, "max_memory_consumption_per_query_per_node": true,
+	"servertimeout": true, "norequesttimeout": true, "query_results_cache_max_age": true, "query_language": false,
+}
+
+// parseSet reads set name [= value]; and refuses options that would
+// change the result.
+func (p *parser) parseSet() {
+	p.next()
+	name := p.expectIdent("after set")
+	if isPunct(p.peek(), "=") {
+		p.next()
+		p.parseExpr()
+	}
+	p.expectPunct(";", "to end the set statement")
+	if !harmlessOptions[name.Text] {
+		p.fail(name.Pos, "set %s is not supported", name.Text)
+	}
 }

@@ -442,7 +442,7 @@ func TestParseErrors(t *testing.T) {
 		},
 		"an unsupported operator": {
 			query: "T | make-series count() on TimeGenerated step 1h",
-			want:  "1:5: the make-series operator is not supported; supported operators are where, filter, project, project-away, project-rename, extend, summarize, sort, order, top, take, limit, distinct, count, join, union, parse, mv-expand, render",
+			want:  "1:5: the make-series operator is not supported; supported operators are where, filter, project, project-away, project-rename, extend, summarize, sort, order, top, take, limit, distinct, count, join, union, parse, mv-expand, render, serialize, project-keep, project-reorder, getschema, as, sample",
 		},
 		"an unclosed parenthesis points at the end": {
 			query: "T | where (a == 1",
