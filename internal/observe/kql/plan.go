@@ -162,6 +162,7 @@ func orderBy(keys []orderKey) string {
 }
 
 type planner struct {
+	window  []orderKey        // the input order while a project is planned; nil elsewhere
 	lets    map[*relLet]stage // planned lets, by node
 	ctes    []frag            // their WITH items, dependencies first
 	d       Dialect
@@ -240,9 +241,11 @@ func (pl *planner) relation(r relation) stage {
 		in := pl.relation(r.in)
 		names := pl.sqlNames(r.cols, hiddenCols(in.order))
 		list := make([]frag, 0, len(r.exprs)+len(in.order))
+		pl.window = in.order // the row order of prev, next, row_number...
 		for i, e := range r.exprs {
 			list = append(list, cat(pl.expr(e, in.cols), " AS ", quoteIdent(names[i])))
 		}
+		pl.window = nil
 		for _, k := range in.order {
 			list = append(list, raw(quoteIdent(k.col)))
 		}

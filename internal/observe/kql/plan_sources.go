@@ -14,12 +14,17 @@ func (pl *planner) values(r *relValues) stage {
 		// print's row: one row, no columns.
 		return stage{src: raw("(SELECT 1 AS " + quoteIdent(pl.internal("u")) + ")")}
 	}
+	// A hidden ordinal keeps the rows in the order written, which Kusto
+	// treats as serialized (prev, row_number...).
+	ord := pl.internal("o")
 	var rows []frag
-	for _, row := range r.rows {
-		list := make([]frag, len(row))
+	for k, row := range r.rows {
+		list := make([]frag, len(row), len(row)+1)
 		for j, v := range row {
 			list[j] = cat(pl.typedCell(v), " AS ", quoteIdent(names[j]))
 		}
+		n, _ := inlineNumber(float64(k))
+		list = append(list, raw("CAST("+n+" AS "+pl.d.sqlType(TypeLong)+") AS "+quoteIdent(ord)))
 		rows = append(rows, cat("SELECT ", joinFrags(list, ", ")))
 	}
 	if len(rows) == 0 {
@@ -27,9 +32,10 @@ func (pl *planner) values(r *relValues) stage {
 		for j, c := range r.cols {
 			list[j] = raw(pl.d.nullOf(c.Type) + " AS " + quoteIdent(names[j]))
 		}
+		list = append(list, raw("CAST(0 AS "+pl.d.sqlType(TypeLong)+") AS "+quoteIdent(ord)))
 		rows = append(rows, cat("SELECT ", joinFrags(list, ", "), " LIMIT 0"))
 	}
-	return stage{src: cat("(", joinFrags(rows, " UNION ALL "), ")"), cols: names}
+	return stage{src: cat("(", joinFrags(rows, " UNION ALL "), ")"), cols: names, order: []orderKey{{col: ord}}}
 }
 
 // typedCell is a constant with an explicit type: a bare parameter would let
@@ -157,6 +163,7 @@ func (pl *planner) fold(e texpr) (any, bool) {
 func (pl *planner) rangeStage(r *relRange) stage {
 	n := pl.rangeRows(r)
 	name := pl.sqlNames(r.cols, nil)[0]
+	ord := pl.internal("o")
 	ns, _ := inlineNumber(float64(n))
 	from, step := pl.expr(r.from, nil), pl.expr(r.step, nil)
 	t := r.cols[0].Type
@@ -168,7 +175,7 @@ func (pl *planner) rangeStage(r *relRange) stage {
 		default:
 			v = cat("(", from, " + ", step, " * toInt64(number))")
 		}
-		return stage{src: cat("(SELECT ", v, " AS ", quoteIdent(name), " FROM numbers("+ns+") LIMIT "+ns+")"), cols: []string{name}}
+		return stage{src: cat("(SELECT ", v, " AS ", quoteIdent(name), ", number AS "+quoteIdent(ord)+" FROM numbers("+ns+") LIMIT "+ns+")"), cols: []string{name}, order: []orderKey{{col: ord}}}
 	}
 	var v frag
 	switch t {
@@ -179,7 +186,7 @@ func (pl *planner) rangeStage(r *relRange) stage {
 	default:
 		v = cat("(", from, " + ", step, " * i)")
 	}
-	return stage{src: cat("(SELECT ", v, " AS ", quoteIdent(name), " FROM range("+ns+") AS ", pl.alias(), "(i))"), cols: []string{name}}
+	return stage{src: cat("(SELECT ", v, " AS ", quoteIdent(name), ", i AS "+quoteIdent(ord)+" FROM range("+ns+") AS ", pl.alias(), "(i))"), cols: []string{name}, order: []orderKey{{col: ord}}}
 }
 
 // let plans a tabular let once. DuckDB gets a common table expression that
