@@ -29,6 +29,7 @@ var stringFunctions = map[string]funcDef{
 	"make_string":                    sig(1, variadic, TypeString, argWhole),
 	"isascii":                        sig(1, 1, TypeBool, argString),
 	"string_size":                    sig(1, 1, TypeLong, argString),
+	"toguid":                         sig(1, 1, TypeGUID, argAny).with(checkToGUID),
 }
 
 func checkReplaceRegex(reArg int) func(ck *checker, c *Call, a []texpr) texpr {
@@ -87,4 +88,15 @@ func checkCodepoints(ck *checker, c *Call, a []texpr) texpr {
 		ck.need(c, a, i, x.typ() == TypeDynamic || x.typ().isInteger(), "a whole number or an array of them")
 	}
 	return mkCall("unicode_codepoints_to_string", TypeString, a...)
+}
+
+func checkToGUID(ck *checker, c *Call, a []texpr) texpr {
+	switch a[0].typ() {
+	case TypeGUID:
+		return a[0]
+	case TypeString, TypeDynamic:
+		return mkCall("toguid", TypeGUID, ck.argOfKind(c, 0, a[0], argString))
+	}
+	ck.need(c, a, 0, false, "a string")
+	return nil
 }

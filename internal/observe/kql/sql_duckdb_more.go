@@ -229,6 +229,22 @@ var duckdbFamilies = map[string]sqlFunc{
 		}
 		return x
 	},
+	"toguid": tmpl("CAST(TRY_CAST($0 AS UUID) AS VARCHAR)"),
+	// Rotation by n: negative n rotates the other way.
+	"array_rotate_left":  tmpl("to_json(CASE WHEN json_array_length($0) = 0 THEN CAST($0 AS JSON[]) ELSE list_concat(list_slice(CAST($0 AS JSON[]), (($1 % json_array_length($0)) + json_array_length($0)) % json_array_length($0) + 1, json_array_length($0)), list_slice(CAST($0 AS JSON[]), 1, (($1 % json_array_length($0)) + json_array_length($0)) % json_array_length($0))) END)"),
+	"array_rotate_right": tmpl("to_json(CASE WHEN json_array_length($0) = 0 THEN CAST($0 AS JSON[]) ELSE list_concat(list_slice(CAST($0 AS JSON[]), ((-$1 % json_array_length($0)) + json_array_length($0)) % json_array_length($0) + 1, json_array_length($0)), list_slice(CAST($0 AS JSON[]), 1, ((-$1 % json_array_length($0)) + json_array_length($0)) % json_array_length($0))) END)"),
+	"array_shift_left":   arrayShift(1),
+	"array_shift_right":  arrayShift(-1),
+	"array_iff": func(c sqlCall) frag {
+		pick := func(i int) frag {
+			if c.typ(i) == TypeDynamic {
+				return cat("(CASE WHEN json_type(", c.arg(i), ") = 'ARRAY' THEN (", c.arg(i), " -> (CAST(k AS BIGINT) - 1)) ELSE ", c.arg(i), " END)")
+			}
+			return c.pl.duckJSON(c.arg(i), c.typ(i))
+		}
+		return cat("to_json(list_transform(CAST(", c.arg(0), " AS JSON[]), (b, k) -> (CASE WHEN TRY_CAST(b AS BOOLEAN) THEN ", pick(1), " WHEN NOT TRY_CAST(b AS BOOLEAN) THEN ", pick(2), " END)))")
+	},
+	"bag_remove_keys": tmpl("(CASE WHEN json_type($0) = 'OBJECT' THEN COALESCE((SELECT json_group_object(rk, $0 -> rk) FROM unnest(json_keys($0)) AS rkeys(rk) WHERE NOT list_contains(list_transform(CAST($1 AS JSON[]), e -> (e ->> '$')), rk)), CAST('{}' AS JSON)) END)"),
 	// A key starting with $ is a JSON path.
 	"bag_has_key":  tmpl("(CASE WHEN starts_with($1, '$') THEN json_exists($0, $1) ELSE (json_type($0) = 'OBJECT' AND list_contains(json_keys($0), $1)) END)"),
 	"array_length": tmpl("(CASE WHEN json_type($0) = 'ARRAY' THEN CAST(json_array_length($0) AS BIGINT) END)"),
@@ -354,4 +370,21 @@ func (pl *planner) duckJSON(x frag, t Type) frag {
 // Kusto's set functions do (list_distinct does not keep the order).
 func duckDistinct(l frag) frag {
 	return cat("list_filter(", l, ", (e, i) -> list_position(", l, ", e) = i)")
+}
+
+// arrayShift moves the elements by n (left for dir 1), filling with the
+// third argument or null.
+func arrayShift(dir int) sqlFunc {
+	return func(c sqlCall) frag {
+		fill := raw("NULL::JSON")
+		if len(c.e.args) == 3 {
+			fill = c.pl.duckJSON(c.arg(2), c.typ(2))
+		}
+		n := c.arg(1)
+		if dir < 0 {
+			n = cat("(-", c.arg(1), ")")
+		}
+		arr := cat("CAST(", c.arg(0), " AS JSON[])")
+		return cat("to_json(list_transform(range(len(", arr, ")), i -> (CASE WHEN i + ", n, " >= 0 AND i + ", n, " < len(", arr, ") THEN ", arr, "[i + ", n, " + 1] ELSE ", fill, " END)))")
+	}
 }
