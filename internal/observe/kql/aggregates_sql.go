@@ -2,9 +2,19 @@ package kql
 
 // aggSQL is an aggregate being planned.
 type aggSQL struct {
-	pl   *planner
-	a    aggregate
-	cols []string
+	pl    *planner
+	a     aggregate
+	cols  []string
+	order []orderKey // the input's row order, which lists keep
+}
+
+// orderSuffix orders a list aggregate by the input's order, when it has one:
+// Kusto's lists of a serialized input keep its order.
+func (c aggSQL) orderSuffix() string {
+	if len(c.order) == 0 {
+		return ""
+	}
+	return " ORDER BY " + orderBy(c.order)
 }
 
 func (c aggSQL) arg(i int) frag { return c.pl.expr(c.a.args[i], c.cols) }
@@ -104,11 +114,15 @@ func duckList(distinct string, limitArg int, pred *int, withNulls bool) aggFunc 
 		if pred != nil {
 			cond = cat(cond, " AND ", c.arg(*pred))
 		}
+		// Sets keep the first occurrence of each value, in input order.
 		var l frag
-		if distinct != "" && c.a.args[0].typ() == TypeDynamic {
-			l = cat("list_distinct(flatten(list(CASE WHEN json_type(", x, ") = 'ARRAY' THEN CAST(", x, " AS JSON[]) ELSE [", x, "] END) FILTER (WHERE ", cond, ")))")
-		} else {
-			l = cat("list("+distinct, x, ") FILTER (WHERE ", cond, ")")
+		switch {
+		case distinct != "" && c.a.args[0].typ() == TypeDynamic:
+			l = duckDistinct(cat("flatten(list(CASE WHEN json_type(", x, ") = 'ARRAY' THEN CAST(", x, " AS JSON[]) ELSE [", x, "] END"+c.orderSuffix()+") FILTER (WHERE ", cond, "))"))
+		case distinct != "":
+			l = duckDistinct(cat("list(", x, c.orderSuffix()+") FILTER (WHERE ", cond, ")"))
+		default:
+			l = cat("list(", x, c.orderSuffix()+") FILTER (WHERE ", cond, ")")
 		}
 		if n := c.limit(limitArg); n > 0 {
 			ns, _ := inlineNumber(float64(n))

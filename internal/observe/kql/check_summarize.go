@@ -43,6 +43,10 @@ func (ck *checker) resultName(e Expr, cols []Column) string {
 			if len(e.Args) > 0 {
 				first = ck.resultName(e.Args[0], cols)
 			}
+			if (e.Name == "covariance" || e.Name == "covariancep") && len(e.Args) == 2 {
+				// The two-column aggregates name both columns.
+				first += "_" + ck.resultName(e.Args[1], cols)
+			}
 			return prefix + "_" + first
 		}
 	}

@@ -21,7 +21,7 @@ func (pl *planner) aggregate(r *relAggregate) stage {
 		pre = append(pre, cat(pl.expr(k, in.cols), " AS ", quoteIdent(keyCols[i])))
 	}
 	if len(pre) > 0 {
-		in = stage{src: pl.selectFrom(joinFrags(append([]frag{raw("*")}, pre...), ", "), in, frag{}), cols: in.cols}
+		in = stage{src: pl.selectFrom(joinFrags(append([]frag{raw("*")}, pre...), ", "), in, frag{}), cols: in.cols, order: in.order}
 	}
 	names := pl.sqlNames(r.cols[:len(r.keys)], nil)
 	var list []frag
@@ -53,7 +53,7 @@ func (pl *planner) aggregate(r *relAggregate) stage {
 			continue
 		}
 		aggNames[i] = pl.internal("a")
-		list = append(list, cat(pl.aggregateSQL(a, in.cols), " AS ", quoteIdent(aggNames[i])))
+		list = append(list, cat(pl.aggregateSQL(a, in.cols, in.order), " AS ", quoteIdent(aggNames[i])))
 	}
 	for _, gid := range groupOrder {
 		g := groups[gid]
@@ -122,7 +122,7 @@ func (pl *planner) argMinMax(fn string, fields []texpr, by texpr, cols []string)
 	return cat("(CASE WHEN count(", b, ") = 0 THEN first(", st, ") ELSE "+fn+"(", st, ", ", b, ") END)")
 }
 
-func (pl *planner) aggregateSQL(a aggregate, cols []string) frag {
+func (pl *planner) aggregateSQL(a aggregate, cols []string, order []orderKey) frag {
 	table := duckdbAggregates
 	if pl.d == ClickHouse {
 		table = clickhouseAggregates
@@ -131,7 +131,7 @@ func (pl *planner) aggregateSQL(a aggregate, cols []string) frag {
 	if !ok {
 		pl.fail("aggregate %s is not supported on %s", a.fn, pl.d)
 	}
-	return f(aggSQL{pl: pl, a: a, cols: cols})
+	return f(aggSQL{pl: pl, a: a, cols: cols, order: order})
 }
 
 // chJSONArray renders a ClickHouse array as JSON text, since ClickHouse
