@@ -661,6 +661,26 @@ func parseDatetime(s string) (time.Time, bool) {
 		time.RFC1123,
 		time.RFC1123Z,
 	}
+	// datetime(2025, 6, 14[, h, m, s]) and datetime(2017 - 08 - 01) are
+	// documented spellings too.
+	if parts := strings.Split(s, ","); len(parts) >= 3 && len(parts) <= 6 {
+		nums := make([]int, 6)
+		ok := true
+		for i, p := range parts {
+			n, err := strconv.Atoi(strings.TrimSpace(p))
+			ok = ok && err == nil
+			nums[i] = n
+		}
+		if ok {
+			t := time.Date(nums[0], time.Month(nums[1]), nums[2], nums[3], nums[4], nums[5], 0, time.UTC)
+			if t.Year() == nums[0] && int(t.Month()) == nums[1] && t.Day() == nums[2] && t.Year() >= 1 && t.Year() <= 9999 {
+				return t, true
+			}
+		}
+	}
+	if strings.Contains(s, " - ") {
+		s = strings.ReplaceAll(s, " - ", "-")
+	}
 	for _, l := range layouts {
 		if t, err := time.Parse(l, s); err == nil {
 			t = t.UTC()

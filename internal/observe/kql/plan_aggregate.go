@@ -57,7 +57,7 @@ func (pl *planner) aggregate(r *relAggregate) stage {
 	}
 	for _, gid := range groupOrder {
 		g := groups[gid]
-		list = append(list, cat(pl.argMinMax(g.fn, g.fields, g.by, in.cols), " AS ", quoteIdent(g.name)))
+		list = append(list, cat(pl.argMinMax(g.fn, g.fields, g.by, in.cols, in.order), " AS ", quoteIdent(g.name)))
 	}
 	tail := frag{}
 	if len(keyCols) > 0 {
@@ -98,7 +98,7 @@ func (pl *planner) aggregate(r *relAggregate) stage {
 	return stage{src: pl.selectFrom(joinFrags(out, ", "), grouped, frag{}), cols: cols}
 }
 
-func (pl *planner) argMinMax(fn string, fields []texpr, by texpr, cols []string) frag {
+func (pl *planner) argMinMax(fn string, fields []texpr, by texpr, cols []string, order []orderKey) frag {
 	parts := make([]frag, len(fields))
 	for i, f := range fields {
 		if pl.d == ClickHouse {
@@ -119,7 +119,12 @@ func (pl *planner) argMinMax(fn string, fields []texpr, by texpr, cols []string)
 		return cat("if(count(", b, ") = 0, any(", tuple, "), "+name+"(", tuple, ", ", b, "))")
 	}
 	st := cat("struct_pack(", joinFrags(parts, ", "), ")")
-	return cat("(CASE WHEN count(", b, ") = 0 THEN first(", st, ") ELSE "+fn+"(", st, ", ", b, ") END)")
+	firstOrder := ""
+	if len(order) > 0 {
+		// The first row of a serialized input, as Kusto returns.
+		firstOrder = " ORDER BY " + orderBy(order)
+	}
+	return cat("(CASE WHEN count(", b, ") = 0 THEN first(", st, firstOrder+") ELSE "+fn+"(", st, ", ", b, ") END)")
 }
 
 func (pl *planner) aggregateSQL(a aggregate, cols []string, order []orderKey) frag {

@@ -60,7 +60,13 @@ func (pl *planner) join(r *relJoin) stage {
 		if ch {
 			lsrc = cat("(SELECT * FROM ", left.src, " AS ", pl.alias(), " LIMIT 1 BY ", strings.Join(lkeys, ", "), ")")
 		} else {
-			lsrc = cat("(SELECT DISTINCT ON (", strings.Join(lkeys, ", "), ") * FROM ", left.src, " AS ", pl.alias(), ")")
+			// With a known row order, the first row of each key, as the
+			// documentation's examples show.
+			tail := ""
+			if len(left.order) > 0 {
+				tail = " ORDER BY " + strings.Join(lkeys, ", ") + ", " + orderBy(left.order)
+			}
+			lsrc = cat("(SELECT DISTINCT ON (", strings.Join(lkeys, ", "), ") * FROM ", left.src, " AS ", pl.alias(), tail, ")")
 		}
 	}
 	joinKw := map[string]string{"innerunique": "INNER JOIN", "inner": "INNER JOIN", "leftouter": "LEFT JOIN",
