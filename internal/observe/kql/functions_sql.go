@@ -144,13 +144,16 @@ func (pl *planner) typedText(f frag, t Type) frag {
 // their own initialisation.
 func functionsFor(d Dialect) map[string]sqlFunc {
 	if d == ClickHouse {
-		return clickhouseFunctions
+		return clickhouseAll
 	}
 	return duckdbAll
 }
 
 // duckdbAll is DuckDB's whole table.
 var duckdbAll = mergeSQL(duckdbFunctions, duckdbFamilies, duckdbWindow)
+
+// clickhouseAll is ClickHouse's whole table.
+var clickhouseAll = mergeSQL(clickhouseFunctions, clickhouseFamilies)
 
 func mergeSQL(tables ...map[string]sqlFunc) map[string]sqlFunc {
 	out := map[string]sqlFunc{}
