@@ -277,7 +277,6 @@ func TestCompileSampleQueries(t *testing.T) {
 	}
 	// Functions that DuckDB has and ClickHouse 18.16 cannot express.
 	clickhouseOnly := map[string]string{
-		"logs by deployment":  "function reverse is not supported on ClickHouse 18.16",
 		"uptime":              "function datetime_add is not supported on ClickHouse 18.16",
 		"requests per minute": "function prev is not supported on ClickHouse 18.16",
 	}
