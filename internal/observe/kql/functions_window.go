@@ -23,7 +23,7 @@ func checkPrevNext(fn string) func(ck *checker, c *Call, a []texpr) texpr {
 				ck.fail(c.Args[1].Position(), "the offset of %s must not be negative", fn)
 			}
 		}
-		if len(a) == 3 && a[2].typ() != a[0].typ() && !isNullLiteral(a[2]) && !(a[0].typ().isNumeric() && a[2].typ().isNumeric()) {
+		if len(a) == 3 && a[2].typ() != a[0].typ() && !isNullLiteral(a[2]) && (!a[0].typ().isNumeric() || !a[2].typ().isNumeric()) {
 			ck.need(c, a, 2, false, "of the same type as the value")
 		}
 		return mkCall(fn, a[0].typ(), a...)

@@ -189,7 +189,7 @@ func (ck *checker) withArgs(fn *FuncDef, name string, pos Pos, args []Expr, name
 			continue
 		}
 		v := ck.expr(a, cols)
-		if v.typ() != p.Type && !(v.typ().isNumeric() && p.Type.isNumeric()) && !isNullLiteral(v) {
+		if v.typ() != p.Type && (!v.typ().isNumeric() || !p.Type.isNumeric()) && !isNullLiteral(v) {
 			ck.fail(a.Position(), "argument %s of %s must be %s, but it is %s", p.Name, name, p.Type, v.typ())
 		}
 		scope[p.Name] = &letBinding{scalar: v}

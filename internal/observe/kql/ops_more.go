@@ -81,7 +81,7 @@ func (p *parser) parsePatterns(op *ColumnsOp) {
 		end := start.Pos.Offset
 		for {
 			t := p.peek()
-			if t.Pos.Offset != end || !(t.Kind == TokIdent || isPunct(t, "*")) {
+			if t.Pos.Offset != end || (t.Kind != TokIdent && !isPunct(t, "*")) {
 				break
 			}
 			if isKeyword(t, "asc") || isKeyword(t, "desc") || isKeyword(t, "granny-asc") {
