@@ -563,6 +563,10 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Add("T | where a == 1 == 2")
 	f.Add("let x = (a: long) { a }; T")
+	f.Add(`datatable (a:long, s:string, d:dynamic) [1, "x", dynamic([1, 2]), -2, "", dynamic(null)] | where a != 1`)
+	f.Add("print x = 1, 2 + 3 | project-keep x* | serialize r = row_number() | getschema")
+	f.Add("range t from ago(1h) to now() step 5m | extend p = prev(t) | as T | sample 3")
+	f.Add(`let f = (T:(*), v:long = 2) { T | where x >= v }; set notruncation; f(Perf, v=3) | mv-expand with_itemindex=i kind=array d limit 2`)
 	f.Fuzz(func(t *testing.T, query string) {
 		q, err := Parse(query)
 		if err != nil {
