@@ -29,6 +29,7 @@ var dynamicFunctions = map[string]funcDef{
 	"array_iff":          sig(3, 3, TypeDynamic, argDynamic, argAny, argAny),
 	"array_iif":          sig(3, 3, TypeDynamic, argDynamic, argAny, argAny).alias("array_iff"),
 	"bag_remove_keys":    sig(2, 2, TypeDynamic, argDynamic, argDynamic),
+	"range":              sig(2, 3, TypeDynamic, argNumber, argNumber, argNumber),
 }
 
 // checkPack: keys are strings, at the even positions.
