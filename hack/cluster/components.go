@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"strings"
@@ -19,7 +20,9 @@ import (
 	kubectlutil "k8s.io/kubectl/pkg/cmd/util"
 	apiserver "k8s.io/kubernetes/cmd/kube-apiserver/app"
 	controllermanager "k8s.io/kubernetes/cmd/kube-controller-manager/app"
+	proxy "k8s.io/kubernetes/cmd/kube-proxy/app"
 	scheduler "k8s.io/kubernetes/cmd/kube-scheduler/app"
+	kubelet "k8s.io/kubernetes/cmd/kubelet/app"
 	nodefast "sigs.k8s.io/kwok/kustomize/stage/node/fast"
 	podfast "sigs.k8s.io/kwok/kustomize/stage/pod/fast"
 	"sigs.k8s.io/kwok/pkg/config"
@@ -38,6 +41,18 @@ func runControllerManager(_ []string) int {
 
 func runScheduler(_ []string) int {
 	return cli.Run(scheduler.NewSchedulerCommand())
+}
+
+// runKubelet mirrors k8s.io/kubernetes/cmd/kubelet's main; the real node of the local
+// cluster runs it against containerd.
+func runKubelet(_ []string) int {
+	return cli.Run(kubelet.NewKubeletCommand(context.Background()))
+}
+
+// runProxy mirrors k8s.io/kubernetes/cmd/kube-proxy's main; it gives the real node's
+// pods and host ClusterIP Services.
+func runProxy(_ []string) int {
+	return cli.Run(proxy.NewProxyCommand())
 }
 
 // runKubectl mirrors k8s.io/kubernetes/cmd/kubectl's main. kubectl is here so that tests

@@ -22,6 +22,8 @@ var components = map[string]func(args []string) int{
 	"kube-scheduler":          runScheduler,
 	"etcd":                    runEtcd,
 	"kwok":                    runKwok,
+	"kubelet":                 runKubelet,
+	"kube-proxy":              runProxy,
 	"kubectl":                 runKubectl,
 	"kwok-stages":             printKwokStages,
 }
