@@ -30,9 +30,14 @@ func etcdArgs(dir string, st state, temporary bool) []string {
 	return args
 }
 
-func apiServerArgs(dir string, st state) []string {
+func apiServerArgs(dir string, st state, realNode bool) []string {
 	pki := func(f string) string { return filepath.Join(dir, "pki", f) }
-	return []string{
+	authorization := "RBAC"
+	if realNode {
+		// A kubelet may read only what its pods need.
+		authorization = "Node,RBAC"
+	}
+	args := []string{
 		"--etcd-servers=http://127.0.0.1:" + strconv.Itoa(st.EtcdClientPort),
 		"--bind-address=127.0.0.1",
 		"--advertise-address=127.0.0.1",
@@ -44,7 +49,7 @@ func apiServerArgs(dir string, st state) []string {
 		"--tls-cert-file=" + pki(serverCertFile),
 		"--tls-private-key-file=" + pki(serverKeyFile),
 		"--client-ca-file=" + pki(caCertFile),
-		"--authorization-mode=RBAC",
+		"--authorization-mode=" + authorization,
 		"--service-account-issuer=https://kubernetes.default.svc.cluster.local",
 		"--service-account-key-file=" + pki(serviceAccountPub),
 		"--service-account-signing-key-file=" + pki(serviceAccountKey),
@@ -55,6 +60,10 @@ func apiServerArgs(dir string, st state) []string {
 		"--max-requests-inflight=800",
 		"--max-mutating-requests-inflight=400",
 	}
+	if realNode {
+		args = append(args, realNodeAPIServerArgs(dir)...)
+	}
+	return args
 }
 
 func controllerManagerArgs(dir string) []string {
@@ -116,5 +125,17 @@ func kubeletAPIArgs(ip string, port int) []string {
 		"--server-address=" + net.JoinHostPort(ip, strconv.Itoa(port)),
 		"--node-port=" + strconv.Itoa(port),
 		"--node-ip=" + ip,
+	}
+}
+
+// realNodeAPIServerArgs let the real node's kubelet in: NodeRestriction (it may change
+// only its own Node and pods), and the client certificate the apiserver shows the
+// kubelet.
+func realNodeAPIServerArgs(dir string) []string {
+	pki := func(f string) string { return filepath.Join(dir, "pki", f) }
+	return []string{
+		"--enable-admission-plugins=NodeRestriction",
+		"--kubelet-client-certificate=" + pki(apiserverKubeletClientIdentity.file+".crt"),
+		"--kubelet-client-key=" + pki(apiserverKubeletClientIdentity.file+".key"),
 	}
 }

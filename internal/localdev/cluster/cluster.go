@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"sync"
@@ -46,6 +47,13 @@ type Options struct {
 	// KwokConfig holds extra kwok configuration documents (YAML), such as
 	// ClusterLogs pointing pods at CRI log files; used with KubeletAPI.
 	KwokConfig []string
+	// RealNode adds a node that runs containers: containerd, a kubelet and a local
+	// registry they pull from (see Registry and PushBinaryImage). It needs root and
+	// Debian's containerd, runc, containernetworking-plugins and iptables (CheckRealNode
+	// says what is missing), changes the host as docs/dev.md lists and undoes that on
+	// Stop. It implies Workloads. The node is tainted RealNodeTaint, so only pods that
+	// tolerate it run there. One real node runs per machine at a time.
+	RealNode bool
 	// ExtraAPIServerArgs are appended to the apiserver's flags.
 	ExtraAPIServerArgs []string
 	// StartTimeout bounds the whole start (default 2 minutes).
@@ -72,6 +80,7 @@ type Cluster struct {
 	opts      Options
 	temporary bool
 	procs     []*process
+	node      *realNode
 	failed    chan error
 	stopOnce  sync.Once
 	stopping  chan struct{}
@@ -82,6 +91,9 @@ type state struct {
 	EtcdClientPort int `json:"etcdClientPort"`
 	EtcdPeerPort   int `json:"etcdPeerPort"`
 	APIServerPort  int `json:"apiServerPort"`
+	// RegistryPort and Node are the real node's; zero without one.
+	RegistryPort int       `json:"registryPort,omitempty"`
+	Node         nodePorts `json:"node,omitzero"`
 }
 
 // Start starts a control plane and returns once the apiserver reports /readyz (and, with
@@ -93,6 +105,9 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	}
 	if err := checkBinary(opts.Binary); err != nil {
 		return nil, err
+	}
+	if opts.RealNode {
+		opts.Workloads = true
 	}
 	if opts.Nodes <= 0 {
 		opts.Nodes = 1
@@ -163,14 +178,14 @@ func (c *Cluster) start(ctx context.Context) error {
 	if err := ensurePKI(c.path("pki"), serviceIP); err != nil {
 		return err
 	}
-	st, err := c.ports()
+	st, err := c.ports(c.opts.RealNode)
 	if err != nil {
 		return err
 	}
 	afterPortsPicked(st)
 	c.Server = "https://127.0.0.1:" + strconv.Itoa(st.APIServerPort)
 	c.Kubeconfig = c.path("kubeconfig")
-	for _, id := range []clientIdentity{adminIdentity, controllerManagerIdentity, schedulerIdentity, kwokIdentity} {
+	for _, id := range clientIdentities {
 		path := c.path(id.file + ".kubeconfig")
 		if id.file == adminIdentity.file {
 			path = c.Kubeconfig
@@ -196,9 +211,9 @@ func (c *Cluster) start(ctx context.Context) error {
 		return err
 	}
 	c.progress("starting kube-apiserver %s on %s", KubernetesVersion, c.Server)
-	apiArgs := apiServerArgs(c.Dir, st)
-	if c.opts.KubeletAPI {
-		// kwok's nodes have a Hostname address that resolves nowhere.
+	apiArgs := apiServerArgs(c.Dir, st, c.opts.RealNode)
+	if c.opts.KubeletAPI || c.opts.RealNode {
+		// kwok's nodes and the real node have a Hostname address that resolves nowhere.
 		apiArgs = append(apiArgs, "--kubelet-preferred-address-types=InternalIP")
 	}
 	api, err := c.run("kube-apiserver", append(apiArgs, c.opts.ExtraAPIServerArgs...))
@@ -220,13 +235,18 @@ func (c *Cluster) start(ctx context.Context) error {
 			return err
 		}
 	}
+	if c.opts.RealNode {
+		if err := c.startRealNode(ctx, clients, &st); err != nil {
+			return err
+		}
+	}
 	c.progress("control plane ready; kubeconfig: %s", c.Kubeconfig)
 	return nil
 }
 
 // ports loads the ports a persistent cluster used before, keeping each that is still
 // free, and saves the result.
-func (c *Cluster) ports() (state, error) {
+func (c *Cluster) ports(realNode bool) (state, error) {
 	var st state
 	statePath := c.path("state.json")
 	if data, err := os.ReadFile(statePath); err == nil {
@@ -234,7 +254,11 @@ func (c *Cluster) ports() (state, error) {
 			return st, fmt.Errorf("failed to read %s: %w", statePath, err)
 		}
 	}
-	for _, p := range []*int{&st.EtcdClientPort, &st.EtcdPeerPort, &st.APIServerPort} {
+	ports := []*int{&st.EtcdClientPort, &st.EtcdPeerPort, &st.APIServerPort}
+	if realNode {
+		ports = append(ports, &st.RegistryPort, &st.Node.Kubelet, &st.Node.Healthz)
+	}
+	for _, p := range ports {
 		port, err := keepOrPickPort(*p)
 		if err != nil {
 			return st, err
@@ -254,6 +278,20 @@ func (c *Cluster) ports() (state, error) {
 // run starts a component and remembers it for watchComponents and Stop.
 func (c *Cluster) run(name string, args []string) (*process, error) {
 	p, err := startProcess(c.opts.Binary, name, c.path("logs"), args)
+	if err != nil {
+		return nil, err
+	}
+	c.procs = append(c.procs, p)
+	return p, nil
+}
+
+// runExternal starts a program of the host (containerd) as a component.
+func (c *Cluster) runExternal(name, program string, args []string) (*process, error) {
+	path, err := exec.LookPath(program)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrRealNodeUnavailable, err)
+	}
+	p, err := startCommand(path, args, name, c.path("logs"))
 	if err != nil {
 		return nil, err
 	}
@@ -311,6 +349,18 @@ func (c *Cluster) Stop() {
 // stopComponents stops every started component, newest first so that etcd goes last,
 // and forgets them.
 func (c *Cluster) stopComponents() {
+	if c.node != nil {
+		// The node goes first, in its own order: its pods must be removed while
+		// containerd still runs, and its host changes undone after.
+		if err := c.node.stop(); err != nil {
+			w := c.opts.Progress
+			if w == nil {
+				w = os.Stderr
+			}
+			fmt.Fprintf(w, "real node: %v\n", err)
+		}
+		c.node = nil
+	}
 	for i := len(c.procs) - 1; i >= 0; i-- {
 		c.procs[i].stop(15 * time.Second)
 	}

@@ -148,7 +148,7 @@ func TestStartBeginsAgainWhenAPortIsTakenBeforeItsComponentBindsIt(t *testing.T)
 	if !strings.Contains(progress.String(), "starting again") {
 		t.Errorf("progress does not say the start began again:\n%s", progress.String())
 	}
-	st, err := c.ports()
+	st, err := c.ports(false)
 	if err != nil {
 		t.Fatal(err)
 	}

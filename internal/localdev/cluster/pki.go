@@ -42,7 +42,19 @@ var (
 	// kwok patches the status of every node and pod; the bootstrap roles have nothing
 	// that narrow for a fake kubelet, so it runs as a cluster admin.
 	kwokIdentity = clientIdentity{file: "kwok", user: "kwok", groups: []string{"system:masters"}}
+	// The real node's kubelet is a node to the Node authorizer: its name after
+	// "system:node:", in the group system:nodes.
+	kubeletIdentity = clientIdentity{file: "kubelet", user: "system:node:" + RealNodeName, groups: []string{"system:nodes"}}
+	// The apiserver shows itself to the kubelet (logs, exec, stats through the node
+	// proxy) under the name kubeadm uses, bound to system:kubelet-api-admin.
+	apiserverKubeletClientIdentity = clientIdentity{file: "apiserver-kubelet-client", user: "kube-apiserver-kubelet-client"}
 )
+
+// clientIdentities are every identity ensurePKI issues a certificate for.
+var clientIdentities = []clientIdentity{
+	adminIdentity, controllerManagerIdentity, schedulerIdentity, kwokIdentity,
+	kubeletIdentity, apiserverKubeletClientIdentity,
+}
 
 // certLifetime is long because a `tugboat dev` cluster lives for months.
 const certLifetime = 10 * 365 * 24 * time.Hour
@@ -67,7 +79,7 @@ func ensurePKI(dir string, serviceIP net.IP) error {
 	if err := ensureSigned(dir, "apiserver", server, caCert, caKey); err != nil {
 		return err
 	}
-	for _, id := range []clientIdentity{adminIdentity, controllerManagerIdentity, schedulerIdentity, kwokIdentity} {
+	for _, id := range clientIdentities {
 		client := &x509.Certificate{
 			Subject:     pkix.Name{CommonName: id.user, Organization: id.groups},
 			ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},

@@ -26,12 +26,18 @@ type process struct {
 // startProcess starts binary as component name (the multi-call binary dispatches on its
 // first argument) with its output appended to logDir/name.log.
 func startProcess(binary, name, logDir string, args []string) (*process, error) {
+	return startCommand(binary, append([]string{name}, args...), name, logDir)
+}
+
+// startCommand starts path with args as component name, its output appended to
+// logDir/name.log.
+func startCommand(path string, args []string, name, logDir string) (*process, error) {
 	logPath := filepath.Join(logDir, name+".log")
 	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("failed to open log of %s: %w", name, err)
 	}
-	cmd := exec.Command(binary, append([]string{name}, args...)...)
+	cmd := exec.Command(path, args...)
 	cmd.Stdout = logFile
 	cmd.Stderr = logFile
 	cmd.Env = componentEnv()
