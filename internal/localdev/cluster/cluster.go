@@ -256,7 +256,7 @@ func (c *Cluster) ports(realNode bool) (state, error) {
 	}
 	ports := []*int{&st.EtcdClientPort, &st.EtcdPeerPort, &st.APIServerPort}
 	if realNode {
-		ports = append(ports, &st.RegistryPort, &st.Node.Kubelet, &st.Node.Healthz)
+		ports = append(ports, &st.RegistryPort, &st.Node.Kubelet, &st.Node.Healthz, &st.Node.ProxyHealthz, &st.Node.ProxyMetrics)
 	}
 	for _, p := range ports {
 		port, err := keepOrPickPort(*p)

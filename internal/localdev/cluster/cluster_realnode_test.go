@@ -76,10 +76,27 @@ func TestRealNodeRunsAContainer(t *testing.T) {
 		t.Errorf("pod answers %q, want %q", body, "real node says hi")
 	}
 
+	// kube-proxy makes a ClusterIP Service in front of it answer from the host.
+	svc := &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: "hello"},
+		Spec: corev1.ServiceSpec{
+			Selector: map[string]string{"app": "hello"},
+			Ports:    []corev1.ServicePort{{Port: 80, TargetPort: intstr.FromInt32(8080)}},
+		},
+	}
+	svc, err = clients.CoreV1().Services("default").Create(ctx, svc, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body = waitHTTP(ctx, t, "http://"+net.JoinHostPort(svc.Spec.ClusterIP, "80")+"/")
+	if strings.TrimSpace(body) != "real node says hi" {
+		t.Errorf("Service %s answers %q, want %q", svc.Spec.ClusterIP, body, "real node says hi")
+	}
+
 	// Its stdout and stderr are in the kubelet's CRI log file.
 	logDir := filepath.Join("/var/log/pods", fmt.Sprintf("default_%s_%s", pod.Name, pod.UID))
 	logFile := filepath.Join(logDir, "hello", "0.log")
-	lines := waitLogLines(ctx, t, logFile, 3)
+	lines := waitLogLines(ctx, t, logFile, 4)
 	want := map[string]string{
 		"stdout": "hello listening on :8080",
 		"stderr": `hello says "real node says hi"`,
@@ -136,6 +153,11 @@ func TestRealNodeRunsAContainer(t *testing.T) {
 			t.Errorf("%s still points at the stopped node's containerd", criSocketLink)
 		}
 	}
+	if out, err := exec.Command("iptables-save").Output(); err != nil {
+		t.Errorf("failed to list iptables rules: %v", err)
+	} else if strings.Contains(string(out), ":KUBE-") {
+		t.Errorf("iptables chains of the node remain after Stop:\n%s", out)
+	}
 	after := readSysctls(t)
 	for k, v := range before {
 		if after[k] != v {
@@ -146,7 +168,7 @@ func TestRealNodeRunsAContainer(t *testing.T) {
 
 func realNodePod(name, image string) *corev1.Pod {
 	return &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: name},
+		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"app": name}},
 		Spec: corev1.PodSpec{
 			NodeSelector: map[string]string{RealNodeLabel: "true"},
 			Tolerations:  []corev1.Toleration{{Key: RealNodeTaint, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule}},
@@ -231,6 +253,38 @@ func httpGet(ctx context.Context, t *testing.T, url string) string {
 		t.Fatal(err)
 	}
 	return string(body)
+}
+
+// waitHTTP gets url until it answers 200: kube-proxy programs a new Service within
+// its sync period.
+func waitHTTP(ctx context.Context, t *testing.T, url string) string {
+	t.Helper()
+	var last error
+	for {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		callCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		resp, err := direct.Do(req.WithContext(callCtx))
+		if err == nil {
+			body, rerr := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+			resp.Body.Close()
+			cancel()
+			if rerr == nil && resp.StatusCode == http.StatusOK {
+				return string(body)
+			}
+			last = fmt.Errorf("%s: %w", resp.Status, rerr)
+		} else {
+			cancel()
+			last = err
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("%s does not answer: %v", url, last)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }
 
 // waitLogLines waits until the CRI log file holds at least n lines.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -30,6 +31,8 @@ type realNode struct {
 	registry   *localRegistry
 	containerd *process
 	kubelet    *process
+	proxy      *process
+	binary     string // the component binary, for kube-proxy's cleanup
 	lock       *os.File
 	temporary  bool
 }
@@ -72,7 +75,7 @@ func (c *Cluster) startRealNode(ctx context.Context, clients kubernetes.Interfac
 	if err != nil {
 		return err
 	}
-	n := &realNode{layout: nodeLayout{dir: c.path("node")}, lock: lock, temporary: c.temporary}
+	n := &realNode{layout: nodeLayout{dir: c.path("node")}, lock: lock, temporary: c.temporary, binary: c.opts.Binary}
 	c.node = n
 	l := n.layout
 	for _, d := range []string{l.path("containerd"), l.cniConfDir(), l.kubeletDir()} {
@@ -106,6 +109,7 @@ func (c *Cluster) startRealNode(ctx context.Context, clients kubernetes.Interfac
 		filepath.Join(hostsDir, "hosts.toml"): []byte(registryHostsTOML(n.registry.host)),
 		l.containerdConfig():                  []byte(containerdConfig(l, pauseRef)),
 		l.kubeletConfig():                     []byte(kubeletConfig(l, c.path("pki"), nodeIP, st.Node)),
+		l.proxyConfig():                       []byte(kubeProxyConfig(c.Dir, st.Node)),
 	}
 	cni, err := cniConfig(l)
 	if err != nil {
@@ -143,6 +147,16 @@ func (c *Cluster) startRealNode(ctx context.Context, clients kubernetes.Interfac
 	}
 	if err := waitUntil(ctx, n.kubelet, "the kubelet's /healthz", func(ctx context.Context) error {
 		return httpOK(ctx, healthzURL(st.Node))
+	}); err != nil {
+		return err
+	}
+	c.progress("starting kube-proxy (ClusterIP Services for the real node and this machine)")
+	n.proxy, err = c.run("kube-proxy", []string{"--config=" + l.proxyConfig()})
+	if err != nil {
+		return err
+	}
+	if err := waitUntil(ctx, n.proxy, "kube-proxy's /healthz", func(ctx context.Context) error {
+		return httpOK(ctx, "http://127.0.0.1:"+strconv.Itoa(st.Node.ProxyHealthz)+"/healthz")
 	}); err != nil {
 		return err
 	}
@@ -231,6 +245,14 @@ func criReady(ctx context.Context, socket string) error {
 // what it could not undo.
 func (n *realNode) stop() error {
 	var errs []error
+	if n.proxy != nil {
+		n.proxy.stop(15 * time.Second)
+		// kube-proxy leaves its rules behind on exit, by design (a restart keeps
+		// Services working); --cleanup removes them.
+		if out, err := exec.Command(n.binary, "kube-proxy", "--cleanup", "--v=0").CombinedOutput(); err != nil {
+			errs = append(errs, fmt.Errorf("failed to remove kube-proxy's rules: %w: %s", err, lastLines(string(out), 5)))
+		}
+	}
 	if n.kubelet != nil {
 		n.kubelet.stop(15 * time.Second)
 	}
@@ -331,4 +353,12 @@ func killShims(socket string) {
 			}
 		}
 	}
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
 }

@@ -52,6 +52,7 @@ func (l nodeLayout) registryHosts() string    { return l.path("containerd", "cer
 func (l nodeLayout) cniConfDir() string       { return l.path("cni", "net.d") }
 func (l nodeLayout) kubeletDir() string       { return l.path("kubelet") }
 func (l nodeLayout) kubeletConfig() string    { return l.path("kubelet-config.yaml") }
+func (l nodeLayout) proxyConfig() string      { return l.path("kube-proxy-config.yaml") }
 func (l nodeLayout) hostState() string        { return l.path("host-changes.json") }
 
 // containerdConfig is containerd 1.6's configuration (format version 2).
@@ -138,8 +139,10 @@ func cniConfig(l nodeLayout) ([]byte, error) {
 
 // nodePorts are the kubelet's ports, picked free like the control plane's.
 type nodePorts struct {
-	Kubelet int `json:"kubelet"`
-	Healthz int `json:"healthz"`
+	Kubelet      int `json:"kubelet"`
+	Healthz      int `json:"healthz"`
+	ProxyHealthz int `json:"proxyHealthz"`
+	ProxyMetrics int `json:"proxyMetrics"`
 }
 
 // kubeletConfig is the KubeletConfiguration of the real node.
@@ -204,4 +207,33 @@ func kubeletArgs(l nodeLayout, clusterDir, nodeIP string) []string {
 
 func healthzURL(ports nodePorts) string {
 	return "http://127.0.0.1:" + strconv.Itoa(ports.Healthz) + "/healthz"
+}
+
+// kubeProxyConfig is the KubeProxyConfiguration of the real node: ClusterIP Services
+// for its pods and the host, in iptables mode (nft or legacy, whichever the host's
+// iptables is). It leaves the host's conntrack limits and route_localnet alone.
+func kubeProxyConfig(clusterDir string, ports nodePorts) string {
+	return fmt.Sprintf(`apiVersion: kubeproxy.config.k8s.io/v1alpha1
+kind: KubeProxyConfiguration
+clientConnection:
+  kubeconfig: %[1]s
+hostnameOverride: %[2]s
+mode: iptables
+clusterCIDR: %[3]s
+healthzBindAddress: 127.0.0.1:%[4]d
+metricsBindAddress: 127.0.0.1:%[5]d
+# Without CAP_SYS_RESOURCE it may not lower its oom_score_adj to -999.
+oomScoreAdj: 0
+iptables:
+  # NodePorts on 127.0.0.1 would need net.ipv4.conf.all.route_localnet=1.
+  localhostNodePorts: false
+# NodePorts only on the node's own address, not on every interface of the machine.
+nodePortAddresses: ["primary"]
+conntrack:
+  # 0 leaves the machine's conntrack table size and timeouts as they are.
+  maxPerCore: 0
+  min: 0
+  tcpEstablishedTimeout: 0s
+  tcpCloseWaitTimeout: 0s
+`, filepath.Join(clusterDir, kubeProxyIdentity.file+".kubeconfig"), RealNodeName, PodCIDR, ports.ProxyHealthz, ports.ProxyMetrics)
 }

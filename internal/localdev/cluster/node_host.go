@@ -184,7 +184,7 @@ func undoHostChanges(l nodeLayout) error {
 			errs = append(errs, fmt.Errorf("failed to delete bridge %s: %w: %s", bridgeName, err, out))
 		}
 	}
-	errs = append(errs, removeKubeletCanaries()...)
+	errs = append(errs, removeKubeletChains()...)
 	errs = append(errs, removeKubepodsCgroups()...)
 	keys := make([]string, 0, len(rec.Sysctls))
 	for k := range rec.Sysctls {
@@ -272,21 +272,47 @@ func unescapeMount(s string) string {
 	return b.String()
 }
 
-// removeKubeletCanaries deletes the empty KUBE-KUBELET-CANARY chains the kubelet makes
-// to notice a flush of iptables, even with makeIPTablesUtilChains off.
-func removeKubeletCanaries() []error {
+// removeKubeletChains deletes the chains that the kubelet and kube-proxy make and
+// kube-proxy's --cleanup leaves, by design, for a kubelet that would still run: the
+// kubelet's KUBE-KUBELET-CANARY chains (made to notice a flush of iptables, even with
+// makeIPTablesUtilChains off) and the KUBE-FIREWALL chain with its jumps from INPUT
+// and OUTPUT (empty here: its one rule comes with localhost NodePorts, which are off).
+func removeKubeletChains() []error {
 	var errs []error
+	run := func(bin string, args ...string) error {
+		out, err := exec.Command(bin, append([]string{"-w"}, args...)...).CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("failed to run %s %s: %w: %s", bin, strings.Join(args, " "), err, strings.TrimSpace(string(out)))
+		}
+		return nil
+	}
 	for _, bin := range []string{"iptables", "ip6tables"} {
 		if _, err := exec.LookPath(bin); err != nil {
 			continue
 		}
 		for _, table := range []string{"mangle", "nat", "filter"} {
-			if exec.Command(bin, "-w", "-t", table, "-n", "-L", "KUBE-KUBELET-CANARY").Run() != nil {
+			if run(bin, "-t", table, "-n", "-L", "KUBE-KUBELET-CANARY") != nil {
 				continue // no such chain
 			}
-			if out, err := exec.Command(bin, "-w", "-t", table, "-X", "KUBE-KUBELET-CANARY").CombinedOutput(); err != nil {
-				errs = append(errs, fmt.Errorf("failed to delete %s chain KUBE-KUBELET-CANARY in table %s: %w: %s", bin, table, err, out))
+			if err := run(bin, "-t", table, "-X", "KUBE-KUBELET-CANARY"); err != nil {
+				errs = append(errs, err)
 			}
+		}
+		if run(bin, "-t", "filter", "-n", "-L", "KUBE-FIREWALL") != nil {
+			continue
+		}
+		for _, from := range []string{"INPUT", "OUTPUT"} {
+			for run(bin, "-t", "filter", "-C", from, "-j", "KUBE-FIREWALL") == nil {
+				if err := run(bin, "-t", "filter", "-D", from, "-j", "KUBE-FIREWALL"); err != nil {
+					errs = append(errs, err)
+					break
+				}
+			}
+		}
+		if err := run(bin, "-t", "filter", "-F", "KUBE-FIREWALL"); err != nil {
+			errs = append(errs, err)
+		} else if err := run(bin, "-t", "filter", "-X", "KUBE-FIREWALL"); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	return errs

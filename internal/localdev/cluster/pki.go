@@ -45,6 +45,8 @@ var (
 	// The real node's kubelet is a node to the Node authorizer: its name after
 	// "system:node:", in the group system:nodes.
 	kubeletIdentity = clientIdentity{file: "kubelet", user: "system:node:" + RealNodeName, groups: []string{"system:nodes"}}
+	// kube-proxy's bootstrap binding, system:node-proxier, names this user.
+	kubeProxyIdentity = clientIdentity{file: "kube-proxy", user: "system:kube-proxy"}
 	// The apiserver shows itself to the kubelet (logs, exec, stats through the node
 	// proxy) under the name kubeadm uses, bound to system:kubelet-api-admin.
 	apiserverKubeletClientIdentity = clientIdentity{file: "apiserver-kubelet-client", user: "kube-apiserver-kubelet-client"}
@@ -53,7 +55,7 @@ var (
 // clientIdentities are every identity ensurePKI issues a certificate for.
 var clientIdentities = []clientIdentity{
 	adminIdentity, controllerManagerIdentity, schedulerIdentity, kwokIdentity,
-	kubeletIdentity, apiserverKubeletClientIdentity,
+	kubeletIdentity, kubeProxyIdentity, apiserverKubeletClientIdentity,
 }
 
 // certLifetime is long because a `tugboat dev` cluster lives for months.
