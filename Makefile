@@ -17,11 +17,15 @@ build: ## Build bin/tugboat
 	go build -ldflags "$(LDFLAGS)" -o bin/tugboat ./cmd/tugboat
 
 .PHONY: cluster
-cluster: ## Build the pinned Kubernetes components into ~/.cache/tugboat/cluster (once; ~20 min cold)
+cluster: ## Build the pinned Kubernetes components (and kubelet, kube-proxy, pause) into ~/.cache/tugboat/cluster (once; ~20 min cold)
 	bash hack/cluster/build.sh
 
+.PHONY: node-prereqs
+node-prereqs: ## Install Debian's containerd, runc, CNI plugins and iptables if missing (the real node's)
+	bash hack/node/install.sh
+
 .PHONY: demo
-demo: build cluster ## Start the local cluster (tugboat dev up) and roll out a sample Deployment
+demo: build cluster node-prereqs ## Start the local cluster (tugboat dev up) and roll out a sample Deployment
 	bin/tugboat dev up
 	go run ./hack/demo --kubeconfig "$$(bin/tugboat dev kubeconfig)"
 
@@ -30,7 +34,7 @@ clickhouse: ## Install Debian's clickhouse-server if missing (the store and KQL 
 	bash hack/clickhouse/install.sh
 
 .PHONY: test
-test: cluster clickhouse ## Run all tests (the local cluster's components are built first)
+test: cluster clickhouse node-prereqs ## Run all tests (the local cluster's components are built first)
 	go test $(GOTEST_FLAGS) ./...
 	cd api && go test $(GOTEST_FLAGS) ./...
 	api/hack/verify-generated.sh

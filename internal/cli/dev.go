@@ -25,10 +25,13 @@ func newDevCommand(s streams) *cobra.Command {
 	f := &devFlags{}
 	cmd := &cobra.Command{
 		Use:   "dev",
-		Short: "Run a local Kubernetes cluster (real apiserver, kwok nodes) to try tugboat on",
+		Short: "Run a local Kubernetes cluster (real apiserver, a real node, kwok nodes) to try tugboat on",
 		Long: `tugboat dev runs a persistent local cluster: etcd, kube-apiserver,
 kube-controller-manager, kube-scheduler and kwok fake nodes, as processes of this machine.
-Pods are simulated by kwok (no containers run), so Deployments roll out to Ready.
+Pods on kwok's nodes are simulated (no containers run), so Deployments roll out to Ready.
+Where this machine allows it (root; containerd, runc, containernetworking-plugins and
+iptables installed) a real node runs containers too: containerd and a kubelet, pulling
+from a local registry. It is tainted tugboat.dev/real-node:NoSchedule; see docs/dev.md.
 
   tugboat dev up
   KUBECONFIG=$(tugboat dev kubeconfig) kubectl get nodes
@@ -75,7 +78,14 @@ func printStatus(w io.Writer, output string, st dev.Status) error {
 	if st.Message != "" {
 		fmt.Fprintf(w, " (%s)", st.Message)
 	}
-	fmt.Fprintf(w, "\n  server:     %s (Kubernetes %s)\n  nodes:      %d/%d Ready\n  kubeconfig: %s\n  data:       %s\n",
-		st.Server, st.Version, st.ReadyNodes, st.Nodes, st.Kubeconfig, st.DataDir)
+	realNode := "none (kwok nodes only)"
+	if st.RealNode {
+		realNode = cluster.RealNodeName + " (runs containers; pods must tolerate " + cluster.RealNodeTaint + ")"
+	}
+	fmt.Fprintf(w, "\n  server:     %s (Kubernetes %s)\n  nodes:      %d/%d Ready\n  real node:  %s\n  kubeconfig: %s\n  data:       %s\n",
+		st.Server, st.Version, st.ReadyNodes, st.Nodes, realNode, st.Kubeconfig, st.DataDir)
+	if st.Note != "" {
+		fmt.Fprintf(w, "  note:       %s\n", st.Note)
+	}
 	return nil
 }

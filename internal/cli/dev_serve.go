@@ -10,6 +10,7 @@ import (
 // It is hidden: run in a terminal, it is a foreground dev cluster stopped by Ctrl-C.
 func newDevServeCommand(s streams, f *devFlags) *cobra.Command {
 	var nodes int
+	var realNode bool
 	cmd := &cobra.Command{
 		Use:    "serve",
 		Short:  "Run the local cluster in the foreground (what `dev up` starts)",
@@ -21,9 +22,14 @@ func newDevServeCommand(s streams, f *devFlags) *cobra.Command {
 				return err
 			}
 			o.Nodes = nodes
+			o.RealNode = dev.RealNodeOff
+			if realNode {
+				o.RealNode = dev.RealNodeRequired
+			}
 			return dev.Serve(cmd.Context(), o, s.out)
 		},
 	}
 	cmd.Flags().IntVar(&nodes, "nodes", 1, "number of kwok fake nodes")
+	cmd.Flags().BoolVar(&realNode, "real-node", false, "add the real node (containerd and a kubelet)")
 	return cmd
 }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"fmt"
 	"strconv"
 
 	"github.com/spf13/cobra"
@@ -10,6 +11,7 @@ import (
 
 func newDevUpCommand(s streams, f *devFlags) *cobra.Command {
 	var nodes int
+	var kwokOnly, realNode bool
 	cmd := &cobra.Command{
 		Use:   "up",
 		Short: "Start the local cluster, or do nothing if it runs",
@@ -18,6 +20,15 @@ func newDevUpCommand(s streams, f *devFlags) *cobra.Command {
 			o, err := f.options()
 			if err != nil {
 				return err
+			}
+			if kwokOnly && realNode {
+				return &exitError{code: ExitUsage, err: fmt.Errorf("--kwok-only and --real-node exclude each other")}
+			}
+			switch {
+			case kwokOnly:
+				o.RealNode = dev.RealNodeOff
+			case realNode:
+				o.RealNode = dev.RealNodeRequired
 			}
 			o.Nodes = nodes
 			o.ServeArgs = append(o.ServeArgs, "--nodes", strconv.Itoa(nodes))
@@ -32,5 +43,7 @@ func newDevUpCommand(s streams, f *devFlags) *cobra.Command {
 		},
 	}
 	cmd.Flags().IntVar(&nodes, "nodes", 1, "number of kwok fake nodes")
+	cmd.Flags().BoolVar(&kwokOnly, "kwok-only", false, "no real node: pods run on kwok's fake nodes only (by default a real node is added where this machine allows it)")
+	cmd.Flags().BoolVar(&realNode, "real-node", false, "fail, saying what is missing, unless the real node (containerd and a kubelet) can run here")
 	return cmd
 }

@@ -3,6 +3,7 @@ package cluster
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -349,4 +350,22 @@ func mountsUnder(t *testing.T, dir string) []string {
 		}
 	}
 	return out
+}
+
+// TestCheckRealNodeNamesWhatIsMissing runs the check on a PATH without the node's
+// programs: the error names each Debian package and the command that installs them.
+func TestCheckRealNodeNamesWhatIsMissing(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	err := CheckRealNode()
+	if err == nil {
+		t.Fatal("CheckRealNode passes without containerd, runc, iptables and ip on the PATH")
+	}
+	if !errors.Is(err, ErrRealNodeUnavailable) {
+		t.Errorf("error %v is not ErrRealNodeUnavailable", err)
+	}
+	for _, want := range []string{"containerd", "runc", "iptables", "iproute2", PrerequisitesCommand, "apt-get install"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not name %q: %v", want, err)
+		}
+	}
 }

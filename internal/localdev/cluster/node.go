@@ -84,7 +84,7 @@ func (c *Cluster) startRealNode(ctx context.Context, clients kubernetes.Interfac
 		}
 	}
 	// Leftovers of a node that did not stop cleanly go before anything new is made.
-	if err := undoHostChanges(l); err != nil {
+	if err := cleanupNode(l); err != nil {
 		return err
 	}
 	rec, err := recordHost(l)
@@ -262,13 +262,52 @@ func (n *realNode) stop() error {
 		cancel()
 		n.containerd.stop(15 * time.Second)
 	}
-	killShims(n.layout.containerdSocket())
 	if n.registry != nil {
 		n.registry.close()
 	}
-	errs = append(errs, undoHostChanges(n.layout))
+	errs = append(errs, cleanupNode(n.layout))
 	if n.lock != nil {
 		_ = n.lock.Close()
+	}
+	return errors.Join(errs...)
+}
+
+// CleanupRealNode removes what a real node of the cluster in dir left on this machine
+// when its owner did not stop it (killed, crashed): its containers and their shims,
+// mounts, bridge, iptables chains and changed kernel parameters. It does nothing when
+// the node stopped cleanly or never ran, and must not be called while the cluster runs.
+func CleanupRealNode(dir string) error {
+	l := nodeLayout{dir: filepath.Join(dir, "node")}
+	if _, err := os.Stat(l.hostState()); errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	return cleanupNode(l)
+}
+
+// cleanupNode kills what of the node outlived containerd, then undoes the host changes.
+// containerd's shims are not its children and the containers are the shims' children:
+// both outlive a containerd that was killed.
+func cleanupNode(l nodeLayout) error {
+	killShims(l.containerdSocket())
+	err := killContainers(l.path("containerd", "runc", "k8s.io"))
+	return errors.Join(err, undoHostChanges(l))
+}
+
+// killContainers kills and deletes every container runc knows under root.
+func killContainers(root string) error {
+	if _, err := os.Stat(root); err != nil {
+		return nil
+	}
+	out, err := exec.Command("runc", "--root", root, "list", "-q").Output()
+	if err != nil {
+		return fmt.Errorf("failed to list the real node's containers in %s: %w", root, err)
+	}
+	var errs []error
+	for _, id := range strings.Fields(string(out)) {
+		_ = exec.Command("runc", "--root", root, "kill", id, "KILL").Run()
+		if out, err := exec.Command("runc", "--root", root, "delete", "--force", id).CombinedOutput(); err != nil {
+			errs = append(errs, fmt.Errorf("failed to delete container %s: %w: %s", id, err, strings.TrimSpace(string(out))))
+		}
 	}
 	return errors.Join(errs...)
 }

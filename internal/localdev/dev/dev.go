@@ -18,6 +18,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/tugboatcd/tugboat/internal/localdev/cluster"
 )
 
 // Files in the data directory.
@@ -41,6 +43,40 @@ type Options struct {
 	Progress io.Writer
 	// Timeout bounds Up and Down (default 3 minutes).
 	Timeout time.Duration
+	// RealNode is how Up decides on a node that runs containers (cluster.Options.RealNode);
+	// Up resolves RealNodeAuto, and Serve starts the node only with RealNodeRequired.
+	RealNode RealNodeMode
+}
+
+// RealNodeMode says whether the dev cluster gets a real node beside kwok's.
+type RealNodeMode int
+
+const (
+	// RealNodeAuto adds the real node where the machine allows it and says why not
+	// where it does not.
+	RealNodeAuto RealNodeMode = iota
+	// RealNodeRequired fails Up, naming what is missing, where the machine cannot.
+	RealNodeRequired
+	// RealNodeOff keeps the cluster kwok-only.
+	RealNodeOff
+)
+
+// RealNodeServeArg is the supervisor's flag that turns the real node on.
+const RealNodeServeArg = "--real-node"
+
+// decideRealNode resolves the mode on this machine: whether to start the real node,
+// and when not, a note saying why.
+func decideRealNode(mode RealNodeMode) (bool, string, error) {
+	if mode == RealNodeOff {
+		return false, "", nil
+	}
+	if err := cluster.CheckRealNode(); err != nil {
+		if mode == RealNodeRequired {
+			return false, "", err
+		}
+		return false, fmt.Sprintf("kwok nodes only, no container runs: %v (pass --kwok-only to stay so without this note)", err), nil
+	}
+	return true, "", nil
 }
 
 func (o Options) path(elem ...string) string {
@@ -80,8 +116,11 @@ type Status struct {
 	Version    string `json:"version,omitempty"`
 	Nodes      int    `json:"nodes"`
 	ReadyNodes int    `json:"readyNodes"`
-	DataDir    string `json:"dataDir"`
-	Message    string `json:"message,omitempty"`
+	// RealNode says whether the node that runs containers is registered and Ready.
+	RealNode bool   `json:"realNode"`
+	Note     string `json:"note,omitempty"`
+	DataDir  string `json:"dataDir"`
+	Message  string `json:"message,omitempty"`
 }
 
 // ready is what the supervisor writes once the cluster serves.
@@ -96,6 +135,14 @@ func Up(ctx context.Context, o Options) (Status, error) {
 		st.Message = "already running"
 		return st, nil
 	}
+	realNode, note, err := decideRealNode(o.RealNode)
+	if err != nil {
+		return Status{}, err
+	}
+	args := o.ServeArgs
+	if realNode {
+		args = append(append([]string(nil), args...), RealNodeServeArg)
+	}
 	if err := os.MkdirAll(o.DataDir, 0o755); err != nil {
 		return Status{}, fmt.Errorf("failed to create data directory: %w", err)
 	}
@@ -106,7 +153,7 @@ func Up(ctx context.Context, o Options) (Status, error) {
 	}
 	defer logf.Close()
 	offset, _ := logf.Seek(0, io.SeekEnd)
-	cmd := exec.Command(o.Executable, o.ServeArgs...)
+	cmd := exec.Command(o.Executable, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	// A session of its own: the supervisor must survive this command and the terminal.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
@@ -126,6 +173,7 @@ func Up(ctx context.Context, o Options) (Status, error) {
 		if _, err := readReady(o); err == nil {
 			st := Get(ctx, o)
 			if st.Running {
+				st.Note = note
 				return st, nil
 			}
 		}
@@ -165,6 +213,11 @@ func Down(ctx context.Context, o Options, purge bool) (bool, error) {
 	}
 	_ = os.Remove(o.path(pidFile))
 	_ = os.Remove(o.path(readyFile))
+	// A supervisor that stopped cleanly undid the real node's host changes itself; one
+	// that was killed or crashed left them, with their record.
+	if err := cluster.CleanupRealNode(o.path(stateDir)); err != nil {
+		return running, err
+	}
 	if purge {
 		if err := os.RemoveAll(o.DataDir); err != nil {
 			return running, fmt.Errorf("failed to remove %s: %w", o.DataDir, err)
@@ -213,6 +266,7 @@ func Get(ctx context.Context, o Options) Status {
 			for _, c := range n.Status.Conditions {
 				if c.Type == corev1.NodeReady && c.Status == corev1.ConditionTrue {
 					st.ReadyNodes++
+					st.RealNode = st.RealNode || n.Name == cluster.RealNodeName
 				}
 			}
 		}

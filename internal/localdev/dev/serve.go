@@ -49,6 +49,7 @@ func Serve(ctx context.Context, o Options, out io.Writer) error {
 		Dir:          o.path(stateDir),
 		Workloads:    true,
 		Nodes:        o.Nodes,
+		RealNode:     o.RealNode == RealNodeRequired,
 		StartTimeout: o.timeout(),
 		Progress:     out,
 	})
