@@ -30,10 +30,12 @@ func etcdArgs(dir string, st state, temporary bool) []string {
 	return args
 }
 
-func apiServerArgs(dir string, st state, realNode bool) []string {
+// apiServerArgs are the apiserver's flags; nodeIP is the real node's address, empty
+// without one.
+func apiServerArgs(dir string, st state, nodeIP string) []string {
 	pki := func(f string) string { return filepath.Join(dir, "pki", f) }
 	authorization := "RBAC"
-	if realNode {
+	if nodeIP != "" {
 		// A kubelet may read only what its pods need.
 		authorization = "Node,RBAC"
 	}
@@ -60,8 +62,8 @@ func apiServerArgs(dir string, st state, realNode bool) []string {
 		"--max-requests-inflight=800",
 		"--max-mutating-requests-inflight=400",
 	}
-	if realNode {
-		args = append(args, realNodeAPIServerArgs(dir)...)
+	if nodeIP != "" {
+		args = append(args, realNodeAPIServerArgs(dir, nodeIP)...)
 	}
 	return args
 }
@@ -130,12 +132,18 @@ func kubeletAPIArgs(ip string, port int) []string {
 
 // realNodeAPIServerArgs let the real node's kubelet in: NodeRestriction (it may change
 // only its own Node and pods), and the client certificate the apiserver shows the
-// kubelet.
-func realNodeAPIServerArgs(dir string) []string {
+// kubelet. They also make the apiserver reachable from the node's pods, which cannot
+// reach the host's loopback: it listens on every address and advertises the node's,
+// which the endpoint reconciler then puts behind the kubernetes Service (10.96.0.1).
+// The later flags override the earlier ones of apiServerArgs.
+func realNodeAPIServerArgs(dir, nodeIP string) []string {
 	pki := func(f string) string { return filepath.Join(dir, "pki", f) }
 	return []string{
 		"--enable-admission-plugins=NodeRestriction",
 		"--kubelet-client-certificate=" + pki(apiserverKubeletClientIdentity.file+".crt"),
 		"--kubelet-client-key=" + pki(apiserverKubeletClientIdentity.file+".key"),
+		"--bind-address=0.0.0.0",
+		"--advertise-address=" + nodeIP,
+		"--endpoint-reconciler-type=lease",
 	}
 }

@@ -211,7 +211,13 @@ func (c *Cluster) start(ctx context.Context) error {
 		return err
 	}
 	c.progress("starting kube-apiserver %s on %s", KubernetesVersion, c.Server)
-	apiArgs := apiServerArgs(c.Dir, st, c.opts.RealNode)
+	var nodeIP string
+	if c.opts.RealNode {
+		if nodeIP, err = hostIP(); err != nil {
+			return err
+		}
+	}
+	apiArgs := apiServerArgs(c.Dir, st, nodeIP)
 	if c.opts.KubeletAPI || c.opts.RealNode {
 		// kwok's nodes and the real node have a Hostname address that resolves nowhere.
 		apiArgs = append(apiArgs, "--kubelet-preferred-address-types=InternalIP")

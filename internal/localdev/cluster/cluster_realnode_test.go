@@ -56,7 +56,7 @@ func TestRealNodeRunsAContainer(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("failed to build the test server: %v\n%s", err, out)
 	}
-	image, err := PushBinaryImage(ctx, c.Registry()+"/test/hello:v1", bin, "-message", "real node says hi")
+	image, err := PushBinaryImage(ctx, c.Registry()+"/test/hello:v1", bin, "-message", "real node says hi", "-ask-apiserver")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,10 +97,14 @@ func TestRealNodeRunsAContainer(t *testing.T) {
 	// Its stdout and stderr are in the kubelet's CRI log file.
 	logDir := filepath.Join("/var/log/pods", fmt.Sprintf("default_%s_%s", pod.Name, pod.UID))
 	logFile := filepath.Join(logDir, "hello", "0.log")
-	lines := waitLogLines(ctx, t, logFile, 4)
+	lines := waitLogLines(ctx, t, logFile, 5)
 	want := map[string]string{
-		"stdout": "hello listening on :8080",
+		// An in-cluster client reaches the apiserver through the kubernetes Service.
+		"stdout": "hello reached the apiserver: " + KubernetesVersion,
 		"stderr": `hello says "real node says hi"`,
+	}
+	if !hasCRILine(lines, "stdout", "hello listening on :8080") {
+		t.Errorf("%s has no stdout line %q; it holds:\n%s", logFile, "hello listening on :8080", strings.Join(lines, "\n"))
 	}
 	for stream, text := range want {
 		if !hasCRILine(lines, stream, text) {

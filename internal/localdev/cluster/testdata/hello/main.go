@@ -4,17 +4,31 @@
 package main
 
 import (
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
 	"flag"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 )
 
 func main() {
 	addr := flag.String("addr", ":8080", "listen address")
 	message := flag.String("message", "hello", "the answer to every request")
+	askAPIServer := flag.Bool("ask-apiserver", false, "read the apiserver's version through the kubernetes Service first, as an in-cluster client does")
 	flag.Parse()
+	if *askAPIServer {
+		version, err := apiServerVersion()
+		if err != nil {
+			fmt.Printf("hello cannot reach the apiserver: %v\n", err)
+		} else {
+			fmt.Printf("hello reached the apiserver: %s\n", version)
+		}
+	}
 	fmt.Printf("hello listening on %s\n", *addr)
 	fmt.Fprintf(os.Stderr, "hello says %q\n", *message)
 	mux := http.NewServeMux()
@@ -27,4 +41,47 @@ func main() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+}
+
+// apiServerVersion asks the apiserver at the kubernetes Service for its version with the
+// pod's service-account token and CA, retrying while kube-proxy programs the Service.
+func apiServerVersion() (string, error) {
+	const sa = "/var/run/secrets/kubernetes.io/serviceaccount/"
+	token, err := os.ReadFile(sa + "token")
+	if err != nil {
+		return "", err
+	}
+	ca, err := os.ReadFile(sa + "ca.crt")
+	if err != nil {
+		return "", err
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(ca)
+	client := &http.Client{
+		Timeout:   3 * time.Second,
+		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}},
+	}
+	url := "https://" + net.JoinHostPort(os.Getenv("KUBERNETES_SERVICE_HOST"), os.Getenv("KUBERNETES_SERVICE_PORT")) + "/version"
+	var last error
+	for range 30 {
+		req, _ := http.NewRequest(http.MethodGet, url, nil)
+		req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(token)))
+		resp, err := client.Do(req)
+		if err == nil {
+			var v struct {
+				GitVersion string `json:"gitVersion"`
+			}
+			err = json.NewDecoder(resp.Body).Decode(&v)
+			resp.Body.Close()
+			if err == nil && resp.StatusCode == http.StatusOK {
+				return v.GitVersion, nil
+			}
+			if err == nil {
+				err = fmt.Errorf("%s answers %s", url, resp.Status)
+			}
+		}
+		last = err
+		time.Sleep(time.Second)
+	}
+	return "", last
 }
