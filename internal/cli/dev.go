@@ -84,6 +84,9 @@ func printStatus(w io.Writer, output string, st dev.Status) error {
 	}
 	fmt.Fprintf(w, "\n  server:     %s (Kubernetes %s)\n  nodes:      %d/%d Ready\n  real node:  %s\n  kubeconfig: %s\n  data:       %s\n",
 		st.Server, st.Version, st.ReadyNodes, st.Nodes, realNode, st.Kubeconfig, st.DataDir)
+	if st.Registry != "" {
+		fmt.Fprintf(w, "  registry:   %s (plain HTTP; the real node pulls from it)\n", st.Registry)
+	}
 	if st.Note != "" {
 		fmt.Fprintf(w, "  note:       %s\n", st.Note)
 	}

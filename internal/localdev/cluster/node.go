@@ -32,7 +32,6 @@ type realNode struct {
 	containerd *process
 	kubelet    *process
 	proxy      *process
-	binary     string // the component binary, for kube-proxy's cleanup
 	lock       *os.File
 	temporary  bool
 }
@@ -75,7 +74,7 @@ func (c *Cluster) startRealNode(ctx context.Context, clients kubernetes.Interfac
 	if err != nil {
 		return err
 	}
-	n := &realNode{layout: nodeLayout{dir: c.path("node")}, lock: lock, temporary: c.temporary, binary: c.opts.Binary}
+	n := &realNode{layout: nodeLayout{dir: c.path("node")}, lock: lock, temporary: c.temporary}
 	c.node = n
 	l := n.layout
 	for _, d := range []string{l.path("containerd"), l.cniConfDir(), l.kubeletDir()} {
@@ -87,7 +86,7 @@ func (c *Cluster) startRealNode(ctx context.Context, clients kubernetes.Interfac
 	if err := cleanupNode(l); err != nil {
 		return err
 	}
-	rec, err := recordHost(l)
+	rec, err := recordHost(l, c.opts.Binary)
 	if err != nil {
 		return err
 	}
@@ -247,11 +246,6 @@ func (n *realNode) stop() error {
 	var errs []error
 	if n.proxy != nil {
 		n.proxy.stop(15 * time.Second)
-		// kube-proxy leaves its rules behind on exit, by design (a restart keeps
-		// Services working); --cleanup removes them.
-		if out, err := exec.Command(n.binary, "kube-proxy", "--cleanup", "--v=0").CombinedOutput(); err != nil {
-			errs = append(errs, fmt.Errorf("failed to remove kube-proxy's rules: %w: %s", err, lastLines(string(out), 5)))
-		}
 	}
 	if n.kubelet != nil {
 		n.kubelet.stop(15 * time.Second)
@@ -282,6 +276,31 @@ func CleanupRealNode(dir string) error {
 		return nil
 	}
 	return cleanupNode(l)
+}
+
+// PurgeRealNodeLogs removes the log directories under /var/log/pods of the pods that
+// the real node of the cluster in dir ran, and the kubelet's links to them in
+// /var/log/containers; for a cluster whose state is being deleted.
+func PurgeRealNodeLogs(dir string) error {
+	pods, err := os.ReadDir(filepath.Join(dir, "node", "kubelet", "pods"))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("failed to list the real node's pods: %w", err)
+	}
+	var errs []error
+	for _, p := range pods {
+		// The kubelet's layout: /var/log/pods/<namespace>_<name>_<uid>.
+		dirs, _ := filepath.Glob(filepath.Join("/var/log/pods", "*_"+p.Name()))
+		for _, d := range dirs {
+			if err := os.RemoveAll(d); err != nil {
+				errs = append(errs, fmt.Errorf("failed to remove %s: %w", d, err))
+			}
+		}
+	}
+	removeDanglingLinks("/var/log/containers")
+	return errors.Join(errs...)
 }
 
 // cleanupNode kills what of the node outlived containerd, then undoes the host changes.

@@ -74,6 +74,9 @@ state = %[2]q
   # not set the oom_score_adj of -998 that CRI asks for on a machine without
   # CAP_SYS_RESOURCE.
   restrict_oom_score_adj = true
+  # Pod network namespaces under the state directory rather than /var/run/netns, so
+  # that a node that did not stop cleanly leaves them where its cleanup looks.
+  netns_mounts_under_state_dir = true
   [plugins."io.containerd.grpc.v1.cri".containerd]
     snapshotter = "overlayfs"
     default_runtime_name = "runc"

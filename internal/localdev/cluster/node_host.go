@@ -106,12 +106,15 @@ type hostRecord struct {
 	SocketLink bool `json:"socketLink"`
 	// MadeRunContainerd is set when the node created /run/containerd.
 	MadeRunContainerd bool `json:"madeRunContainerd"`
+	// Binary is the component binary, whose kube-proxy --cleanup removes kube-proxy's
+	// rules.
+	Binary string `json:"binary"`
 }
 
 // recordHost saves the host's state before the node changes it. A record already there
 // is from a node that did not stop cleanly: its values are the true originals, and are
 // kept.
-func recordHost(l nodeLayout) (hostRecord, error) {
+func recordHost(l nodeLayout, binary string) (hostRecord, error) {
 	var rec hostRecord
 	if data, err := os.ReadFile(l.hostState()); err == nil {
 		if err := json.Unmarshal(data, &rec); err != nil {
@@ -120,6 +123,7 @@ func recordHost(l nodeLayout) (hostRecord, error) {
 		return rec, nil
 	}
 	rec.Sysctls = map[string]string{}
+	rec.Binary = binary
 	for _, s := range hostSysctls {
 		v, err := os.ReadFile(filepath.Join("/proc/sys", s))
 		if err != nil {
@@ -179,6 +183,13 @@ func undoHostChanges(l nodeLayout) error {
 		errs = append(errs, fmt.Errorf("failed to read %s: %w", l.hostState(), err))
 	}
 	errs = append(errs, unmountUnder(l.dir)...)
+	if rec.Binary != "" {
+		// kube-proxy leaves its rules behind on exit, by design (a restarted kube-proxy
+		// keeps Services working meanwhile); --cleanup removes them.
+		if out, err := exec.Command(rec.Binary, "kube-proxy", "--cleanup", "--v=0").CombinedOutput(); err != nil {
+			errs = append(errs, fmt.Errorf("failed to remove kube-proxy's rules: %w: %s", err, lastLines(string(out), 5)))
+		}
+	}
 	if _, err := os.Stat(filepath.Join("/sys/class/net", bridgeName)); err == nil {
 		if out, err := exec.Command("ip", "link", "delete", bridgeName).CombinedOutput(); err != nil {
 			errs = append(errs, fmt.Errorf("failed to delete bridge %s: %w: %s", bridgeName, err, out))
@@ -208,8 +219,17 @@ func undoHostChanges(l nodeLayout) error {
 	}
 	if rec.MadeRunContainerd {
 		// containerd's shims keep their sockets in /run/containerd/s whatever its state
-		// directory; empty once the last shim has gone.
-		_ = os.Remove(filepath.Join(filepath.Dir(criSocketLink), "s"))
+		// directory; a killed shim leaves its socket. No other containerd uses the
+		// directory that the node created.
+		shims := filepath.Join(filepath.Dir(criSocketLink), "s")
+		if entries, err := os.ReadDir(shims); err == nil {
+			for _, e := range entries {
+				if e.Type()&os.ModeSocket != 0 {
+					_ = os.Remove(filepath.Join(shims, e.Name()))
+				}
+			}
+		}
+		_ = os.Remove(shims)
 		_ = os.Remove(filepath.Dir(criSocketLink))
 	}
 	if err := errors.Join(errs...); err != nil {

@@ -117,7 +117,10 @@ type Status struct {
 	Nodes      int    `json:"nodes"`
 	ReadyNodes int    `json:"readyNodes"`
 	// RealNode says whether the node that runs containers is registered and Ready.
-	RealNode bool   `json:"realNode"`
+	RealNode bool `json:"realNode"`
+	// Registry is the real node's image registry (host:port, plain HTTP), from which
+	// its containerd pulls.
+	Registry string `json:"registry,omitempty"`
 	Note     string `json:"note,omitempty"`
 	DataDir  string `json:"dataDir"`
 	Message  string `json:"message,omitempty"`
@@ -125,8 +128,9 @@ type Status struct {
 
 // ready is what the supervisor writes once the cluster serves.
 type ready struct {
-	PID    int    `json:"pid"`
-	Server string `json:"server"`
+	PID      int    `json:"pid"`
+	Server   string `json:"server"`
+	Registry string `json:"registry,omitempty"`
 }
 
 // Up starts the dev cluster unless it already runs, and returns once it is ready.
@@ -219,6 +223,9 @@ func Down(ctx context.Context, o Options, purge bool) (bool, error) {
 		return running, err
 	}
 	if purge {
+		if err := cluster.PurgeRealNodeLogs(o.path(stateDir)); err != nil {
+			return running, err
+		}
 		if err := os.RemoveAll(o.DataDir); err != nil {
 			return running, fmt.Errorf("failed to remove %s: %w", o.DataDir, err)
 		}
@@ -240,7 +247,7 @@ func Get(ctx context.Context, o Options) Status {
 		st.Message = "starting"
 		return st
 	}
-	st.Server, st.Kubeconfig = r.Server, KubeconfigPath(o.DataDir)
+	st.Server, st.Kubeconfig, st.Registry = r.Server, KubeconfigPath(o.DataDir), r.Registry
 	cfg, err := clientcmd.BuildConfigFromFlags("", st.Kubeconfig)
 	if err != nil {
 		st.Message = err.Error()

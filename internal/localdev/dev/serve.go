@@ -58,7 +58,7 @@ func Serve(ctx context.Context, o Options, out io.Writer) error {
 	}
 	defer c.Stop()
 	// The GitOps controllers run in this process, beside the control plane: kwok runs
-	// no containers, so the controller's Deployment could not run inside the cluster.
+	// no containers, and the real node (where there is one) has no image of tugboat yet.
 	fmt.Fprintf(out, "installing CRDs and starting the GitOps controllers\n")
 	if err := install.CRDs(ctx, c.RESTConfig); err != nil {
 		return err
@@ -71,7 +71,7 @@ func Serve(ctx context.Context, o Options, out io.Writer) error {
 	go func() {
 		controllers <- controller.Run(ctx, c.RESTConfig, controller.Options{Concurrent: 20, MetricsAddr: "0", HealthAddr: "0"})
 	}()
-	data, err := json.Marshal(ready{PID: os.Getpid(), Server: c.Server})
+	data, err := json.Marshal(ready{PID: os.Getpid(), Server: c.Server, Registry: c.Registry()})
 	if err != nil {
 		return fmt.Errorf("failed to encode ready file: %w", err)
 	}
