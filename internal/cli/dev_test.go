@@ -38,6 +38,10 @@ func TestDevCommandsWithoutACluster(t *testing.T) {
 			args: []string{"dev", "status", "-o", "yaml"}, code: ExitUsage,
 			stderr: `--output must be table or json, not "yaml"`,
 		},
+		"kwok-only and real-node together are a usage error": {
+			args: []string{"dev", "up", "--kwok-only", "--real-node"}, code: ExitUsage,
+			stderr: "--kwok-only and --real-node exclude each other",
+		},
 		"an unknown flag is a usage error": {
 			args: []string{"dev", "up", "--nodez", "2"}, code: ExitUsage,
 			stderr: "unknown flag: --nodez",
