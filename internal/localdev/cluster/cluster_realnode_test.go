@@ -3,6 +3,7 @@ package cluster
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -123,6 +124,17 @@ func TestRealNodeRunsAContainer(t *testing.T) {
 	}
 	if !strings.Contains(string(apiLog), "hello listening on :8080") {
 		t.Errorf("the pod's log through the apiserver lacks its first line:\n%s", apiLog)
+	}
+
+	// The kubelet's stats, which the agent reads, are there for the pod: its CPU from
+	// the cgroups and its network from cAdvisor, which finds containerd through
+	// /run/containerd/containerd.sock.
+	summary := waitSummary(ctx, t, clients, pod.Name)
+	if summary.CPU.UsageNanoCores == nil && summary.CPU.UsageCoreNanoSeconds == nil {
+		t.Errorf("the stats summary has no CPU figure for pod %s: %+v", pod.Name, summary)
+	}
+	if summary.Network == nil {
+		t.Errorf("the stats summary has no network figures for pod %s", pod.Name)
 	}
 
 	// A pod that does not tolerate the real node's taint stays off it.
@@ -288,6 +300,53 @@ func waitHTTP(ctx context.Context, t *testing.T, url string) string {
 		case <-ctx.Done():
 			t.Fatalf("%s does not answer: %v", url, last)
 		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// podStats is the part of the kubelet's /stats/summary a test reads.
+type podStats struct {
+	PodRef struct {
+		Name string `json:"name"`
+	} `json:"podRef"`
+	CPU struct {
+		UsageNanoCores       *uint64 `json:"usageNanoCores"`
+		UsageCoreNanoSeconds *uint64 `json:"usageCoreNanoSeconds"`
+	} `json:"cpu"`
+	Network *struct {
+		Name string `json:"name"`
+	} `json:"network"`
+}
+
+// waitSummary reads the real node's /stats/summary through the apiserver's node proxy
+// until it lists pod with CPU and network figures (the kubelet collects every ~10 s).
+func waitSummary(ctx context.Context, t *testing.T, clients kubernetes.Interface, pod string) podStats {
+	t.Helper()
+	var last podStats
+	var lastErr error
+	for {
+		raw, err := clients.CoreV1().RESTClient().Get().AbsPath("/api/v1/nodes", RealNodeName, "proxy", "stats", "summary").DoRaw(ctx)
+		if err == nil {
+			var summary struct {
+				Pods []podStats `json:"pods"`
+			}
+			if err = json.Unmarshal(raw, &summary); err == nil {
+				for _, p := range summary.Pods {
+					if p.PodRef.Name == pod {
+						last = p
+						if (p.CPU.UsageNanoCores != nil || p.CPU.UsageCoreNanoSeconds != nil) && p.Network != nil {
+							return p
+						}
+					}
+				}
+			}
+		}
+		lastErr = err
+		select {
+		case <-ctx.Done():
+			t.Logf("last stats summary read: %v", lastErr)
+			return last
+		case <-time.After(time.Second):
 		}
 	}
 }
