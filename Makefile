@@ -50,7 +50,7 @@ generate: ## Regenerate deepcopy functions and CRDs from the Go types in api/
 	api/hack/generate.sh
 
 .PHONY: bench
-bench: cluster clickhouse ## Run the Go benchmarks (GitOps shape vs the apiserver's floor, control-plane start, ...); results in docs/benchmarks.md
+bench: cluster clickhouse node-prereqs ## Run the Go benchmarks (GitOps shape vs the apiserver's floor, control-plane start, ...); results in docs/benchmarks.md
 	go test -run='^$$' -bench=. -timeout=120m ./...
 
 .PHONY: clean

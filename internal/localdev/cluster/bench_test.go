@@ -15,11 +15,13 @@ import (
 )
 
 // BenchmarkStart measures the time from Start to a ready control plane (/readyz, plus
-// Ready nodes with workloads), for both option sets.
+// Ready nodes with workloads, plus a Ready kubelet with the real node), for each option
+// set.
 func BenchmarkStart(b *testing.B) {
 	cases := map[string]Options{
-		"apiserver+etcd": {},
-		"with workloads": {Workloads: true},
+		"apiserver+etcd":   {},
+		"with workloads":   {Workloads: true},
+		"with a real node": {RealNode: true},
 	}
 	for name, opts := range cases {
 		b.Run(name, func(b *testing.B) {
