@@ -81,6 +81,7 @@ type Cluster struct {
 	temporary bool
 	procs     []*process
 	node      *realNode
+	nodeLock  *os.File // held from Start to Stop with RealNode
 	failed    chan error
 	stopOnce  sync.Once
 	stopping  chan struct{}
@@ -125,6 +126,12 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 			return nil, fmt.Errorf("failed to create cluster directory: %w", err)
 		}
 		c.Dir, c.temporary = dir, true
+	}
+	if opts.RealNode {
+		if err := c.checkRealNode(); err != nil {
+			c.Stop()
+			return nil, err
+		}
 	}
 	ctx, cancel := context.WithTimeout(ctx, opts.StartTimeout)
 	defer cancel()
@@ -346,6 +353,9 @@ func (c *Cluster) Stop() {
 	c.stopOnce.Do(func() {
 		close(c.stopping)
 		c.stopComponents()
+		if c.nodeLock != nil {
+			_ = c.nodeLock.Close()
+		}
 		if c.temporary {
 			_ = os.RemoveAll(c.Dir)
 		}

@@ -137,6 +137,16 @@ func TestRealNodeRunsAContainer(t *testing.T) {
 		t.Errorf("the stats summary has no network figures for pod %s", pod.Name)
 	}
 
+	// The machine has one real node: a second cluster asking for one is refused at
+	// once, naming the process that holds it.
+	second, err := Start(ctx, Options{RealNode: true})
+	if err == nil {
+		second.Stop()
+		t.Errorf("a second cluster with a real node started beside the first")
+	} else if !errors.Is(err, ErrRealNodeUnavailable) || !strings.Contains(err.Error(), fmt.Sprintf("pid %d", os.Getpid())) {
+		t.Errorf("a second real node fails with %v, want ErrRealNodeUnavailable naming pid %d", err, os.Getpid())
+	}
+
 	// A pod that does not tolerate the real node's taint stays off it.
 	plain := realNodePod("plain", image)
 	plain.Spec.Tolerations, plain.Spec.NodeSelector = nil, nil

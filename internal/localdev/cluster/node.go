@@ -32,7 +32,6 @@ type realNode struct {
 	containerd *process
 	kubelet    *process
 	proxy      *process
-	lock       *os.File
 	temporary  bool
 }
 
@@ -56,12 +55,27 @@ func takeRealNodeLock() (*os.File, error) {
 	return f, nil
 }
 
-// startRealNode starts the registry, pushes the pause image, starts containerd and the
-// kubelet, and waits until the node is Ready.
-func (c *Cluster) startRealNode(ctx context.Context, clients kubernetes.Interface, st *state) error {
+// checkRealNode runs before anything starts, so that a cluster that cannot have its
+// real node fails at once: the machine's prerequisites, the pause program, and the
+// machine's one real node, whose lock the cluster holds until Stop.
+func (c *Cluster) checkRealNode() error {
 	if err := CheckRealNode(); err != nil {
 		return err
 	}
+	if _, err := pauseBinary(c.opts.Binary); err != nil {
+		return err
+	}
+	lock, err := takeRealNodeLock()
+	if err != nil {
+		return err
+	}
+	c.nodeLock = lock
+	return nil
+}
+
+// startRealNode starts the registry, pushes the pause image, starts containerd and the
+// kubelet, and waits until the node is Ready.
+func (c *Cluster) startRealNode(ctx context.Context, clients kubernetes.Interface, st *state) error {
 	pause, err := pauseBinary(c.opts.Binary)
 	if err != nil {
 		return err
@@ -70,11 +84,7 @@ func (c *Cluster) startRealNode(ctx context.Context, clients kubernetes.Interfac
 	if err != nil {
 		return err
 	}
-	lock, err := takeRealNodeLock()
-	if err != nil {
-		return err
-	}
-	n := &realNode{layout: nodeLayout{dir: c.path("node")}, lock: lock, temporary: c.temporary}
+	n := &realNode{layout: nodeLayout{dir: c.path("node")}, temporary: c.temporary}
 	c.node = n
 	l := n.layout
 	for _, d := range []string{l.path("containerd"), l.cniConfDir(), l.kubeletDir()} {
@@ -260,9 +270,6 @@ func (n *realNode) stop() error {
 		n.registry.close()
 	}
 	errs = append(errs, cleanupNode(n.layout))
-	if n.lock != nil {
-		_ = n.lock.Close()
-	}
 	return errors.Join(errs...)
 }
 
