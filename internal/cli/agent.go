@@ -14,8 +14,8 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/tugboatcd/tugboat/internal/app"
 	"github.com/tugboatcd/tugboat/internal/observe/collect"
-	"github.com/tugboatcd/tugboat/internal/observe/store"
 )
 
 // agentFlags are `tugboat agent`'s flags.
@@ -58,22 +58,15 @@ or repeating log lines, events or deploy records. See docs/telemetry.md.`,
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
-			st, err := f.openStore(ctx)
-			if err != nil {
-				return err
-			}
-			counter := &collect.Counter{Appender: st}
+			agent := &app.Agent{Options: app.AgentOptions{Collect: o, DataDir: f.dataDir, ClickHouseDSN: f.clickhouse}}
 			if interactive(s.out) {
-				go showAgentProgress(ctx, s, counter, o)
+				go showAgentProgress(ctx, s, agent, o)
 			}
-			runErr := collect.Run(ctx, cfg, counter, o)
-			// Closing the store flushes its batches: what the collectors flushed on
-			// their way out is on disk before we exit.
-			closeErr := st.Close()
+			err = agent.Run(ctx, cfg)
 			if interactive(s.out) {
-				fmt.Fprintf(s.out, "\nstopped; stored %s\n", countsLine(counter.Counts()))
+				fmt.Fprintf(s.out, "\nstopped; stored %s\n", countsLine(agent.Counts()))
 			}
-			return errors.Join(runErr, closeErr)
+			return err
 		},
 	}
 	f.register(cmd.Flags())
@@ -113,20 +106,7 @@ func (f agentFlags) options() (collect.Options, error) {
 	return o, o.Validate()
 }
 
-// agentStore is what the agent writes to and closes.
-type agentStore interface {
-	store.Appender
-	Close() error
-}
-
-func (f agentFlags) openStore(ctx context.Context) (agentStore, error) {
-	if f.clickhouse != "" {
-		return store.OpenClickHouse(ctx, f.clickhouse, store.Options{})
-	}
-	return store.OpenDuckDB(ctx, f.dataDir, store.Options{})
-}
-
-func showAgentProgress(ctx context.Context, s streams, c *collect.Counter, o collect.Options) {
+func showAgentProgress(ctx context.Context, s streams, agent *app.Agent, o collect.Options) {
 	mode := "out of cluster"
 	if o.Node != "" {
 		mode = "node " + o.Node
@@ -139,7 +119,7 @@ func showAgentProgress(ctx context.Context, s streams, c *collect.Counter, o col
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			fmt.Fprintf(s.out, "\r\033[Kstored %s", countsLine(c.Counts()))
+			fmt.Fprintf(s.out, "\r\033[Kstored %s", countsLine(agent.Counts()))
 		}
 	}
 }

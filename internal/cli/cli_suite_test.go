@@ -16,7 +16,9 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/tugboatcd/tugboat/internal/app"
 	"github.com/tugboatcd/tugboat/internal/gitops/controller"
+	"github.com/tugboatcd/tugboat/internal/kube"
 	"github.com/tugboatcd/tugboat/internal/localdev/cluster"
 	"github.com/tugboatcd/tugboat/internal/localdev/gitserver"
 	"github.com/tugboatcd/tugboat/internal/localdev/testenv"
@@ -38,10 +40,10 @@ func TestMain(m *testing.M) {
 	testenv.Main(m, testenv.Options{
 		Cluster: cluster.Options{Workloads: true},
 		CRDs:    true,
-		Scheme:  newScheme(),
+		Scheme:  kube.NewScheme(),
 		Git:     true,
 		Manager: func(ctx context.Context, cfg *rest.Config) (ctrl.Manager, error) {
-			return controller.NewManager(ctx, cfg, controller.Options{Concurrent: 4, MetricsAddr: "0", HealthAddr: "0"})
+			return app.NewControllerManager(ctx, cfg, app.ControllerOptions{Controller: controller.Options{Concurrent: 4, MetricsAddr: "0", HealthAddr: "0"}})
 		},
 		Ready: func(_ context.Context, s *testenv.Suite) error {
 			env, k8s, git = s.Cluster, s.Client, s.Git

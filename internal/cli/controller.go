@@ -10,7 +10,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
-	"github.com/tugboatcd/tugboat/internal/gitops/controller"
+	"github.com/tugboatcd/tugboat/internal/app"
 	"github.com/tugboatcd/tugboat/internal/observe/queryapi"
 )
 
@@ -18,7 +18,7 @@ import (
 const controllerGCPercent = 50
 
 func newControllerCommand(s streams) *cobra.Command {
-	var o controller.Options
+	var o app.ControllerOptions
 	cmd := &cobra.Command{
 		Use:   "controller",
 		Short: "Run the GitOps controllers (GitRepository, Kustomization) against a cluster",
@@ -42,19 +42,19 @@ the GOGC environment variable says otherwise.`,
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
-			return controller.Run(ctx, cfg, o)
+			return app.RunController(ctx, cfg, o)
 		},
 	}
 	f := cmd.Flags()
-	f.IntVar(&o.Concurrent, "concurrent", 20, "reconciles run at once, per kind")
-	f.StringVar(&o.WatchLabelSelector, "watch-label-selector", "", "only reconcile objects with these labels (sharding)")
-	f.StringVar(&o.MetricsAddr, "metrics-bind-address", ":8080", `address of Prometheus /metrics ("0" disables)`)
-	f.StringVar(&o.HealthAddr, "health-probe-bind-address", ":8081", `address of /healthz and /readyz ("0" disables)`)
-	f.StringVar(&o.PprofAddr, "pprof-bind-address", "", `address of Go's /debug/pprof (default: off)`)
-	f.BoolVar(&o.LeaderElection, "leader-elect", false, "elect a leader so only one replica reconciles")
-	f.StringVar(&o.LeaderElectionNamespace, "leader-election-namespace", "", "namespace of the leader lease (default: the pod's)")
-	f.StringVar(&o.LeaderElectionID, "leader-election-id", "tugboat-controller-leader", "name of the leader lease; one per shard")
-	f.BoolVar(&o.APICompression, "api-compression", false, "ask the apiserver for gzip-compressed responses (for a slow link to it)")
+	f.IntVar(&o.Controller.Concurrent, "concurrent", 20, "reconciles run at once, per kind")
+	f.StringVar(&o.Controller.WatchLabelSelector, "watch-label-selector", "", "only reconcile objects with these labels (sharding)")
+	f.StringVar(&o.Controller.MetricsAddr, "metrics-bind-address", ":8080", `address of Prometheus /metrics ("0" disables)`)
+	f.StringVar(&o.Controller.HealthAddr, "health-probe-bind-address", ":8081", `address of /healthz and /readyz ("0" disables)`)
+	f.StringVar(&o.Controller.PprofAddr, "pprof-bind-address", "", `address of Go's /debug/pprof (default: off)`)
+	f.BoolVar(&o.Controller.LeaderElection, "leader-elect", false, "elect a leader so only one replica reconciles")
+	f.StringVar(&o.Controller.LeaderElectionNamespace, "leader-election-namespace", "", "namespace of the leader lease (default: the pod's)")
+	f.StringVar(&o.Controller.LeaderElectionID, "leader-election-id", "tugboat-controller-leader", "name of the leader lease; one per shard")
+	f.BoolVar(&o.Controller.APICompression, "api-compression", false, "ask the apiserver for gzip-compressed responses (for a slow link to it)")
 	f.StringVar(&o.ReceiverAddr, "receiver-bind-address", ":9292", `address of the Receivers' webhooks, /hook/... ("0" disables)`)
 	f.StringVar(&o.HTTP.Addr, "http-bind-address", queryapi.DefaultAddr, `address of the HTTP API, /api/v1/query ("0" disables)`)
 	f.StringSliceVar(&o.HTTP.AllowedHosts, "http-allowed-hosts", nil, "host names the HTTP API answers for besides localhost and IP addresses (e.g. its Service's DNS names)")

@@ -11,6 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/tugboatcd/tugboat/api/meta"
+	"github.com/tugboatcd/tugboat/internal/kube"
 )
 
 // cliFieldManager owns the fields the CLI sets (create, suspend, resume, reconcile),
@@ -61,7 +62,7 @@ func checkName(name string) error {
 // exportable returns the object as Flux's --export prints it: apiVersion, kind,
 // metadata (name, namespace, labels) and spec, without status or server fields.
 func exportable(obj fluxObject) (map[string]any, error) {
-	m, err := toMap(newScheme(), obj)
+	m, err := toMap(kube.NewScheme(), obj)
 	if err != nil {
 		return nil, err
 	}

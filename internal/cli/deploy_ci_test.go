@@ -217,14 +217,14 @@ func TestCITemplatesDeploy(t *testing.T) {
 			if !strings.HasPrefix(ref, registry+"/myapp@sha256:") {
 				t.Fatalf("publish output ref = %q, want %s/myapp@sha256:...", ref, registry)
 			}
-			d, err := kube(t).AppsV1().Deployments(ns).Get(context.Background(), "myapp", metav1.GetOptions{})
+			d, err := clientset(t).AppsV1().Deployments(ns).Get(context.Background(), "myapp", metav1.GetOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
 			if got := d.Spec.Template.Spec.Containers[0].Image; got != ref {
 				t.Errorf("Deployment runs %s, want %s", got, ref)
 			}
-			recs, err := deploy.ListRecords(context.Background(), kube(t), ns)
+			recs, err := deploy.ListRecords(context.Background(), clientset(t), ns)
 			if err != nil || len(recs) != 1 {
 				t.Fatalf("records %+v %v", recs, err)
 			}
@@ -298,7 +298,7 @@ func newAppDeployment(t *testing.T, ns string) {
 			},
 		},
 	}
-	if _, err := kube(t).AppsV1().Deployments(ns).Create(context.Background(), d, metav1.CreateOptions{}); err != nil {
+	if _, err := clientset(t).AppsV1().Deployments(ns).Create(context.Background(), d, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	mustRun(t, ExitOK, ns, "rollout", "status", "deployment/myapp", "--timeout", "2m")

@@ -37,8 +37,8 @@ var (
 	kubeErr    error
 )
 
-// kube returns a clientset for the suite's cluster, with the broken-image policy in force.
-func kube(t *testing.T) kubernetes.Interface {
+// clientset returns a clientset for the suite's cluster, with the broken-image policy in force.
+func clientset(t *testing.T) kubernetes.Interface {
 	t.Helper()
 	kubeOnce.Do(func() {
 		kubeClient, kubeErr = kubernetes.NewForConfig(env.RESTConfig)
@@ -111,7 +111,7 @@ func newWebDeployment(t *testing.T, ns, image string, deadline int32, labels map
 			},
 		},
 	}
-	d, err := kube(t).AppsV1().Deployments(ns).Create(context.Background(), d, metav1.CreateOptions{})
+	d, err := clientset(t).AppsV1().Deployments(ns).Create(context.Background(), d, metav1.CreateOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +121,7 @@ func newWebDeployment(t *testing.T, ns, image string, deadline int32, labels map
 
 func webImage(t *testing.T, ns string) (string, int64) {
 	t.Helper()
-	d, err := kube(t).AppsV1().Deployments(ns).Get(context.Background(), "web", metav1.GetOptions{})
+	d, err := clientset(t).AppsV1().Deployments(ns).Get(context.Background(), "web", metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,7 +204,7 @@ func TestDeploySetImageOutput(t *testing.T) {
 			if img, _ := webImage(t, ns); img != tc.final {
 				t.Errorf("image after the deploy: %s, want %s", img, tc.final)
 			}
-			recs, err := deploy.ListRecords(context.Background(), kube(t), ns)
+			recs, err := deploy.ListRecords(context.Background(), clientset(t), ns)
 			if err != nil || len(recs) != 1 || recs[0].Actor != "alice" || recs[0].Commit != "c0ffee" {
 				t.Errorf("records = %+v, %v; want one by alice from c0ffee", recs, err)
 			}
@@ -221,7 +221,7 @@ func TestDeploySetImageJSONIsTheRecord(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &rec); err != nil {
 		t.Fatalf("stdout is not a record: %v\n%s", err, r.stdout)
 	}
-	recs, err := deploy.ListRecords(context.Background(), kube(t), ns)
+	recs, err := deploy.ListRecords(context.Background(), clientset(t), ns)
 	if err != nil || len(recs) != 1 || recs[0].Name != rec.Name || rec.Result != deploy.ResultSucceeded {
 		t.Errorf("printed %+v, stored %+v (%v)", rec, recs, err)
 	}
@@ -260,13 +260,13 @@ func TestDeployActorAndCommitComeFromCIElseTheCluster(t *testing.T) {
 			ns := newNamespace(t)
 			newWebDeployment(t, ns, "registry.example/web:1", 600, nil)
 			mustRun(t, ExitOK, ns, "deploy", "set-image", "deployment/web", "app=registry.example/web:2")
-			recs, err := deploy.ListRecords(context.Background(), kube(t), ns)
+			recs, err := deploy.ListRecords(context.Background(), clientset(t), ns)
 			if err != nil || len(recs) != 1 {
 				t.Fatalf("records %+v %v", recs, err)
 			}
 			got := recs[0]
 			if tc.clusterUser {
-				review, err := kube(t).AuthenticationV1().SelfSubjectReviews().Create(context.Background(), &authenticationv1.SelfSubjectReview{}, metav1.CreateOptions{})
+				review, err := clientset(t).AuthenticationV1().SelfSubjectReviews().Create(context.Background(), &authenticationv1.SelfSubjectReview{}, metav1.CreateOptions{})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -339,7 +339,7 @@ func TestDeployBadInputChangesNothing(t *testing.T) {
 		if img, gen := webImage(t, n); img != "registry.example/web:1" || gen != 1 {
 			t.Errorf("Deployment in %s changed: %s, generation %d", n, img, gen)
 		}
-		if recs, err := deploy.ListRecords(context.Background(), kube(t), n); err != nil || len(recs) != 0 {
+		if recs, err := deploy.ListRecords(context.Background(), clientset(t), n); err != nil || len(recs) != 0 {
 			t.Errorf("records in %s: %+v %v", n, recs, err)
 		}
 	}

@@ -3,6 +3,7 @@ package cli
 import (
 	"github.com/spf13/cobra"
 
+	"github.com/tugboatcd/tugboat/internal/app"
 	"github.com/tugboatcd/tugboat/internal/localdev/dev"
 )
 
@@ -26,6 +27,7 @@ func newDevServeCommand(s streams, f *devFlags) *cobra.Command {
 			if realNode {
 				o.RealNode = dev.RealNodeRequired
 			}
+			o.Controllers = app.StartDevControllers
 			return dev.Serve(cmd.Context(), o, s.out)
 		},
 	}

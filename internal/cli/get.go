@@ -11,6 +11,8 @@ import (
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/tugboatcd/tugboat/internal/kube"
 )
 
 // getFlags are shared by every `tugboat get` kind.
@@ -91,7 +93,7 @@ func newGetKindCommand(s streams, f *getFlags, k *kind, use, short string, alias
 				return err
 			}
 			if f.output != outputTable {
-				return printObjects(s.out, f.output, newScheme(), runtimeObjects(objs))
+				return printObjects(s.out, f.output, kube.NewScheme(), runtimeObjects(objs))
 			}
 			if len(objs) == 0 {
 				fmt.Fprintf(s.errOut, "no %s objects found in %s\n", k.Kind, namespaceText(ns, f.allNamespaces))
@@ -146,7 +148,7 @@ func newGetAllCommand(s streams, f *getFlags) *cobra.Command {
 				}
 			}
 			if f.output != outputTable {
-				return printObjects(s.out, f.output, newScheme(), all)
+				return printObjects(s.out, f.output, kube.NewScheme(), all)
 			}
 			if !printed {
 				fmt.Fprintf(s.errOut, "no objects found in %s\n", namespaceText(ns, f.allNamespaces))

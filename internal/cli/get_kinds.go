@@ -9,16 +9,14 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	kustomizev1 "github.com/tugboatcd/tugboat/api/kustomize/v1"
 	"github.com/tugboatcd/tugboat/api/meta"
 	notificationv1 "github.com/tugboatcd/tugboat/api/notification/v1"
 	sourcev1 "github.com/tugboatcd/tugboat/api/source/v1"
+	"github.com/tugboatcd/tugboat/internal/kube"
 )
 
 // fluxObject is what every tugboat kind offers the CLI: an object with conditions.
@@ -128,23 +126,13 @@ func kindNames() string {
 	return strings.Join([]string{gitRepositoryKind.Kind, kustomizationKind.Kind, receiverKind.Kind}, ", ")
 }
 
-// newScheme holds the built-in kinds and tugboat's three.
-func newScheme() *runtime.Scheme {
-	s := runtime.NewScheme()
-	utilruntime.Must(clientgoscheme.AddToScheme(s))
-	utilruntime.Must(sourcev1.AddToScheme(s))
-	utilruntime.Must(kustomizev1.AddToScheme(s))
-	utilruntime.Must(notificationv1.AddToScheme(s))
-	return s
-}
-
 // client returns a direct (uncached) client for the cluster the kubectl flags select.
 func (s streams) client() (client.Client, error) {
 	cfg, err := s.kube.restConfig()
 	if err != nil {
 		return nil, err
 	}
-	c, err := client.New(cfg, client.Options{Scheme: newScheme()})
+	c, err := client.New(cfg, client.Options{Scheme: kube.NewScheme()})
 	if err != nil {
 		return nil, fmt.Errorf("failed to create a client for the cluster: %w", err)
 	}

@@ -19,6 +19,7 @@ import (
 	kustomizev1 "github.com/tugboatcd/tugboat/api/kustomize/v1"
 	"github.com/tugboatcd/tugboat/api/meta"
 	sourcev1 "github.com/tugboatcd/tugboat/api/source/v1"
+	"github.com/tugboatcd/tugboat/internal/kube"
 	"github.com/tugboatcd/tugboat/internal/localdev/cluster"
 )
 
@@ -100,7 +101,7 @@ func TestInstallVersionUninstall(t *testing.T) {
 	r = run(ExitOK, "version", "--client", "--kubeconfig", "/nonexistent")
 	golden(t, "version", "client-only", r.stdout)
 
-	scheme := newScheme()
+	scheme := kube.NewScheme()
 	if err := apiextensionsv1.AddToScheme(scheme); err != nil {
 		t.Fatal(err)
 	}

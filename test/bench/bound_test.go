@@ -30,7 +30,7 @@ import (
 
 	kustomizev1 "github.com/tugboatcd/tugboat/api/kustomize/v1"
 	"github.com/tugboatcd/tugboat/api/meta"
-	"github.com/tugboatcd/tugboat/internal/gitops/controller"
+	"github.com/tugboatcd/tugboat/internal/kube"
 )
 
 // BenchmarkGitOpsBound measures a minimal controller of the benchmark's shape beside
@@ -118,7 +118,7 @@ func measureBound(n int) (measured, error) {
 		return measured{}, err
 	}
 	defer env.Stop()
-	c, err := client.New(env.RESTConfig, client.Options{Scheme: controller.NewScheme()})
+	c, err := client.New(env.RESTConfig, client.Options{Scheme: kube.NewScheme()})
 	if err != nil {
 		return measured{}, err
 	}

@@ -32,8 +32,8 @@ import (
 	"github.com/tugboatcd/tugboat/api/meta"
 	sourcev1 "github.com/tugboatcd/tugboat/api/source/v1"
 	"github.com/tugboatcd/tugboat/internal/gitops/build"
-	"github.com/tugboatcd/tugboat/internal/gitops/controller"
 	"github.com/tugboatcd/tugboat/internal/install"
+	"github.com/tugboatcd/tugboat/internal/kube"
 	"github.com/tugboatcd/tugboat/internal/localdev/cluster"
 	"github.com/tugboatcd/tugboat/internal/localdev/gitserver"
 	"github.com/tugboatcd/tugboat/internal/localdev/localport"
@@ -302,7 +302,7 @@ func measureTugboat(bin string, n int, interval, idle time.Duration) (*tugboatRu
 	// Linux keeps no high-water mark of it, so it is sampled.
 	anon := sampleAnonRSS(ctx, cmd.Process.Pid)
 
-	c, err := client.New(env.RESTConfig, client.Options{Scheme: controller.NewScheme()})
+	c, err := client.New(env.RESTConfig, client.Options{Scheme: kube.NewScheme()})
 	if err != nil {
 		return nil, err
 	}

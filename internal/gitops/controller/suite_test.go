@@ -24,6 +24,7 @@ import (
 	kustomizev1 "github.com/tugboatcd/tugboat/api/kustomize/v1"
 	"github.com/tugboatcd/tugboat/api/meta"
 	sourcev1 "github.com/tugboatcd/tugboat/api/source/v1"
+	"github.com/tugboatcd/tugboat/internal/kube"
 	"github.com/tugboatcd/tugboat/internal/localdev/cluster"
 	"github.com/tugboatcd/tugboat/internal/localdev/gitserver"
 	"github.com/tugboatcd/tugboat/internal/localdev/testenv"
@@ -43,7 +44,7 @@ func TestMain(m *testing.M) {
 	testenv.Main(m, testenv.Options{
 		Cluster: cluster.Options{Workloads: true},
 		CRDs:    true,
-		Scheme:  NewScheme(),
+		Scheme:  kube.NewScheme(),
 		Git:     true,
 		Manager: func(ctx context.Context, cfg *rest.Config) (ctrl.Manager, error) {
 			// Objects labelled with shardLabel belong to controllers the tests run as processes.

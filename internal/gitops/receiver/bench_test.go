@@ -18,7 +18,7 @@ import (
 	kustomizev1 "github.com/tugboatcd/tugboat/api/kustomize/v1"
 	"github.com/tugboatcd/tugboat/api/meta"
 	sourcev1 "github.com/tugboatcd/tugboat/api/source/v1"
-	"github.com/tugboatcd/tugboat/internal/gitops/controller"
+	"github.com/tugboatcd/tugboat/internal/kube"
 )
 
 // Sizes of the webhook benchmark (issue 4): 1000 Kustomizations present, 100 commits.
@@ -163,7 +163,7 @@ func (s *stages) seen(key string, at time.Time) {
 func watchStages(b *testing.B, ns string) *stages {
 	ctx, cancel := context.WithCancel(context.Background())
 	b.Cleanup(cancel)
-	c, err := client.NewWithWatch(env.RESTConfig, client.Options{Scheme: controller.NewScheme()})
+	c, err := client.NewWithWatch(env.RESTConfig, client.Options{Scheme: kube.NewScheme()})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -21,7 +21,9 @@ import (
 	"github.com/tugboatcd/tugboat/api/meta"
 	notificationv1 "github.com/tugboatcd/tugboat/api/notification/v1"
 	sourcev1 "github.com/tugboatcd/tugboat/api/source/v1"
+	"github.com/tugboatcd/tugboat/internal/app"
 	"github.com/tugboatcd/tugboat/internal/gitops/controller"
+	"github.com/tugboatcd/tugboat/internal/kube"
 	"github.com/tugboatcd/tugboat/internal/localdev/cluster"
 	"github.com/tugboatcd/tugboat/internal/localdev/gitserver"
 	"github.com/tugboatcd/tugboat/internal/localdev/testenv"
@@ -43,7 +45,7 @@ func TestMain(m *testing.M) {
 	testenv.Main(m, testenv.Options{
 		Cluster: cluster.Options{Workloads: true},
 		CRDs:    true,
-		Scheme:  controller.NewScheme(),
+		Scheme:  kube.NewScheme(),
 		Git:     true,
 		Manager: func(ctx context.Context, cfg *rest.Config) (ctrl.Manager, error) {
 			var err error
@@ -51,8 +53,9 @@ func TestMain(m *testing.M) {
 				return nil, err
 			}
 			hookBase = "http://" + addr
-			return controller.NewManager(ctx, cfg, controller.Options{
-				Concurrent: 20, MetricsAddr: "0", HealthAddr: "0", ReceiverAddr: addr,
+			return app.NewControllerManager(ctx, cfg, app.ControllerOptions{
+				Controller:   controller.Options{Concurrent: 20, MetricsAddr: "0", HealthAddr: "0"},
+				ReceiverAddr: addr,
 			})
 		},
 		Ready: func(ctx context.Context, s *testenv.Suite) error {

@@ -17,6 +17,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/tugboatcd/tugboat/internal/localdev/cluster"
@@ -46,6 +47,11 @@ type Options struct {
 	// RealNode is how Up decides on a node that runs containers (cluster.Options.RealNode);
 	// Up resolves RealNodeAuto, and Serve starts the node only with RealNodeRequired.
 	RealNode RealNodeMode
+	// Controllers, when set, prepares the cluster for controllers that Serve runs
+	// beside the control plane and starts them (the process wiring passes the GitOps
+	// controllers: internal/app); it returns once the cluster is prepared, and the
+	// channel receives the controllers' error when they stop.
+	Controllers func(ctx context.Context, cfg *rest.Config, log io.Writer) (<-chan error, error)
 }
 
 // RealNodeMode says whether the dev cluster gets a real node beside kwok's.

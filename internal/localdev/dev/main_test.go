@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"testing"
+
+	"github.com/tugboatcd/tugboat/internal/app"
 )
 
 // serveEnv makes the test binary act as the supervisor that Up starts: the real Serve,
@@ -15,7 +17,9 @@ func TestMain(m *testing.M) {
 	if dir := os.Getenv(serveEnv); dir != "" {
 		// The data dir is in the environment and in the arguments (Up's caller passes
 		// it), so supervisorPID finds it in the command line as with `tugboat dev serve`.
-		if err := Serve(context.Background(), Options{DataDir: dir, Binary: os.Getenv("TUGBOAT_DEV_TEST_BINARY")}, os.Stdout); err != nil {
+		// The controllers are the ones `tugboat dev serve` starts.
+		o := Options{DataDir: dir, Binary: os.Getenv("TUGBOAT_DEV_TEST_BINARY"), Controllers: app.StartDevControllers}
+		if err := Serve(context.Background(), o, os.Stdout); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}

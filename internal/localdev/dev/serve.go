@@ -13,11 +13,6 @@ import (
 	"syscall"
 	"time"
 
-	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-
-	"github.com/tugboatcd/tugboat/internal/gitops/controller"
-	"github.com/tugboatcd/tugboat/internal/install"
 	"github.com/tugboatcd/tugboat/internal/localdev/cluster"
 )
 
@@ -59,18 +54,13 @@ func Serve(ctx context.Context, o Options, out io.Writer) error {
 	defer c.Stop()
 	// The GitOps controllers run in this process, beside the control plane: kwok runs
 	// no containers, and the real node (where there is one) has no image of tugboat yet.
-	fmt.Fprintf(out, "installing CRDs and starting the GitOps controllers\n")
-	if err := install.CRDs(ctx, c.RESTConfig); err != nil {
-		return err
+	var controllers <-chan error
+	if o.Controllers != nil {
+		fmt.Fprintf(out, "installing CRDs and starting the GitOps controllers\n")
+		if controllers, err = o.Controllers(ctx, c.RESTConfig, out); err != nil {
+			return err
+		}
 	}
-	if _, err := install.Policies(ctx, c.RESTConfig); err != nil {
-		return err
-	}
-	ctrl.SetLogger(zap.New(zap.WriteTo(out)))
-	controllers := make(chan error, 1)
-	go func() {
-		controllers <- controller.Run(ctx, c.RESTConfig, controller.Options{Concurrent: 20, MetricsAddr: "0", HealthAddr: "0"})
-	}()
 	data, err := json.Marshal(ready{PID: os.Getpid(), Server: c.Server, Registry: c.Registry()})
 	if err != nil {
 		return fmt.Errorf("failed to encode ready file: %w", err)

@@ -17,12 +17,11 @@ import (
 
 	kustomizev1 "github.com/tugboatcd/tugboat/api/kustomize/v1"
 	sourcev1 "github.com/tugboatcd/tugboat/api/source/v1"
-	"github.com/tugboatcd/tugboat/internal/gitops/receiver"
 	"github.com/tugboatcd/tugboat/internal/gitops/source"
-	"github.com/tugboatcd/tugboat/internal/observe/queryapi"
+	"github.com/tugboatcd/tugboat/internal/kube"
 )
 
-// Options configure the controller process (`tugboat controller`).
+// Options configure the manager of the GitOps reconcilers.
 type Options struct {
 	// Concurrent is the number of reconciles run at once per kind.
 	Concurrent int
@@ -45,23 +44,11 @@ type Options struct {
 	// default: beside the apiserver, compressing every watch event costs the
 	// apiserver CPU, and us the decompression, to save bandwidth nobody lacks.
 	APICompression bool
-	// ReceiverAddr serves the Receivers' webhooks ("" or "0" disables the server; the
-	// Receiver reconciler runs regardless).
-	ReceiverAddr string
-	// HTTP serves the HTTP API (POST /api/v1/query) over the store.
-	HTTP queryapi.Options
 }
 
-// Run starts the controllers and blocks until ctx ends.
-func Run(ctx context.Context, cfg *rest.Config, o Options) error {
-	mgr, err := NewManager(ctx, cfg, o)
-	if err != nil {
-		return err
-	}
-	return mgr.Start(ctx)
-}
-
-// NewManager builds the controller-runtime manager with both reconcilers registered.
+// NewManager builds the controller-runtime manager with the GitRepository and
+// Kustomization reconcilers registered, and the cache and client settings they need.
+// The process adds the rest (internal/app).
 func NewManager(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error) {
 	if o.Concurrent <= 0 {
 		o.Concurrent = 4
@@ -86,7 +73,7 @@ func NewManager(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager,
 	cfg.DisableCompression = !o.APICompression
 	renew := 10 * time.Second
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:         NewScheme(),
+		Scheme:         kube.NewScheme(),
 		MapperProvider: newMapper,
 		// Nothing reads the managedFields of cached objects (GitRepositories,
 		// Kustomizations, Receivers); kept, every GC cycle would mark them.
@@ -126,12 +113,6 @@ func NewManager(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager,
 	ks := &KustomizationReconciler{Client: mgr.GetClient(), RESTConfig: cfg, Store: store}
 	if err := ks.SetupWithManager(ctx, mgr, o.Concurrent, artifacts); err != nil {
 		return nil, fmt.Errorf("failed to set up the Kustomization controller: %w", err)
-	}
-	if err := receiver.Setup(ctx, mgr, receiver.Options{Addr: o.ReceiverAddr}); err != nil {
-		return nil, err
-	}
-	if err := queryapi.Setup(mgr, o.HTTP); err != nil {
-		return nil, err
 	}
 	return mgr, nil
 }

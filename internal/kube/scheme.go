@@ -1,4 +1,7 @@
-package controller
+// Package kube holds what every part of tugboat shares to talk to the cluster about
+// tugboat's kinds: the scheme. It is a leaf: it imports api/ and client-go, never a
+// wing of internal/.
+package kube
 
 import (
 	"k8s.io/apimachinery/pkg/runtime"
@@ -10,9 +13,9 @@ import (
 	sourcev1 "github.com/tugboatcd/tugboat/api/source/v1"
 )
 
-// NewScheme returns the scheme of every kind the controller reads: the built-in kinds
-// and tugboat's (at their storage version, v1; the apiserver converts v1beta1/v1beta2
-// objects, which share one schema, on the way).
+// NewScheme returns the scheme of every kind tugboat reads: the built-in kinds and
+// tugboat's three (at their storage version, v1; the apiserver converts
+// v1beta1/v1beta2 objects, which share one schema, on the way).
 func NewScheme() *runtime.Scheme {
 	s := runtime.NewScheme()
 	utilruntime.Must(clientgoscheme.AddToScheme(s))
