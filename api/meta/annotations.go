@@ -43,6 +43,20 @@ const (
 	SubstituteDisabledValue string = "disabled"
 )
 
+// Annotations of the events the reconcilers emit: the contract between the GitOps
+// controllers that write them and the delivery tables that read them back.
+const (
+	// RevisionAnnotation carries the source revision on every event, under the key
+	// Flux's recorder uses, so that alerting and the delivery tables can tell which
+	// commit an event belongs to.
+	RevisionAnnotation string = "source.toolkit.fluxcd.io/revision"
+
+	// AppliedAtAnnotation is on a success event that lists changes: when they were
+	// applied (RFC 3339), so that the delivery tables can time the reconcile from the
+	// apply to the health verdict with the one event. It is tugboat's own.
+	AppliedAtAnnotation string = "kustomize.tugboat.dev/applied-at"
+)
+
 // ReconcileRequestStatus is embedded inline in every status, so that a client
 // that set ReconcileRequestAnnotation can tell when its request was handled.
 type ReconcileRequestStatus struct {

@@ -12,6 +12,7 @@ import (
 	authenticationv1 "k8s.io/api/authentication/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/tugboatcd/tugboat/internal/delivery/deployrecord"
 	"github.com/tugboatcd/tugboat/internal/push/deploy"
 )
 
@@ -129,16 +130,16 @@ func runSetImage(ctx context.Context, s streams, f *setImageFlags, args []string
 		return err
 	}
 	switch rec.Result {
-	case deploy.ResultRolledBack:
+	case deployrecord.ResultRolledBack:
 		return &exitError{code: ExitRolledBack, err: fmt.Errorf("the rollout of %s failed: %s", w, rec.Message)}
-	case deploy.ResultFailed, deploy.ResultTimedOut:
+	case deployrecord.ResultFailed, deployrecord.ResultTimedOut:
 		return fmt.Errorf("the rollout of %s failed: %s", w, rec.Message)
 	}
 	return nil
 }
 
 // printDeploySummary says where the record is.
-func printDeploySummary(s streams, rec deploy.Record) {
+func printDeploySummary(s streams, rec deployrecord.Record) {
 	fmt.Fprintf(s.out, "deploy %s at revision %d, recorded in configmap/%s\n", rec.Result, rec.Revision, rec.Name)
 }
 

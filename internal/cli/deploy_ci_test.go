@@ -16,6 +16,7 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/yaml"
 
+	"github.com/tugboatcd/tugboat/internal/delivery/deployrecord"
 	"github.com/tugboatcd/tugboat/internal/push/deploy"
 	"github.com/tugboatcd/tugboat/internal/push/image/imagetest"
 )
@@ -228,7 +229,7 @@ func TestCITemplatesDeploy(t *testing.T) {
 			if err != nil || len(recs) != 1 {
 				t.Fatalf("records %+v %v", recs, err)
 			}
-			if r := recs[0]; r.Result != deploy.ResultSucceeded || r.Actor != tc.actor || r.Commit != tc.commit || r.Changes[0].ImageAfter != ref {
+			if r := recs[0]; r.Result != deployrecord.ResultSucceeded || r.Actor != tc.actor || r.Commit != tc.commit || r.Changes[0].ImageAfter != ref {
 				t.Errorf("record = %+v", r)
 			}
 		})

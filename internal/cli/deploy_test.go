@@ -22,6 +22,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/tugboatcd/tugboat/api/meta"
+	"github.com/tugboatcd/tugboat/internal/delivery/deployrecord"
 	"github.com/tugboatcd/tugboat/internal/health"
 	"github.com/tugboatcd/tugboat/internal/push/deploy"
 )
@@ -217,12 +218,12 @@ func TestDeploySetImageJSONIsTheRecord(t *testing.T) {
 	ns := newNamespace(t)
 	newWebDeployment(t, ns, "registry.example/web:1", 600, nil)
 	r := mustRun(t, ExitOK, ns, "deploy", "set-image", "deploy/web", "app=registry.example/web:2", "-o", "json")
-	var rec deploy.Record
+	var rec deployrecord.Record
 	if err := json.Unmarshal([]byte(r.stdout), &rec); err != nil {
 		t.Fatalf("stdout is not a record: %v\n%s", err, r.stdout)
 	}
 	recs, err := deploy.ListRecords(context.Background(), clientset(t), ns)
-	if err != nil || len(recs) != 1 || recs[0].Name != rec.Name || rec.Result != deploy.ResultSucceeded {
+	if err != nil || len(recs) != 1 || recs[0].Name != rec.Name || rec.Result != deployrecord.ResultSucceeded {
 		t.Errorf("printed %+v, stored %+v (%v)", rec, recs, err)
 	}
 	if r.stderr != "" {

@@ -28,6 +28,7 @@ import (
 	kustomizev1 "github.com/tugboatcd/tugboat/api/kustomize/v1"
 	"github.com/tugboatcd/tugboat/api/meta"
 	sourcev1 "github.com/tugboatcd/tugboat/api/source/v1"
+	"github.com/tugboatcd/tugboat/internal/delivery/changelist"
 	"github.com/tugboatcd/tugboat/internal/gitops/apply"
 	"github.com/tugboatcd/tugboat/internal/gitops/build"
 	"github.com/tugboatcd/tugboat/internal/gitops/source"
@@ -80,11 +81,6 @@ type pendingChange struct {
 	revision, summary string
 	at                time.Time
 }
-
-// AppliedAtAnnotation is on a success event that lists changes: when they were applied
-// (RFC 3339), so that the delivery tables can time the reconcile from the apply to
-// the health verdict with the one event.
-const AppliedAtAnnotation = "kustomize.tugboat.dev/applied-at"
 
 // Reconcile reads the Kustomization and runs its steps; the status is patched once.
 func (r *KustomizationReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
@@ -199,7 +195,7 @@ func (r *KustomizationReconciler) reconcile(ctx context.Context, obj *kustomizev
 		// get their own event, under their own revision.
 		r.flushChanges(obj, st)
 	}
-	st.noteChanges(revision, changeSummary(changes))
+	st.noteChanges(revision, changeList(changes).Format())
 	if pruneErr != nil {
 		r.flushChanges(obj, st)
 		return outcome{ready: metav1.ConditionFalse, reason: meta.PruneFailedReason, message: pruneErr.Error(), requeue: retry}, st.digest
@@ -212,7 +208,7 @@ func (r *KustomizationReconciler) reconcile(ctx context.Context, obj *kustomizev
 		if changes, pending := st.takeChanges(); changes != "" || obj.Status.LastAppliedRevision != revision {
 			var applied map[string]string
 			if len(pending) > 0 {
-				applied = map[string]string{AppliedAtAnnotation: pending[0].at.UTC().Format(time.RFC3339Nano)}
+				applied = map[string]string{meta.AppliedAtAnnotation: pending[0].at.UTC().Format(time.RFC3339Nano)}
 			}
 			r.recorder.eventWith(obj, false, meta.ReconciliationSucceededReason, revision, joinLines(changes, successNote(obj, o)), applied)
 		}
@@ -622,17 +618,16 @@ func mergeInventory(a, b []kustomizev1.ResourceRef) []kustomizev1.ResourceRef {
 	return out
 }
 
-// changeSummary lists what was created, configured or deleted, one line each, as
-// Flux's events do; it is empty when nothing changed.
-func changeSummary(cs apply.ChangeSet) string {
-	var lines []string
+// changeList lists what was created, configured or deleted, as the events carry it
+// (see changelist); it is empty when nothing changed.
+func changeList(cs apply.ChangeSet) changelist.List {
+	var l changelist.List
 	for _, c := range cs {
-		switch c.Action {
-		case apply.ActionCreated, apply.ActionConfigured, apply.ActionDeleted:
-			lines = append(lines, c.Subject()+" "+string(c.Action))
+		if a := changelist.Action(c.Action); a.Listed() {
+			l = append(l, changelist.Change{Object: c.Subject(), Action: a})
 		}
 	}
-	return strings.Join(lines, "\n")
+	return l
 }
 
 func qualifiedName(ns, name string) string {

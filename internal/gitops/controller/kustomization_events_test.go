@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/tugboatcd/tugboat/api/meta"
 	sourcev1 "github.com/tugboatcd/tugboat/api/source/v1"
 )
 
@@ -73,7 +74,7 @@ func countEvents(t *testing.T, ns, name, revision string) int {
 	}
 	n := 0
 	for _, e := range list.Items {
-		if e.Regarding.Kind == "Kustomization" && e.Regarding.Name == name && e.Annotations[RevisionAnnotation] == revision {
+		if e.Regarding.Kind == "Kustomization" && e.Regarding.Name == name && e.Annotations[meta.RevisionAnnotation] == revision {
 			n++
 		}
 	}
@@ -102,8 +103,8 @@ func waitEventOn(t *testing.T, ns, name, eventType, revision string, fragments .
 			if e.Regarding.Kind != "Kustomization" || e.Regarding.Name != name {
 				continue
 			}
-			seen = append(seen, e.Type+" "+e.Reason+" "+e.Annotations[RevisionAnnotation]+": "+e.Note)
-			if e.Type != eventType || e.Annotations[RevisionAnnotation] != revision {
+			seen = append(seen, e.Type+" "+e.Reason+" "+e.Annotations[meta.RevisionAnnotation]+": "+e.Note)
+			if e.Type != eventType || e.Annotations[meta.RevisionAnnotation] != revision {
 				continue
 			}
 			ok := true

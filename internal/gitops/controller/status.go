@@ -136,11 +136,6 @@ func readyCondition(obj meta.ObjectWithConditions) *metav1.Condition {
 	return apimeta.FindStatusCondition(obj.GetConditions(), meta.ReadyCondition)
 }
 
-// RevisionAnnotation carries the source revision on every event, under the key Flux's
-// recorder uses, so that alerting and the delivery tables can tell which commit an
-// event belongs to.
-const RevisionAnnotation = "source.toolkit.fluxcd.io/revision"
-
 // recorder emits the events.k8s.io/v1 events of every reconciler; it is the only place
 // events are emitted. The reason is the Ready condition's.
 type recorder struct {
@@ -165,7 +160,7 @@ func (r recorder) eventWith(obj client.Object, warning bool, reason, revision, m
 		if annotations == nil {
 			annotations = map[string]string{}
 		}
-		annotations[RevisionAnnotation] = revision
+		annotations[meta.RevisionAnnotation] = revision
 	}
 	r.events.AnnotatedEventf(obj, nil, annotations, kind, reason, "Reconcile", "%s", truncate(message, 1024))
 }

@@ -16,8 +16,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/tugboatcd/tugboat/internal/delivery/deployrecord"
 	"github.com/tugboatcd/tugboat/internal/observe/store"
-	"github.com/tugboatcd/tugboat/internal/push/deploy"
 )
 
 // Collectors `tugboat agent --collect` accepts.
@@ -130,7 +130,7 @@ func Run(ctx context.Context, cfg *rest.Config, app store.Appender, o Options) e
 			}
 			ev.Also = d.Observe
 			records := informers.NewSharedInformerFactoryWithOptions(clients, 0, informers.WithTweakListOptions(func(lo *metav1.ListOptions) {
-				lo.LabelSelector = deploy.RecordLabel + "=true"
+				lo.LabelSelector = deployrecord.Label + "=true"
 			}))
 			if _, err := records.Core().V1().ConfigMaps().Informer().AddEventHandler(d.RecordHandler()); err != nil {
 				return fmt.Errorf("failed to watch deploy records: %w", err)

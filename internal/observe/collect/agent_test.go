@@ -14,7 +14,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/wait"
 
-	"github.com/tugboatcd/tugboat/internal/gitops/controller"
+	"github.com/tugboatcd/tugboat/api/meta"
+	"github.com/tugboatcd/tugboat/internal/delivery/deployrecord"
 	"github.com/tugboatcd/tugboat/internal/observe/store"
 	"github.com/tugboatcd/tugboat/internal/push/deploy"
 )
@@ -218,17 +219,17 @@ func TestAgentOutOfCluster(t *testing.T) {
 	// Delivery: a push deploy record, and a Kustomization's events as the GitOps
 	// controller's recorder emits them.
 	start := time.Now().UTC().Add(-time.Minute).Truncate(time.Millisecond)
-	record := deploy.Record{
-		Name: deploy.RecordName("Deployment", "web", start), Namespace: "shop", Kind: "Deployment", Workload: "web",
-		Changes: []deploy.Change{{Container: "app", ImageBefore: "registry.example/shop/web:v1.2.3", ImageAfter: "registry.example/shop/web:v1.2.4"}},
-		Commit:  "0123abcd", Actor: "ci", Revision: 2, Result: deploy.ResultSucceeded, Message: "rolled out",
+	record := deployrecord.Record{
+		Name: deployrecord.Name("Deployment", "web", start), Namespace: "shop", Kind: "Deployment", Workload: "web",
+		Changes: []deployrecord.Change{{Container: "app", ImageBefore: "registry.example/shop/web:v1.2.3", ImageAfter: "registry.example/shop/web:v1.2.4"}},
+		Commit:  "0123abcd", Actor: "ci", Revision: 2, Result: deployrecord.ResultSucceeded, Message: "rolled out",
 		StartTime: start, EndTime: start.Add(12 * time.Second),
 	}
 	// Records no tugboat deploy wrote, seen before the real one: a ConfigMap that
 	// only carries the label, and one written as tugboat deploy writes but about
 	// another namespace. Neither becomes a row.
 	forgedRecord := record
-	forgedRecord.Name = deploy.RecordName("Deployment", "web", start.Add(-time.Hour))
+	forgedRecord.Name = deployrecord.Name("Deployment", "web", start.Add(-time.Hour))
 	forgedCM, err := forgedRecord.ConfigMap()
 	if err != nil {
 		t.Fatal(err)
@@ -237,12 +238,12 @@ func TestAgentOutOfCluster(t *testing.T) {
 		t.Fatal(err)
 	}
 	elsewhere := record
-	elsewhere.Name = deploy.RecordName("Deployment", "web", start.Add(-2*time.Hour))
+	elsewhere.Name = deployrecord.Name("Deployment", "web", start.Add(-2*time.Hour))
 	elsewhereCM, err := elsewhere.ConfigMap()
 	if err != nil {
 		t.Fatal(err)
 	}
-	elsewhereCM.Data[deploy.RecordKey] = strings.Replace(elsewhereCM.Data[deploy.RecordKey], `"namespace": "shop"`, `"namespace": "kube-system"`, 1)
+	elsewhereCM.Data[deployrecord.Key] = strings.Replace(elsewhereCM.Data[deployrecord.Key], `"namespace": "shop"`, `"namespace": "kube-system"`, 1)
 	if _, err := clients.CoreV1().ConfigMaps("shop").Create(ctx, elsewhereCM, metav1.CreateOptions{FieldManager: "tugboat-deploy"}); err != nil {
 		t.Fatal(err)
 	}
@@ -270,7 +271,7 @@ func TestAgentOutOfCluster(t *testing.T) {
 	// GitOps controller's own: it makes no row.
 	forgedKs := corev1.ObjectReference{APIVersion: "kustomize.toolkit.fluxcd.io/v1", Kind: "Kustomization", Namespace: "shop", Name: "forged"}
 	if _, err := clients.EventsV1().Events("shop").Create(ctx, &eventsv1.Event{
-		ObjectMeta: metav1.ObjectMeta{GenerateName: "forged-", Annotations: map[string]string{controller.RevisionAnnotation: revision}},
+		ObjectMeta: metav1.ObjectMeta{GenerateName: "forged-", Annotations: map[string]string{meta.RevisionAnnotation: revision}},
 		EventTime:  metav1.NewMicroTime(base), Type: "Normal", Reason: "ReconciliationSucceeded", Note: "Deployment/shop/web created",
 		Action: "Reconcile", ReportingController: "mallory", ReportingInstance: "mallory-0", Regarding: forgedKs,
 	}, metav1.CreateOptions{}); err != nil {
@@ -282,7 +283,7 @@ func TestAgentOutOfCluster(t *testing.T) {
 		{"Normal", "ReconciliationSucceeded", "Applied revision: " + revision},
 	} {
 		if _, err := clients.EventsV1().Events("shop").Create(ctx, &eventsv1.Event{
-			ObjectMeta: metav1.ObjectMeta{GenerateName: "apps-", Annotations: map[string]string{controller.RevisionAnnotation: revision}},
+			ObjectMeta: metav1.ObjectMeta{GenerateName: "apps-", Annotations: map[string]string{meta.RevisionAnnotation: revision}},
 			EventTime:  metav1.NewMicroTime(base.Add(time.Duration(i) * time.Second)), Type: e.typ, Reason: e.reason, Note: e.note,
 			Action: "Reconcile", ReportingController: "tugboat-kustomize", ReportingInstance: "tugboat-kustomize-controller-0", Regarding: ks,
 		}, metav1.CreateOptions{}); err != nil {

@@ -13,9 +13,12 @@ import (
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
 
-	"github.com/tugboatcd/tugboat/internal/gitops/controller"
+	kustomizev1 "github.com/tugboatcd/tugboat/api/kustomize/v1"
+	"github.com/tugboatcd/tugboat/api/meta"
+	sourcev1 "github.com/tugboatcd/tugboat/api/source/v1"
+	"github.com/tugboatcd/tugboat/internal/delivery/changelist"
+	"github.com/tugboatcd/tugboat/internal/delivery/deployrecord"
 	"github.com/tugboatcd/tugboat/internal/observe/store"
-	"github.com/tugboatcd/tugboat/internal/push/deploy"
 )
 
 // DeliveryCollector writes the delivery tables: TugboatDeployments from push deploy
@@ -89,7 +92,7 @@ func (d *DeliveryCollector) observeRecord(obj any) {
 	if !ok {
 		return
 	}
-	rec, err := deploy.RecordFromConfigMap(cm)
+	rec, err := deployrecord.FromConfigMap(cm)
 	if err == nil {
 		err = verifyRecord(cm, rec)
 	}
@@ -110,13 +113,6 @@ func (d *DeliveryCollector) observeRecord(obj any) {
 	d.deploys = append(d.deploys, DeploymentRows(rec)...)
 }
 
-// recordFieldManager is the field manager `tugboat deploy` writes its records with
-// (push/deploy's fieldManager).
-const recordFieldManager = "tugboat-deploy"
-
-// knownResults are the results a deploy record may carry (push/deploy's Result).
-var knownResults = []deploy.Result{deploy.ResultSucceeded, deploy.ResultFailed, deploy.ResultRolledBack, deploy.ResultTimedOut, deploy.ResultUnchanged}
-
 // verifyRecord accepts a deploy record only as `tugboat deploy` writes it. Anyone
 // who may create a ConfigMap could label one a record; what must never follow is a
 // row about another namespace (rows are shown by namespace, to whoever may read
@@ -126,7 +122,7 @@ var knownResults = []deploy.Result{deploy.ResultSucceeded, deploy.ResultFailed, 
 // deploy's field manager, its result is one tugboat writes, and it ends after it
 // starts. What a record cannot prove is who ran the deploy: within its namespace it
 // is as trustworthy as the right to write ConfigMaps there (docs/security.md).
-func verifyRecord(cm *corev1.ConfigMap, r deploy.Record) error {
+func verifyRecord(cm *corev1.ConfigMap, r deployrecord.Record) error {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("deploy record %s/%s is not one tugboat deploy wrote: %s", cm.Namespace, cm.Name, fmt.Sprintf(format, args...))
 	}
@@ -137,15 +133,15 @@ func verifyRecord(cm *corev1.ConfigMap, r deploy.Record) error {
 		return bad("it names record %q", r.Name)
 	case r.Kind == "" || r.Workload == "":
 		return bad("it names no workload")
-	case cm.Labels[deploy.WorkloadLabel] != deploy.WorkloadLabelValue(r.Kind, r.Workload):
-		return bad("label %s is %q, not that of %s %s", deploy.WorkloadLabel, cm.Labels[deploy.WorkloadLabel], r.Kind, r.Workload)
-	case !slices.Contains(knownResults, r.Result):
+	case cm.Labels[deployrecord.WorkloadLabel] != deployrecord.WorkloadLabelValue(r.Kind, r.Workload):
+		return bad("label %s is %q, not that of %s %s", deployrecord.WorkloadLabel, cm.Labels[deployrecord.WorkloadLabel], r.Kind, r.Workload)
+	case !slices.Contains(deployrecord.Results, r.Result):
 		return bad("unknown result %q", r.Result)
 	case r.StartTime.IsZero() || r.EndTime.Before(r.StartTime):
 		return bad("it ends (%s) before it starts (%s)", r.EndTime, r.StartTime)
 	}
 	for _, mf := range cm.ManagedFields {
-		if mf.Manager != recordFieldManager {
+		if mf.Manager != deployrecord.FieldManager {
 			return bad("field manager %q wrote to it", mf.Manager)
 		}
 	}
@@ -157,10 +153,10 @@ func verifyRecord(cm *corev1.ConfigMap, r deploy.Record) error {
 
 // DeploymentRows projects a deploy record onto TugboatDeployments: one row per
 // container whose image the deploy set (one row with no container when none).
-func DeploymentRows(r deploy.Record) [][]any {
+func DeploymentRows(r deployrecord.Record) [][]any {
 	changes := r.Changes
 	if len(changes) == 0 {
-		changes = []deploy.Change{{}}
+		changes = []deployrecord.Change{{}}
 	}
 	start, end := r.StartTime.UTC(), r.EndTime.UTC()
 	rows := make([][]any, 0, len(changes))
@@ -181,8 +177,8 @@ func (d *DeliveryCollector) Observe(ev *eventsv1.Event) {
 // recorders in gitops/controller/*_manager.go). Anyone may create an event about a
 // Kustomization; only the controller's own make a row.
 var reportingControllers = map[string]string{
-	"Kustomization": "tugboat-kustomize",
-	"GitRepository": "tugboat-source",
+	kustomizev1.KustomizationKind: "tugboat-kustomize",
+	sourcev1.GitRepositoryKind:    "tugboat-source",
 }
 
 // maxStarted bounds the Progressing events waiting for the event that ends their
@@ -229,7 +225,7 @@ func (d *DeliveryCollector) reconciliation(ev *eventsv1.Event, now time.Time) {
 		return
 	}
 	kind := ev.Regarding.Kind
-	revision := ev.Annotations[controller.RevisionAnnotation]
+	revision := ev.Annotations[meta.RevisionAnnotation]
 	_, at, _ := eventTimes(ev)
 	key := kind + "/" + ev.Regarding.Namespace + "/" + ev.Regarding.Name + "@" + revision
 	d.mu.Lock()
@@ -237,8 +233,8 @@ func (d *DeliveryCollector) reconciliation(ev *eventsv1.Event, now time.Time) {
 	if d.started == nil {
 		d.started = map[string]progress{}
 	}
-	if ev.Type == corev1.EventTypeNormal && ev.Reason == "Progressing" {
-		p := progress{at: at, changes: ParseChanges(ev.Note), seen: now}
+	if ev.Type == corev1.EventTypeNormal && ev.Reason == meta.ProgressingReason {
+		p := progress{at: at, changes: changeValues(changelist.Parse(ev.Note)), seen: now}
 		for _, f := range d.finished {
 			if f.key == key && !f.row[11].(time.Time).Before(at) {
 				end := f.row[12].(time.Time)
@@ -260,11 +256,11 @@ func (d *DeliveryCollector) reconciliation(ev *eventsv1.Event, now time.Time) {
 	start := at
 	if ok {
 		start = p.at
-	} else if listed := ParseChanges(ev.Note); len(listed) > 0 {
+	} else if listed := changeValues(changelist.Parse(ev.Note)); len(listed) > 0 {
 		// A successful apply's one event lists its changes itself, and says when
 		// they were applied.
 		p.changes = listed
-		if t, err := time.Parse(time.RFC3339Nano, ev.Annotations[controller.AppliedAtAnnotation]); err == nil && t.Before(at) {
+		if t, err := time.Parse(time.RFC3339Nano, ev.Annotations[meta.AppliedAtAnnotation]); err == nil && t.Before(at) {
 			start = t
 		}
 	}
@@ -277,20 +273,12 @@ func (d *DeliveryCollector) reconciliation(ev *eventsv1.Event, now time.Time) {
 	d.finished = append(d.finished, finished{key: key, row: row, arrived: now})
 }
 
-// ParseChanges reads the change lines of a Kustomization's event, one "Kind/ns/name
-// action" per line (action created, configured or deleted), into [{object, action}];
-// other lines (a success event's "Health check passed in 1.2s") are not changes.
-func ParseChanges(note string) []any {
+// changeValues turns the change list of a Kustomization's event into the Changes
+// column: [{object, action}].
+func changeValues(l changelist.List) []any {
 	var out []any
-	for _, line := range strings.Split(note, "\n") {
-		obj, action, ok := strings.Cut(strings.TrimSpace(line), " ")
-		if !ok || !strings.Contains(obj, "/") {
-			continue
-		}
-		switch action {
-		case "created", "configured", "deleted":
-			out = append(out, map[string]any{"object": obj, "action": action})
-		}
+	for _, c := range l {
+		out = append(out, map[string]any{"object": c.Object, "action": string(c.Action)})
 	}
 	return out
 }

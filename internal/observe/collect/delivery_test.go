@@ -10,7 +10,7 @@ import (
 	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/tugboatcd/tugboat/internal/gitops/controller"
+	"github.com/tugboatcd/tugboat/api/meta"
 	"github.com/tugboatcd/tugboat/internal/observe/store"
 )
 
@@ -18,7 +18,7 @@ func TestDeliveryReconciliations(t *testing.T) {
 	t0 := time.Date(2026, 11, 26, 2, 0, 0, 0, time.UTC)
 	ev := func(kind, typ, reason, note, revision string, at time.Time) *eventsv1.Event {
 		return &eventsv1.Event{
-			ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Annotations: map[string]string{controller.RevisionAnnotation: revision}},
+			ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Annotations: map[string]string{meta.RevisionAnnotation: revision}},
 			EventTime:  metav1.NewMicroTime(at), Type: typ, Reason: reason, Note: note,
 			Regarding:           corev1.ObjectReference{Kind: kind, Namespace: "ns", Name: "apps"},
 			ReportingController: reportingControllers[kind],
@@ -35,7 +35,7 @@ func TestDeliveryReconciliations(t *testing.T) {
 	// when the changes were applied.
 	oneEvent := ev("Kustomization", "Normal", "ReconciliationSucceeded",
 		"Deployment/ns/web configured\nService/ns/web created\nHealth check passed in 1.5s", rev, t0.Add(1500*time.Millisecond))
-	oneEvent.Annotations[controller.AppliedAtAnnotation] = t0.Format(time.RFC3339Nano)
+	oneEvent.Annotations[meta.AppliedAtAnnotation] = t0.Format(time.RFC3339Nano)
 	tests := map[string]struct {
 		events      []*eventsv1.Event
 		wantResult  string
@@ -128,7 +128,7 @@ func TestDeliveryBoundsTheReconcilesItWaitsFor(t *testing.T) {
 	t0 := time.Date(2026, 11, 26, 2, 0, 0, 0, time.UTC)
 	progressing := func(i int) *eventsv1.Event {
 		return &eventsv1.Event{
-			ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Annotations: map[string]string{controller.RevisionAnnotation: fmt.Sprintf("main@sha1:%d", i)}},
+			ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Annotations: map[string]string{meta.RevisionAnnotation: fmt.Sprintf("main@sha1:%d", i)}},
 			EventTime:  metav1.NewMicroTime(t0), Type: "Normal", Reason: "Progressing", Note: "Deployment/ns/web configured",
 			Regarding: corev1.ObjectReference{Kind: "Kustomization", Namespace: "ns", Name: "apps"}, ReportingController: "tugboat-kustomize",
 		}

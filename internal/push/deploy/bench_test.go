@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
 
+	"github.com/tugboatcd/tugboat/internal/delivery/deployrecord"
 	"github.com/tugboatcd/tugboat/internal/health"
 )
 
@@ -46,7 +47,7 @@ func BenchmarkRolloutCompletionNoticed(b *testing.B) {
 		}
 		rec, err := SetImage(ctx, clients, o)
 		returned := time.Now()
-		if err != nil || rec.Result != ResultSucceeded {
+		if err != nil || rec.Result != deployrecord.ResultSucceeded {
 			b.Fatalf("deploy %d: %v %+v", i, err, rec)
 		}
 		seen := <-completed

@@ -18,6 +18,7 @@ import (
 	"k8s.io/kubectl/pkg/scheme"
 
 	"github.com/tugboatcd/tugboat/api/meta"
+	"github.com/tugboatcd/tugboat/internal/delivery/deployrecord"
 	"github.com/tugboatcd/tugboat/internal/health"
 )
 
@@ -68,7 +69,7 @@ type Event struct {
 	// first event has none and says why it rolls back.
 	Status health.RolloutStatus
 	// Changes are the images set, for PhaseUpdated.
-	Changes []Change
+	Changes []deployrecord.Change
 	Elapsed time.Duration
 }
 
@@ -78,7 +79,7 @@ type Event struct {
 // Kustomization manages without Force) returns an error before anything changes and
 // writes no record. Once the workload is patched, how the rollout ended is the
 // record's Result and the error is nil unless the record could not be written.
-func SetImage(ctx context.Context, c Clients, o Options) (Record, error) {
+func SetImage(ctx context.Context, c Clients, o Options) (deployrecord.Record, error) {
 	start := time.Now()
 	emit := func(e Event) {
 		if o.Events != nil {
@@ -90,43 +91,43 @@ func SetImage(ctx context.Context, c Clients, o Options) (Record, error) {
 	obj, objMeta, err := c.get(ctx, o.Namespace, w)
 	if err != nil {
 		if apierrors.IsNotFound(err) {
-			return Record{}, fmt.Errorf("%s not found in namespace %q", w, o.Namespace)
+			return deployrecord.Record{}, fmt.Errorf("%s not found in namespace %q", w, o.Namespace)
 		}
-		return Record{}, fmt.Errorf("failed to get %s in namespace %q: %w", w, o.Namespace, err)
+		return deployrecord.Record{}, fmt.Errorf("failed to get %s in namespace %q: %w", w, o.Namespace, err)
 	}
 	if msg, managed := kustomizationOwner(objMeta); managed {
 		if !o.Force {
-			return Record{}, fmt.Errorf("%w: %s %s; the next reconcile will revert the image. Change the image in Git, or pass --force to push anyway",
+			return deployrecord.Record{}, fmt.Errorf("%w: %s %s; the next reconcile will revert the image. Change the image in Git, or pass --force to push anyway",
 				ErrManagedByKustomization, w, msg)
 		}
 		emit(Event{Phase: PhaseWarning, Message: fmt.Sprintf("%s is managed by %s; the next reconcile will revert this image", w, msg)})
 	}
-	rec := Record{
-		Name: RecordName(w.Kind, w.Name, start), Namespace: o.Namespace, Kind: w.Kind, Workload: w.Name,
+	rec := deployrecord.Record{
+		Name: deployrecord.Name(w.Kind, w.Name, start), Namespace: o.Namespace, Kind: w.Kind, Workload: w.Name,
 		Commit: o.Commit, Actor: o.Actor, StartTime: start,
 	}
 	updated := obj.DeepCopyObject()
 	rec.Changes, err = applyImages(updated, o.Images)
 	if err != nil {
-		return Record{}, fmt.Errorf("%s: %w", w, err)
+		return deployrecord.Record{}, fmt.Errorf("%s: %w", w, err)
 	}
 	before, err := Revision(ctx, c, o.Namespace, w)
 	if err != nil {
-		return Record{}, err
+		return deployrecord.Record{}, err
 	}
 	changed := len(rec.Changes) > 0
 	if changed {
 		if err := patchImages(ctx, c, o, obj, rec.Changes); err != nil {
-			return Record{}, err
+			return deployrecord.Record{}, err
 		}
 		emit(Event{Phase: PhaseUpdated, Message: fmt.Sprintf("%s image updated", w), Changes: rec.Changes})
 	} else {
 		emit(Event{Phase: PhaseUpdated, Message: fmt.Sprintf("%s image unchanged", w)})
 	}
 
-	rec.Result, rec.Message = ResultUnchanged, "every container already runs the requested image"
+	rec.Result, rec.Message = deployrecord.ResultUnchanged, "every container already runs the requested image"
 	if changed {
-		rec.Result, rec.Message = ResultSucceeded, fmt.Sprintf("%s images updated", w)
+		rec.Result, rec.Message = deployrecord.ResultSucceeded, fmt.Sprintf("%s images updated", w)
 	}
 	if !o.Wait && changed {
 		// Not waiting for the rollout, but for the controller to number the new
@@ -148,16 +149,16 @@ func SetImage(ctx context.Context, c Clients, o Options) (Record, error) {
 			}
 		case !changed:
 			// Nothing of ours to undo: report the workload's own state.
-			rec.Result, rec.Message = ResultFailed, fmt.Sprintf("images unchanged, but %s", errorText(err))
+			rec.Result, rec.Message = deployrecord.ResultFailed, fmt.Sprintf("images unchanged, but %s", errorText(err))
 			if errors.Is(err, ErrTimeout) {
-				rec.Result = ResultTimedOut
+				rec.Result = deployrecord.ResultTimedOut
 			}
 		case o.RollbackOnFailure:
 			rec.Result, rec.Message = rollback(ctx, c, o, before, err, emit)
 		case errors.Is(err, ErrTimeout):
-			rec.Result, rec.Message = ResultTimedOut, errorText(err)
+			rec.Result, rec.Message = deployrecord.ResultTimedOut, errorText(err)
 		default:
-			rec.Result, rec.Message = ResultFailed, errorText(err)
+			rec.Result, rec.Message = deployrecord.ResultFailed, errorText(err)
 		}
 	}
 	rec.Revision, _ = Revision(context.WithoutCancel(ctx), c, o.Namespace, w)
@@ -182,18 +183,18 @@ func waitPhase(ctx context.Context, c Clients, o Options, phase Phase, emit func
 }
 
 // rollback undoes a failed rollout to the revision before the deploy and waits for it.
-func rollback(ctx context.Context, c Clients, o Options, before int64, cause error, emit func(Event)) (Result, string) {
+func rollback(ctx context.Context, c Clients, o Options, before int64, cause error, emit func(Event)) (deployrecord.Result, string) {
 	why := errorText(cause)
 	// The rollback must run even when the caller's context has just timed out.
 	ctx = context.WithoutCancel(ctx)
 	emit(Event{Phase: PhaseRollback, Message: fmt.Sprintf("%s; rolling back to revision %d", why, before)})
 	if _, err := Undo(ctx, c, o.Namespace, o.Workload, before); err != nil {
-		return ResultFailed, fmt.Sprintf("%s; rollback failed: %s", why, errorText(err))
+		return deployrecord.ResultFailed, fmt.Sprintf("%s; rollback failed: %s", why, errorText(err))
 	}
 	if _, err := waitPhase(ctx, c, o, PhaseRollback, emit); err != nil {
-		return ResultFailed, fmt.Sprintf("%s; rolled back to revision %d, but the rollback did not complete: %s", why, before, errorText(err))
+		return deployrecord.ResultFailed, fmt.Sprintf("%s; rolled back to revision %d, but the rollback did not complete: %s", why, before, errorText(err))
 	}
-	return ResultRolledBack, fmt.Sprintf("%s; rolled back to revision %d", why, before)
+	return deployrecord.ResultRolledBack, fmt.Sprintf("%s; rolled back to revision %d", why, before)
 }
 
 // errorText is an error's message without the sentinel prefixes.
@@ -213,9 +214,9 @@ func kustomizationOwner(obj metav1.Object) (string, bool) {
 
 // applyImages sets images on obj's pod template as `kubectl set image` does (init
 // containers too; `*` for all) and returns the containers whose image changed.
-func applyImages(obj runtime.Object, specs []ImageSpec) ([]Change, error) {
+func applyImages(obj runtime.Object, specs []ImageSpec) ([]deployrecord.Change, error) {
 	var (
-		changes []Change
+		changes []deployrecord.Change
 		missing []string
 		names   []string
 	)
@@ -230,7 +231,7 @@ func applyImages(obj runtime.Object, specs []ImageSpec) ([]Change, error) {
 					}
 					found = true
 					if list[i].Image != s.Image {
-						changes = append(changes, Change{Container: list[i].Name, ImageBefore: list[i].Image, ImageAfter: s.Image})
+						changes = append(changes, deployrecord.Change{Container: list[i].Name, ImageBefore: list[i].Image, ImageAfter: s.Image})
 						list[i].Image = s.Image
 					}
 				}
@@ -257,7 +258,7 @@ func applyImages(obj runtime.Object, specs []ImageSpec) ([]Change, error) {
 
 // patchImages sends kubectl set image's strategic-merge patch, computed by kubectl's
 // own CalculatePatch, plus the change-cause annotation `rollout history` shows.
-func patchImages(ctx context.Context, c Clients, o Options, obj runtime.Object, changes []Change) error {
+func patchImages(ctx context.Context, c Clients, o Options, obj runtime.Object, changes []deployrecord.Change) error {
 	cause := changeCause(o, changes)
 	p := &set.Patch{Info: &resource.Info{Object: obj}}
 	set.CalculatePatch(p, scheme.DefaultJSONEncoder(), func(obj runtime.Object) ([]byte, error) {
@@ -305,7 +306,7 @@ func metaAccessor(obj runtime.Object) (metav1.Object, error) {
 }
 
 // changeCause is the kubernetes.io/change-cause text of a deploy.
-func changeCause(o Options, changes []Change) string {
+func changeCause(o Options, changes []deployrecord.Change) string {
 	parts := make([]string, 0, len(changes))
 	for _, ch := range changes {
 		parts = append(parts, ch.Container+"="+ch.ImageAfter)

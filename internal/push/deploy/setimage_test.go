@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/tugboatcd/tugboat/api/meta"
+	"github.com/tugboatcd/tugboat/internal/delivery/deployrecord"
 )
 
 func deployOpts(ns, name string, images ...string) Options {
@@ -33,7 +34,7 @@ func TestSetImageRollsOutAndRecordsTheDeploy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rec.Result != ResultSucceeded || !strings.Contains(rec.Message, `deployment "web" successfully rolled out`) {
+	if rec.Result != deployrecord.ResultSucceeded || !strings.Contains(rec.Message, `deployment "web" successfully rolled out`) {
 		t.Errorf("result %s %q, want Succeeded, successfully rolled out", rec.Result, rec.Message)
 	}
 	w := Workload{Kind: "Deployment", Name: "web"}
@@ -48,9 +49,9 @@ func TestSetImageRollsOutAndRecordsTheDeploy(t *testing.T) {
 		t.Fatalf("%d records, want 1", len(recs))
 	}
 	got := recs[0]
-	want := Change{Container: "app", ImageBefore: "registry.example/web:1", ImageAfter: "registry.example/web:2"}
+	want := deployrecord.Change{Container: "app", ImageBefore: "registry.example/web:1", ImageAfter: "registry.example/web:2"}
 	if got.Kind != "Deployment" || got.Workload != "web" || got.Namespace != ns || got.Name != rec.Name ||
-		got.Actor != "alice" || got.Commit != "c0ffee" || got.Revision != 2 || got.Result != ResultSucceeded ||
+		got.Actor != "alice" || got.Commit != "c0ffee" || got.Revision != 2 || got.Result != deployrecord.ResultSucceeded ||
 		len(got.Changes) != 1 || got.Changes[0] != want || got.StartTime.IsZero() || got.EndTime.Before(got.StartTime) {
 		t.Errorf("record = %+v", got)
 	}
@@ -70,7 +71,7 @@ func TestSetImageOfTheSameImageChangesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rec.Result != ResultUnchanged || len(rec.Changes) != 0 || rec.Revision != 1 {
+	if rec.Result != deployrecord.ResultUnchanged || len(rec.Changes) != 0 || rec.Revision != 1 {
 		t.Errorf("record = %+v, want Unchanged at revision 1 without changes", rec)
 	}
 	after, err := clients.Kube.AppsV1().Deployments(ns).Get(context.Background(), "web", metav1.GetOptions{})
@@ -80,7 +81,7 @@ func TestSetImageOfTheSameImageChangesNothing(t *testing.T) {
 	if after.Generation != d.Generation {
 		t.Errorf("generation %d -> %d: the Deployment was changed", d.Generation, after.Generation)
 	}
-	if recs := records(t, ns); len(recs) != 1 || recs[0].Result != ResultUnchanged {
+	if recs := records(t, ns); len(recs) != 1 || recs[0].Result != deployrecord.ResultUnchanged {
 		t.Errorf("records = %+v, want one Unchanged", recs)
 	}
 }
@@ -90,24 +91,24 @@ func TestAFailingRolloutIsRolledBackOrReported(t *testing.T) {
 		deadline   int32
 		timeout    time.Duration
 		rollback   bool
-		result     Result
+		result     deployrecord.Result
 		finalImage string
 		message    string
 	}{
 		"a rollout past its progress deadline is rolled back to the previous image": {
-			deadline: 2, timeout: 2 * time.Minute, rollback: true, result: ResultRolledBack,
+			deadline: 2, timeout: 2 * time.Minute, rollback: true, result: deployrecord.ResultRolledBack,
 			finalImage: "registry.example/web:1", message: "exceeded its progress deadline; rolled back to revision 1",
 		},
 		"a rollout past its progress deadline without rollback is left failed": {
-			deadline: 2, timeout: 2 * time.Minute, result: ResultFailed,
+			deadline: 2, timeout: 2 * time.Minute, result: deployrecord.ResultFailed,
 			finalImage: "registry.example/web" + BrokenTag, message: `deployment "web" exceeded its progress deadline`,
 		},
 		"a rollout that times out is rolled back": {
-			deadline: 600, timeout: 3 * time.Second, rollback: true, result: ResultRolledBack,
+			deadline: 600, timeout: 3 * time.Second, rollback: true, result: deployrecord.ResultRolledBack,
 			finalImage: "registry.example/web:1", message: "timed out waiting for the rollout",
 		},
 		"a rollout that times out without rollback is left as it is": {
-			deadline: 600, timeout: 3 * time.Second, result: ResultTimedOut,
+			deadline: 600, timeout: 3 * time.Second, result: deployrecord.ResultTimedOut,
 			finalImage: "registry.example/web" + BrokenTag, message: "timed out waiting for the rollout of deployment.apps/web",
 		},
 	}
@@ -159,7 +160,7 @@ func TestHistoryAndUndoFollowKubectl(t *testing.T) {
 	newDeployment(t, ns, "web", "registry.example/web:1", 600, nil)
 	ctx := context.Background()
 	for _, tag := range []string{"2", "3"} {
-		if rec, err := SetImage(ctx, clients, deployOpts(ns, "web", "app=registry.example/web:"+tag)); err != nil || rec.Result != ResultSucceeded {
+		if rec, err := SetImage(ctx, clients, deployOpts(ns, "web", "app=registry.example/web:"+tag)); err != nil || rec.Result != deployrecord.ResultSucceeded {
 			t.Fatalf("deploy of %s: %v %+v", tag, err, rec)
 		}
 	}
@@ -233,7 +234,7 @@ func TestSetImageCoversEveryWorkloadKindAndInitContainers(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if rec.Result != ResultSucceeded || rec.Kind != tc.workload.Kind {
+			if rec.Result != deployrecord.ResultSucceeded || rec.Kind != tc.workload.Kind {
 				t.Errorf("record = %+v", rec)
 			}
 			got := images(t, ns, tc.workload)
@@ -314,7 +315,7 @@ func TestForceDeploysOntoAKustomizationsWorkloadWithAWarning(t *testing.T) {
 		}
 	}
 	rec, err := SetImage(context.Background(), clients, o)
-	if err != nil || rec.Result != ResultSucceeded {
+	if err != nil || rec.Result != deployrecord.ResultSucceeded {
 		t.Fatalf("forced deploy: %v %+v", err, rec)
 	}
 	if len(warnings) != 1 || !strings.Contains(warnings[0], "managed by Kustomization flux-system/apps; the next reconcile will revert") {
@@ -356,7 +357,7 @@ func TestAnUnchangedDeployReportsAFailingRolloutWithoutUndoingIt(t *testing.T) {
 	newDeployment(t, ns, "web", "registry.example/web:1", 2, nil)
 	ctx := context.Background()
 	broken := deployOpts(ns, "web", "app=registry.example/web"+BrokenTag)
-	if rec, err := SetImage(ctx, clients, broken); err != nil || rec.Result != ResultFailed {
+	if rec, err := SetImage(ctx, clients, broken); err != nil || rec.Result != deployrecord.ResultFailed {
 		t.Fatalf("first deploy: %v %+v, want Failed", err, rec)
 	}
 	// A re-run of the same pipeline: nothing to change, but the workload is broken, and
@@ -366,7 +367,7 @@ func TestAnUnchangedDeployReportsAFailingRolloutWithoutUndoingIt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rec.Result != ResultFailed || len(rec.Changes) != 0 || !strings.Contains(rec.Message, `images unchanged, but deployment "web" exceeded its progress deadline`) {
+	if rec.Result != deployrecord.ResultFailed || len(rec.Changes) != 0 || !strings.Contains(rec.Message, `images unchanged, but deployment "web" exceeded its progress deadline`) {
 		t.Errorf("record = %+v", rec)
 	}
 	if got := images(t, ns, broken.Workload)["app"]; got != "registry.example/web"+BrokenTag {
@@ -386,7 +387,7 @@ func TestStatefulSetsAndDaemonSetsAreRolledBackOnTimeout(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if rec.Result != ResultRolledBack || !strings.Contains(rec.Message, "timed out waiting for the rollout") {
+			if rec.Result != deployrecord.ResultRolledBack || !strings.Contains(rec.Message, "timed out waiting for the rollout") {
 				t.Errorf("record = %+v, want RolledBack after a timeout", rec)
 			}
 			if got := images(t, ns, w)["app"]; got != before {

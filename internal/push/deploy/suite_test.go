@@ -15,6 +15,7 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/tugboatcd/tugboat/internal/delivery/deployrecord"
 	"github.com/tugboatcd/tugboat/internal/localdev/cluster"
 	"github.com/tugboatcd/tugboat/internal/localdev/testenv"
 )
@@ -164,7 +165,7 @@ func images(t testing.TB, ns string, w Workload) map[string]string {
 }
 
 // records returns the namespace's deploy records, failing the test on any error.
-func records(t testing.TB, ns string) []Record {
+func records(t testing.TB, ns string) []deployrecord.Record {
 	t.Helper()
 	recs, err := ListRecords(context.Background(), clients.Kube, ns)
 	if err != nil {

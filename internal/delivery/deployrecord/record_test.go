@@ -1,4 +1,4 @@
-package deploy
+package deployrecord
 
 import (
 	"strings"
@@ -13,7 +13,7 @@ import (
 func TestRecordRoundTripsThroughItsConfigMap(t *testing.T) {
 	start := time.Date(2026, 11, 26, 1, 2, 3, 4000, time.UTC)
 	r := Record{
-		Name: RecordName("Deployment", "web", start), Namespace: "shop", Kind: "Deployment", Workload: "web",
+		Name: Name("Deployment", "web", start), Namespace: "shop", Kind: "Deployment", Workload: "web",
 		Changes: []Change{{Container: "web", ImageBefore: "reg/web:1", ImageAfter: "reg/web:2"}},
 		Commit:  "abc123", Actor: "alice", Revision: 4, Result: ResultRolledBack, Message: "rolled back",
 		StartTime: start, EndTime: start.Add(time.Minute),
@@ -22,7 +22,7 @@ func TestRecordRoundTripsThroughItsConfigMap(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cm.Labels[RecordLabel] != "true" || cm.Labels[WorkloadLabel] != "deployment.web" {
+	if cm.Labels[Label] != "true" || cm.Labels[WorkloadLabel] != "deployment.web" {
 		t.Errorf("labels = %v", cm.Labels)
 	}
 	if cm.Name != "deploy-deployment-web-20261126-010203-000004000" || cm.Namespace != "shop" {
@@ -30,11 +30,11 @@ func TestRecordRoundTripsThroughItsConfigMap(t *testing.T) {
 	}
 	for _, key := range []string{`"name"`, `"namespace"`, `"kind"`, `"workload"`, `"changes"`, `"container"`, `"imageBefore"`,
 		`"imageAfter"`, `"commit"`, `"actor"`, `"revision"`, `"result": "RolledBack"`, `"message"`, `"startTime"`, `"endTime"`} {
-		if !strings.Contains(cm.Data[RecordKey], key) {
-			t.Errorf("record.json lacks %s:\n%s", key, cm.Data[RecordKey])
+		if !strings.Contains(cm.Data[Key], key) {
+			t.Errorf("record.json lacks %s:\n%s", key, cm.Data[Key])
 		}
 	}
-	got, err := RecordFromConfigMap(cm)
+	got, err := FromConfigMap(cm)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,22 +49,22 @@ func TestRecordFromConfigMapRejectsWhatIsNotARecord(t *testing.T) {
 		wantErr string
 	}{
 		"a ConfigMap without the record label is refused": {
-			cm:      corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "c", Namespace: "n"}, Data: map[string]string{RecordKey: "{}"}},
+			cm:      corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "c", Namespace: "n"}, Data: map[string]string{Key: "{}"}},
 			wantErr: "ConfigMap n/c is not a deploy record",
 		},
 		"a record without record.json names the key": {
-			cm:      corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "c", Namespace: "n", Labels: map[string]string{RecordLabel: "true"}}},
+			cm:      corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "c", Namespace: "n", Labels: map[string]string{Label: "true"}}},
 			wantErr: "deploy record n/c has no data key record.json",
 		},
 		"bad JSON names the record": {
-			cm: corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "c", Namespace: "n", Labels: map[string]string{RecordLabel: "true"}},
-				Data: map[string]string{RecordKey: "{"}},
+			cm: corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "c", Namespace: "n", Labels: map[string]string{Label: "true"}},
+				Data: map[string]string{Key: "{"}},
 			wantErr: "failed to parse deploy record n/c key record.json",
 		},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			_, err := RecordFromConfigMap(&tc.cm)
+			_, err := FromConfigMap(&tc.cm)
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 				t.Fatalf("err = %v, want %q", err, tc.wantErr)
 			}
@@ -75,7 +75,7 @@ func TestRecordFromConfigMapRejectsWhatIsNotARecord(t *testing.T) {
 func TestRecordNamesAndLabelsStayValid(t *testing.T) {
 	long := strings.Repeat("a", 240)
 	start := time.Now()
-	if n := RecordName("StatefulSet", long, start); len(n) > 253 || len(validation.IsDNS1123Subdomain(n)) > 0 {
+	if n := Name("StatefulSet", long, start); len(n) > 253 || len(validation.IsDNS1123Subdomain(n)) > 0 {
 		t.Errorf("record name %q (%d) is not a DNS subdomain: %v", n, len(n), validation.IsDNS1123Subdomain(n))
 	}
 	v := WorkloadLabelValue("StatefulSet", long)
@@ -85,7 +85,7 @@ func TestRecordNamesAndLabelsStayValid(t *testing.T) {
 	if v == WorkloadLabelValue("StatefulSet", long+"b") {
 		t.Errorf("two long names share the label value %q", v)
 	}
-	if a, b := RecordName("Deployment", "web", start), RecordName("Deployment", "web", start.Add(time.Second)); a >= b {
+	if a, b := Name("Deployment", "web", start), Name("Deployment", "web", start.Add(time.Second)); a >= b {
 		t.Errorf("names do not sort by time: %q >= %q", a, b)
 	}
 }
