@@ -128,7 +128,7 @@ func (r Record) ConfigMap() (*corev1.ConfigMap, error) {
 			Name:      r.Name,
 			Namespace: r.Namespace,
 			Labels: map[string]string{
-				Label:                    "true",
+				Label:                          "true",
 				WorkloadLabel:                  WorkloadLabelValue(r.Kind, r.Workload),
 				"app.kubernetes.io/managed-by": "tugboat",
 			},
@@ -159,4 +159,3 @@ func FromConfigMap(cm *corev1.ConfigMap) (Record, error) {
 	}
 	return r, nil
 }
-
