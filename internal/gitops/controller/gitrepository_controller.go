@@ -16,6 +16,7 @@ import (
 
 	"github.com/tugboatcd/tugboat/api/meta"
 	sourcev1 "github.com/tugboatcd/tugboat/api/source/v1"
+	"github.com/tugboatcd/tugboat/internal/gitops/reconcile"
 	"github.com/tugboatcd/tugboat/internal/gitops/source"
 )
 
@@ -25,14 +26,14 @@ type GitRepositoryReconciler struct {
 	Client   client.Client
 	Git      *source.Client
 	Store    *source.Store
-	recorder recorder
+	recorder reconcile.Recorder
 	// artifacts announces every new snapshot to the Kustomization reconciler, in process.
 	artifacts chan<- event.GenericEvent
 }
 
 // Reconcile reads the GitRepository, decides whether its remote moved, fetches if so,
 // and patches its status once.
-func (r *GitRepositoryReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+func (r *GitRepositoryReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
 	start := time.Now()
 	obj := &sourcev1.GitRepository{}
 	if err := r.Client.Get(ctx, req.NamespacedName, obj); err != nil {
@@ -49,12 +50,16 @@ func (r *GitRepositoryReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 		return ctrl.Result{}, nil
 	}
 	before := obj.DeepCopy()
-	o := r.reconcile(ctx, obj)
-	return complete(ctx, r.Client, r.recorder, sourcev1.GitRepositoryKind, before, obj, o,
-		&obj.Status.ObservedGeneration, &obj.Status.ReconcileRequestStatus, revisionOf(obj), start)
+	o := reconcile.InProgress
+	defer func() {
+		result, retErr = reconcile.Complete(ctx, r.Client, r.recorder, sourcev1.GitRepositoryKind, before, obj, o, reconcile.Status{
+			ObservedGeneration: &obj.Status.ObservedGeneration, Request: &obj.Status.ReconcileRequestStatus, Revision: revisionOf(obj)}, start)
+	}()
+	o = r.reconcile(ctx, obj)
+	return result, retErr
 }
 
-func (r *GitRepositoryReconciler) reconcile(ctx context.Context, obj *sourcev1.GitRepository) outcome {
+func (r *GitRepositoryReconciler) reconcile(ctx context.Context, obj *sourcev1.GitRepository) reconcile.Outcome {
 	auth, o, failed := r.auth(ctx, obj)
 	if failed {
 		return o
@@ -86,7 +91,7 @@ func (r *GitRepositoryReconciler) reconcile(ctx context.Context, obj *sourcev1.G
 			reason = meta.InvalidSpecReason
 		}
 		meta.SetCondition(obj, metav1.Condition{Type: meta.FetchFailedCondition, Status: metav1.ConditionTrue, Reason: reason, Message: err.Error()})
-		return outcome{ready: metav1.ConditionFalse, reason: reason, message: err.Error(), err: fmt.Errorf("failed to fetch %s: %w", key, err)}
+		return reconcile.Outcome{Ready: metav1.ConditionFalse, Reason: reason, Message: err.Error(), Err: fmt.Errorf("failed to fetch %s: %w", key, err)}
 	}
 	meta.RemoveCondition(obj, meta.FetchFailedCondition)
 	if changed {
@@ -103,34 +108,34 @@ func (r *GitRepositoryReconciler) reconcile(ctx context.Context, obj *sourcev1.G
 		}
 		obj.Status.ObservedIgnore = obj.Spec.Ignore
 		r.Store.Put(key, snap)
-		r.recorder.event(obj, false, "NewArtifact", snap.Revision, fmt.Sprintf("stored artifact for commit '%s'", firstLine(snap.Message)))
+		r.recorder.Event(obj, false, "NewArtifact", snap.Revision, fmt.Sprintf("stored artifact for commit '%s'", firstLine(snap.Message)))
 		if r.artifacts != nil {
 			r.artifacts <- event.GenericEvent{Object: obj}
 		}
 	}
 	meta.SetCondition(obj, metav1.Condition{Type: meta.ArtifactInStorageCondition, Status: metav1.ConditionTrue, Reason: meta.SucceededReason,
 		Message: fmt.Sprintf("stored artifact for revision '%s'", revisionOf(obj))})
-	return outcome{ready: metav1.ConditionTrue, reason: meta.SucceededReason,
-		message: fmt.Sprintf("stored artifact for revision '%s'", revisionOf(obj)), requeue: jitter(obj.Spec.Interval.Duration)}
+	return reconcile.Outcome{Ready: metav1.ConditionTrue, Reason: meta.SucceededReason,
+		Message: fmt.Sprintf("stored artifact for revision '%s'", revisionOf(obj)), Requeue: reconcile.Jitter(obj.Spec.Interval.Duration)}
 }
 
 // auth reads the credentials named by spec.secretRef.
-func (r *GitRepositoryReconciler) auth(ctx context.Context, obj *sourcev1.GitRepository) (*source.Auth, outcome, bool) {
+func (r *GitRepositoryReconciler) auth(ctx context.Context, obj *sourcev1.GitRepository) (*source.Auth, reconcile.Outcome, bool) {
 	if obj.Spec.SecretRef == nil {
-		return nil, outcome{}, false
+		return nil, reconcile.Outcome{}, false
 	}
 	secret := &corev1.Secret{}
 	name := types.NamespacedName{Namespace: obj.Namespace, Name: obj.Spec.SecretRef.Name}
 	if err := r.Client.Get(ctx, name, secret); err != nil {
 		msg := fmt.Sprintf("failed to get secret '%s': %v", name, err)
-		return nil, outcome{ready: metav1.ConditionFalse, reason: meta.AuthenticationFailedReason, message: msg, err: errors.New(msg)}, true
+		return nil, reconcile.Outcome{Ready: metav1.ConditionFalse, Reason: meta.AuthenticationFailedReason, Message: msg, Err: errors.New(msg)}, true
 	}
 	auth, err := source.AuthFromSecret(secret.Data)
 	if err != nil {
 		msg := fmt.Sprintf("invalid secret '%s': %v", name, err)
-		return nil, outcome{ready: metav1.ConditionFalse, reason: meta.AuthenticationFailedReason, message: msg, stalled: true}, true
+		return nil, reconcile.Outcome{Ready: metav1.ConditionFalse, Reason: meta.AuthenticationFailedReason, Message: msg, Stalled: true}, true
 	}
-	return auth, outcome{}, false
+	return auth, reconcile.Outcome{}, false
 }
 
 func revisionOf(obj *sourcev1.GitRepository) string {

@@ -31,6 +31,7 @@ import (
 	"github.com/tugboatcd/tugboat/internal/delivery/changelist"
 	"github.com/tugboatcd/tugboat/internal/gitops/apply"
 	"github.com/tugboatcd/tugboat/internal/gitops/build"
+	"github.com/tugboatcd/tugboat/internal/gitops/reconcile"
 	"github.com/tugboatcd/tugboat/internal/gitops/source"
 )
 
@@ -44,7 +45,7 @@ type KustomizationReconciler struct {
 	Client     client.Client
 	RESTConfig *rest.Config
 	Store      *source.Store
-	recorder   recorder
+	recorder   reconcile.Recorder
 	watcher    *watcher
 	// builds keeps kustomize's output for Kustomizations that build the same path of
 	// the same tree with the same kustomize settings (see build.Cache).
@@ -83,7 +84,7 @@ type pendingChange struct {
 }
 
 // Reconcile reads the Kustomization and runs its steps; the status is patched once.
-func (r *KustomizationReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+func (r *KustomizationReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
 	start := time.Now()
 	obj := &kustomizev1.Kustomization{}
 	if err := r.Client.Get(ctx, req.NamespacedName, obj); err != nil {
@@ -106,15 +107,19 @@ func (r *KustomizationReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 		return ctrl.Result{}, nil
 	}
 	before := obj.DeepCopy()
+	o := reconcile.InProgress
+	defer func() {
+		result, retErr = reconcile.Complete(ctx, r.Client, r.recorder, kustomizev1.KustomizationKind, before, obj, o, reconcile.Status{
+			ObservedGeneration: &obj.Status.ObservedGeneration, Request: &obj.Status.ReconcileRequestStatus, Revision: obj.Status.LastAttemptedRevision}, start)
+	}()
 	o, digest := r.reconcile(ctx, obj)
 	token, _ := meta.ReconcileAnnotationValue(obj.GetAnnotations())
 	requested := token != "" && token != obj.Status.LastHandledReconcileAt
-	if digest != "" && o.ready != metav1.ConditionUnknown && (requested || !sameAsLatest(obj.Status.History, digest, o.reason)) {
-		obj.Status.History.Upsert(digest, time.Now(), time.Since(start), o.reason,
+	if digest != "" && o.Ready != metav1.ConditionUnknown && (requested || !sameAsLatest(obj.Status.History, digest, o.Reason)) {
+		obj.Status.History.Upsert(digest, time.Now(), time.Since(start), o.Reason,
 			map[string]string{"revision": obj.Status.LastAttemptedRevision})
 	}
-	return complete(ctx, r.Client, r.recorder, kustomizev1.KustomizationKind, before, obj, o,
-		&obj.Status.ObservedGeneration, &obj.Status.ReconcileRequestStatus, obj.Status.LastAttemptedRevision, start)
+	return result, retErr
 }
 
 // sameAsLatest reports whether a reconcile ended as the newest history entry did:
@@ -130,8 +135,8 @@ func sameAsLatest(h meta.History, digest, reason string) bool {
 // reconcile runs the steps in order, stopping at the first that does not succeed.
 // It returns the outcome and, once the build succeeded, the digest of the built
 // manifests (for status.history).
-func (r *KustomizationReconciler) reconcile(ctx context.Context, obj *kustomizev1.Kustomization) (outcome, string) {
-	retry := jitter(obj.GetRetryInterval())
+func (r *KustomizationReconciler) reconcile(ctx context.Context, obj *kustomizev1.Kustomization) (reconcile.Outcome, string) {
+	retry := reconcile.Jitter(obj.GetRetryInterval())
 	if o, ok := r.checkDependencies(ctx, obj); !ok {
 		return o, ""
 	}
@@ -144,7 +149,7 @@ func (r *KustomizationReconciler) reconcile(ctx context.Context, obj *kustomizev
 
 	vars, err := PostBuildVars(ctx, r.Client, obj)
 	if err != nil {
-		return outcome{ready: metav1.ConditionFalse, reason: meta.BuildFailedReason, message: err.Error(), requeue: retry}, ""
+		return reconcile.Outcome{Ready: metav1.ConditionFalse, Reason: meta.BuildFailedReason, Message: err.Error(), Requeue: retry}, ""
 	}
 	key := client.ObjectKeyFromObject(obj).String()
 	st, err := r.build(obj, snap, vars)
@@ -153,21 +158,21 @@ func (r *KustomizationReconciler) reconcile(ctx context.Context, obj *kustomizev
 		if be := (*build.Error)(nil); errors.As(err, &be) && be.Reason == meta.LimitExceededReason {
 			reason = be.Reason
 		}
-		return outcome{ready: metav1.ConditionFalse, reason: reason, message: err.Error(), requeue: retry}, ""
+		return reconcile.Outcome{Ready: metav1.ConditionFalse, Reason: reason, Message: err.Error(), Requeue: retry}, ""
 	}
 
 	mgr, err := r.manager(obj)
 	if err != nil {
-		return outcome{ready: metav1.ConditionFalse, reason: meta.ReconciliationFailedReason, message: err.Error(), requeue: retry}, st.digest
+		return reconcile.Outcome{Ready: metav1.ConditionFalse, Reason: meta.ReconciliationFailedReason, Message: err.Error(), Requeue: retry}, st.digest
 	}
 	owner := apply.Owner{Name: obj.Name, Namespace: obj.Namespace}
 	objects, err := st.objects()
 	if err != nil {
-		return outcome{ready: metav1.ConditionFalse, reason: meta.BuildFailedReason, message: err.Error(), requeue: retry}, st.digest
+		return reconcile.Outcome{Ready: metav1.ConditionFalse, Reason: meta.BuildFailedReason, Message: err.Error(), Requeue: retry}, st.digest
 	}
 	changes, err := mgr.Apply(ctx, owner, objects, apply.Options{Force: obj.Spec.Force})
 	if err != nil {
-		return outcome{ready: metav1.ConditionFalse, reason: meta.ReconciliationFailedReason, message: err.Error(), requeue: retry}, st.digest
+		return reconcile.Outcome{Ready: metav1.ConditionFalse, Reason: meta.ReconciliationFailedReason, Message: err.Error(), Requeue: retry}, st.digest
 	}
 	if err := r.watcher.track(ctx, key, st.manifests); err != nil {
 		log.FromContext(ctx).Error(err, "failed to watch managed objects; drift will be corrected at the interval")
@@ -198,11 +203,11 @@ func (r *KustomizationReconciler) reconcile(ctx context.Context, obj *kustomizev
 	st.noteChanges(revision, changeList(changes).Format())
 	if pruneErr != nil {
 		r.flushChanges(obj, st)
-		return outcome{ready: metav1.ConditionFalse, reason: meta.PruneFailedReason, message: pruneErr.Error(), requeue: retry}, st.digest
+		return reconcile.Outcome{Ready: metav1.ConditionFalse, Reason: meta.PruneFailedReason, Message: pruneErr.Error(), Requeue: retry}, st.digest
 	}
 
 	o = r.health(ctx, obj, st, revision)
-	switch o.ready {
+	switch o.Ready {
 	case metav1.ConditionTrue:
 		// One event tells the whole apply: what changed and that it is healthy.
 		if changes, pending := st.takeChanges(); changes != "" || obj.Status.LastAppliedRevision != revision {
@@ -210,10 +215,10 @@ func (r *KustomizationReconciler) reconcile(ctx context.Context, obj *kustomizev
 			if len(pending) > 0 {
 				applied = map[string]string{meta.AppliedAtAnnotation: pending[0].at.UTC().Format(time.RFC3339Nano)}
 			}
-			r.recorder.eventWith(obj, false, meta.ReconciliationSucceededReason, revision, joinLines(changes, successNote(obj, o)), applied)
+			r.recorder.EventWith(obj, false, meta.ReconciliationSucceededReason, revision, joinLines(changes, successNote(obj, o)), applied)
 		}
 		obj.Status.LastAppliedRevision = revision
-		o.requeue = jitter(obj.GetInterval())
+		o.Requeue = reconcile.Jitter(obj.GetInterval())
 	case metav1.ConditionFalse:
 		r.flushChanges(obj, st)
 	}
@@ -255,17 +260,17 @@ func (st *kustomizationState) takeChanges() (string, []pendingChange) {
 func (r *KustomizationReconciler) flushChanges(obj *kustomizev1.Kustomization, st *kustomizationState) {
 	_, pending := st.takeChanges()
 	for _, p := range pending {
-		r.recorder.event(obj, false, meta.ProgressingReason, p.revision, p.summary)
+		r.recorder.Event(obj, false, meta.ProgressingReason, p.revision, p.summary)
 	}
 }
 
 // successNote ends the success event: the health verdict when one was awaited, else
 // the Ready message.
-func successNote(obj *kustomizev1.Kustomization, o outcome) string {
+func successNote(obj *kustomizev1.Kustomization, o reconcile.Outcome) string {
 	if c := apimeta.FindStatusCondition(obj.Status.Conditions, meta.HealthyCondition); c != nil && c.Status == metav1.ConditionTrue {
 		return c.Message
 	}
-	return o.message
+	return o.Message
 }
 
 func joinLines(a, b string) string {
@@ -276,11 +281,11 @@ func joinLines(a, b string) string {
 }
 
 // snapshot returns the source's snapshot from the in-process store.
-func (r *KustomizationReconciler) snapshot(ctx context.Context, obj *kustomizev1.Kustomization) (*source.Snapshot, outcome, bool) {
+func (r *KustomizationReconciler) snapshot(ctx context.Context, obj *kustomizev1.Kustomization) (*source.Snapshot, reconcile.Outcome, bool) {
 	ref := obj.Spec.SourceRef
 	if ref.Kind != sourcev1.GitRepositoryKind {
 		msg := fmt.Sprintf("source kind '%s' is not supported: use GitRepository", ref.Kind)
-		return nil, outcome{ready: metav1.ConditionFalse, reason: meta.InvalidSpecReason, message: msg, stalled: true}, false
+		return nil, reconcile.Outcome{Ready: metav1.ConditionFalse, Reason: meta.InvalidSpecReason, Message: msg, Stalled: true}, false
 	}
 	ns := ref.Namespace
 	if ns == "" {
@@ -293,7 +298,7 @@ func (r *KustomizationReconciler) snapshot(ctx context.Context, obj *kustomizev1
 		if !apierrors.IsNotFound(err) {
 			msg = fmt.Sprintf("failed to get source '%s': %v", ref, err)
 		}
-		return nil, outcome{ready: metav1.ConditionFalse, reason: meta.ArtifactFailedReason, message: msg, requeue: jitter(obj.GetRetryInterval())}, false
+		return nil, reconcile.Outcome{Ready: metav1.ConditionFalse, Reason: meta.ArtifactFailedReason, Message: msg, Requeue: reconcile.Jitter(obj.GetRetryInterval())}, false
 	}
 	snap, ok := r.Store.Get(name.String())
 	if !ok {
@@ -302,9 +307,9 @@ func (r *KustomizationReconciler) snapshot(ctx context.Context, obj *kustomizev1
 		if c := readyCondition(src); c != nil && c.Status == metav1.ConditionFalse {
 			msg = fmt.Sprintf("Source '%s' is not ready: %s", ref, c.Message)
 		}
-		return nil, outcome{ready: metav1.ConditionFalse, reason: meta.ArtifactFailedReason, message: msg, requeue: jitter(obj.GetRetryInterval())}, false
+		return nil, reconcile.Outcome{Ready: metav1.ConditionFalse, Reason: meta.ArtifactFailedReason, Message: msg, Requeue: reconcile.Jitter(obj.GetRetryInterval())}, false
 	}
-	return snap, outcome{}, true
+	return snap, reconcile.Outcome{}, true
 }
 
 // build returns the objects of the Kustomization at this snapshot, building only when
@@ -494,7 +499,7 @@ func (r *KustomizationReconciler) forget(key string) {
 
 // checkDependencies reports whether every dependsOn Kustomization is Ready at its
 // current generation and, when it reads the same source, at the current revision.
-func (r *KustomizationReconciler) checkDependencies(ctx context.Context, obj *kustomizev1.Kustomization) (outcome, bool) {
+func (r *KustomizationReconciler) checkDependencies(ctx context.Context, obj *kustomizev1.Kustomization) (reconcile.Outcome, bool) {
 	for _, dep := range obj.Spec.DependsOn {
 		ns := dep.Namespace
 		if ns == "" {
@@ -502,11 +507,11 @@ func (r *KustomizationReconciler) checkDependencies(ctx context.Context, obj *ku
 		}
 		name := types.NamespacedName{Namespace: ns, Name: dep.Name}
 		d := &kustomizev1.Kustomization{}
-		notReady := func(why string) (outcome, bool) {
+		notReady := func(why string) (reconcile.Outcome, bool) {
 			// Dependants are woken by an event when the dependency becomes Ready; the
 			// requeue is only a safety net.
-			return outcome{ready: metav1.ConditionFalse, reason: meta.DependencyNotReadyReason,
-				message: fmt.Sprintf("dependency '%s' %s", name, why), requeue: jitter(obj.GetRetryInterval())}, false
+			return reconcile.Outcome{Ready: metav1.ConditionFalse, Reason: meta.DependencyNotReadyReason,
+				Message: fmt.Sprintf("dependency '%s' %s", name, why), Requeue: reconcile.Jitter(obj.GetRetryInterval())}, false
 		}
 		if err := r.Client.Get(ctx, name, d); err != nil {
 			if apierrors.IsNotFound(err) {
@@ -523,7 +528,7 @@ func (r *KustomizationReconciler) checkDependencies(ctx context.Context, obj *ku
 			}
 		}
 	}
-	return outcome{}, true
+	return reconcile.Outcome{}, true
 }
 
 func sourceKey(obj *kustomizev1.Kustomization) string {
@@ -597,9 +602,9 @@ func (r *KustomizationReconciler) awaitTermination(ctx context.Context, obj *kus
 		return ctrl.Result{}, false
 	}
 	if time.Since(obj.DeletionTimestamp.Time) > obj.GetTimeout() {
-		r.recorder.event(obj, true, meta.ReconciliationFailedReason, obj.Status.LastAppliedRevision,
+		r.recorder.Event(obj, true, meta.ReconciliationFailedReason, obj.Status.LastAppliedRevision,
 			fmt.Sprintf("waiting for the termination of %s for longer than the timeout %s", strings.Join(remaining, ", "), obj.GetTimeout()))
-		return ctrl.Result{RequeueAfter: jitter(obj.GetRetryInterval())}, true
+		return ctrl.Result{RequeueAfter: reconcile.Jitter(obj.GetRetryInterval())}, true
 	}
 	log.FromContext(ctx).Info("waiting for the termination of deleted objects", "objects", remaining)
 	return ctrl.Result{RequeueAfter: 2 * time.Second}, true

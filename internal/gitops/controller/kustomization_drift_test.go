@@ -103,11 +103,21 @@ func TestIntervalReconcilesOfAnUnchangedKustomizationWriteNothing(t *testing.T) 
 	k := waitKustomization(t, ns, "app", "applied", readyAt(commit))
 
 	reconciled := func() float64 {
-		var m dto.Metric
-		if err := reconcileTotal.WithLabelValues(kustomizev1.KustomizationKind, "ready").Write(&m); err != nil {
+		families, err := metrics.Registry.Gather()
+		if err != nil {
 			t.Fatal(err)
 		}
-		return m.GetCounter().GetValue()
+		for _, f := range families {
+			if f.GetName() != "tugboat_reconcile_total" {
+				continue
+			}
+			for _, m := range f.GetMetric() {
+				if label(m, "kind") == kustomizev1.KustomizationKind && label(m, "result") == "ready" {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+		return 0
 	}
 	start, applies := reconciled(), sentRequests(t, "apply", "dryrun")
 	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(context.Context) (bool, error) {

@@ -16,6 +16,7 @@ import (
 
 	kustomizev1 "github.com/tugboatcd/tugboat/api/kustomize/v1"
 	"github.com/tugboatcd/tugboat/api/meta"
+	"github.com/tugboatcd/tugboat/internal/gitops/reconcile"
 )
 
 // healthPoll is how often health checks on objects this controller does not watch
@@ -39,13 +40,13 @@ const healthSafetyNet = 30 * time.Second
 // spec.healthChecks. It never blocks: while objects progress it reports Ready=Unknown
 // and the watch of those objects wakes the Kustomization on each change, so a new
 // revision is never stuck behind a running health check.
-func (r *KustomizationReconciler) health(ctx context.Context, obj *kustomizev1.Kustomization, st *kustomizationState, revision string) outcome {
+func (r *KustomizationReconciler) health(ctx context.Context, obj *kustomizev1.Kustomization, st *kustomizationState, revision string) reconcile.Outcome {
 	applied := fmt.Sprintf("Applied revision: %s", revision)
 	targets, watched := r.healthTargets(obj, st)
 	if len(targets) == 0 {
 		meta.RemoveCondition(obj, meta.HealthyCondition)
 		r.watcher.waitHealth(client.ObjectKeyFromObject(obj).String(), false)
-		return outcome{ready: metav1.ConditionTrue, reason: meta.ReconciliationSucceededReason, message: applied}
+		return reconcile.Outcome{Ready: metav1.ConditionTrue, Reason: meta.ReconciliationSucceededReason, Message: applied}
 	}
 	key := client.ObjectKeyFromObject(obj).String()
 	if hk := revision + "/" + st.specHash; st.healthKey != hk {
@@ -91,7 +92,7 @@ func (r *KustomizationReconciler) health(ctx context.Context, obj *kustomizev1.K
 		}
 		meta.SetCondition(obj, metav1.Condition{Type: meta.HealthyCondition, Status: metav1.ConditionTrue, Reason: meta.SucceededReason, Message: "Health check passed in " + st.healthPassed.String()})
 		r.watcher.waitHealth(key, false)
-		return outcome{ready: metav1.ConditionTrue, reason: meta.ReconciliationSucceededReason, message: applied}
+		return reconcile.Outcome{Ready: metav1.ConditionTrue, Reason: meta.ReconciliationSucceededReason, Message: applied}
 	case time.Since(st.healthSince) > timeout:
 		return r.unhealthy(obj, key, fmt.Sprintf("health check failed after %s: timeout waiting for: [%s]", timeout, strings.Join(pending, ", ")))
 	}
@@ -104,16 +105,16 @@ func (r *KustomizationReconciler) health(ctx context.Context, obj *kustomizev1.K
 		next = min(next, healthPoll)
 	}
 	if waited := time.Since(st.healthSince); waited < interimStatusDelay {
-		return outcome{ready: metav1.ConditionUnknown, reason: meta.ProgressingReason, message: msg,
-			requeue: interimStatusDelay - waited, interim: true}
+		return reconcile.Outcome{Ready: metav1.ConditionUnknown, Reason: meta.ProgressingReason, Message: msg,
+			Requeue: interimStatusDelay - waited, Interim: true}
 	}
-	return outcome{ready: metav1.ConditionUnknown, reason: meta.ProgressingReason, message: msg, requeue: max(next, time.Second)}
+	return reconcile.Outcome{Ready: metav1.ConditionUnknown, Reason: meta.ProgressingReason, Message: msg, Requeue: max(next, time.Second)}
 }
 
-func (r *KustomizationReconciler) unhealthy(obj *kustomizev1.Kustomization, key, msg string) outcome {
+func (r *KustomizationReconciler) unhealthy(obj *kustomizev1.Kustomization, key, msg string) reconcile.Outcome {
 	r.watcher.waitHealth(key, false)
 	meta.SetCondition(obj, metav1.Condition{Type: meta.HealthyCondition, Status: metav1.ConditionFalse, Reason: meta.HealthCheckFailedReason, Message: msg})
-	return outcome{ready: metav1.ConditionFalse, reason: meta.HealthCheckFailedReason, message: msg, requeue: jitter(obj.GetRetryInterval())}
+	return reconcile.Outcome{Ready: metav1.ConditionFalse, Reason: meta.HealthCheckFailedReason, Message: msg, Requeue: reconcile.Jitter(obj.GetRetryInterval())}
 }
 
 // healthTarget names one object to judge.

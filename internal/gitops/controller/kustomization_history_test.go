@@ -3,6 +3,7 @@ package controller
 import (
 	"strings"
 	"testing"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -48,5 +49,43 @@ func TestHistoryRecordsEachDistinctOutcome(t *testing.T) {
 	if len(k.Status.History) != 2 || k.Status.History[0].Digest == digest || k.Status.History[1].Digest != digest ||
 		k.Status.History[0].Metadata["revision"] != "main@sha1:"+second {
 		t.Errorf("history after a change %+v, want the new snapshot before the old", k.Status.History)
+	}
+}
+
+// sameAsLatest decides whether a reconcile leaves status.history alone: only when it
+// ended as the newest entry did, same manifests and same result.
+func TestSameAsLatestComparesWithTheNewestEntryOnly(t *testing.T) {
+	at := func(m int) metav1.Time { return metav1.Date(2026, 12, 6, 4, m, 0, 0, time.UTC) }
+	history := meta.History{
+		{Digest: "sha256:new", LastReconciled: at(2), LastReconciledStatus: meta.ReconciliationSucceededReason},
+		{Digest: "sha256:old", LastReconciled: at(1), LastReconciledStatus: meta.HealthCheckFailedReason},
+	}
+	for name, tc := range map[string]struct {
+		history meta.History
+		digest  string
+		reason  string
+		want    bool
+	}{
+		"the same manifests with the same result": {
+			history: history, digest: "sha256:new", reason: meta.ReconciliationSucceededReason, want: true,
+		},
+		"the same manifests with another result": {
+			history: history, digest: "sha256:new", reason: meta.HealthCheckFailedReason,
+		},
+		"other manifests with the same result": {
+			history: history, digest: "sha256:other", reason: meta.ReconciliationSucceededReason,
+		},
+		"an older entry's outcome is not the latest": {
+			history: history, digest: "sha256:old", reason: meta.HealthCheckFailedReason,
+		},
+		"an empty history has no latest": {
+			digest: "sha256:new", reason: meta.ReconciliationSucceededReason,
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			if got := sameAsLatest(tc.history, tc.digest, tc.reason); got != tc.want {
+				t.Errorf("sameAsLatest(%s, %s) = %v, want %v", tc.digest, tc.reason, got, tc.want)
+			}
+		})
 	}
 }

@@ -14,12 +14,13 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
-	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	crreconcile "sigs.k8s.io/controller-runtime/pkg/reconcile"
 	crsource "sigs.k8s.io/controller-runtime/pkg/source"
 
 	kustomizev1 "github.com/tugboatcd/tugboat/api/kustomize/v1"
 	"github.com/tugboatcd/tugboat/internal/gitops/apply"
 	"github.com/tugboatcd/tugboat/internal/gitops/build"
+	"github.com/tugboatcd/tugboat/internal/gitops/reconcile"
 	"github.com/tugboatcd/tugboat/internal/gitops/source"
 )
 
@@ -43,7 +44,7 @@ const buildCacheBytes int64 = 8 << 20
 // GitRepository reconciler), a dependency becoming Ready, and drift or progress of the
 // objects it applied (from the watcher).
 func (r *KustomizationReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, concurrent int, artifacts <-chan event.GenericEvent) error {
-	r.recorder = recorder{events: mgr.GetEventRecorder("tugboat-kustomize")}
+	r.recorder = reconcile.Recorder{Events: mgr.GetEventRecorder("tugboat-kustomize")}
 	r.state = map[string]*kustomizationState{}
 	r.managers = map[string]*apply.Manager{}
 	r.builds = build.NewCache(buildCacheBytes)
@@ -79,7 +80,7 @@ func (r *KustomizationReconciler) SetupWithManager(ctx context.Context, mgr ctrl
 	enqueue := func(owner string, drifted bool) {
 		ns, name, ok := cutKey(owner)
 		if ok {
-			req := reconcile.Request{NamespacedName: types.NamespacedName{Namespace: ns, Name: name}}
+			req := crreconcile.Request{NamespacedName: types.NamespacedName{Namespace: ns, Name: name}}
 			wake <- event.TypedGenericEvent[wakeUp]{Object: wakeUp{req: req, drifted: drifted}}
 		}
 	}
@@ -93,12 +94,12 @@ func (r *KustomizationReconciler) SetupWithManager(ctx context.Context, mgr ctrl
 
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&kustomizev1.Kustomization{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
-		WatchesRawSource(crsource.Channel(artifacts, handler.Funcs{GenericFunc: func(ctx context.Context, e event.GenericEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+		WatchesRawSource(crsource.Channel(artifacts, handler.Funcs{GenericFunc: func(ctx context.Context, e event.GenericEvent, q workqueue.TypedRateLimitingInterface[crreconcile.Request]) {
 			r.enqueueBySource(ctx, e, q, int(snapshots.Add(1)))
 		}})).
 		Watches(&kustomizev1.Kustomization{}, r.wakeDependants(), builder.WithPredicates(readyChanged{})).
-		WatchesRawSource(crsource.TypedChannel(wake, handler.TypedFuncs[wakeUp, reconcile.Request]{
-			GenericFunc: func(ctx context.Context, e event.TypedGenericEvent[wakeUp], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+		WatchesRawSource(crsource.TypedChannel(wake, handler.TypedFuncs[wakeUp, crreconcile.Request]{
+			GenericFunc: func(ctx context.Context, e event.TypedGenericEvent[wakeUp], q workqueue.TypedRateLimitingInterface[crreconcile.Request]) {
 				w := e.Object
 				enqueueWake(q, w.req, w.drifted || r.hasDependants(ctx, w.req.NamespacedName))
 			},
@@ -111,7 +112,7 @@ func (r *KustomizationReconciler) SetupWithManager(ctx context.Context, mgr ctrl
 // wakeUp is a Kustomization woken by the objects it applied: one drifted, or one
 // whose health it awaits progressed.
 type wakeUp struct {
-	req     reconcile.Request
+	req     crreconcile.Request
 	drifted bool
 }
 
@@ -132,8 +133,8 @@ const wakePriority = 1
 
 // enqueueWake queues a woken Kustomization, at wakePriority when first (on a plain
 // workqueue, in order).
-func enqueueWake(q workqueue.TypedRateLimitingInterface[reconcile.Request], req reconcile.Request, first bool) {
-	if pq, ok := q.(priorityqueue.PriorityQueue[reconcile.Request]); ok && first {
+func enqueueWake(q workqueue.TypedRateLimitingInterface[crreconcile.Request], req crreconcile.Request, first bool) {
+	if pq, ok := q.(priorityqueue.PriorityQueue[crreconcile.Request]); ok && first {
 		pq.AddWithOpts(priorityqueue.AddOpts{Priority: new(wakePriority)}, req)
 		return
 	}
@@ -157,17 +158,17 @@ func (r *KustomizationReconciler) hasDependants(ctx context.Context, key types.N
 // keeps the priority an item was last processed with (through RequeueAfter) and only
 // ever raises it: with a constant, every Kustomization changed once would stay ahead of a newer change. (The
 // queue's depth-by-priority metric folds values beyond 25 into one label.)
-func (r *KustomizationReconciler) enqueueBySource(ctx context.Context, e event.GenericEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request], priority int) {
+func (r *KustomizationReconciler) enqueueBySource(ctx context.Context, e event.GenericEvent, q workqueue.TypedRateLimitingInterface[crreconcile.Request], priority int) {
 	src := e.Object.GetNamespace() + "/" + e.Object.GetName()
 	var list kustomizev1.KustomizationList
 	if err := r.Client.List(ctx, &list, client.MatchingFields{sourceIndex: src}); err != nil {
 		return
 	}
-	pq, prioritised := q.(priorityqueue.PriorityQueue[reconcile.Request])
+	pq, prioritised := q.(priorityqueue.PriorityQueue[crreconcile.Request])
 	snap, _ := r.Store.Get(src)
 	for i := range list.Items {
 		k := &list.Items[i]
-		req := reconcile.Request{NamespacedName: types.NamespacedName{Namespace: k.Namespace, Name: k.Name}}
+		req := crreconcile.Request{NamespacedName: types.NamespacedName{Namespace: k.Namespace, Name: k.Name}}
 		if prioritised && snap != nil && r.inputsChanged(k, snap) {
 			pq.AddWithOpts(priorityqueue.AddOpts{Priority: &priority}, req)
 			continue
@@ -197,7 +198,7 @@ func (r *KustomizationReconciler) wakeDependants() handler.EventHandler {
 		CreateFunc:  deps.Create,
 		DeleteFunc:  deps.Delete,
 		GenericFunc: deps.Generic,
-		UpdateFunc: func(ctx context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+		UpdateFunc: func(ctx context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[crreconcile.Request]) {
 			for _, req := range r.byDependency(ctx, e.ObjectNew) {
 				enqueueWake(q, req, true)
 			}
@@ -206,18 +207,18 @@ func (r *KustomizationReconciler) wakeDependants() handler.EventHandler {
 }
 
 // byDependency maps a Kustomization to those that depend on it.
-func (r *KustomizationReconciler) byDependency(ctx context.Context, o client.Object) []reconcile.Request {
+func (r *KustomizationReconciler) byDependency(ctx context.Context, o client.Object) []crreconcile.Request {
 	return r.listBy(ctx, dependsOnIndex, o.GetNamespace()+"/"+o.GetName())
 }
 
-func (r *KustomizationReconciler) listBy(ctx context.Context, index, key string) []reconcile.Request {
+func (r *KustomizationReconciler) listBy(ctx context.Context, index, key string) []crreconcile.Request {
 	var list kustomizev1.KustomizationList
 	if err := r.Client.List(ctx, &list, client.MatchingFields{index: key}); err != nil {
 		return nil
 	}
-	reqs := make([]reconcile.Request, 0, len(list.Items))
+	reqs := make([]crreconcile.Request, 0, len(list.Items))
 	for _, k := range list.Items {
-		reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: k.Namespace, Name: k.Name}})
+		reqs = append(reqs, crreconcile.Request{NamespacedName: types.NamespacedName{Namespace: k.Namespace, Name: k.Name}})
 	}
 	return reqs
 }

@@ -10,6 +10,7 @@ import (
 
 	kustomizev1 "github.com/tugboatcd/tugboat/api/kustomize/v1"
 	sourcev1 "github.com/tugboatcd/tugboat/api/source/v1"
+	"github.com/tugboatcd/tugboat/internal/gitops/reconcile"
 )
 
 // TestPatchStatusWritesTheStatusAndIgnoresAGoneObject checks the status write every
@@ -30,7 +31,7 @@ func TestPatchStatusWritesTheStatusAndIgnoresAGoneObject(t *testing.T) {
 	}
 	before := obj.DeepCopy()
 	obj.Status.LastAttemptedRevision = "main@sha1:0123456789abcdef0123456789abcdef01234567"
-	if err := patchStatus(ctx, k8s, before, obj); err != nil {
+	if err := reconcile.PatchStatus(ctx, k8s, before, obj); err != nil {
 		t.Fatalf("patchStatus: %v", err)
 	}
 	var live kustomizev1.Kustomization
@@ -49,7 +50,7 @@ func TestPatchStatusWritesTheStatusAndIgnoresAGoneObject(t *testing.T) {
 	}
 	before = obj.DeepCopy()
 	obj.Status.LastAttemptedRevision = "main@sha1:1123456789abcdef0123456789abcdef01234567"
-	if err := patchStatus(ctx, k8s, before, obj); err != nil {
+	if err := reconcile.PatchStatus(ctx, k8s, before, obj); err != nil {
 		t.Errorf("patchStatus of a deleted object: %v, want no error", err)
 	}
 }

@@ -9,11 +9,10 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/log"
-	crrecorder "sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	"github.com/tugboatcd/tugboat/api/meta"
 	notificationv1 "github.com/tugboatcd/tugboat/api/notification/v1"
+	"github.com/tugboatcd/tugboat/internal/gitops/reconcile"
 )
 
 // TokenNotFoundReason is the Ready reason when the Receiver's Secret or its 'token'
@@ -30,21 +29,13 @@ const retryInterval = 10 * time.Second
 // status.webhookPath and marks the Receiver Ready, as Flux's notification-controller
 // does, so that the Server can find it.
 type Reconciler struct {
-	Client client.Client
-	events crrecorder.EventRecorder
+	Client   client.Client
+	recorder reconcile.Recorder
 }
 
-// outcome is what a reconcile decided.
-type outcome struct {
-	ready   metav1.ConditionStatus
-	reason  string
-	message string
-	stalled bool
-	requeue time.Duration
-}
-
-// Reconcile reads → decides → acts; the status is patched once, at the end.
-func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+// Reconcile reads → decides → acts; the status is patched once, from the deferred
+// block.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
 	start := time.Now()
 	obj := &notificationv1.Receiver{}
 	if err := r.Client.Get(ctx, req.NamespacedName, obj); err != nil {
@@ -54,23 +45,20 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		return ctrl.Result{}, nil
 	}
 	before := obj.DeepCopy()
-	o := r.reconcile(ctx, obj)
-	finish(obj, o)
-	if err := r.Client.Status().Patch(ctx, obj, client.MergeFrom(before)); err != nil {
-		return ctrl.Result{}, fmt.Errorf("failed to patch status of Receiver '%s': %w", req.NamespacedName, client.IgnoreNotFound(err))
-	}
-	if o.ready == metav1.ConditionFalse && r.events != nil {
-		r.events.Eventf(obj, nil, "Warning", o.reason, "Reconcile", "%s", o.message)
-	}
-	log.FromContext(ctx).Info("reconciled", "ready", o.ready, "reason", o.reason, "duration", time.Since(start).String())
-	return ctrl.Result{RequeueAfter: o.requeue}, nil
+	o := reconcile.InProgress
+	defer func() {
+		result, retErr = reconcile.Complete(ctx, r.Client, r.recorder, notificationv1.ReceiverKind, before, obj, o, reconcile.Status{
+			ObservedGeneration: &obj.Status.ObservedGeneration, Request: &obj.Status.ReconcileRequestStatus}, start)
+	}()
+	o = r.reconcile(ctx, obj)
+	return result, retErr
 }
 
 // reconcile validates the spec, then reads the token and derives the path.
-func (r *Reconciler) reconcile(ctx context.Context, obj *notificationv1.Receiver) outcome {
+func (r *Reconciler) reconcile(ctx context.Context, obj *notificationv1.Receiver) reconcile.Outcome {
 	if err := validateSpec(obj); err != nil {
 		obj.Status.WebhookPath = ""
-		return outcome{ready: metav1.ConditionFalse, reason: meta.InvalidSpecReason, message: err.Error(), stalled: true}
+		return reconcile.Outcome{Ready: metav1.ConditionFalse, Reason: meta.InvalidSpecReason, Message: err.Error(), Stalled: true}
 	}
 	token, err := readToken(ctx, r.Client, obj)
 	if err != nil {
@@ -78,33 +66,9 @@ func (r *Reconciler) reconcile(ctx context.Context, obj *notificationv1.Receiver
 		if apierrors.IsNotFound(err) {
 			err = fmt.Errorf("secret '%s/%s' not found: create it with a 'token' key", obj.Namespace, obj.Spec.SecretRef.Name)
 		}
-		return outcome{ready: metav1.ConditionFalse, reason: TokenNotFoundReason, message: err.Error(), requeue: retryInterval}
+		return reconcile.Outcome{Ready: metav1.ConditionFalse, Reason: TokenNotFoundReason, Message: err.Error(), Requeue: retryInterval}
 	}
 	obj.Status.WebhookPath = obj.GetWebhookPath(string(token))
-	return outcome{ready: metav1.ConditionTrue, reason: meta.SucceededReason,
-		message: "Receiver initialized for path: " + obj.Status.WebhookPath, requeue: obj.GetInterval()}
-}
-
-// finish sets Ready, Reconciling and Stalled (kstatus) from the outcome; see the
-// controller package's finish, whose meaning this keeps.
-func finish(obj *notificationv1.Receiver, o outcome) {
-	gen := obj.GetGeneration()
-	meta.SetCondition(obj, metav1.Condition{Type: meta.ReadyCondition, Status: o.ready, Reason: o.reason, Message: o.message, ObservedGeneration: gen})
-	switch {
-	case o.stalled:
-		meta.RemoveCondition(obj, meta.ReconcilingCondition)
-		meta.SetCondition(obj, metav1.Condition{Type: meta.StalledCondition, Status: metav1.ConditionTrue, Reason: o.reason, Message: o.message, ObservedGeneration: gen})
-	case o.ready == metav1.ConditionFalse:
-		meta.SetCondition(obj, metav1.Condition{Type: meta.ReconcilingCondition, Status: metav1.ConditionTrue, Reason: meta.ProgressingWithRetryReason, Message: o.message, ObservedGeneration: gen})
-		meta.RemoveCondition(obj, meta.StalledCondition)
-	default:
-		meta.RemoveCondition(obj, meta.ReconcilingCondition)
-		meta.RemoveCondition(obj, meta.StalledCondition)
-	}
-	if o.ready == metav1.ConditionTrue || o.stalled {
-		obj.Status.ObservedGeneration = gen
-	}
-	if v, ok := meta.ReconcileAnnotationValue(obj.GetAnnotations()); ok {
-		obj.Status.SetLastHandledReconcileRequest(v)
-	}
+	return reconcile.Outcome{Ready: metav1.ConditionTrue, Reason: meta.SucceededReason,
+		Message: "Receiver initialized for path: " + obj.Status.WebhookPath, Requeue: obj.GetInterval()}
 }

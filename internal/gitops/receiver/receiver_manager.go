@@ -10,6 +10,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	notificationv1 "github.com/tugboatcd/tugboat/api/notification/v1"
+	"github.com/tugboatcd/tugboat/internal/gitops/reconcile"
 )
 
 // Options configure the Receiver machinery of the controller process.
@@ -31,7 +32,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
 	}); err != nil {
 		return fmt.Errorf("failed to index Receivers by webhook path: %w", err)
 	}
-	r := &Reconciler{Client: mgr.GetClient(), events: mgr.GetEventRecorder("tugboat-notification")}
+	r := &Reconciler{Client: mgr.GetClient(), recorder: reconcile.Recorder{Events: mgr.GetEventRecorder("tugboat-notification")}}
 	err := ctrl.NewControllerManagedBy(mgr).
 		For(&notificationv1.Receiver{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
 		Named("receiver").
