@@ -171,8 +171,8 @@ func TestTruncateKeepsEventsWithinTheirLimit(t *testing.T) {
 		in   string
 		want string
 	}{
-		"a short message is unchanged": {in: "ok", want: "ok"},
-		"a message at the limit is unchanged": {in: strings.Repeat("a", 10), want: strings.Repeat("a", 10)},
+		"a short message is unchanged":                        {in: "ok", want: "ok"},
+		"a message at the limit is unchanged":                 {in: strings.Repeat("a", 10), want: strings.Repeat("a", 10)},
 		"a longer one ends with an ellipsis within the limit": {in: strings.Repeat("a", 11), want: strings.Repeat("a", 7) + "..."},
 	} {
 		t.Run(name, func(t *testing.T) {
