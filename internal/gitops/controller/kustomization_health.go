@@ -3,8 +3,6 @@ package controller
 import (
 	"context"
 	"fmt"
-	"sort"
-	"strings"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -17,29 +15,14 @@ import (
 	kustomizev1 "github.com/tugboatcd/tugboat/api/kustomize/v1"
 	"github.com/tugboatcd/tugboat/api/meta"
 	"github.com/tugboatcd/tugboat/internal/gitops/reconcile"
+	"github.com/tugboatcd/tugboat/internal/health"
 )
-
-// healthPoll is how often health checks on objects this controller does not watch
-// (healthChecks naming objects another tool applied) are read again.
-const healthPoll = 5 * time.Second
-
-// interimStatusDelay is how long health may be awaited before the status says so.
-// Most applied workloads are healthy within it, and then the Ready verdict is the
-// only status write of the apply instead of the second: one custom-resource write
-// fewer, which the apiserver validates and every watcher receives
-// (docs/design/2026-11-26-gitops-cpu-budget.md). Flux writes its progress before it
-// waits.
-const interimStatusDelay = 2 * time.Second
-
-// healthSafetyNet bounds the wait between two health judgements of watched objects,
-// which the watch normally wakes at each change: a lost wake-up (a relist, a dropped
-// event) costs at most this, not the whole timeout. Judging reads only the cache.
-const healthSafetyNet = 30 * time.Second
 
 // health judges the objects to check with kstatus: every applied object with wait, else
 // spec.healthChecks. It never blocks: while objects progress it reports Ready=Unknown
 // and the watch of those objects wakes the Kustomization on each change, so a new
-// revision is never stuck behind a running health check.
+// revision is never stuck behind a running health check. The verdict and its timing
+// are health.Judge's and health.NextLook's; this reads the objects and keeps the state.
 func (r *KustomizationReconciler) health(ctx context.Context, obj *kustomizev1.Kustomization, st *kustomizationState, revision string) reconcile.Outcome {
 	applied := fmt.Sprintf("Applied revision: %s", revision)
 	targets, watched := r.healthTargets(obj, st)
@@ -58,57 +41,37 @@ func (r *KustomizationReconciler) health(ctx context.Context, obj *kustomizev1.K
 	// minutes under load.) Cleared when judged.
 	r.watcher.waitHealth(key, true)
 
-	var pending, failed []string
+	objects := make([]health.Object, 0, len(targets))
 	for _, t := range targets {
-		live, err := r.liveObject(ctx, t, watched)
-		if err != nil {
-			pending = append(pending, fmt.Sprintf("%s status: 'NotFound'", describe(t)))
-			continue
+		o := health.Object{Name: describe(t)}
+		if live, err := r.liveObject(ctx, t, watched); err != nil {
+			o.Status = status.NotFoundStatus
+		} else if res, err := status.Compute(live); err != nil {
+			o.Err = err
+		} else {
+			o.Status, o.Message = res.Status, res.Message
 		}
-		res, err := status.Compute(live)
-		if err != nil {
-			pending = append(pending, fmt.Sprintf("%s status: %v", describe(t), err))
-			continue
-		}
-		switch res.Status {
-		case status.CurrentStatus:
-		case status.FailedStatus:
-			failed = append(failed, fmt.Sprintf("%s status: 'Failed': %s", describe(t), res.Message))
-		default:
-			pending = append(pending, fmt.Sprintf("%s status: '%s'", describe(t), res.Status))
-		}
+		objects = append(objects, o)
 	}
-	sort.Strings(pending)
-	sort.Strings(failed)
-	timeout := obj.GetTimeout()
-	switch {
-	case len(failed) > 0:
-		return r.unhealthy(obj, key, "health check failed after "+time.Since(st.healthSince).Round(time.Millisecond).String()+": "+strings.Join(failed, ", "))
-	case len(pending) == 0:
+	waited, timeout := time.Since(st.healthSince), obj.GetTimeout()
+	judged := health.Judge(objects, waited, timeout)
+	switch judged.Verdict {
+	case health.Unhealthy:
+		return r.unhealthy(obj, key, judged.Message)
+	case health.Healthy:
 		// The time it took is fixed when it first passes: a message that grew at each
 		// later reconcile would be a status patch per interval on an idle cluster.
 		if st.healthPassed == 0 {
-			st.healthPassed = max(time.Since(st.healthSince).Round(time.Millisecond), time.Millisecond)
+			st.healthPassed = max(waited.Round(time.Millisecond), time.Millisecond)
 		}
 		meta.SetCondition(obj, metav1.Condition{Type: meta.HealthyCondition, Status: metav1.ConditionTrue, Reason: meta.SucceededReason, Message: "Health check passed in " + st.healthPassed.String()})
 		r.watcher.waitHealth(key, false)
 		return reconcile.Outcome{Ready: metav1.ConditionTrue, Reason: meta.ReconciliationSucceededReason, Message: applied}
-	case time.Since(st.healthSince) > timeout:
-		return r.unhealthy(obj, key, fmt.Sprintf("health check failed after %s: timeout waiting for: [%s]", timeout, strings.Join(pending, ", ")))
 	}
 	msg := fmt.Sprintf("Running health checks for revision %s with a timeout of %s", revision, timeout)
 	meta.SetCondition(obj, metav1.Condition{Type: meta.HealthyCondition, Status: metav1.ConditionUnknown, Reason: meta.ProgressingReason, Message: msg})
-	// Woken by the watch of the objects; the requeue only guards the timeout and the
-	// objects nobody watches.
-	next := min(timeout-time.Since(st.healthSince), healthSafetyNet)
-	if len(watched) < len(targets) {
-		next = min(next, healthPoll)
-	}
-	if waited := time.Since(st.healthSince); waited < interimStatusDelay {
-		return reconcile.Outcome{Ready: metav1.ConditionUnknown, Reason: meta.ProgressingReason, Message: msg,
-			Requeue: interimStatusDelay - waited, Interim: true}
-	}
-	return reconcile.Outcome{Ready: metav1.ConditionUnknown, Reason: meta.ProgressingReason, Message: msg, Requeue: max(next, time.Second)}
+	requeue, interim := health.NextLook(waited, timeout, len(watched) < len(targets))
+	return reconcile.Outcome{Ready: metav1.ConditionUnknown, Reason: meta.ProgressingReason, Message: msg, Requeue: requeue, Interim: interim}
 }
 
 func (r *KustomizationReconciler) unhealthy(obj *kustomizev1.Kustomization, key, msg string) reconcile.Outcome {
