@@ -10,7 +10,9 @@ import (
 )
 
 func TestJudgeAKustomizationsObjects(t *testing.T) {
-	current := func(name string) Object { return Object{Name: name, Status: status.CurrentStatus, Message: "Resource is current"} }
+	current := func(name string) Object {
+		return Object{Name: name, Status: status.CurrentStatus, Message: "Resource is current"}
+	}
 	for name, tc := range map[string]struct {
 		objects []Object
 		waited  time.Duration
