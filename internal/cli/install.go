@@ -8,10 +8,10 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
@@ -24,6 +24,7 @@ import (
 
 	"github.com/tugboatcd/tugboat/config"
 	"github.com/tugboatcd/tugboat/internal/install"
+	"github.com/tugboatcd/tugboat/internal/kube"
 )
 
 // The installed controller, as config/manager names it.
@@ -253,22 +254,25 @@ func (k *dynamicClient) apply(ctx context.Context, u *unstructured.Unstructured)
 	return nil
 }
 
-// waitServed waits until discovery serves the kind of an established CRD: a CRD is
-// Established a moment before the apiserver's discovery lists it, and until then
-// `kubectl get` of the kind, or a create right after install, fails with "no matches
-// for kind".
+// waitServed waits until discovery serves the kinds of an established CRD, so that
+// `kubectl get` of a kind, or a create right after install, does not fail with "no
+// matches for kind".
 func (k *dynamicClient) waitServed(ctx context.Context, crd *unstructured.Unstructured, timeout time.Duration) error {
-	group, _, _ := unstructured.NestedString(crd.Object, "spec", "group")
-	kind, _, _ := unstructured.NestedString(crd.Object, "spec", "names", "kind")
-	err := wait.PollUntilContextTimeout(ctx, pollInterval, timeout, true, func(context.Context) (bool, error) {
-		k.mapper.Reset()
-		_, err := k.mapper.RESTMapping(schema.GroupKind{Group: group, Kind: kind})
-		return err == nil, nil
-	})
-	if err != nil {
-		return fmt.Errorf("%s is established but discovery does not serve %s.%s after %s: %w", subjectOf(crd), kind, group, timeout, err)
+	if err := kube.WaitServed(ctx, timeout, rediscovering{k.mapper}, crd); err != nil {
+		return fmt.Errorf("%s is established, but: %w", subjectOf(crd), err)
 	}
 	return nil
+}
+
+// rediscovering maps after dropping the discovery cache: the deferred mapper trusts a
+// cache it read in this process, and a kind served a moment ago is not in it.
+type rediscovering struct {
+	*restmapper.DeferredDiscoveryRESTMapper
+}
+
+func (r rediscovering) RESTMapping(gk schema.GroupKind, versions ...string) (*apimeta.RESTMapping, error) {
+	r.Reset()
+	return r.DeferredDiscoveryRESTMapper.RESTMapping(gk, versions...)
 }
 
 // waitCurrent waits until kstatus says the object is Current (a CRD established, a
@@ -278,21 +282,19 @@ func (k *dynamicClient) waitCurrent(ctx context.Context, u *unstructured.Unstruc
 	if err != nil {
 		return err
 	}
-	var last *status.Result
-	err = wait.PollUntilContextTimeout(ctx, pollInterval, timeout, true, func(ctx context.Context) (bool, error) {
+	last, err := kube.WaitFor(ctx, timeout, nil, func(ctx context.Context) (*unstructured.Unstructured, error) {
 		live, err := ri.Get(ctx, u.GetName(), metav1.GetOptions{})
 		if err != nil {
-			return false, nil //nolint:nilerr // not there yet: keep waiting until the timeout
+			return nil, nil //nolint:nilerr // not there yet: keep waiting until the timeout
 		}
-		if last, err = status.Compute(live); err != nil {
-			return false, fmt.Errorf("failed to compute the status of %s: %w", subjectOf(u), err)
-		}
-		return last.Status == status.CurrentStatus, nil
-	})
+		return live, nil
+	}, kube.Current)
 	if err != nil {
 		msg := "not found"
 		if last != nil {
-			msg = fmt.Sprintf("%s: %s", last.Status, last.Message)
+			if res, serr := status.Compute(last); serr == nil {
+				msg = fmt.Sprintf("%s: %s", res.Status, res.Message)
+			}
 		}
 		return fmt.Errorf("%s is not ready after %s (%s): %w", subjectOf(u), timeout, msg, err)
 	}

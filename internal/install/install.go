@@ -30,6 +30,7 @@ import (
 
 	kustomizev1 "github.com/tugboatcd/tugboat/api/kustomize/v1"
 	"github.com/tugboatcd/tugboat/config"
+	"github.com/tugboatcd/tugboat/internal/kube"
 )
 
 var crdResource = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
@@ -60,20 +61,9 @@ func CRDs(ctx context.Context, cfg *rest.Config) error {
 		names = append(names, crd.GetName())
 	}
 	for _, name := range names {
-		err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
-			crd, err := dyn.Resource(crdResource).Get(ctx, name, metav1.GetOptions{})
-			if err != nil {
-				return false, err
-			}
-			conds, _, _ := unstructured.NestedSlice(crd.Object, "status", "conditions")
-			for _, c := range conds {
-				m, _ := c.(map[string]any)
-				if m["type"] == "Established" && m["status"] == "True" {
-					return true, nil
-				}
-			}
-			return false, nil
-		})
+		_, err := kube.WaitFor(ctx, time.Minute, nil, func(ctx context.Context) (*unstructured.Unstructured, error) {
+			return dyn.Resource(crdResource).Get(ctx, name, metav1.GetOptions{})
+		}, kube.Established)
 		if err != nil {
 			return fmt.Errorf("CRD %s was not established: %w", name, err)
 		}

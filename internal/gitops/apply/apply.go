@@ -18,9 +18,10 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/tugboatcd/tugboat/internal/kube"
 )
 
 // adoptedManagers are the field managers whose fields tugboat takes over, so
@@ -381,7 +382,7 @@ func (m *Manager) recreate(ctx context.Context, u *unstructured.Unstructured, ti
 	if err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("failed to delete %s to recreate it after an immutable field changed: %w", subject(u), err)
 	}
-	err = m.poll(ctx, timeout, func(ctx context.Context) (bool, error) {
+	err = kube.Poll(ctx, timeout, func(ctx context.Context) (bool, error) {
 		live := &unstructured.Unstructured{}
 		live.SetGroupVersionKind(u.GroupVersionKind())
 		m.gets.Add(1)
@@ -443,14 +444,14 @@ func (m *Manager) waitReady(ctx context.Context, applied []*unstructured.Unstruc
 	for _, obj := range applied {
 		switch {
 		case utils.IsCRD(obj):
-			if err := m.waitFor(ctx, obj, timeout, crdEstablished); err != nil {
+			if err := m.waitFor(ctx, obj, timeout, kube.Established); err != nil {
 				return err
 			}
-			if err := m.waitServed(ctx, obj, timeout); err != nil {
+			if err := kube.WaitServed(ctx, timeout, m.client.RESTMapper(), obj); err != nil {
 				return err
 			}
 		case utils.IsNamespace(obj):
-			if err := m.waitFor(ctx, obj, timeout, namespaceActive); err != nil {
+			if err := m.waitFor(ctx, obj, timeout, kube.Active); err != nil {
 				return err
 			}
 		}
@@ -458,85 +459,21 @@ func (m *Manager) waitReady(ctx context.Context, applied []*unstructured.Unstruc
 	return nil
 }
 
-func crdEstablished(u *unstructured.Unstructured) bool {
-	conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
-	for _, c := range conds {
-		if cm, ok := c.(map[string]any); ok && cm["type"] == "Established" && cm["status"] == "True" {
-			return true
-		}
-	}
-	return false
-}
-
-func namespaceActive(u *unstructured.Unstructured) bool {
-	phase, _, _ := unstructured.NestedString(u.Object, "status", "phase")
-	return phase == string(corev1.NamespaceActive)
-}
-
 // waitFor polls obj until ready holds, starting from the apply response.
-func (m *Manager) waitFor(ctx context.Context, obj *unstructured.Unstructured, timeout time.Duration, ready func(*unstructured.Unstructured) bool) error {
-	if ready(obj) {
-		return nil
-	}
-	err := m.poll(ctx, timeout, func(ctx context.Context) (bool, error) {
+func (m *Manager) waitFor(ctx context.Context, obj *unstructured.Unstructured, timeout time.Duration, ready kube.Ready) error {
+	_, err := kube.WaitFor(ctx, timeout, obj, func(ctx context.Context) (*unstructured.Unstructured, error) {
 		live := &unstructured.Unstructured{}
 		live.SetGroupVersionKind(obj.GroupVersionKind())
 		m.gets.Add(1)
 		if err := m.client.Get(ctx, client.ObjectKeyFromObject(obj), live); err != nil {
-			return false, err
+			return nil, err
 		}
-		return ready(live), nil
-	})
+		return live, nil
+	}, ready)
 	if err != nil {
 		return fmt.Errorf("failed to wait for %s to become ready: %w", subject(obj), err)
 	}
 	return nil
-}
-
-// waitServed waits until discovery serves every version of a CRD, so that the
-// next stage can map its custom resources.
-func (m *Manager) waitServed(ctx context.Context, crd *unstructured.Unstructured, timeout time.Duration) error {
-	group, _, _ := unstructured.NestedString(crd.Object, "spec", "group")
-	kind, _, _ := unstructured.NestedString(crd.Object, "spec", "names", "kind")
-	versions, _, _ := unstructured.NestedSlice(crd.Object, "spec", "versions")
-	for _, v := range versions {
-		vm, _ := v.(map[string]any)
-		name, _ := vm["name"].(string)
-		if served, _ := vm["served"].(bool); !served || name == "" {
-			continue
-		}
-		err := m.poll(ctx, timeout, func(context.Context) (bool, error) {
-			_, err := m.client.RESTMapper().RESTMapping(schema.GroupKind{Group: group, Kind: kind}, name)
-			return err == nil, nil
-		})
-		if err != nil {
-			return fmt.Errorf("failed to wait for %s to serve %s/%s: %w", subject(crd), group, name, err)
-		}
-	}
-	return nil
-}
-
-// poll calls done with a growing interval, from 25ms up to 500ms, until it
-// returns true or an error, or timeout passes.
-func (m *Manager) poll(ctx context.Context, timeout time.Duration, done func(context.Context) (bool, error)) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	interval := 25 * time.Millisecond
-	for {
-		ok, err := done(ctx)
-		if err != nil {
-			return err
-		}
-		if ok {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("timed out after %s", timeout)
-		case <-time.After(interval):
-		}
-		interval = min(2*interval, 500*time.Millisecond)
-	}
 }
 
 func isImmutable(err error) bool {
