@@ -9,16 +9,12 @@ import (
 	"path/filepath"
 
 	"github.com/spf13/cobra"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-
-	"github.com/fluxcd/cli-utils/pkg/object"
 
 	kustomizev1 "github.com/tugboatcd/tugboat/api/kustomize/v1"
-	"github.com/tugboatcd/tugboat/internal/gitops/apply"
 	"github.com/tugboatcd/tugboat/internal/gitops/build"
 	"github.com/tugboatcd/tugboat/internal/gitops/controller"
+	"github.com/tugboatcd/tugboat/internal/gitops/diff"
+	"github.com/tugboatcd/tugboat/internal/kube"
 )
 
 // errDifferences ends a diff that found differences: exit code 1 and, as in Flux and
@@ -94,43 +90,16 @@ func (f *diffFlags) run(ctx context.Context, s streams, name string) error {
 	if err != nil {
 		return err
 	}
-	dyn, err := newDynamic(cfg)
+	k, err := kube.NewDynamic(cfg)
 	if err != nil {
 		return err
 	}
-	d := &differ{dyn: dyn, owner: apply.Owner{Name: ks.Name, Namespace: ks.Namespace}, color: interactive(s.out)}
-	changed := false
-	built := map[string]bool{}
-	for _, o := range res.Objects {
-		if o.GetNamespace() == "" && d.namespaced(o) {
-			o.SetNamespace(ks.Namespace)
-		}
-		built[apply.IDOf(o)] = true
-		text, err := d.diff(ctx, o)
-		if err != nil {
-			return err
-		}
-		if text != "" {
-			changed = true
-			fmt.Fprint(s.out, text)
-		}
-	}
-	if ks.Spec.Prune && ks.Status.Inventory != nil {
-		for _, e := range ks.Status.Inventory.Entries {
-			if built[e.ID] {
-				continue
-			}
-			id, err := object.ParseObjMetadata(e.ID)
-			if err != nil {
-				continue
-			}
-			changed = true
-			subject := id.GroupKind.Kind + "/" + id.Name
-			if id.Namespace != "" {
-				subject = id.GroupKind.Kind + "/" + id.Namespace + "/" + id.Name
-			}
-			fmt.Fprintf(s.out, "► %s deleted\n", subject)
-		}
+	color := interactive(s.out)
+	changed, err := diff.Kustomization(ctx, k, ks, res.Objects, func(c diff.Change) {
+		fmt.Fprintf(s.out, "► %s %s\n%s", c.Subject, c.Action, colorize(c.Diff, color))
+	})
+	if err != nil {
+		return err
 	}
 	if changed {
 		return &exitError{code: ExitError, err: errDifferences}
@@ -199,68 +168,4 @@ func readTree(root string) (files map[string][]byte, links map[string]string, er
 		return nil, nil, fmt.Errorf("failed to read %s: %w", root, err)
 	}
 	return files, links, nil
-}
-
-// differ compares one built object with the cluster.
-type differ struct {
-	dyn   *dynamicClient
-	owner apply.Owner
-	color bool
-}
-
-func (d *differ) namespaced(u *unstructured.Unstructured) bool {
-	gvk := u.GroupVersionKind()
-	m, err := d.dyn.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
-	return err == nil && m.Scope.Name() == "namespace"
-}
-
-// diff returns the text for one object: nothing when the cluster already has it as
-// built, "► … created" when it does not exist, else "► … drifted" and a unified diff
-// between the live object and the server's dry-run apply of the built one.
-func (d *differ) diff(ctx context.Context, desired *unstructured.Unstructured) (string, error) {
-	// Exactly what the controller would send: owner labels, Secret stringData as data,
-	// defaulted protocols, no status.
-	u, err := apply.Prepare(desired, d.owner)
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", subjectOf(desired), err)
-	}
-	subject := subjectOf(u)
-	ri, err := d.dyn.resource(u)
-	if err != nil {
-		// A kind whose CRD is in the same build is not served yet: it would be created.
-		return fmt.Sprintf("► %s created\n", subject), nil //nolint:nilerr // reported as a change
-	}
-	live, err := ri.Get(ctx, u.GetName(), metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		return fmt.Sprintf("► %s created\n", subject), nil
-	}
-	if err != nil {
-		return "", fmt.Errorf("failed to get %s: %w", subject, err)
-	}
-	merged, err := ri.Apply(ctx, u.GetName(), u, metav1.ApplyOptions{FieldManager: controller.FieldManager, Force: true, DryRun: []string{metav1.DryRunAll}})
-	if err != nil {
-		return "", fmt.Errorf("server-side dry-run apply of %s failed: %w", subject, err)
-	}
-	before, after := comparable(live), comparable(merged)
-	if u.GetKind() == "Secret" && u.GroupVersionKind().Group == "" {
-		maskSecrets(before, after)
-	}
-	text, err := unifiedDiff(before, after, subject)
-	if err != nil || text == "" {
-		return "", err
-	}
-	return fmt.Sprintf("► %s drifted\n%s", subject, colorize(text, d.color)), nil
-}
-
-// comparable drops what the server changes on every write, so that only content
-// differences remain.
-func comparable(u *unstructured.Unstructured) map[string]any {
-	c := u.DeepCopy().Object
-	if md, ok := c["metadata"].(map[string]any); ok {
-		for _, f := range []string{"managedFields", "resourceVersion", "generation", "uid", "creationTimestamp", "selfLink"} {
-			delete(md, f)
-		}
-	}
-	delete(c, "status")
-	return c
 }

@@ -12,9 +12,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/discovery"
-	"k8s.io/client-go/discovery/cached/memory"
-	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
 	"sigs.k8s.io/cli-utils/pkg/kstatus/status"
@@ -157,7 +154,7 @@ func (f *installFlags) run(ctx context.Context, s streams) error {
 	// CRDs are served, as kubectl apply of the same YAML would need.
 	policies := false
 	for _, o := range objs {
-		if o.GetAnnotations()[config.OptionalAnnotation] == "true" && !k.serves(o) {
+		if o.GetAnnotations()[config.OptionalAnnotation] == "true" && !k.Serves(o) {
 			p.step("-", "%s skipped: the cluster does not serve %s", subjectOf(o), o.GetAPIVersion())
 			continue
 		}
@@ -177,7 +174,7 @@ func (f *installFlags) run(ctx context.Context, s streams) error {
 		}
 	}
 	if policies {
-		if err := install.WaitAdmission(ctx, k.dyn, f.timeout); err != nil {
+		if err := install.WaitAdmission(ctx, k.Client, f.timeout); err != nil {
 			return err
 		}
 	}
@@ -203,48 +200,21 @@ func subjectOf(u *unstructured.Unstructured) string {
 	return u.GetKind() + "/" + u.GetNamespace() + "/" + u.GetName()
 }
 
-// dynamicClient applies, reads and deletes objects of any kind, finding their resource
-// through discovery (re-read when a kind is not known yet, e.g. just after its CRD).
+// dynamicClient is the CLI's client of objects of any kind, with its install steps.
 type dynamicClient struct {
-	dyn    dynamic.Interface
-	mapper *restmapper.DeferredDiscoveryRESTMapper
+	*kube.Dynamic
 }
 
 func newDynamic(cfg *rest.Config) (*dynamicClient, error) {
-	dyn, err := dynamic.NewForConfig(cfg)
+	k, err := kube.NewDynamic(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("failed to create a client for the cluster: %w", err)
+		return nil, err
 	}
-	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("failed to create a discovery client: %w", err)
-	}
-	return &dynamicClient{dyn: dyn, mapper: restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc))}, nil
-}
-
-func (k *dynamicClient) resource(u *unstructured.Unstructured) (dynamic.ResourceInterface, error) {
-	gvk := u.GroupVersionKind()
-	mapping, err := k.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
-	if err != nil {
-		k.mapper.Reset()
-		if mapping, err = k.mapper.RESTMapping(gvk.GroupKind(), gvk.Version); err != nil {
-			return nil, fmt.Errorf("the cluster does not serve %s: %w", gvk, err)
-		}
-	}
-	if mapping.Scope.Name() == "namespace" {
-		return k.dyn.Resource(mapping.Resource).Namespace(u.GetNamespace()), nil
-	}
-	return k.dyn.Resource(mapping.Resource), nil
-}
-
-// serves reports whether the cluster serves u's kind.
-func (k *dynamicClient) serves(u *unstructured.Unstructured) bool {
-	_, err := k.resource(u)
-	return err == nil
+	return &dynamicClient{Dynamic: k}, nil
 }
 
 func (k *dynamicClient) apply(ctx context.Context, u *unstructured.Unstructured) error {
-	ri, err := k.resource(u)
+	ri, err := k.Resource(u)
 	if err != nil {
 		return err
 	}
@@ -258,7 +228,7 @@ func (k *dynamicClient) apply(ctx context.Context, u *unstructured.Unstructured)
 // `kubectl get` of a kind, or a create right after install, does not fail with "no
 // matches for kind".
 func (k *dynamicClient) waitServed(ctx context.Context, crd *unstructured.Unstructured, timeout time.Duration) error {
-	if err := kube.WaitServed(ctx, timeout, rediscovering{k.mapper}, crd); err != nil {
+	if err := kube.WaitServed(ctx, timeout, rediscovering{k.Mapper}, crd); err != nil {
 		return fmt.Errorf("%s is established, but: %w", subjectOf(crd), err)
 	}
 	return nil
@@ -278,7 +248,7 @@ func (r rediscovering) RESTMapping(gk schema.GroupKind, versions ...string) (*ap
 // waitCurrent waits until kstatus says the object is Current (a CRD established, a
 // Deployment rolled out).
 func (k *dynamicClient) waitCurrent(ctx context.Context, u *unstructured.Unstructured, timeout time.Duration) error {
-	ri, err := k.resource(u)
+	ri, err := k.Resource(u)
 	if err != nil {
 		return err
 	}

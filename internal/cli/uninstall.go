@@ -89,10 +89,10 @@ func (f *uninstallFlags) run(ctx context.Context, s streams) error {
 		if f.keepNamespace && o.GetKind() == "Namespace" {
 			continue
 		}
-		if o.GetAnnotations()[config.OptionalAnnotation] == "true" && !k.serves(o) {
+		if o.GetAnnotations()[config.OptionalAnnotation] == "true" && !k.Serves(o) {
 			continue
 		}
-		ri, err := k.resource(o)
+		ri, err := k.Resource(o)
 		if err != nil {
 			return err
 		}

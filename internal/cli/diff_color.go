@@ -1,34 +1,6 @@
 package cli
 
-import (
-	"fmt"
-	"strings"
-
-	"github.com/pmezard/go-difflib/difflib"
-	"sigs.k8s.io/yaml"
-)
-
-// unifiedDiff is the unified diff of two objects as YAML, "" when they are equal.
-func unifiedDiff(before, after map[string]any, subject string) (string, error) {
-	b, err := yaml.Marshal(before)
-	if err != nil {
-		return "", fmt.Errorf("failed to encode %s: %w", subject, err)
-	}
-	a, err := yaml.Marshal(after)
-	if err != nil {
-		return "", fmt.Errorf("failed to encode %s: %w", subject, err)
-	}
-	if string(a) == string(b) {
-		return "", nil
-	}
-	return difflib.GetUnifiedDiffString(difflib.UnifiedDiff{
-		A:        difflib.SplitLines(string(b)),
-		B:        difflib.SplitLines(string(a)),
-		FromFile: subject + " (cluster)",
-		ToFile:   subject + " (local)",
-		Context:  3,
-	})
-}
+import "strings"
 
 // ANSI colours of the diff on a terminal; three escape codes are not worth a library.
 const (

@@ -1,4 +1,4 @@
-package cli
+package diff
 
 import (
 	"encoding/base64"
