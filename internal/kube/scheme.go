@@ -1,6 +1,3 @@
-// Package kube holds what every part of tugboat shares to talk to the cluster about
-// tugboat's kinds: the scheme. It is a leaf: it imports api/ and client-go, never a
-// wing of internal/.
 package kube
 
 import (
