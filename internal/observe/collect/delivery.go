@@ -51,7 +51,7 @@ const settle = 2 * time.Second
 
 type finished struct {
 	key     string
-	row     []any
+	row     store.TugboatReconciliationsRow
 	arrived time.Time
 }
 
@@ -161,8 +161,10 @@ func DeploymentRows(r deployrecord.Record) [][]any {
 	start, end := r.StartTime.UTC(), r.EndTime.UTC()
 	rows := make([][]any, 0, len(changes))
 	for _, c := range changes {
-		rows = append(rows, []any{end, r.Name, r.Namespace, r.Kind, r.Workload, c.Container, c.ImageBefore, c.ImageAfter,
-			r.Commit, r.Actor, r.Revision, string(r.Result), r.Message, start, end, float64(end.Sub(start).Microseconds()) / 1000})
+		rows = append(rows, store.Row(store.TugboatDeploymentsRow{TimeGenerated: end, Name: r.Name, Namespace: r.Namespace,
+			Kind: r.Kind, Workload: r.Workload, Container: c.Container, ImageBefore: c.ImageBefore, ImageAfter: c.ImageAfter,
+			Commit: r.Commit, Actor: r.Actor, Revision: r.Revision, Result: string(r.Result), Message: r.Message,
+			StartTime: start, EndTime: end, DurationMs: float64(end.Sub(start).Microseconds()) / 1000}))
 	}
 	return rows
 }
@@ -235,11 +237,10 @@ func (d *DeliveryCollector) reconciliation(ev *eventsv1.Event, now time.Time) {
 	}
 	if ev.Type == corev1.EventTypeNormal && ev.Reason == meta.ProgressingReason {
 		p := progress{at: at, changes: changeValues(changelist.Parse(ev.Note)), seen: now}
-		for _, f := range d.finished {
-			if f.key == key && !f.row[11].(time.Time).Before(at) {
-				end := f.row[12].(time.Time)
-				f.row[9], f.row[10], f.row[11] = int64(len(p.changes)), p.changes, at
-				f.row[13] = float64(end.Sub(at).Microseconds()) / 1000
+		for i := range d.finished {
+			if f := &d.finished[i]; f.key == key && !f.row.StartTime.Before(at) {
+				f.row.ObjectsChanged, f.row.Changes, f.row.StartTime = int64(len(p.changes)), p.changes, at
+				f.row.DurationMs = float64(f.row.EndTime.Sub(at).Microseconds()) / 1000
 				return
 			}
 		}
@@ -268,8 +269,10 @@ func (d *DeliveryCollector) reconciliation(ev *eventsv1.Event, now time.Time) {
 	if changes == nil {
 		changes = []any{}
 	}
-	row := []any{at, kind, ev.Regarding.Name, ev.Regarding.Namespace, revision, commitOf(revision), result, ev.Reason,
-		ev.Note, int64(len(changes)), changes, start, at, float64(at.Sub(start).Microseconds()) / 1000}
+	row := store.TugboatReconciliationsRow{TimeGenerated: at, Kind: kind, Name: ev.Regarding.Name, Namespace: ev.Regarding.Namespace,
+		Revision: revision, Commit: commitOf(revision), Result: result, Reason: ev.Reason, Message: ev.Note,
+		ObjectsChanged: int64(len(changes)), Changes: changes, StartTime: start, EndTime: at,
+		DurationMs: float64(at.Sub(start).Microseconds()) / 1000}
 	d.finished = append(d.finished, finished{key: key, row: row, arrived: now})
 }
 
@@ -311,7 +314,7 @@ func (d *DeliveryCollector) flush(ctx context.Context, settled time.Time) error 
 	kept := d.finished[:0]
 	for _, f := range d.finished {
 		if f.arrived.Before(settled) {
-			d.rows = append(d.rows, f.row)
+			d.rows = append(d.rows, store.Row(f.row))
 		} else {
 			kept = append(kept, f)
 		}

@@ -71,8 +71,8 @@ func (c *EventsCollector) observe(obj any) {
 	if !ok {
 		return
 	}
-	row := KubeEventRow(c.ClusterID, c.ClusterName, ev)
-	key := eventKey{count: int32(row[4].(float64)), lastSeen: row[6].(time.Time)}
+	row := kubeEventsRow(c.ClusterID, c.ClusterName, ev)
+	key := eventKey{count: int32(row.Count), lastSeen: row.LastSeen}
 	c.mu.Lock()
 	if c.last == nil {
 		c.last = map[types.UID]eventKey{}
@@ -91,7 +91,7 @@ func (c *EventsCollector) observe(obj any) {
 	}
 	// The filters choose KubeEvents rows only; the delivery collector sees every event.
 	if (len(c.Types) == 0 || slices.Contains(c.Types, ev.Type)) && (len(c.Reasons) == 0 || slices.Contains(c.Reasons, ev.Reason)) {
-		c.rows = append(c.rows, row)
+		c.rows = append(c.rows, store.Row(row))
 	}
 	c.mu.Unlock()
 	if c.Also != nil {
@@ -176,6 +176,10 @@ func (c *EventsCollector) flush(ctx context.Context, ck checkpoint[eventsState])
 // deprecated count, FirstSeen/LastSeen from the series or the deprecated timestamps,
 // falling back to eventTime.
 func KubeEventRow(clusterID, clusterName string, ev *eventsv1.Event) []any {
+	return store.Row(kubeEventsRow(clusterID, clusterName, ev))
+}
+
+func kubeEventsRow(clusterID, clusterName string, ev *eventsv1.Event) store.KubeEventsRow {
 	first, last, count := eventTimes(ev)
 	computer := ev.DeprecatedSource.Host
 	if computer == "" && ev.Regarding.Kind == "Node" {
@@ -185,9 +189,10 @@ func KubeEventRow(clusterID, clusterName string, ev *eventsv1.Event) []any {
 	if source == "" {
 		source = ev.DeprecatedSource.Component
 	}
-	return []any{
-		last, clusterID, clusterName, computer, float64(count), first, last,
-		ev.Type, ev.Note, ev.Regarding.Name, ev.Regarding.Namespace, ev.Regarding.Kind, ev.Reason, source,
+	return store.KubeEventsRow{
+		TimeGenerated: last, ClusterID: clusterID, ClusterName: clusterName, Computer: computer, Count: float64(count),
+		FirstSeen: first, LastSeen: last, KubeEventType: ev.Type, Message: ev.Note, Name: ev.Regarding.Name,
+		Namespace: ev.Regarding.Namespace, ObjectKind: ev.Regarding.Kind, Reason: ev.Reason, SourceComponent: source,
 	}
 }
 

@@ -80,9 +80,10 @@ func PodInventoryRows(clusterID, clusterName string, at time.Time, pods []*corev
 			statuses[st.Name] = st
 			podRestarts += st.RestartCount
 		}
-		var podStart any
+		var podStart *time.Time
 		if pod.Status.StartTime != nil {
-			podStart = pod.Status.StartTime.UTC()
+			t := pod.Status.StartTime.UTC()
+			podStart = &t
 		}
 		service := serviceOf(pod, services)
 		for _, ctr := range pod.Spec.Containers {
@@ -93,26 +94,29 @@ func PodInventoryRows(clusterID, clusterName string, at time.Time, pods []*corev
 				b, _ := json.Marshal(st.LastTerminationState) // API types always marshal
 				last = string(b)
 			}
-			rows = append(rows, []any{
-				at, clusterID, clusterName, pod.Spec.NodeName,
-				started, trimRuntime(st.ContainerID), last, string(pod.UID) + "/" + ctr.Name,
-				st.RestartCount, started, state, reason,
-				kind, name, pod.Name, pod.Namespace, pod.CreationTimestamp.UTC(),
-				pod.Status.PodIP, podLabel, podRestarts, podStart, string(pod.Status.Phase), string(pod.UID),
-				service,
-			})
+			rows = append(rows, store.Row(store.KubePodInventoryRow{
+				TimeGenerated: at, ClusterID: clusterID, ClusterName: clusterName, Computer: pod.Spec.NodeName,
+				ContainerCreationTimeStamp: started, ContainerID: trimRuntime(st.ContainerID), ContainerLastStatus: last,
+				ContainerName: string(pod.UID) + "/" + ctr.Name, ContainerRestartCount: st.RestartCount, ContainerStartTime: started,
+				ContainerStatus: state, ContainerStatusReason: reason, ControllerKind: kind, ControllerName: name,
+				Name: pod.Name, Namespace: pod.Namespace, PodCreationTimeStamp: pod.CreationTimestamp.UTC(),
+				PodIP: pod.Status.PodIP, PodLabel: podLabel, PodRestartCount: podRestarts, PodStartTime: podStart,
+				PodStatus: string(pod.Status.Phase), PodUID: string(pod.UID), ServiceName: service,
+			}))
 		}
 	}
 	return rows
 }
 
 // containerState returns running/waiting/terminated, the reason, and the start time.
-func containerState(s corev1.ContainerState) (string, string, any) {
+func containerState(s corev1.ContainerState) (string, string, *time.Time) {
 	switch {
 	case s.Running != nil:
-		return "running", "", s.Running.StartedAt.UTC()
+		t := s.Running.StartedAt.UTC()
+		return "running", "", &t
 	case s.Terminated != nil:
-		return "terminated", s.Terminated.Reason, s.Terminated.StartedAt.UTC()
+		t := s.Terminated.StartedAt.UTC()
+		return "terminated", s.Terminated.Reason, &t
 	case s.Waiting != nil:
 		return "waiting", s.Waiting.Reason, nil
 	}
@@ -143,13 +147,14 @@ func NodeInventoryRows(clusterID, clusterName string, at time.Time, nodes []*cor
 	var rows [][]any
 	for _, n := range nodes {
 		var trueConds []string
-		var readySince any
+		var readySince *time.Time
 		for _, c := range n.Status.Conditions {
 			if c.Status == corev1.ConditionTrue {
 				trueConds = append(trueConds, string(c.Type))
 			}
 			if c.Type == corev1.NodeReady {
-				readySince = c.LastTransitionTime.UTC()
+				t := c.LastTransitionTime.UTC()
+				readySince = &t
 			}
 		}
 		lbls, _ := json.Marshal([]map[string]string{n.Labels}) // strings always marshal
@@ -158,12 +163,13 @@ func NodeInventoryRows(clusterID, clusterName string, at time.Time, nodes []*cor
 		if osName == "" {
 			osName = info.OperatingSystem
 		}
-		rows = append(rows, []any{
-			at, clusterID, clusterName, n.Name, n.CreationTimestamp.UTC(),
-			info.ContainerRuntimeVersion, info.KubeletVersion, info.KubeProxyVersion, //nolint:staticcheck // a column of KubeNodeInventory; still set by kwok and older kubelets
-			n.Spec.ProviderID,
-			string(lbls), readySince, osName, strings.Join(trueConds, ","),
-		})
+		rows = append(rows, store.Row(store.KubeNodeInventoryRow{
+			TimeGenerated: at, ClusterID: clusterID, ClusterName: clusterName, Computer: n.Name,
+			CreationTimeStamp: n.CreationTimestamp.UTC(), DockerVersion: info.ContainerRuntimeVersion, KubeletVersion: info.KubeletVersion,
+			KubeProxyVersion:     info.KubeProxyVersion, //nolint:staticcheck // a column of KubeNodeInventory; still set by kwok and older kubelets
+			KubernetesProviderID: n.Spec.ProviderID, Labels: string(lbls), LastTransitionTimeReady: readySince,
+			OperatingSystem: osName, Status: strings.Join(trueConds, ","),
+		}))
 	}
 	return rows
 }

@@ -164,7 +164,9 @@ func (c *APILogsCollector) follow(ctx context.Context, pod *corev1.Pod, containe
 			if perr == nil && t.After(since) {
 				since = t
 				value, level := messageValue(msg, truncated)
-				row := []any{t, pod.Spec.NodeName, containerID, container, pod.Name, pod.Namespace, value, "", level, meta}
+				row := store.Row(store.ContainerLogV2Row{TimeGenerated: t, Computer: pod.Spec.NodeName, ContainerID: containerID,
+					ContainerName: container, PodName: pod.Name, PodNamespace: pod.Namespace, LogMessage: value, LogLevel: level,
+					KubernetesMetadata: meta})
 				c.mu.Lock()
 				c.rows = append(c.rows, row)
 				c.pending[key] = t

@@ -380,8 +380,9 @@ func (t *CRITailer) rowsOf(f *tailedFile, entries []LogEntry) [][]any {
 	out := make([][]any, 0, len(entries))
 	for _, e := range entries {
 		msg, level := messageValue(e.Message, e.Truncated)
-		out = append(out, []any{e.Time, t.opts.Node, f.containerID, f.container, f.pod, f.namespace,
-			msg, e.Stream, level, metaValue(f.meta)})
+		out = append(out, store.Row(store.ContainerLogV2Row{TimeGenerated: e.Time, Computer: t.opts.Node, ContainerID: f.containerID,
+			ContainerName: f.container, PodName: f.pod, PodNamespace: f.namespace, LogMessage: msg, LogSource: e.Stream,
+			LogLevel: level, KubernetesMetadata: metaValue(f.meta)}))
 	}
 	return out
 }

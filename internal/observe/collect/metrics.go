@@ -119,7 +119,8 @@ func (c *PerfConverter) Convert(node string, at time.Time, samples []ResourceSam
 	seen := map[string]bool{}
 	for _, s := range samples {
 		tags, _ := json.Marshal(s.Labels) // a map of strings always marshals
-		insights = append(insights, []any{at, node, insightsNamespace, s.Name, insightsOrigin, string(tags), s.Value})
+		insights = append(insights, store.Row(store.InsightsMetricsRow{TimeGenerated: at, Computer: node, Namespace: insightsNamespace,
+			Name: s.Name, Origin: insightsOrigin, Tags: string(tags), Val: s.Value}))
 
 		t := at
 		if !s.Time.IsZero() {
@@ -179,7 +180,8 @@ func (c *PerfConverter) containerInstance(l map[string]string, pods PodLookup) s
 // Container Insights: \\Computer\Object(Instance)\Counter.
 func perfRow(t time.Time, computer, object, counter string, value float64, instance string) []any {
 	path := `\\` + computer + `\` + object + "(" + instance + `)\` + counter
-	return []any{t, computer, object, counter, path, value, instance}
+	return store.Row(store.PerfRow{TimeGenerated: t, Computer: computer, ObjectName: object, CounterName: counter,
+		CounterPath: path, CounterValue: value, InstanceName: instance})
 }
 
 // SpecPerf returns the Perf rows that come from objects rather than from the kubelet:
