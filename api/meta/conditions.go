@@ -102,6 +102,39 @@ const (
 	// a build, a deadline); the message names the limit and the file.
 	// tugboat's own: Flux has no such limits.
 	LimitExceededReason string = "LimitExceeded"
+
+	// AccessDeniedReason: the object refers to another namespace while the
+	// controller refuses cross-namespace references (--no-cross-namespace-refs),
+	// as Flux's acl.AccessDeniedReason.
+	AccessDeniedReason string = "AccessDenied"
+)
+
+// Reasons for a field the CRDs accept (they are Flux's schemas) but tugboat does
+// not implement yet. An object that sets one is Ready=False and Stalled with the
+// field's reason, and nothing is fetched, applied or pruned for it: acting as if
+// the field were absent would apply to the wrong cluster (kubeConfig), apply
+// ciphertext (decryption) or trust an unverified commit (verify).
+const (
+	// KubeConfigNotSupportedReason: Kustomization spec.kubeConfig (a remote cluster).
+	KubeConfigNotSupportedReason string = "KubeConfigNotSupported"
+	// DecryptionNotSupportedReason: Kustomization spec.decryption (SOPS).
+	DecryptionNotSupportedReason string = "DecryptionNotSupported"
+	// HealthCheckExprsNotSupportedReason: Kustomization spec.healthCheckExprs (CEL).
+	HealthCheckExprsNotSupportedReason string = "HealthCheckExprsNotSupported"
+	// ValidationNotSupportedReason: Kustomization spec.validation (removed in Flux v1).
+	ValidationNotSupportedReason string = "ValidationNotSupported"
+	// VerifyNotSupportedReason: GitRepository spec.verify (commit signatures).
+	VerifyNotSupportedReason string = "VerifyNotSupported"
+	// IncludeNotSupportedReason: GitRepository spec.include.
+	IncludeNotSupportedReason string = "IncludeNotSupported"
+	// SparseCheckoutNotSupportedReason: GitRepository spec.sparseCheckout.
+	SparseCheckoutNotSupportedReason string = "SparseCheckoutNotSupported"
+	// RecurseSubmodulesNotSupportedReason: GitRepository spec.recurseSubmodules.
+	RecurseSubmodulesNotSupportedReason string = "RecurseSubmodulesNotSupported"
+	// ProviderNotSupportedReason: GitRepository spec.provider other than generic.
+	ProviderNotSupportedReason string = "ProviderNotSupported"
+	// ProxySecretRefNotSupportedReason: GitRepository spec.proxySecretRef.
+	ProxySecretRefNotSupportedReason string = "ProxySecretRefNotSupported"
 )
 
 // ObjectWithConditions is implemented by every tugboat kind, so that one

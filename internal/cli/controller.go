@@ -55,6 +55,10 @@ the GOGC environment variable says otherwise.`,
 	f.StringVar(&o.Controller.LeaderElectionNamespace, "leader-election-namespace", "", "namespace of the leader lease (default: the pod's)")
 	f.StringVar(&o.Controller.LeaderElectionID, "leader-election-id", "tugboat-controller-leader", "name of the leader lease; one per shard")
 	f.BoolVar(&o.Controller.APICompression, "api-compression", false, "ask the apiserver for gzip-compressed responses (for a slow link to it)")
+	f.StringVar(&o.Controller.Tenancy.DefaultServiceAccount, "default-service-account", "",
+		"ServiceAccount (in the Kustomization's namespace) a Kustomization without serviceAccountName applies and prunes as (default: the controller's own identity)")
+	f.BoolVar(&o.Controller.Tenancy.NoCrossNamespaceRefs, "no-cross-namespace-refs", false,
+		"refuse sourceRef and dependsOn that name another namespace (Ready=False, reason AccessDenied)")
 	f.StringVar(&o.ReceiverAddr, "receiver-bind-address", ":9292", `address of the Receivers' webhooks, /hook/... ("0" disables)`)
 	f.StringVar(&o.HTTP.Addr, "http-bind-address", queryapi.DefaultAddr, `address of the HTTP API, /api/v1/query ("0" disables)`)
 	f.StringSliceVar(&o.HTTP.AllowedHosts, "http-allowed-hosts", nil, "host names the HTTP API answers for besides localhost and IP addresses (e.g. its Service's DNS names)")

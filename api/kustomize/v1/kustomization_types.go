@@ -170,8 +170,9 @@ type KustomizationSpec struct {
 	// +optional
 	DeletionPolicy string `json:"deletionPolicy,omitempty"`
 
-	// Validation is accepted from v1beta1/v1beta2 manifests and ignored:
-	// objects are always validated by a server-side apply dry-run.
+	// Validation is accepted from v1beta1/v1beta2 manifests: objects are always
+	// validated by the apiserver, so 'server' is accepted and 'none' or 'client'
+	// stall the Kustomization (ValidationNotSupported).
 	// +kubebuilder:validation:Enum=none;client;server
 	// +optional
 	Validation string `json:"validation,omitempty"`

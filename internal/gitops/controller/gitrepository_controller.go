@@ -60,6 +60,12 @@ func (r *GitRepositoryReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 }
 
 func (r *GitRepositoryReconciler) reconcile(ctx context.Context, obj *sourcev1.GitRepository) reconcile.Outcome {
+	if o, ok := reconcile.Validate(obj, gitRepositoryChecks...); !ok {
+		// A snapshot fetched before the field was set was fetched without it (not
+		// verified, say): its Kustomizations must not go on applying it.
+		r.Store.Delete(client.ObjectKeyFromObject(obj).String())
+		return o
+	}
 	auth, o, failed := r.auth(ctx, obj)
 	if failed {
 		return o

@@ -45,7 +45,11 @@ type KustomizationReconciler struct {
 	Client     client.Client
 	RESTConfig *rest.Config
 	Store      *source.Store
-	recorder   reconcile.Recorder
+	// Tenancy is the multi-tenant lockdown (--default-service-account,
+	// --no-cross-namespace-refs).
+	Tenancy  Tenancy
+	checks   []reconcile.Check[*kustomizev1.Kustomization]
+	recorder reconcile.Recorder
 	watcher    *watcher
 	// builds keeps kustomize's output for Kustomizations that build the same path of
 	// the same tree with the same kustomize settings (see build.Cache).
@@ -137,6 +141,9 @@ func sameAsLatest(h meta.History, digest, reason string) bool {
 // manifests (for status.history).
 func (r *KustomizationReconciler) reconcile(ctx context.Context, obj *kustomizev1.Kustomization) (reconcile.Outcome, string) {
 	retry := reconcile.Jitter(obj.GetRetryInterval())
+	if o, ok := reconcile.Validate(obj, r.checks...); !ok {
+		return o, ""
+	}
 	if o, ok := r.checkDependencies(ctx, obj); !ok {
 		return o, ""
 	}
@@ -454,9 +461,11 @@ func PostBuildVars(ctx context.Context, c client.Reader, obj *kustomizev1.Kustom
 
 // manager returns the apply manager for the identity the Kustomization applies as.
 func (r *KustomizationReconciler) manager(obj *kustomizev1.Kustomization) (*apply.Manager, error) {
+	// The ServiceAccount is always the one in the Kustomization's own namespace, as
+	// Flux's: a tenant cannot name another namespace's.
 	identity := ""
-	if obj.Spec.ServiceAccountName != "" {
-		identity = fmt.Sprintf("system:serviceaccount:%s:%s", obj.Namespace, obj.Spec.ServiceAccountName)
+	if sa := r.Tenancy.serviceAccount(obj); sa != "" {
+		identity = fmt.Sprintf("system:serviceaccount:%s:%s", obj.Namespace, sa)
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -45,6 +45,7 @@ const buildCacheBytes int64 = 8 << 20
 // objects it applied (from the watcher).
 func (r *KustomizationReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, concurrent int, artifacts <-chan event.GenericEvent) error {
 	r.recorder = reconcile.Recorder{Events: mgr.GetEventRecorder("tugboat-kustomize")}
+	r.checks = kustomizationChecks(r.Tenancy)
 	r.state = map[string]*kustomizationState{}
 	r.managers = map[string]*apply.Manager{}
 	r.builds = build.NewCache(buildCacheBytes)

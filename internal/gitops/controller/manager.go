@@ -44,6 +44,9 @@ type Options struct {
 	// default: beside the apiserver, compressing every watch event costs the
 	// apiserver CPU, and us the decompression, to save bandwidth nobody lacks.
 	APICompression bool
+	// Tenancy locks tenants in (Flux's --default-service-account and
+	// --no-cross-namespace-refs).
+	Tenancy Tenancy
 }
 
 // NewManager builds the controller-runtime manager with the GitRepository and
@@ -110,7 +113,7 @@ func NewManager(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager,
 	if err := git.SetupWithManager(mgr, o.Concurrent, artifacts); err != nil {
 		return nil, fmt.Errorf("failed to set up the GitRepository controller: %w", err)
 	}
-	ks := &KustomizationReconciler{Client: mgr.GetClient(), RESTConfig: cfg, Store: store}
+	ks := &KustomizationReconciler{Client: mgr.GetClient(), RESTConfig: cfg, Store: store, Tenancy: o.Tenancy}
 	if err := ks.SetupWithManager(ctx, mgr, o.Concurrent, artifacts); err != nil {
 		return nil, fmt.Errorf("failed to set up the Kustomization controller: %w", err)
 	}
