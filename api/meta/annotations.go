@@ -82,3 +82,12 @@ func ReconcileAnnotationValue(annotations map[string]string) (string, bool) {
 	v, ok := annotations[ReconcileRequestAnnotation]
 	return v, ok
 }
+
+// Annotations of tugboat's own (not Flux's protocol).
+const (
+	// RequireSHA256Annotation, set to "true" on a Receiver, refuses every webhook
+	// call not signed with HMAC-SHA256 or stronger: SHA-1 signatures (GitHub's
+	// legacy X-Hub-Signature, generic-hmac's sha1=) are refused, and a Receiver
+	// type that carries no signature at all (generic, gitlab, harbor) is stalled.
+	RequireSHA256Annotation string = "notification.tugboat.dev/require-sha256"
+)

@@ -2,6 +2,7 @@ package receiver
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -29,7 +30,10 @@ const retryInterval = 10 * time.Second
 // status.webhookPath and marks the Receiver Ready, as Flux's notification-controller
 // does, so that the Server can find it.
 type Reconciler struct {
-	Client   client.Client
+	Client client.Client
+	// tokens is shared with the Server: the token read here is the one the server
+	// verifies calls with, before any apiserver request.
+	tokens   *tokens
 	recorder reconcile.Recorder
 }
 
@@ -39,6 +43,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	start := time.Now()
 	obj := &notificationv1.Receiver{}
 	if err := r.Client.Get(ctx, req.NamespacedName, obj); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.tokens.forget(req.NamespacedName)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !obj.DeletionTimestamp.IsZero() || obj.Spec.Suspend {
@@ -56,19 +63,28 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 
 // reconcile validates the spec, then reads the token and derives the path.
 func (r *Reconciler) reconcile(ctx context.Context, obj *notificationv1.Receiver) reconcile.Outcome {
+	key := client.ObjectKeyFromObject(obj)
 	if err := validateSpec(obj); err != nil {
 		obj.Status.WebhookPath = ""
-		return reconcile.Outcome{Ready: metav1.ConditionFalse, Reason: meta.InvalidSpecReason, Message: err.Error(), Stalled: true}
+		r.tokens.forget(key)
+		reason := meta.InvalidSpecReason
+		if errors.Is(err, errCrossNamespace) {
+			reason = meta.AccessDeniedReason
+		}
+		return reconcile.Outcome{Ready: metav1.ConditionFalse, Reason: reason, Message: err.Error(), Stalled: true}
 	}
 	token, err := readToken(ctx, r.Client, obj)
 	if err != nil {
 		obj.Status.WebhookPath = ""
+		r.tokens.forget(key)
 		if apierrors.IsNotFound(err) {
 			err = fmt.Errorf("secret '%s/%s' not found: create it with a 'token' key", obj.Namespace, obj.Spec.SecretRef.Name)
 		}
 		return reconcile.Outcome{Ready: metav1.ConditionFalse, Reason: TokenNotFoundReason, Message: err.Error(), Requeue: retryInterval}
 	}
 	obj.Status.WebhookPath = obj.GetWebhookPath(string(token))
+	// Before the status is written: once the path is visible, the server knows its token.
+	r.tokens.set(key, obj.Status.WebhookPath, token)
 	return reconcile.Outcome{Ready: metav1.ConditionTrue, Reason: meta.SucceededReason,
 		Message: "Receiver initialized for path: " + obj.Status.WebhookPath, Requeue: obj.GetInterval()}
 }

@@ -32,7 +32,8 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
 	}); err != nil {
 		return fmt.Errorf("failed to index Receivers by webhook path: %w", err)
 	}
-	r := &Reconciler{Client: mgr.GetClient(), recorder: reconcile.Recorder{Events: mgr.GetEventRecorder("tugboat-notification")}}
+	table := newTokens()
+	r := &Reconciler{Client: mgr.GetClient(), tokens: table, recorder: reconcile.Recorder{Events: mgr.GetEventRecorder("tugboat-notification")}}
 	err := ctrl.NewControllerManagedBy(mgr).
 		For(&notificationv1.Receiver{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
 		Named("receiver").
@@ -43,7 +44,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
 	if o.Addr == "" || o.Addr == "0" {
 		return nil
 	}
-	if err := mgr.Add(&Server{Addr: o.Addr, Client: mgr.GetClient(), Reader: mgr.GetAPIReader()}); err != nil {
+	if err := mgr.Add(&Server{Addr: o.Addr, Client: mgr.GetClient(), Reader: mgr.GetAPIReader(), Informers: mgr.GetCache(), tokens: table}); err != nil {
 		return fmt.Errorf("failed to add the webhook server: %w", err)
 	}
 	return nil

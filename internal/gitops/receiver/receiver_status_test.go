@@ -63,6 +63,43 @@ func TestReceiverStatus(t *testing.T) {
 			wantReady: "False/InvalidSpec: spec.resources[0]: name '*' needs matchLabels",
 			wantStall: true,
 		},
+		"a Receiver naming a GitOps kind under another API group is stalled and names the entry": {
+			receiver: func(ns string) *notificationv1.Receiver {
+				return receiverObj(ns, "hook", "generic", "token", nil, gitRepoRef,
+					notificationv1.CrossNamespaceObjectReference{APIVersion: "apps/v1", Kind: "GitRepository", Name: "web"})
+			},
+			secret:    true,
+			wantReady: "False/InvalidSpec: spec.resources[1]: kind 'GitRepository' of 'apps/v1' is not a target tugboat allows",
+			wantStall: true,
+		},
+		"a Receiver naming a Flux kind tugboat does not reconcile is stalled (the CRD admits every Flux kind)": {
+			receiver: func(ns string) *notificationv1.Receiver {
+				return receiverObj(ns, "hook", "generic", "token", nil,
+					notificationv1.CrossNamespaceObjectReference{APIVersion: "helm.toolkit.fluxcd.io/v2", Kind: "HelmRelease", Name: "web"})
+			},
+			secret:    true,
+			wantReady: "False/InvalidSpec: spec.resources[0]: kind 'HelmRelease'",
+			wantStall: true,
+		},
+		"a Receiver targeting another namespace is denied and stalled": {
+			receiver: func(ns string) *notificationv1.Receiver {
+				return receiverObj(ns, "hook", "generic", "token", nil,
+					notificationv1.CrossNamespaceObjectReference{Kind: "Kustomization", Name: "app", Namespace: "kube-system"})
+			},
+			secret:    true,
+			wantReady: "False/AccessDenied: spec.resources[0]: can't access 'Kustomization/kube-system/app'",
+			wantStall: true,
+		},
+		"a Receiver requiring SHA-256 with a type that carries no signature is stalled": {
+			receiver: func(ns string) *notificationv1.Receiver {
+				r := receiverObj(ns, "hook", "gitlab", "token", nil, gitRepoRef)
+				r.Annotations = map[string]string{meta.RequireSHA256Annotation: "true"}
+				return r
+			},
+			secret:    true,
+			wantReady: "False/InvalidSpec: spec.type 'gitlab' carries no signature",
+			wantStall: true,
+		},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -12,6 +12,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
+	toolscache "k8s.io/client-go/tools/cache"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
@@ -40,8 +42,13 @@ type Server struct {
 	// Reader lists targets selected by labels, straight from the apiserver, so that a
 	// selection does not start an informer per kind.
 	Reader client.Reader
+	// Informers is the manager's cache: the server learns the tokens of Receivers
+	// from their informer's events (see learn).
+	Informers cache.Informers
 
-	now func() time.Time
+	tokens *tokens
+	limits limiters
+	now    func() time.Time
 }
 
 // NeedLeaderElection is false: every replica answers webhooks; the annotations it
@@ -68,6 +75,20 @@ func (s *Server) Start(ctx context.Context) error {
 			BaseContext:       func(net.Listener) context.Context { return ctx },
 		},
 	}
+	inf, err := s.Informers.GetInformer(ctx, &notificationv1.Receiver{})
+	if err != nil {
+		_ = ln.Close()
+		return fmt.Errorf("failed to watch Receivers for the webhook server: %w", err)
+	}
+	learn := func(obj any) { s.learn(ctx, obj) }
+	if _, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+		AddFunc:    learn,
+		UpdateFunc: func(_, obj any) { learn(obj) },
+		DeleteFunc: s.forget,
+	}); err != nil {
+		_ = ln.Close()
+		return fmt.Errorf("failed to watch Receivers for the webhook server: %w", err)
+	}
 	log.FromContext(ctx).Info("serving webhooks", "address", ln.Addr().String())
 	if err := srv.Start(ctx); err != nil {
 		return fmt.Errorf("webhook server stopped: %w", err)
@@ -83,6 +104,10 @@ func (s *Server) Handler() http.Handler {
 	return mux
 }
 
+// handle answers one webhook call. The order is the point: the Receiver and its token
+// are found in memory (the informer cache and the token table); the call is
+// authenticated and rate-limited before any request to the apiserver; and the answer
+// never says whether a target exists (a missing one is logged, not told).
 func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	logger := log.FromContext(ctx).WithName("receiver")
@@ -98,21 +123,17 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rcv := &list.Items[0]
-	logger = logger.WithValues("receiver", client.ObjectKeyFromObject(rcv).String())
+	key := client.ObjectKeyFromObject(rcv)
+	logger = logger.WithValues("receiver", key.String())
 	if rcv.Spec.Suspend || !meta.IsReady(rcv) {
 		http.Error(w, "receiver is suspended or not ready", http.StatusServiceUnavailable)
 		return
 	}
-	token, err := readToken(ctx, s.Client, rcv)
-	if err != nil {
-		logger.Error(err, "failed to read the token")
+	token, ok := s.tokens.get(key, path)
+	if !ok {
+		// Not read yet on this replica (the informer handler is reading it), or the
+		// token changed under another path.
 		http.Error(w, "receiver is not ready", http.StatusServiceUnavailable)
-		return
-	}
-	// A rotated token retires the old path at once, even before the reconciler has
-	// written the new one into the status.
-	if subtle.ConstantTimeCompare([]byte(rcv.GetWebhookPath(string(token))), []byte(path)) != 1 {
-		http.NotFound(w, r)
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
@@ -126,7 +147,7 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "failed to read the body", http.StatusBadRequest)
 		return
 	}
-	v, err := verify(rcv.Spec.Type, token, rcv.Spec.Events, call{header: r.Header, body: body})
+	v, err := verify(rcv.Spec.Type, token, rcv.Spec.Events, requireSHA256(rcv), call{header: r.Header, body: body})
 	switch {
 	case errors.Is(err, errUnauthenticated):
 		logger.Info("refused a webhook call", "reason", err.Error())
@@ -140,6 +161,25 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, "pong\n")
 		return
 	}
+	if !s.limits.allow(key) {
+		logger.Info("refused a webhook call", "reason", "rate limit", "burst", callLimitBurst, "perSecond", callLimitPerSecond)
+		w.Header().Set("Retry-After", "1")
+		http.Error(w, "too many calls for this receiver", http.StatusTooManyRequests)
+		return
+	}
+	// The caller is authenticated: now the Secret may be read, live, to retire a
+	// rotated token at once (the table is refreshed only when the Receiver changes).
+	current, err := readToken(ctx, s.Client, rcv)
+	if err != nil {
+		logger.Error(err, "failed to read the token")
+		http.Error(w, "receiver is not ready", http.StatusServiceUnavailable)
+		return
+	}
+	if subtle.ConstantTimeCompare(current, token) != 1 {
+		s.tokens.forget(key)
+		http.NotFound(w, r)
+		return
+	}
 	targets, err := targetsOf(rcv)
 	if err != nil {
 		http.Error(w, "receiver is not ready", http.StatusServiceUnavailable)
@@ -151,12 +191,47 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 	}
 	n, err := requestReconcile(ctx, s.Client, s.Reader, targets, now())
 	if err != nil {
+		// The error names objects: it goes to the log, not to the caller.
 		logger.Error(err, "failed to request a reconcile of every target", "annotated", n)
-		http.Error(w, err.Error(), http.StatusInternalServerError)
+		http.Error(w, "failed to request a reconcile", http.StatusInternalServerError)
 		return
 	}
 	logger.Info("requested a reconcile", "event", v.event, "annotated", n)
-	_, _ = fmt.Fprintf(w, "requested a reconcile of %d objects\n", n)
+	_, _ = io.WriteString(w, "reconcile requested\n")
+}
+
+// learn reads the token of a Receiver whose webhook path is set and not yet in the
+// table, from the informer's handler: on a replica that does not lead, the reconciler
+// does not run, and a call must still be verified before any apiserver request.
+func (s *Server) learn(ctx context.Context, obj any) {
+	rcv, ok := obj.(*notificationv1.Receiver)
+	if !ok || rcv.Status.WebhookPath == "" {
+		return
+	}
+	key := client.ObjectKeyFromObject(rcv)
+	if _, ok := s.tokens.get(key, rcv.Status.WebhookPath); ok {
+		return
+	}
+	token, err := readToken(ctx, s.Client, rcv)
+	if err != nil {
+		log.FromContext(ctx).Info("failed to read a Receiver's token", "receiver", key.String(), "error", err.Error())
+		return
+	}
+	if rcv.GetWebhookPath(string(token)) == rcv.Status.WebhookPath {
+		s.tokens.set(key, rcv.Status.WebhookPath, token)
+	}
+}
+
+// forget drops a deleted Receiver's token and rate-limit bucket.
+func (s *Server) forget(obj any) {
+	if d, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
+		obj = d.Obj
+	}
+	if rcv, ok := obj.(*notificationv1.Receiver); ok {
+		key := client.ObjectKeyFromObject(rcv)
+		s.tokens.forget(key)
+		s.limits.forget(key)
+	}
 }
 
 // readToken returns the 'token' of the Receiver's Secret; errors name the Secret, never

@@ -7,28 +7,37 @@ import (
 	"strings"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/tugboatcd/tugboat/api/meta"
 	notificationv1 "github.com/tugboatcd/tugboat/api/notification/v1"
 )
 
-// defaultAPIVersions are the apiVersions assumed for spec.resources entries that name
-// none. They are Flux's (notification-controller's defaultFluxAPIVersions), plus
-// Kustomization, which tugboat serves at v1.
-var defaultAPIVersions = map[string]string{
-	"Bucket":          "source.toolkit.fluxcd.io/v1",
-	"GitRepository":   "source.toolkit.fluxcd.io/v1",
-	"HelmChart":       "source.toolkit.fluxcd.io/v1",
-	"HelmRepository":  "source.toolkit.fluxcd.io/v1",
-	"OCIRepository":   "source.toolkit.fluxcd.io/v1beta2",
-	"ImageRepository": "image.toolkit.fluxcd.io/v1beta2",
-	"Kustomization":   "kustomize.toolkit.fluxcd.io/v1",
-	"HelmRelease":     "helm.toolkit.fluxcd.io/v2",
+// gitopsKinds are the kinds a Receiver may target: the ones tugboat reconciles.
+// Flux's notification-controller limits targets to Flux's kinds for the same reason:
+// the controller patches them with its own rights, so a Receiver naming any kind
+// (a Deployment, a Secret) would let whoever writes Receivers annotate anything.
+var gitopsKinds = map[schema.GroupKind]bool{
+	{Group: "source.toolkit.fluxcd.io", Kind: "GitRepository"}:   true,
+	{Group: "kustomize.toolkit.fluxcd.io", Kind: "Kustomization"}: true,
 }
+
+// defaultAPIVersions are the apiVersions assumed for spec.resources entries that name
+// none, as Flux's notification-controller (defaultFluxAPIVersions).
+var defaultAPIVersions = map[string]string{
+	"GitRepository": "source.toolkit.fluxcd.io/v1",
+	"Kustomization": "kustomize.toolkit.fluxcd.io/v1",
+}
+
+// errCrossNamespace marks a spec.resources entry in another namespace than the
+// Receiver's: refused, as Flux's --no-cross-namespace-refs (always on for Receivers
+// here: a Receiver is a door into its own namespace only).
+var errCrossNamespace = errors.New("cross-namespace references are not allowed")
 
 // target is one spec.resources entry resolved: a named object or a label selection.
 type target struct {
@@ -64,10 +73,14 @@ func targetsOf(r *notificationv1.Receiver) ([]target, error) {
 		if err != nil {
 			return nil, fmt.Errorf("spec.resources[%d]: invalid apiVersion '%s': %w", i, apiVersion, err)
 		}
-		t := target{gvk: gv.WithKind(res.Kind), namespace: res.Namespace, name: res.Name}
-		if t.namespace == "" {
-			t.namespace = r.Namespace
+		if !gitopsKinds[schema.GroupKind{Group: gv.Group, Kind: res.Kind}] {
+			return nil, fmt.Errorf("spec.resources[%d]: kind '%s' of '%s' is not a target tugboat allows: use GitRepository or Kustomization", i, res.Kind, apiVersion)
 		}
+		if res.Namespace != "" && res.Namespace != r.Namespace {
+			return nil, fmt.Errorf("spec.resources[%d]: can't access '%s/%s/%s': %w: a Receiver targets objects in its own namespace '%s' only",
+				i, res.Kind, res.Namespace, res.Name, errCrossNamespace, r.Namespace)
+		}
+		t := target{gvk: gv.WithKind(res.Kind), namespace: r.Namespace, name: res.Name}
 		if res.Name == "*" {
 			if len(res.MatchLabels) == 0 {
 				return nil, fmt.Errorf("spec.resources[%d]: name '*' needs matchLabels", i)
@@ -81,7 +94,9 @@ func targetsOf(r *notificationv1.Receiver) ([]target, error) {
 
 // requestReconcile annotates every object of every target with a new
 // reconcile.fluxcd.io/requestedAt. It goes on after a failed target, so that one
-// missing object does not stop the others, and returns the joined errors.
+// missing object does not stop the others, and returns the joined errors. A missing
+// target is not an error: it is logged, and the caller's answer is the same as when
+// it exists, so a webhook call never tells whether an object exists.
 func requestReconcile(ctx context.Context, c client.Client, reader client.Reader, targets []target, now time.Time) (int, error) {
 	value := now.Format(time.RFC3339Nano)
 	patch := fmt.Appendf(nil, `{"metadata":{"annotations":{%q:%q}}}`, meta.ReconcileRequestAnnotation, value)
@@ -109,6 +124,10 @@ func requestReconcile(ctx context.Context, c client.Client, reader client.Reader
 			// A merge patch of the one annotation: no read first, no conflict with the
 			// reconciler's own writes, and a missing object is a NotFound error.
 			if err := c.Patch(ctx, obj, client.RawPatch(types.MergePatchType, patch)); err != nil {
+				if apierrors.IsNotFound(err) {
+					log.FromContext(ctx).Info("a Receiver's target does not exist", "kind", t.gvk.Kind, "object", key.String())
+					continue
+				}
 				errs = append(errs, fmt.Errorf("failed to annotate %s '%s': %w", t.gvk.Kind, key, err))
 				continue
 			}
@@ -121,6 +140,10 @@ func requestReconcile(ctx context.Context, c client.Client, reader client.Reader
 // validateSpec is the list of checks a Receiver's spec must pass before its webhook
 // is served; each failure names the field.
 func validateSpec(r *notificationv1.Receiver) error {
+	if requireSHA256(r) && !signs(r.Spec.Type) {
+		return fmt.Errorf("spec.type '%s' carries no signature, and annotation %s requires HMAC-SHA256: use %s or %s",
+			r.Spec.Type, meta.RequireSHA256Annotation, notificationv1.GitHubReceiver, notificationv1.GenericHMACReceiver)
+	}
 	supported := false
 	for _, t := range SupportedTypes {
 		supported = supported || t == r.Spec.Type
@@ -136,4 +159,19 @@ func validateSpec(r *notificationv1.Receiver) error {
 	}
 	_, err := targetsOf(r)
 	return err
+}
+
+// requireSHA256 reports whether the Receiver asks for SHA-256 signatures (see
+// meta.RequireSHA256Annotation and docs/receiver.md for why it is an annotation).
+func requireSHA256(r *notificationv1.Receiver) bool {
+	return r.GetAnnotations()[meta.RequireSHA256Annotation] == "true"
+}
+
+// signs reports whether calls of a Receiver type carry an HMAC signature.
+func signs(typ string) bool {
+	switch typ {
+	case notificationv1.GitHubReceiver, notificationv1.GenericHMACReceiver, notificationv1.BitbucketReceiver:
+		return true
+	}
+	return false
 }

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/tugboatcd/tugboat/api/meta"
 	notificationv1 "github.com/tugboatcd/tugboat/api/notification/v1"
 )
 
@@ -73,8 +74,17 @@ type verdict struct {
 // verify authenticates c for a Receiver of type typ with token, and checks its event
 // against events (empty allows all). It returns an error wrapping errUnauthenticated or
 // errEventNotAllowed, with a message that never contains the token.
-func verify(typ string, token []byte, events []string, c call) (verdict, error) {
+//
+// With sha256Only (the Receiver's require-sha256 annotation), a SHA-1 signature is
+// refused and so is a type that carries no signature.
+func verify(typ string, token []byte, events []string, sha256Only bool, c call) (verdict, error) {
 	var v verdict
+	if sha256Only && !signs(typ) {
+		return v, fmt.Errorf("%w: receiver type '%s' carries no signature, and SHA-256 is required", errUnauthenticated, typ)
+	}
+	checkHMAC := func(signature string, body, token []byte, header string) error {
+		return checkHMAC(signature, body, token, header, sha256Only)
+	}
 	switch typ {
 	case notificationv1.GenericReceiver:
 		// The secret path is the only credential, as in Flux.
@@ -148,7 +158,7 @@ func checkToken(got string, token []byte, header string) error {
 
 // checkHMAC verifies a signature of the form '<algorithm>=<hex>' (sha1, sha256 or
 // sha512, the prefixes GitHub and Flux's generic-hmac accept) over body keyed by token.
-func checkHMAC(signature string, body, token []byte, header string) error {
+func checkHMAC(signature string, body, token []byte, header string, sha256Only bool) error {
 	if signature == "" {
 		return fmt.Errorf("%w: header %s is missing", errUnauthenticated, header)
 	}
@@ -159,6 +169,9 @@ func checkHMAC(signature string, body, token []byte, header string) error {
 	var h func() hash.Hash
 	switch algorithm {
 	case "sha1":
+		if sha256Only {
+			return fmt.Errorf("%w: header %s is signed with sha1, and the Receiver requires sha256 (%s)", errUnauthenticated, header, meta.RequireSHA256Annotation)
+		}
 		h = sha1.New
 	case "sha256":
 		h = sha256.New

@@ -36,7 +36,25 @@ func TestVerify(t *testing.T) {
 		wantMsg string
 		ping    bool
 		event   string
+		sha256  bool // the Receiver's require-sha256 annotation
 	}{
+		"with SHA-256 required a GitHub push signed with SHA-256 is accepted": {
+			typ: "github", sha256: true,
+			header: headers(headerGitHubSignature256, vectorSHA256, headerGitHubEvent, "push"), event: "push",
+		},
+		"with SHA-256 required a GitHub push signed only with SHA-1 is refused": {
+			typ: "github", sha256: true,
+			header:  headers(headerGitHubSignature, vectorSHA1, headerGitHubEvent, "push"),
+			wantErr: errUnauthenticated, wantMsg: "signed with sha1, and the Receiver requires sha256",
+		},
+		"with SHA-256 required a generic call without signature is refused": {
+			typ: "generic", sha256: true,
+			wantErr: errUnauthenticated, wantMsg: "carries no signature",
+		},
+		"with SHA-256 required a GitLab token is refused": {
+			typ: "gitlab", sha256: true, header: headers(headerGitLabToken, vectorToken, headerGitLabEvent, "Push Hook"),
+			wantErr: errUnauthenticated, wantMsg: "carries no signature",
+		},
 		"a GitHub push signed with SHA-256 is accepted": {
 			typ: "github", events: []string{"push"},
 			header: headers(headerGitHubSignature256, vectorSHA256, headerGitHubEvent, "push"), event: "push",
@@ -148,7 +166,7 @@ func TestVerify(t *testing.T) {
 			if body == "" {
 				body = vectorBody
 			}
-			v, err := verify(tc.typ, []byte(vectorToken), tc.events, call{header: tc.header, body: []byte(body)})
+			v, err := verify(tc.typ, []byte(vectorToken), tc.events, tc.sha256, call{header: tc.header, body: []byte(body)})
 			switch {
 			case tc.wantErr == nil && err != nil:
 				t.Fatalf("unexpected error: %v", err)
