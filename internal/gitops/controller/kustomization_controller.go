@@ -50,7 +50,7 @@ type KustomizationReconciler struct {
 	Tenancy  Tenancy
 	checks   []reconcile.Check[*kustomizev1.Kustomization]
 	recorder reconcile.Recorder
-	watcher    *watcher
+	watcher  *watcher
 	// builds keeps kustomize's output for Kustomizations that build the same path of
 	// the same tree with the same kustomize settings (see build.Cache).
 	builds *build.Cache

@@ -23,7 +23,7 @@ import (
 // the controller patches them with its own rights, so a Receiver naming any kind
 // (a Deployment, a Secret) would let whoever writes Receivers annotate anything.
 var gitopsKinds = map[schema.GroupKind]bool{
-	{Group: "source.toolkit.fluxcd.io", Kind: "GitRepository"}:   true,
+	{Group: "source.toolkit.fluxcd.io", Kind: "GitRepository"}:    true,
 	{Group: "kustomize.toolkit.fluxcd.io", Kind: "Kustomization"}: true,
 }
 
