@@ -49,8 +49,24 @@ lint: ## Run golangci-lint and the generated-files check
 generate: ## Regenerate deepcopy functions and CRDs from the Go types in api/
 	api/hack/generate.sh
 
+# FUZZTIME is how long `make fuzz` runs each fuzz target.
+FUZZTIME ?= 60s
+# FUZZ_TARGETS are package:FuzzName pairs; their seed corpora (testdata/fuzz) run in `make test`.
+FUZZ_TARGETS := \
+	./internal/observe/collect:FuzzParseCRILine \
+	./internal/gitops/receiver:FuzzVerify \
+	./internal/gitops/build:FuzzBuildManifests \
+	./internal/observe/kql:FuzzParse
+
+.PHONY: fuzz
+fuzz: ## Run each fuzz target for FUZZTIME (60s); a crasher is written to the package's testdata/fuzz
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		echo "fuzz $${t#*:} in $${t%%:*} for $(FUZZTIME)"; \
+		go test -run='^$$' -fuzz="^$${t#*:}$$" -fuzztime=$(FUZZTIME) -parallel=2 "$${t%%:*}"; \
+	done
+
 .PHONY: bench
-bench: cluster clickhouse node-prereqs ## Run the Go benchmarks (GitOps shape vs the apiserver's floor, control-plane start, ...); results in docs/benchmarks.md
+bench: cluster clickhouse node-prereqs fuzz ## Run the Go benchmarks (GitOps shape vs the apiserver's floor, control-plane start, ...); results in docs/benchmarks.md
 	go test -run='^$$' -bench=. -timeout=120m ./...
 
 .PHONY: clean
