@@ -65,8 +65,16 @@ fuzz: ## Run each fuzz target for FUZZTIME (60s); a crasher is written to the pa
 		go test -run='^$$' -fuzz="^$${t#*:}$$" -fuzztime=$(FUZZTIME) -parallel=2 "$${t%%:*}"; \
 	done
 
+# KILL_ROUNDS is how many times `make faults` SIGKILLs the controller mid-apply.
+KILL_ROUNDS ?= 100
+
+.PHONY: faults
+faults: cluster ## Kill the controller KILL_ROUNDS (100) times at random points of a 500-object apply (make test runs 6)
+	TUGBOAT_KILL_ROUNDS=$(KILL_ROUNDS) go test -count=1 -timeout=60m -v \
+		-run='^TestAControllerSIGKILLedAtRandomPointsConvergesEveryTime$$' ./internal/gitops/controller
+
 .PHONY: bench
-bench: cluster clickhouse node-prereqs fuzz ## Run the Go benchmarks (GitOps shape vs the apiserver's floor, control-plane start, ...); results in docs/benchmarks.md
+bench: cluster clickhouse node-prereqs fuzz faults ## Run the Go benchmarks (GitOps shape vs the apiserver's floor, control-plane start, ...); results in docs/benchmarks.md
 	go test -run='^$$' -bench=. -timeout=120m ./...
 
 .PHONY: clean
