@@ -45,6 +45,7 @@ type Server struct {
 	listener net.Listener
 	http     *http.Server
 	url      string
+	fault    Fault
 
 	uploadPacks  atomic.Int64
 	receivePacks atomic.Int64
@@ -91,7 +92,7 @@ func (s *Server) CACert() []byte {
 func (s *Server) Root() string { return s.root }
 
 // Start listens on 127.0.0.1 with a random port and returns the base URL,
-// e.g. "http://127.0.0.1:41234".
+// e.g. "http://127.0.0.1:41234". After Close it listens on the same address.
 func (s *Server) Start() (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -116,9 +117,15 @@ func (s *Server) Start() (string, error) {
 		},
 		InheritEnv: []string{"PATH", "HOME"},
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	// After Close, listen on the same address again, so that clients see the
+	// server come back rather than move.
+	addr := "127.0.0.1:0"
+	if s.url != "" {
+		addr = strings.TrimPrefix(s.url, "http://")
+	}
+	l, err := net.Listen("tcp", addr)
 	if err != nil {
-		return "", fmt.Errorf("failed to listen on 127.0.0.1: %w", err)
+		return "", fmt.Errorf("failed to listen on %s: %w", addr, err)
 	}
 	s.url = "http://" + l.Addr().String()
 	if s.tls {
@@ -200,6 +207,9 @@ func (s *Server) ResetStats() {
 
 func (s *Server) handler(backend http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.faulted(w, r) {
+			return
+		}
 		if !s.authorized(r) {
 			s.rejected.Add(1)
 			w.Header().Set("WWW-Authenticate", `Basic realm="gitserver"`)
