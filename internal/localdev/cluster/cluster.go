@@ -82,6 +82,8 @@ type Cluster struct {
 	procs     []*process
 	node      *realNode
 	nodeLock  *os.File // held from Start to Stop with RealNode
+	st        state    // the ports, kept for RestartControlPlane
+	nodeIP    string   // the real node's address; empty without one
 	failed    chan error
 	stopOnce  sync.Once
 	stopping  chan struct{}
@@ -190,6 +192,7 @@ func (c *Cluster) start(ctx context.Context) error {
 		return err
 	}
 	afterPortsPicked(st)
+	c.st = st
 	c.Server = "https://127.0.0.1:" + strconv.Itoa(st.APIServerPort)
 	c.Kubeconfig = c.path("kubeconfig")
 	for _, id := range clientIdentities {
@@ -218,18 +221,12 @@ func (c *Cluster) start(ctx context.Context) error {
 		return err
 	}
 	c.progress("starting kube-apiserver %s on %s", KubernetesVersion, c.Server)
-	var nodeIP string
 	if c.opts.RealNode {
-		if nodeIP, err = hostIP(); err != nil {
+		if c.nodeIP, err = hostIP(); err != nil {
 			return err
 		}
 	}
-	apiArgs := apiServerArgs(c.Dir, st, nodeIP)
-	if c.opts.KubeletAPI || c.opts.RealNode {
-		// kwok's nodes and the real node have a Hostname address that resolves nowhere.
-		apiArgs = append(apiArgs, "--kubelet-preferred-address-types=InternalIP")
-	}
-	api, err := c.run("kube-apiserver", append(apiArgs, c.opts.ExtraAPIServerArgs...))
+	api, err := c.run("kube-apiserver", c.apiServerArgs())
 	if err != nil {
 		return err
 	}
@@ -237,10 +234,7 @@ func (c *Cluster) start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("failed to create client: %w", err)
 	}
-	if err := waitUntil(ctx, api, "kube-apiserver /readyz", func(ctx context.Context) error {
-		_, err := clients.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
-		return err
-	}); err != nil {
+	if err := waitReadyz(ctx, api, clients); err != nil {
 		return err
 	}
 	if c.opts.Workloads {
@@ -317,21 +311,30 @@ func (c *Cluster) runExternal(name, program string, args []string) (*process, er
 // attempt, which exited or were stopped on purpose, are never reported.
 func (c *Cluster) watchComponents() {
 	for _, p := range c.procs {
-		go func() {
-			select {
-			case <-p.exited:
-				select {
-				case <-c.stopping:
-				default:
-					select {
-					case c.failed <- p.exitError():
-					default:
-					}
-				}
-			case <-c.stopping:
-			}
-		}()
+		c.watch(p)
 	}
+}
+
+// watch reports the exit of p on c.failed unless the cluster is stopping or p was
+// stopped on purpose by RestartControlPlane.
+func (c *Cluster) watch(p *process) {
+	go func() {
+		select {
+		case <-p.exited:
+			select {
+			case <-c.stopping:
+			default:
+				if p.restarted.Load() {
+					return
+				}
+				select {
+				case c.failed <- p.exitError():
+				default:
+				}
+			}
+		case <-c.stopping:
+		}
+	}()
 }
 
 // Failed delivers an error when a component exits while the cluster is meant to run.

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -21,6 +22,8 @@ type process struct {
 	logPath string
 	exited  chan struct{} // closed once the process has been reaped
 	err     error         // Wait's result, valid after exited is closed
+	// restarted is set before RestartControlPlane stops the process on purpose.
+	restarted atomic.Bool
 }
 
 // startProcess starts binary as component name (the multi-call binary dispatches on its
