@@ -68,7 +68,7 @@ func TestTheApiserverAndEtcdRestartedMidReconcileRecovers(t *testing.T) {
 	// Not waitKustomization's 90 s: the reconcile failed fast and often while the
 	// control plane was down, and the workqueue's exponential backoff (5 ms doubling
 	// per failure) may put the next attempt a minute or more after it is back. One
-	// run of this test out of three waited longer than 90 s.
+	// of the first two runs of this test waited longer than 90 s.
 	var k kustomizev1.Kustomization
 	if err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 4*time.Minute, true, func(ctx context.Context) (bool, error) {
 		err := k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: "app"}, &k)

@@ -44,8 +44,9 @@ func killEnv(t *testing.T, name string, def int) int {
 //
 // A round costs about 8-12 s on the 2-core test machine (a controller start, a fetch,
 // a build and an apply of 500 objects, the restart's apply), so `make test` runs 6
-// rounds (about a minute, a different seed each run); `make faults` (part of `make bench`) runs the issue's 100 with
-// TUGBOAT_KILL_ROUNDS=100. TUGBOAT_KILL_SEED replays a failed run: the seed is logged.
+// rounds (about a minute, a different seed each run); `make faults` (part of
+// `make bench`) runs the issue's 100 with TUGBOAT_KILL_ROUNDS=100.
+// TUGBOAT_KILL_SEED replays a failed run: the seed is logged.
 func TestAControllerSIGKILLedAtRandomPointsConvergesEveryTime(t *testing.T) {
 	const (
 		kept    = 475 // in every revision, changed by each
