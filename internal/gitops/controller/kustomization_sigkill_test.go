@@ -147,6 +147,9 @@ func TestAControllerSIGKILLedAtRandomPointsConvergesEveryTime(t *testing.T) {
 			t.Fatalf("round %d: the inventory has %d entries, want %d", r, n, total)
 		}
 		checkAfterKill(t, r, ns, revision(r), uids, unowned)
+		if testing.Verbose() {
+			t.Logf("round %d: killed after %d objects, converged", r, landed)
+		}
 	}
 	t.Logf("killed after %v objects of each round's revision had landed", killedAt)
 }
