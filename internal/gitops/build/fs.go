@@ -502,9 +502,6 @@ func (s *snapshotFS) ReadFile(p string) ([]byte, error) {
 			return nil, errOpenAPI
 		}
 	}
-	if err := checkAliases(r, data); err != nil {
-		return nil, err
-	}
 	return bytes.Clone(data), nil
 }
 
