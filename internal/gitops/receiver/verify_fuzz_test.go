@@ -36,7 +36,8 @@ func FuzzVerify(f *testing.F) {
 		if allowed != "" {
 			events = strings.Split(allowed, ",")
 		}
-		for _, typ := range SupportedTypes {
+		for _, c := range fuzzVerifyCases() {
+			typ := c.typ
 			h := headers(
 				headerSignature, sig,
 				headerGitHubSignature256, sig,
@@ -46,7 +47,7 @@ func FuzzVerify(f *testing.F) {
 				headerGitLabEvent, event,
 				headerBitbucketEvent, event,
 			)
-			v, err := verify(typ, []byte(token), events, call{header: h, body: []byte(body)})
+			v, err := verify(typ, []byte(token), events, c.sha256Only, call{header: h, body: []byte(body)})
 			if err != nil {
 				if !errors.Is(err, errUnauthenticated) && !errors.Is(err, errEventNotAllowed) {
 					t.Fatalf("%s: verify returned an unclassified error: %v", typ, err)
@@ -89,4 +90,21 @@ func signedBy(sig, token, body string) bool {
 	mac.Write([]byte(body))
 	want, err := hex.DecodeString(digest)
 	return err == nil && bytes.Equal(mac.Sum(nil), want)
+}
+
+// fuzzVerifyCase is one way verify is called: a Receiver type, with or without the
+// require-sha256 annotation.
+type fuzzVerifyCase struct {
+	typ        string
+	sha256Only bool
+}
+
+// fuzzVerifyCases is every supported type, each with and without require-sha256, so
+// both paths of verify see every input.
+func fuzzVerifyCases() []fuzzVerifyCase {
+	var cases []fuzzVerifyCase
+	for _, typ := range SupportedTypes {
+		cases = append(cases, fuzzVerifyCase{typ, false}, fuzzVerifyCase{typ, true})
+	}
+	return cases
 }

@@ -108,7 +108,7 @@ func (s *Suite) startOnce() error {
 	}
 	if s.opts.Git {
 		var stopGit func()
-		if s.Git, stopGit, err = gitServer(); err != nil {
+		if s.Git, stopGit, err = GitServer(); err != nil {
 			return fmt.Errorf("failed to start the Git server: %w", err)
 		}
 		s.stops = append(s.stops, stopGit)

@@ -40,9 +40,9 @@ func Namespace(t testing.TB, c client.Client) string {
 	return name
 }
 
-// gitServer starts a Git smart-HTTP server over a new temporary directory; stop closes
+// GitServer starts a Git smart-HTTP server over a new temporary directory; stop closes
 // it and removes the directory.
-func gitServer() (srv *gitserver.Server, stop func(), err error) {
+func GitServer() (srv *gitserver.Server, stop func(), err error) {
 	root, err := os.MkdirTemp("", "tugboat-git-")
 	if err != nil {
 		return nil, nil, err
