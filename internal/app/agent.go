@@ -3,46 +3,114 @@ package app
 import (
 	"context"
 	"errors"
+	"strings"
 
 	"k8s.io/client-go/rest"
+	"k8s.io/klog/v2"
 
 	"github.com/tugboatcd/tugboat/internal/observe/collect"
+	"github.com/tugboatcd/tugboat/internal/observe/otlp"
 	"github.com/tugboatcd/tugboat/internal/observe/store"
 )
 
 // AgentOptions configure the agent process (`tugboat agent`).
 type AgentOptions struct {
-	// Collect chooses and configures the collectors.
+	// Collect chooses and configures the collectors; with no collector only the OTLP
+	// receivers run, and no cluster is needed.
 	Collect collect.Options
 	// DataDir holds the embedded DuckDB store, unless ClickHouseDSN names a server.
 	DataDir       string
 	ClickHouseDSN string
+	// OTLPGRPCAddr and OTLPHTTPAddr are the OTLP receivers' addresses; "" turns one off.
+	OTLPGRPCAddr, OTLPHTTPAddr string
+	// Listening, if set, is called once the receivers are bound, with where they
+	// listen ("" when both are off).
+	Listening func(where string)
 }
 
-// Agent is the agent process: the collectors and the store they fill.
+// Agent is the agent process: the collectors and OTLP receivers, and the store they fill.
 type Agent struct {
 	Options AgentOptions
 	counter collect.Counter
 }
 
-// Run opens the store, runs the collectors into it until ctx ends and closes the
-// store. Closing flushes its batches: what the collectors flushed on their way out is
-// stored when Run returns.
+// Run opens the store, runs the collectors and the OTLP receivers into it until ctx
+// ends and closes the store. The receivers answer a request only once it is stored, so
+// they finish before the store closes; closing flushes its batches, so what the
+// collectors flushed on their way out is stored when Run returns.
 func (a *Agent) Run(ctx context.Context, cfg *rest.Config) error {
-	if err := a.Options.Collect.Validate(); err != nil {
-		return err
+	o := a.Options
+	if len(o.Collect.Collect) > 0 {
+		if err := o.Collect.Validate(); err != nil {
+			return err
+		}
+	} else if o.OTLPGRPCAddr == "" && o.OTLPHTTPAddr == "" {
+		return errors.New("no collector and both OTLP receivers off leave the agent nothing to do")
 	}
-	st, err := openAgentStore(ctx, a.Options)
+	st, err := openAgentStore(ctx, o)
 	if err != nil {
 		return err
 	}
 	a.counter.Appender = st
-	runErr := collect.Run(ctx, cfg, &a.counter, a.Options.Collect)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	where, waitOTLP, err := startOTLP(ctx, cancel, &a.counter, o.OTLPGRPCAddr, o.OTLPHTTPAddr)
+	if err != nil {
+		return errors.Join(err, st.Close())
+	}
+	if o.Listening != nil {
+		o.Listening(where)
+	}
+	var runErr error
+	if len(o.Collect.Collect) > 0 {
+		runErr = collect.Run(ctx, cfg, &a.counter, o.Collect)
+	} else {
+		<-ctx.Done() // only the OTLP receivers run, for apps outside a cluster
+	}
+	cancel()
+	runErr = errors.Join(runErr, waitOTLP())
 	return errors.Join(runErr, st.Close())
 }
 
 // Counts returns the rows stored so far per table, for progress.
 func (a *Agent) Counts() map[string]int { return a.counter.Counts() }
+
+// startOTLP binds the OTLP receivers (a taken port is an error now) and serves them
+// into app until ctx ends; a receiver that fails cancels the agent. where says where
+// they listen; wait returns once the requests in flight are stored.
+func startOTLP(ctx context.Context, cancel func(), app store.Appender, grpcAddr, httpAddr string) (where string, wait func() error, err error) {
+	if grpcAddr == "" && httpAddr == "" {
+		return "", func() error { return nil }, nil
+	}
+	r := otlp.New(app, otlp.Options{GRPCAddr: orOff(grpcAddr), HTTPAddr: orOff(httpAddr), Log: klog.FromContext(ctx).WithName("otlp")})
+	if err := r.Listen(); err != nil {
+		return "", nil, err
+	}
+	var parts []string
+	if a := r.GRPCAddr(); a != nil {
+		parts = append(parts, "gRPC "+a.String())
+	}
+	if a := r.HTTPAddr(); a != nil {
+		parts = append(parts, "HTTP "+a.String())
+	}
+	done := make(chan error, 1)
+	go func() {
+		err := r.Serve(ctx)
+		if err != nil {
+			cancel()
+		}
+		done <- err
+	}()
+	return strings.Join(parts, ", "), func() error { return <-done }, nil
+}
+
+// orOff spells an address that is off the way otlp.Options does.
+func orOff(addr string) string {
+	if addr == "" {
+		return "-"
+	}
+	return addr
+}
 
 // agentStore is what the agent writes to and closes.
 type agentStore interface {

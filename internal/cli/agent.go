@@ -13,9 +13,11 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"k8s.io/client-go/rest"
 
 	"github.com/tugboatcd/tugboat/internal/app"
 	"github.com/tugboatcd/tugboat/internal/observe/collect"
+	"github.com/tugboatcd/tugboat/internal/observe/otlp"
 )
 
 // agentFlags are `tugboat agent`'s flags.
@@ -23,6 +25,7 @@ type agentFlags struct {
 	node, logDir, dataDir, clickhouse, clusterName string
 	interval, inventoryInterval                    time.Duration
 	collect, eventTypes, eventReasons              []string
+	otlpGRPC, otlpHTTP                             string
 }
 
 func newAgentCommand(s streams) *cobra.Command {
@@ -32,7 +35,10 @@ func newAgentCommand(s streams) *cobra.Command {
 		Short: "Collect logs, metrics, events, inventory and delivery history into the tables",
 		Long: `Runs the collectors that fill the Container Insights tables (ContainerLogV2, Perf,
 InsightsMetrics, KubeEvents, KubePodInventory, KubeNodeInventory) and tugboat's
-delivery tables (TugboatReconciliations, TugboatDeployments).
+delivery tables (TugboatReconciliations, TugboatDeployments), and receives
+OpenTelemetry traces and logs over OTLP (gRPC on 4317, HTTP on 4318) into the
+Application Insights tables (AppRequests, AppDependencies, AppExceptions,
+AppTraces; see docs/traces.md).
 
 With --node it runs in node mode, as the DaemonSet in config/agent does: it tails the
 CRI log files under --log-dir and collects that node's metrics and inventory (by
@@ -52,15 +58,22 @@ or repeating log lines, events or deploy records. See docs/telemetry.md.`,
 			if err != nil {
 				return &exitError{code: ExitUsage, err: err}
 			}
-			cfg, err := s.kube.restConfig()
-			if err != nil {
-				return err
+			grpcAddr, httpAddr := f.otlpAddrs()
+			if len(o.Collect) == 0 && grpcAddr == "-" && httpAddr == "-" {
+				return usageErrorf("--collect none with both OTLP receivers off leaves nothing to do")
+			}
+			var cfg *rest.Config
+			if len(o.Collect) > 0 {
+				if cfg, err = s.kube.restConfig(); err != nil {
+					return err
+				}
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
-			agent := &app.Agent{Options: app.AgentOptions{Collect: o, DataDir: f.dataDir, ClickHouseDSN: f.clickhouse}}
+			agent := &app.Agent{Options: app.AgentOptions{Collect: o, DataDir: f.dataDir, ClickHouseDSN: f.clickhouse,
+				OTLPGRPCAddr: offToEmpty(grpcAddr), OTLPHTTPAddr: offToEmpty(httpAddr)}}
 			if interactive(s.out) {
-				go showAgentProgress(ctx, s, agent, o)
+				agent.Options.Listening = func(where string) { go showAgentProgress(ctx, s, agent, o, where) }
 			}
 			err = agent.Run(ctx, cfg)
 			if interactive(s.out) {
@@ -81,13 +94,42 @@ func (f *agentFlags) register(fl *pflag.FlagSet) {
 	fl.DurationVar(&f.interval, "interval", 30*time.Second, "metrics scrape interval")
 	fl.DurationVar(&f.inventoryInterval, "inventory-interval", time.Minute, "pod and node inventory snapshot interval")
 	fl.StringSliceVar(&f.collect, "collect", nil, "collectors to run: "+strings.Join(collect.AllCollectors, ",")+
-		" (default: logs,metrics,inventory in node mode, all out of cluster)")
+		" (default: logs,metrics,inventory in node mode, all out of cluster); none: only the OTLP receivers, no cluster needed")
 	fl.StringVar(&f.clusterName, "cluster-name", "kubernetes", "the ClusterName column")
 	fl.StringSliceVar(&f.eventTypes, "event-types", nil, "keep only events of these types, e.g. Warning (default: all)")
 	fl.StringSliceVar(&f.eventReasons, "event-reasons", nil, "keep only events with these reasons (default: all)")
+	fl.StringVar(&f.otlpGRPC, "otlp-grpc-addr", "", `OTLP/gRPC receiver address, "off" to disable (default: `+
+		otlp.DefaultGRPCAddr+` out of cluster, :4317 in node mode)`)
+	fl.StringVar(&f.otlpHTTP, "otlp-http-addr", "", `OTLP/HTTP receiver address, "off" to disable (default: `+
+		otlp.DefaultHTTPAddr+` out of cluster, :4318 in node mode)`)
+}
+
+// otlpAddrs resolves the receivers' addresses: loopback out of cluster,
+// where the agent runs beside the apps it serves; every interface in node
+// mode, where pods send to their node.
+func (f agentFlags) otlpAddrs() (grpcAddr, httpAddr string) {
+	pick := func(set, local, node string) string {
+		switch {
+		case set == "off":
+			return "-"
+		case set != "":
+			return set
+		case f.node != "":
+			return node
+		}
+		return local
+	}
+	return pick(f.otlpGRPC, otlp.DefaultGRPCAddr, ":4317"), pick(f.otlpHTTP, otlp.DefaultHTTPAddr, ":4318")
 }
 
 func (f agentFlags) options() (collect.Options, error) {
+	if len(f.collect) == 1 && f.collect[0] == "none" {
+		// The OTLP receivers alone: no cluster needed.
+		if f.dataDir == "" {
+			return collect.Options{}, errors.New("--data-dir is empty; the agent keeps its checkpoints there")
+		}
+		return collect.Options{}, nil
+	}
 	collectors := f.collect
 	if len(collectors) == 0 {
 		collectors = collect.AllCollectors
@@ -106,12 +148,19 @@ func (f agentFlags) options() (collect.Options, error) {
 	return o, o.Validate()
 }
 
-func showAgentProgress(ctx context.Context, s streams, agent *app.Agent, o collect.Options) {
+func showAgentProgress(ctx context.Context, s streams, agent *app.Agent, o collect.Options, otlpListening string) {
 	mode := "out of cluster"
 	if o.Node != "" {
 		mode = "node " + o.Node
 	}
-	fmt.Fprintf(s.out, "agent (%s) collecting %s; Ctrl-C to stop\n", mode, strings.Join(o.Collect, ","))
+	collecting := strings.Join(o.Collect, ",")
+	if collecting == "" {
+		mode, collecting = "no cluster", "nothing"
+	}
+	fmt.Fprintf(s.out, "agent (%s) collecting %s; Ctrl-C to stop\n", mode, collecting)
+	if otlpListening != "" {
+		fmt.Fprintf(s.out, "receiving OTLP traces and logs on %s\n", otlpListening)
+	}
 	t := time.NewTicker(2 * time.Second)
 	defer t.Stop()
 	for {
@@ -138,4 +187,12 @@ func countsLine(counts map[string]int) string {
 		parts = append(parts, fmt.Sprintf("%s %d", n, counts[n]))
 	}
 	return strings.Join(parts, ", ")
+}
+
+// offToEmpty turns otlpAddrs' "-" (off) into app.AgentOptions' "".
+func offToEmpty(addr string) string {
+	if addr == "-" {
+		return ""
+	}
+	return addr
 }

@@ -24,10 +24,13 @@ func TestAgentStoresAReconcile(t *testing.T) {
 	defer cancel()
 	var out, errOut bytes.Buffer
 	done := make(chan int, 1)
+	grpcAddr, httpAddr := freeAddr(t), freeAddr(t)
 	go func() {
 		done <- Execute(ctx, kubeArgs("", []string{"agent", "--data-dir", dataDir, "--collect", "inventory,delivery,events",
-			"--inventory-interval", "1s", "--cluster-name", "suite"}), &out, &errOut)
+			"--inventory-interval", "1s", "--cluster-name", "suite", "--otlp-grpc-addr", grpcAddr, "--otlp-http-addr", httpAddr}), &out, &errOut)
 	}()
+	// An app's spans sent to the agent's OTLP receivers, by the SDK's own exporters.
+	sent := sendSpansToAgent(t, grpcAddr, httpAddr)
 
 	wd, url := newRepo(t, "agent-"+ns, map[string]string{
 		"app/kustomization.yaml": "namespace: " + ns + "\nresources: [web.yaml]\n",
@@ -108,6 +111,17 @@ func TestAgentStoresAReconcile(t *testing.T) {
 	if n := res.Rows[0][0].(int64); n == 0 {
 		t.Error("no KubeNodeInventory rows")
 	}
+	res, err = st.Query(context.Background(), `AppRequests | where AppRoleName == "agent-test" | summarize by OperationId | sort by OperationId asc`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range res.Rows {
+		got = append(got, r[0].(string))
+	}
+	if strings.Join(got, " ") != strings.Join(sent, " ") {
+		t.Errorf("AppRequests operations %v, want the ones sent %v", got, sent)
+	}
 }
 
 // TestAgentShowsProgressOnATerminal: on a terminal the agent says what it collects,
@@ -118,12 +132,14 @@ func TestAgentShowsProgressOnATerminal(t *testing.T) {
 	code, shown := onTerminal(t, func(tty io.Writer) int {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		return Execute(ctx, kubeArgs("", []string{"agent", "--data-dir", dataDir, "--collect", "inventory", "--inventory-interval", "1s"}), tty, &errOut)
+		return Execute(ctx, kubeArgs("", []string{"agent", "--data-dir", dataDir, "--collect", "inventory", "--inventory-interval", "1s",
+			"--otlp-grpc-addr", "127.0.0.1:0", "--otlp-http-addr", "off"}), tty, &errOut)
 	})
 	if code != ExitOK {
 		t.Fatalf("exit code %d; stderr:\n%s", code, errOut.String())
 	}
-	for _, want := range []string{"agent (out of cluster) collecting inventory; Ctrl-C to stop", "stored KubeNodeInventory ", "stopped; stored KubeNodeInventory "} {
+	for _, want := range []string{"agent (out of cluster) collecting inventory; Ctrl-C to stop", "receiving OTLP traces and logs on gRPC 127.0.0.1:",
+		"stored KubeNodeInventory ", "stopped; stored KubeNodeInventory "} {
 		if !strings.Contains(shown, want) {
 			t.Errorf("the terminal did not show %q:\n%s", want, shown)
 		}

@@ -104,13 +104,9 @@ func runQueryIn(ctx context.Context, s streams, f queryFlags, query string) erro
 		if len(f.loads) > 0 || f.clickhouse != "" {
 			return usageErrorf("--server cannot be used with --load or --clickhouse")
 		}
-		token := ""
-		if f.tokenFile != "" {
-			b, err := os.ReadFile(f.tokenFile)
-			if err != nil {
-				return fmt.Errorf("failed to read --token-file: %w", err)
-			}
-			token = strings.TrimSpace(string(b))
+		token, err := readTokenFile(f.tokenFile)
+		if err != nil {
+			return err
 		}
 		res, err := queryServer(ctx, f.server, token, query)
 		if err != nil {
@@ -202,6 +198,18 @@ func loadFiles(ctx context.Context, loads []string) (store.Store, error) {
 }
 
 // queryServer posts the query to a controller's /api/v1/query.
+// readTokenFile reads the bearer token --token-file names; "" when it names none.
+func readTokenFile(path string) (string, error) {
+	if path == "" {
+		return "", nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("failed to read --token-file: %w", err)
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
 func queryServer(ctx context.Context, base, token, query string) (*store.JSONResult, error) {
 	body, err := json.Marshal(map[string]string{"query": query})
 	if err != nil {

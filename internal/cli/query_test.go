@@ -45,6 +45,30 @@ func TestQueryOverLoadedFiles(t *testing.T) {
 			args: []string{"--load", "Services=" + file("custom.csv"), "-o", "json",
 				`Services | extend Load = requests * p95_ms | where healthy or seen > datetime(2026-01-01T10:01:00Z)`},
 		},
+		"Application Insights, slowest operations by p50, p95, p99": {
+			args: append(appTables(file), `AppRequests | summarize Requests = count(), percentiles(DurationMs, 50, 95, 99) by Name
+| sort by percentile_DurationMs_95 desc`),
+		},
+		"Application Insights, failure rate by dependency target": {
+			args: append(appTables(file), `AppDependencies | summarize Calls = count(), Failed = countif(Success == false) by DependencyType, Target
+| extend FailureRate = 100.0 * Failed / Calls | sort by FailureRate desc, Target asc`),
+		},
+		"Application Insights, the application map as rows": {
+			args: append(appTables(file), `AppDependencies
+| join kind=inner (AppRequests | project ParentId = Id, Caller = AppRoleName) on ParentId
+| summarize Calls = count(), Failures = countif(Success == false), P95 = percentile(DurationMs, 95) by Caller, Target
+| sort by Target asc`),
+		},
+		"Application Insights, top exception types with a sample": {
+			args: append(appTables(file), "-o", "json", `AppExceptions
+| summarize Count = count(), arg_max(TimeGenerated, *) by ProblemId
+| project ProblemId, Count, Last = TimeGenerated, OuterMessage, Stack = tostring(Details[0].rawStack), OperationId`),
+		},
+		"Application Insights, failed requests with their exception": {
+			args: append(appTables(file), `AppRequests | where Success == false
+| join kind=inner (AppExceptions | project OperationId, ExceptionType, OuterMessage) on OperationId
+| project TimeGenerated, Name, ResultCode, ExceptionType, OperationId | sort by TimeGenerated asc`),
+		},
 		"a KQL error shows the line and a caret": {
 			args: []string{"--load", "ContainerLogV2=" + file("logs.jsonl"), "ContainerLogV2\n| summarize count() by PodNme"},
 			code: ExitError,
@@ -80,6 +104,12 @@ func TestQueryOverLoadedFiles(t *testing.T) {
 			golden(t, "query", strings.ReplaceAll(name, " ", "_"), got)
 		})
 	}
+}
+
+// appTables loads the Application Insights tables' fixtures.
+func appTables(file func(string) string) []string {
+	return []string{"--load", "AppRequests=" + file("apprequests.jsonl"), "--load", "AppDependencies=" + file("appdependencies.jsonl"),
+		"--load", "AppExceptions=" + file("appexceptions.jsonl")}
 }
 
 func TestQueryWithoutAStoreSaysWhatToDo(t *testing.T) {

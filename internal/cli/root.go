@@ -55,7 +55,7 @@ func NewRootCommand(out, errOut io.Writer) *cobra.Command {
 	s.kube = addKubeFlags(root)
 	root.AddCommand(newDevCommand(s), newControllerCommand(s), newVersionCommand(s))
 	root.AddCommand(newAgentCommand(s))
-	root.AddCommand(newQueryCommand(s))
+	root.AddCommand(newQueryCommand(s), newTraceCommand(s))
 	root.AddCommand(newImageCommand(s))
 	root.AddCommand(newDeployCommand(s), newRolloutCommand(s))
 	root.AddCommand(newInstallCommand(s), newUninstallCommand(s), newGetCommand(s), newCreateCommand(s),

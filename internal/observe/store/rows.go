@@ -166,6 +166,10 @@ var rowTypes = map[string]reflect.Type{
 	KubeEvents:             reflect.TypeFor[KubeEventsRow](),
 	TugboatReconciliations: reflect.TypeFor[TugboatReconciliationsRow](),
 	TugboatDeployments:     reflect.TypeFor[TugboatDeploymentsRow](),
+	AppRequests:            reflect.TypeFor[AppRequestsRow](),
+	AppDependencies:        reflect.TypeFor[AppDependenciesRow](),
+	AppExceptions:          reflect.TypeFor[AppExceptionsRow](),
+	AppTraces:              reflect.TypeFor[AppTracesRow](),
 }
 
 var (
@@ -180,6 +184,11 @@ func columnsOf(t reflect.Type) []kql.Column {
 	cols := make([]kql.Column, 0, t.NumField())
 	for i := range t.NumField() {
 		f := t.Field(i)
+		if f.Anonymous && f.Type.Kind() == reflect.Struct {
+			// An embedded struct (AppContext) adds its columns in place.
+			cols = append(cols, columnsOf(f.Type)...)
+			continue
+		}
 		name := f.Name
 		if tag := f.Tag.Get("kql"); tag != "" {
 			name = tag
@@ -217,16 +226,26 @@ func columnType(t reflect.Type, f reflect.StructField) kql.Type {
 // takes them; a nil *time.Time is null.
 func Row(row any) []any {
 	v := reflect.ValueOf(row)
-	out := make([]any, v.NumField())
-	for i := range out {
+	return appendRow(make([]any, 0, v.NumField()), v)
+}
+
+// appendRow appends the values of the row struct v to out, those of an embedded
+// struct in place.
+func appendRow(out []any, v reflect.Value) []any {
+	for i := range v.NumField() {
 		f := v.Field(i)
-		if f.Type() == timePtrType {
-			if !f.IsNil() {
-				out[i] = *f.Interface().(*time.Time)
+		switch {
+		case v.Type().Field(i).Anonymous && f.Kind() == reflect.Struct:
+			out = appendRow(out, f)
+		case f.Type() == timePtrType:
+			if f.IsNil() {
+				out = append(out, nil)
+			} else {
+				out = append(out, *f.Interface().(*time.Time))
 			}
-			continue
+		default:
+			out = append(out, f.Interface())
 		}
-		out[i] = f.Interface()
 	}
 	return out
 }

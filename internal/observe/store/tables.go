@@ -17,6 +17,13 @@ const (
 	KubeEvents             = "KubeEvents"
 	TugboatReconciliations = "TugboatReconciliations"
 	TugboatDeployments     = "TugboatDeployments"
+
+	// The workspace-based Application Insights tables (docs:
+	// azure-monitor-ref/tables/app*), filled from OTLP spans and logs.
+	AppRequests     = "AppRequests"
+	AppDependencies = "AppDependencies"
+	AppExceptions   = "AppExceptions"
+	AppTraces       = "AppTraces"
 )
 
 // Appender is what collectors write to. Rows are in the column order of the

@@ -1,0 +1,132 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+
+	"github.com/tugboatcd/tugboat/internal/observe/otlp"
+	"github.com/tugboatcd/tugboat/internal/observe/store"
+)
+
+const traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
+
+// storeTrace sends a two-service trace through the OTLP receiver into a
+// DuckDB store in dir, in two batches and out of order: the backend's spans
+// (the deepest first) before the frontend's request that caused them.
+func storeTrace(t *testing.T, dir string) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.OpenDuckDB(ctx, dir, store.Options{RetentionInterval: -1, DefaultRetention: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	srv := httptest.NewServer(otlp.New(st, otlp.Options{}).Handler())
+	defer srv.Close()
+
+	var tid pcommon.TraceID
+	copy(tid[:], mustHex(t, traceID))
+	t0 := pcommon.Timestamp(1_796_000_000_000_000_000)
+	at := func(msec float64) pcommon.Timestamp { return t0 + pcommon.Timestamp(msec*1e6) }
+	batch := func(service string) (ptrace.Traces, ptrace.SpanSlice) {
+		td := ptrace.NewTraces()
+		rs := td.ResourceSpans().AppendEmpty()
+		rs.Resource().Attributes().PutStr("service.name", service)
+		rs.Resource().Attributes().PutStr("k8s.pod.name", service+"-0")
+		return td, rs.ScopeSpans().AppendEmpty().Spans()
+	}
+	span := func(ss ptrace.SpanSlice, id, parent byte, kind ptrace.SpanKind, name string, from, to float64, attrs map[string]any) ptrace.Span {
+		s := ss.AppendEmpty()
+		s.SetTraceID(tid)
+		s.SetSpanID(pcommon.SpanID{0, 0, 0, 0, 0, 0, 0, id})
+		if parent != 0 {
+			s.SetParentSpanID(pcommon.SpanID{0, 0, 0, 0, 0, 0, 0, parent})
+		}
+		s.SetKind(kind)
+		s.SetName(name)
+		s.SetStartTimestamp(at(from))
+		s.SetEndTimestamp(at(to))
+		_ = s.Attributes().FromRaw(attrs)
+		return s
+	}
+	backend, bs := batch("backend")
+	q := span(bs, 4, 3, ptrace.SpanKindClient, "SELECT users", 31, 182, map[string]any{
+		"db.system.name": "postgresql", "db.namespace": "shop", "server.address": "db", "db.query.text": "SELECT * FROM users"})
+	q.Status().SetCode(ptrace.StatusCodeError)
+	ev := q.Events().AppendEmpty()
+	ev.SetName("exception")
+	ev.SetTimestamp(at(181))
+	_ = ev.Attributes().FromRaw(map[string]any{"exception.type": "*pgconn.PgError", "exception.message": "canceling statement due to statement timeout"})
+	api := span(bs, 3, 2, ptrace.SpanKindServer, "GET /api/users", 25, 190, map[string]any{
+		"http.request.method": "GET", "http.route": "/api/users", "http.response.status_code": int64(500)})
+	api.Status().SetCode(ptrace.StatusCodeError)
+	frontend, fs := batch("frontend")
+	span(fs, 1, 0, ptrace.SpanKindServer, "GET /", 0, 200, map[string]any{
+		"http.request.method": "GET", "http.route": "/", "http.response.status_code": int64(502)})
+	span(fs, 2, 1, ptrace.SpanKindClient, "GET", 20, 195, map[string]any{
+		"http.request.method": "GET", "url.full": "http://backend:8081/api/users", "http.response.status_code": int64(500)}).
+		Status().SetCode(ptrace.StatusCodeError)
+	span(fs, 5, 1, ptrace.SpanKindInternal, "render error page", 196, 199.5, nil)
+
+	for _, td := range []ptrace.Traces{backend, frontend} {
+		body, err := ptraceotlp.NewExportRequestFromTraces(td).MarshalProto()
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := http.Post(srv.URL+otlp.PathTraces, "application/x-protobuf", bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = res.Body.Close()
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("OTLP status %d", res.StatusCode)
+		}
+	}
+}
+
+func TestTraceShowsTheWaterfallOfAnOperation(t *testing.T) {
+	dir := t.TempDir()
+	storeTrace(t, dir)
+	tests := map[string]struct {
+		args []string
+		code int
+	}{
+		"a trace received out of order, as a waterfall": {args: []string{traceID}},
+		"the same trace as JSON":                        {args: []string{"-o", "json", traceID}},
+		"an operation id in capitals is the same id":    {args: []string{strings.ToUpper(traceID)}},
+		"an id that is not a trace id":                  {args: []string{`x" or 1 == 1`}, code: ExitUsage},
+		"an operation with no spans":                    {args: []string{"00000000000000000000000000000001"}, code: ExitError},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			r := mustRun(t, tc.code, "", append([]string{"trace", "--data-dir", dir}, tc.args...)...)
+			got := r.stdout
+			if tc.code != ExitOK {
+				got = r.stderr
+			}
+			file := strings.ReplaceAll(name, " ", "_")
+			if name == "an operation id in capitals is the same id" {
+				file = "a_trace_received_out_of_order,_as_a_waterfall"
+			}
+			golden(t, "trace", file, got)
+		})
+	}
+}
+
+func mustHex(t *testing.T, s string) []byte {
+	t.Helper()
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
