@@ -25,6 +25,11 @@ func TestEveryTableStartsWithTimeGenerated(t *testing.T) {
 // The row structs must keep the columns the tables have always had (Container
 // Insights' names and order; existing files and servers hold them): this is the
 // schema as it was written before it was derived from the structs.
+// appContext are the columns every Application Insights table ends with.
+const appContext = "OperationId:string OperationName:string ParentId:string SessionId:string UserId:string " +
+	"UserAuthenticatedId:string ClientIP:string SyntheticSource:string AppRoleName:string AppRoleInstance:string " +
+	"AppVersion:string SDKVersion:string ItemCount:int Properties:dynamic Measurements:dynamic"
+
 func TestTheRowStructsKeepTheColumns(t *testing.T) {
 	want := map[string]string{
 		ContainerLogV2: "TimeGenerated:datetime Computer:string ContainerId:string ContainerName:string " +
@@ -53,6 +58,15 @@ func TestTheRowStructsKeepTheColumns(t *testing.T) {
 		TugboatDeployments: "TimeGenerated:datetime Name:string Namespace:string Kind:string " +
 			"Workload:string Container:string ImageBefore:string ImageAfter:string Commit:string Actor:string " +
 			"Revision:long Result:string Message:string StartTime:datetime EndTime:datetime DurationMs:real",
+		AppRequests: "TimeGenerated:datetime Id:string Source:string Name:string Url:string " +
+			"Success:bool ResultCode:string DurationMs:real " + appContext,
+		AppDependencies: "TimeGenerated:datetime Id:string Target:string DependencyType:string " +
+			"Name:string Data:string Success:bool ResultCode:string DurationMs:real " + appContext,
+		AppExceptions: "TimeGenerated:datetime ProblemId:string HandledAt:string ExceptionType:string " +
+			"Message:string Assembly:string Method:string OuterType:string OuterMessage:string OuterAssembly:string " +
+			"OuterMethod:string InnermostType:string InnermostMessage:string InnermostAssembly:string " +
+			"InnermostMethod:string SeverityLevel:int Details:dynamic " + appContext,
+		AppTraces: "TimeGenerated:datetime Message:string SeverityLevel:int " + appContext,
 	}
 	got := Tables()
 	if len(got) != len(want) {
@@ -98,5 +112,31 @@ func TestRowFollowsTheColumnOrder(t *testing.T) {
 	ptr := KubePodInventoryRow{TimeGenerated: at, ContainerStartTime: &started}
 	if got := Row(ptr)[9]; got != started {
 		t.Errorf("ContainerStartTime = %v, want %v", got, started)
+	}
+}
+
+// Row gives one value per column, in column order, also for a row struct that embeds
+// another (the Application Insights tables embed AppContext).
+func TestRowGivesOneValuePerColumn(t *testing.T) {
+	for table, typ := range rowTypes {
+		vals := Row(reflect.New(typ).Elem().Interface())
+		if cols := Tables()[table]; len(vals) != len(cols) {
+			t.Errorf("%s: Row gives %d values for %d columns", table, len(vals), len(cols))
+		}
+	}
+	r := AppRequestsRow{Name: "GET /", AppContext: AppContext{OperationID: "op", Measurements: 1.5}}
+	vals := Row(r)
+	cols := Tables()[AppRequests]
+	at := func(name string) any {
+		for i, c := range cols {
+			if c.Name == name {
+				return vals[i]
+			}
+		}
+		t.Fatalf("no column %s", name)
+		return nil
+	}
+	if at("Name") != "GET /" || at("OperationId") != "op" || at("Measurements") != 1.5 {
+		t.Errorf("Row(%+v) = %v: values not at their columns", r, vals)
 	}
 }
