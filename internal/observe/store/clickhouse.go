@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"reflect"
 	"strings"
 	"time"
@@ -232,6 +233,12 @@ const (
 func (s *ClickHouse) queryError(ctx context.Context, err error) error {
 	if cerr := ctxError(ctx); cerr != nil {
 		return cerr
+	}
+	// The driver sets the connection's read deadline to the context's: its i/o
+	// timeout can fire a moment before the context itself says it is done.
+	var netErr net.Error
+	if _, ok := ctx.Deadline(); ok && errors.As(err, &netErr) && netErr.Timeout() {
+		return fmt.Errorf("failed to run query: it did not finish by its deadline: %w", context.DeadlineExceeded)
 	}
 	var ex *clickhouse.Exception
 	if errors.As(err, &ex) {
