@@ -58,7 +58,13 @@ func (pl *planner) join(r *relJoin) stage {
 	if r.kind == "innerunique" {
 		// Kusto's default join keeps one (arbitrary) left row per key.
 		if ch {
-			lsrc = cat("(SELECT * FROM ", left.src, " AS ", pl.alias(), " LIMIT 1 BY ", strings.Join(lkeys, ", "), ")")
+			// With a known row order, the first row of each key, as on DuckDB:
+			// LIMIT BY keeps the first rows in the order given.
+			order := ""
+			if len(left.order) > 0 {
+				order = " ORDER BY " + orderBy(left.order)
+			}
+			lsrc = cat("(SELECT * FROM ", left.src, " AS ", pl.alias(), order, " LIMIT 1 BY ", strings.Join(lkeys, ", "), ")")
 		} else {
 			// With a known row order, the first row of each key, as the
 			// documentation's examples show.

@@ -132,7 +132,7 @@ func compile(query string, schema kql.Schema, d kql.Dialect, now time.Time) (*kq
 	// The planner only emits one SELECT (with its common table expressions
 	// first); checking it here as well means no planner bug can make a
 	// query write.
-	if !(strings.HasPrefix(p.SQL, "SELECT ") || strings.HasPrefix(p.SQL, "WITH ")) || strings.Contains(p.SQL, ";") {
+	if !strings.HasPrefix(p.SQL, "SELECT ") && !strings.HasPrefix(p.SQL, "WITH ") || strings.Contains(p.SQL, ";") {
 		return nil, fmt.Errorf("failed to compile query: %w: the plan is not a single SELECT", kql.ErrInternal)
 	}
 	return p, nil
