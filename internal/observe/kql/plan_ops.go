@@ -110,7 +110,12 @@ func (pl *planner) renamed(in stage, copies []int) stage {
 		cols = append(cols, pl.internal("j"))
 		list = append(list, raw(quoteIdent(in.cols[i])+" AS "+quoteIdent(cols[len(cols)-1])))
 	}
-	return stage{src: pl.selectFrom(joinFrags(list, ", "), in, frag{}), cols: cols}
+	// The input's order columns come along, hidden, so that a join can still
+	// tell which row of a key came first.
+	for _, c := range hiddenCols(in.order) {
+		list = append(list, raw(quoteIdent(c)))
+	}
+	return stage{src: pl.selectFrom(joinFrags(list, ", "), in, frag{}), cols: cols, order: in.order}
 }
 
 func (pl *planner) union(r *relUnion) stage {
