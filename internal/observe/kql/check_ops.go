@@ -150,29 +150,43 @@ func namedPos(n NamedExpr) Pos {
 // inline replaces column references in e by the expressions that define
 // them (used by extend, whose items may refer to earlier items).
 func inline(e texpr, defs []texpr) texpr {
+	return rewriteExpr(e, func(x texpr) (texpr, bool) {
+		if c, ok := x.(*tColumn); ok {
+			return defs[c.idx], true
+		}
+		return nil, false
+	})
+}
+
+// rewriteExpr rebuilds e bottom-up, replacing each node for which leaf says so
+// (and not descending into it); nodes it leaves are copied with their children
+// rewritten.
+func rewriteExpr(e texpr, leaf func(texpr) (texpr, bool)) texpr {
+	if r, ok := leaf(e); ok {
+		return r
+	}
+	rec := func(x texpr) texpr { return rewriteExpr(x, leaf) }
 	switch e := e.(type) {
-	case *tColumn:
-		return defs[e.idx]
 	case *tBinary:
-		return &tBinary{op: e.op, l: inline(e.l, defs), r: inline(e.r, defs), t: e.t}
+		return &tBinary{op: e.op, l: rec(e.l), r: rec(e.r), t: e.t}
 	case *tUnary:
-		return &tUnary{op: e.op, x: inline(e.x, defs), t: e.t}
+		return &tUnary{op: e.op, x: rec(e.x), t: e.t}
 	case *tCall:
 		args := make([]texpr, len(e.args))
 		for i, a := range e.args {
-			args[i] = inline(a, defs)
+			args[i] = rec(a)
 		}
 		return &tCall{fn: e.fn, args: args, t: e.t}
 	case *tIn:
 		list := make([]texpr, len(e.list))
 		for i, a := range e.list {
-			list[i] = inline(a, defs)
+			list[i] = rec(a)
 		}
-		return &tIn{op: e.op, x: inline(e.x, defs), list: list}
+		return &tIn{op: e.op, x: rec(e.x), list: list}
 	case *tBetween:
-		return &tBetween{x: inline(e.x, defs), lo: inline(e.lo, defs), hi: inline(e.hi, defs), not: e.not}
+		return &tBetween{x: rec(e.x), lo: rec(e.lo), hi: rec(e.hi), not: e.not}
 	case *tPath:
-		return &tPath{x: inline(e.x, defs), path: e.path}
+		return &tPath{x: rec(e.x), path: e.path}
 	}
 	return e
 }

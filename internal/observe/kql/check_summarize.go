@@ -144,31 +144,12 @@ func (ck *checker) summarize(in relation, op *SummarizeOp) relation {
 // shiftAggRefs turns references to aggregate i into references to column
 // nkeys+i of the aggregate relation.
 func shiftAggRefs(e texpr, nkeys int) texpr {
-	switch e := e.(type) {
-	case *tAggRef:
-		return &tColumn{idx: nkeys + e.idx, t: e.t}
-	case *tBinary:
-		return &tBinary{op: e.op, l: shiftAggRefs(e.l, nkeys), r: shiftAggRefs(e.r, nkeys), t: e.t}
-	case *tUnary:
-		return &tUnary{op: e.op, x: shiftAggRefs(e.x, nkeys), t: e.t}
-	case *tCall:
-		args := make([]texpr, len(e.args))
-		for i, a := range e.args {
-			args[i] = shiftAggRefs(a, nkeys)
+	return rewriteExpr(e, func(x texpr) (texpr, bool) {
+		if a, ok := x.(*tAggRef); ok {
+			return &tColumn{idx: nkeys + a.idx, t: a.t}, true
 		}
-		return &tCall{fn: e.fn, args: args, t: e.t}
-	case *tIn:
-		list := make([]texpr, len(e.list))
-		for i, a := range e.list {
-			list[i] = shiftAggRefs(a, nkeys)
-		}
-		return &tIn{op: e.op, x: shiftAggRefs(e.x, nkeys), list: list}
-	case *tBetween:
-		return &tBetween{x: shiftAggRefs(e.x, nkeys), lo: shiftAggRefs(e.lo, nkeys), hi: shiftAggRefs(e.hi, nkeys), not: e.not}
-	case *tPath:
-		return &tPath{x: shiftAggRefs(e.x, nkeys), path: e.path}
-	}
-	return e
+		return nil, false
+	})
 }
 
 func containsAggRef(e texpr) bool {
