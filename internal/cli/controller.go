@@ -11,6 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/tugboatcd/tugboat/internal/app"
+	"github.com/tugboatcd/tugboat/internal/gitops/controller"
 	"github.com/tugboatcd/tugboat/internal/observe/queryapi"
 )
 
@@ -59,6 +60,9 @@ the GOGC environment variable says otherwise.`,
 		"ServiceAccount (in the Kustomization's namespace) a Kustomization without serviceAccountName applies and prunes as (default: the controller's own identity)")
 	f.BoolVar(&o.Controller.Tenancy.NoCrossNamespaceRefs, "no-cross-namespace-refs", false,
 		"refuse sourceRef and dependsOn that name another namespace (Ready=False, reason AccessDenied)")
+	f.DurationVar(&o.Controller.MinRetryDelay, "min-retry-delay", controller.DefaultMinRetryDelay,
+		"first wait before retrying a reconcile that failed on an unreachable apiserver or Git server; doubles per failure")
+	f.DurationVar(&o.Controller.MaxRetryDelay, "max-retry-delay", controller.DefaultMaxRetryDelay, "longest wait between such retries")
 	f.StringVar(&o.ReceiverAddr, "receiver-bind-address", ":9292", `address of the Receivers' webhooks, /hook/... ("0" disables)`)
 	f.StringVar(&o.HTTP.Addr, "http-bind-address", queryapi.DefaultAddr, `address of the HTTP API, /api/v1/query ("0" disables)`)
 	f.StringSliceVar(&o.HTTP.AllowedHosts, "http-allowed-hosts", nil, "host names the HTTP API answers for besides localhost and IP addresses (e.g. its Service's DNS names)")

@@ -13,12 +13,12 @@ import (
 
 // SetupWithManager registers the GitRepository reconciler: it reacts to spec changes
 // and to the reconcile-request annotation, not to its own status patches.
-func (r *GitRepositoryReconciler) SetupWithManager(mgr ctrl.Manager, concurrent int, artifacts chan<- event.GenericEvent) error {
+func (r *GitRepositoryReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options, artifacts chan<- event.GenericEvent) error {
 	r.recorder = reconcile.Recorder{Events: mgr.GetEventRecorder("tugboat-source")}
 	r.artifacts = artifacts
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&sourcev1.GitRepository{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
-		WithOptions(controller.Options{MaxConcurrentReconciles: concurrent}).
+		WithOptions(opts).
 		Named("gitrepository").
 		Complete(r)
 }

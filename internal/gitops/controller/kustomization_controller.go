@@ -156,7 +156,7 @@ func (r *KustomizationReconciler) reconcile(ctx context.Context, obj *kustomizev
 
 	vars, err := PostBuildVars(ctx, r.Client, obj)
 	if err != nil {
-		return reconcile.Outcome{Ready: metav1.ConditionFalse, Reason: meta.BuildFailedReason, Message: err.Error(), Requeue: retry}, ""
+		return reconcile.Failed(meta.BuildFailedReason, err, retry), ""
 	}
 	key := client.ObjectKeyFromObject(obj).String()
 	st, err := r.build(obj, snap, vars)
@@ -170,7 +170,7 @@ func (r *KustomizationReconciler) reconcile(ctx context.Context, obj *kustomizev
 
 	mgr, err := r.manager(obj)
 	if err != nil {
-		return reconcile.Outcome{Ready: metav1.ConditionFalse, Reason: meta.ReconciliationFailedReason, Message: err.Error(), Requeue: retry}, st.digest
+		return reconcile.Failed(meta.ReconciliationFailedReason, err, retry), st.digest
 	}
 	owner := apply.Owner{Name: obj.Name, Namespace: obj.Namespace}
 	objects, err := st.objects()
@@ -179,7 +179,7 @@ func (r *KustomizationReconciler) reconcile(ctx context.Context, obj *kustomizev
 	}
 	changes, err := mgr.Apply(ctx, owner, objects, apply.Options{Force: obj.Spec.Force})
 	if err != nil {
-		return reconcile.Outcome{Ready: metav1.ConditionFalse, Reason: meta.ReconciliationFailedReason, Message: err.Error(), Requeue: retry}, st.digest
+		return reconcile.Failed(meta.ReconciliationFailedReason, err, retry), st.digest
 	}
 	if err := r.watcher.track(ctx, key, st.manifests); err != nil {
 		log.FromContext(ctx).Error(err, "failed to watch managed objects; drift will be corrected at the interval")
@@ -210,7 +210,7 @@ func (r *KustomizationReconciler) reconcile(ctx context.Context, obj *kustomizev
 	st.noteChanges(revision, changeList(changes).Format())
 	if pruneErr != nil {
 		r.flushChanges(obj, st)
-		return reconcile.Outcome{Ready: metav1.ConditionFalse, Reason: meta.PruneFailedReason, Message: pruneErr.Error(), Requeue: retry}, st.digest
+		return reconcile.Failed(meta.PruneFailedReason, pruneErr, retry), st.digest
 	}
 
 	o = r.health(ctx, obj, st, revision)

@@ -43,7 +43,7 @@ const buildCacheBytes int64 = 8 << 20
 // reconcile-request changes, a new snapshot of its source (sent in process by the
 // GitRepository reconciler), a dependency becoming Ready, and drift or progress of the
 // objects it applied (from the watcher).
-func (r *KustomizationReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, concurrent int, artifacts <-chan event.GenericEvent) error {
+func (r *KustomizationReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, opts controller.Options, artifacts <-chan event.GenericEvent) error {
 	r.recorder = reconcile.Recorder{Events: mgr.GetEventRecorder("tugboat-kustomize")}
 	r.checks = kustomizationChecks(r.Tenancy)
 	r.state = map[string]*kustomizationState{}
@@ -105,7 +105,7 @@ func (r *KustomizationReconciler) SetupWithManager(ctx context.Context, mgr ctrl
 				enqueueWake(q, w.req, w.drifted || r.hasDependants(ctx, w.req.NamespacedName))
 			},
 		})).
-		WithOptions(controller.Options{MaxConcurrentReconciles: concurrent}).
+		WithOptions(opts).
 		Named("kustomization").
 		Complete(r)
 }

@@ -8,12 +8,15 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	crreconcile "sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	kustomizev1 "github.com/tugboatcd/tugboat/api/kustomize/v1"
 	sourcev1 "github.com/tugboatcd/tugboat/api/source/v1"
@@ -47,6 +50,27 @@ type Options struct {
 	// Tenancy locks tenants in (Flux's --default-service-account and
 	// --no-cross-namespace-refs).
 	Tenancy Tenancy
+	// MinRetryDelay and MaxRetryDelay bound the backoff of a reconcile that failed on
+	// something that may pass by itself (the apiserver or a Git server unreachable):
+	// it is retried after MinRetryDelay, doubling per failure up to MaxRetryDelay.
+	// Flux's --min-retry-delay and --max-retry-delay, with its defaults (750ms, 15m).
+	MinRetryDelay, MaxRetryDelay time.Duration
+}
+
+// Flux's defaults for the retry backoff (runtime/controller in fluxcd/pkg).
+const (
+	DefaultMinRetryDelay = 750 * time.Millisecond
+	DefaultMaxRetryDelay = 15 * time.Minute
+)
+
+// controllerOptions are the workqueue settings every GitOps controller shares: o's
+// concurrency, and a per-object exponential backoff between o's retry delays in place
+// of controller-runtime's (5 ms doubling to 1000 s, beside a 10/s bucket for all).
+func controllerOptions(o Options) controller.Options {
+	return controller.Options{
+		MaxConcurrentReconciles: o.Concurrent,
+		RateLimiter:             workqueue.NewTypedItemExponentialFailureRateLimiter[crreconcile.Request](o.MinRetryDelay, o.MaxRetryDelay),
+	}
 }
 
 // NewManager builds the controller-runtime manager with the GitRepository and
@@ -58,6 +82,15 @@ func NewManager(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager,
 	}
 	if o.LeaderElectionID == "" {
 		o.LeaderElectionID = "tugboat-controller-leader"
+	}
+	if o.MinRetryDelay <= 0 {
+		o.MinRetryDelay = DefaultMinRetryDelay
+	}
+	if o.MaxRetryDelay <= 0 {
+		o.MaxRetryDelay = DefaultMaxRetryDelay
+	}
+	if o.MaxRetryDelay < o.MinRetryDelay {
+		return nil, fmt.Errorf("--max-retry-delay %s is shorter than --min-retry-delay %s", o.MaxRetryDelay, o.MinRetryDelay)
 	}
 	byObject := map[client.Object]cache.ByObject{}
 	if o.WatchLabelSelector != "" {
@@ -110,11 +143,11 @@ func NewManager(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager,
 	// the Kustomization controller's intake.
 	artifacts := make(chan event.GenericEvent, 4096)
 	git := &GitRepositoryReconciler{Client: mgr.GetClient(), Git: source.NewClient(), Store: store}
-	if err := git.SetupWithManager(mgr, o.Concurrent, artifacts); err != nil {
+	if err := git.SetupWithManager(mgr, controllerOptions(o), artifacts); err != nil {
 		return nil, fmt.Errorf("failed to set up the GitRepository controller: %w", err)
 	}
 	ks := &KustomizationReconciler{Client: mgr.GetClient(), RESTConfig: cfg, Store: store, Tenancy: o.Tenancy}
-	if err := ks.SetupWithManager(ctx, mgr, o.Concurrent, artifacts); err != nil {
+	if err := ks.SetupWithManager(ctx, mgr, controllerOptions(o), artifacts); err != nil {
 		return nil, fmt.Errorf("failed to set up the Kustomization controller: %w", err)
 	}
 	return mgr, nil

@@ -8,6 +8,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/tugboatcd/tugboat/api/meta"
+	"github.com/tugboatcd/tugboat/internal/kube"
 )
 
 // Object is what every tugboat kind offers the shared shape.
@@ -27,6 +28,18 @@ type Outcome struct {
 	// Interim marks a progress report that need not be written: the next verdict is
 	// expected within the requeue, and its status write will say it all.
 	Interim bool
+}
+
+// Failed is the outcome of a step that failed on err: Ready=False with reason, looked
+// at again after retry (the object's retryInterval) or, when err says the apiserver
+// could not answer now (kube.Transient), retried with the workqueue's backoff, so a
+// control plane restart costs seconds, not an interval.
+func Failed(reason string, err error, retry time.Duration) Outcome {
+	o := Outcome{Ready: metav1.ConditionFalse, Reason: reason, Message: err.Error(), Requeue: retry}
+	if kube.Transient(err) {
+		o.Err = err
+	}
+	return o
 }
 
 // Result turns an outcome into what controller-runtime expects.

@@ -2,12 +2,15 @@ package reconcile
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	"github.com/tugboatcd/tugboat/api/meta"
@@ -180,5 +183,24 @@ func TestTruncateKeepsEventsWithinTheirLimit(t *testing.T) {
 				t.Errorf("truncate(%q, 10) = %q, want %q", tc.in, got, tc.want)
 			}
 		})
+	}
+}
+
+// A failure the apiserver's absence caused is retried with backoff (Err set); one it
+// answered (a refusal, a bad manifest) waits for the retry interval.
+func TestFailedBacksOffOnlyWhenTheApiserverCouldNotAnswer(t *testing.T) {
+	gr := schema.GroupResource{Resource: "configmaps"}
+	unavailable := fmt.Errorf("failed to apply ConfigMap/a: %w", apierrors.NewServiceUnavailable("etcd is starting"))
+	o := Failed(meta.ReconciliationFailedReason, unavailable, time.Hour)
+	if res, err := o.Result(); !errors.Is(err, unavailable) || res.RequeueAfter != 0 {
+		t.Errorf("unavailable: Result() = %v, %v; want the error, for the workqueue's backoff", res, err)
+	}
+	forbidden := apierrors.NewForbidden(gr, "a", errors.New("no"))
+	o = Failed(meta.ReconciliationFailedReason, forbidden, time.Hour)
+	if res, err := o.Result(); err != nil || res.RequeueAfter != time.Hour {
+		t.Errorf("forbidden: Result() = %v, %v; want a requeue after the retry interval", res, err)
+	}
+	if o.Ready != metav1.ConditionFalse || o.Reason != meta.ReconciliationFailedReason || o.Message != forbidden.Error() {
+		t.Errorf("forbidden: outcome %+v, want Ready=False with the reason and the error's message", o)
 	}
 }
