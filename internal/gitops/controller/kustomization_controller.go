@@ -79,6 +79,11 @@ type kustomizationState struct {
 	healthPassed time.Duration
 	// pendingChanges are the change lists of applies whose health is not judged yet.
 	pendingChanges []pendingChange
+	// announced is the revision whose success event was sent last. The next reconcile
+	// may read the Kustomization from a cache that lacks the status patch of the one
+	// that sent it (a reconcile queued while that one ran starts milliseconds later),
+	// and status.lastAppliedRevision alone would send the event again.
+	announced string
 }
 
 // pendingChange is the change list of one apply, and when it was applied.
@@ -217,12 +222,13 @@ func (r *KustomizationReconciler) reconcile(ctx context.Context, obj *kustomizev
 	switch o.Ready {
 	case metav1.ConditionTrue:
 		// One event tells the whole apply: what changed and that it is healthy.
-		if changes, pending := st.takeChanges(); changes != "" || obj.Status.LastAppliedRevision != revision {
+		if changes, pending := st.takeChanges(); changes != "" || obj.Status.LastAppliedRevision != revision && st.announced != revision {
 			var applied map[string]string
 			if len(pending) > 0 {
 				applied = map[string]string{meta.AppliedAtAnnotation: pending[0].at.UTC().Format(time.RFC3339Nano)}
 			}
 			r.recorder.EventWith(obj, false, meta.ReconciliationSucceededReason, revision, joinLines(changes, successNote(obj, o)), applied)
+			st.announced = revision
 		}
 		obj.Status.LastAppliedRevision = revision
 		o.Requeue = reconcile.Jitter(obj.GetInterval())
@@ -347,6 +353,7 @@ func (r *KustomizationReconciler) build(obj *kustomizev1.Kustomization, snap *so
 	if prev != nil {
 		st.healthKey, st.healthSince, st.healthPassed = prev.healthKey, prev.healthSince, prev.healthPassed
 		st.pendingChanges = prev.pendingChanges
+		st.announced = prev.announced
 	}
 	r.mu.Lock()
 	r.state[key] = st
