@@ -12,6 +12,7 @@ import (
 
 	"github.com/tugboatcd/tugboat/internal/app"
 	"github.com/tugboatcd/tugboat/internal/gitops/controller"
+	"github.com/tugboatcd/tugboat/internal/kube"
 	"github.com/tugboatcd/tugboat/internal/observe/queryapi"
 )
 
@@ -25,7 +26,9 @@ func newControllerCommand(s streams) *cobra.Command {
 		Short: "Run the GitOps controllers (GitRepository, Kustomization) against a cluster",
 		Long: `Runs tugboat's GitRepository and Kustomization controllers, compatible with Flux's
 source.toolkit.fluxcd.io and kustomize.toolkit.fluxcd.io APIs. In a cluster it uses its
-service account; out of cluster, the kubeconfig. It collects garbage at GOGC=50 unless
+service account; out of cluster, the kubeconfig. Only one controller per cluster
+reconciles: they elect a leader on a Lease (tugboat-system/tugboat-controller-leader out
+of cluster), and the others wait, logging which process holds it. It collects garbage at GOGC=50 unless
 the GOGC environment variable says otherwise.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -52,9 +55,11 @@ the GOGC environment variable says otherwise.`,
 	f.StringVar(&o.Controller.MetricsAddr, "metrics-bind-address", ":8080", `address of Prometheus /metrics ("0" disables)`)
 	f.StringVar(&o.Controller.HealthAddr, "health-probe-bind-address", ":8081", `address of /healthz and /readyz ("0" disables)`)
 	f.StringVar(&o.Controller.PprofAddr, "pprof-bind-address", "", `address of Go's /debug/pprof (default: off)`)
-	f.BoolVar(&o.Controller.LeaderElection, "leader-elect", false, "elect a leader so only one replica reconciles")
-	f.StringVar(&o.Controller.LeaderElectionNamespace, "leader-election-namespace", "", "namespace of the leader lease (default: the pod's)")
-	f.StringVar(&o.Controller.LeaderElectionID, "leader-election-id", "tugboat-controller-leader", "name of the leader lease; one per shard")
+	f.BoolVar(&o.Controller.LeaderElection, "leader-elect", true,
+		"elect a leader so only one controller per cluster reconciles; the others wait and say who holds the lease (--leader-elect=false only for a deliberately single process)")
+	f.StringVar(&o.Controller.LeaderElectionNamespace, "leader-election-namespace", "",
+		"namespace of the leader lease (default: the pod's in a cluster, "+kube.ControllerLeaseNamespace+" out of cluster, created if missing)")
+	f.StringVar(&o.Controller.LeaderElectionID, "leader-election-id", kube.ControllerLeaseName, "name of the leader lease; one per shard")
 	f.BoolVar(&o.Controller.APICompression, "api-compression", false, "ask the apiserver for gzip-compressed responses (for a slow link to it)")
 	f.StringVar(&o.Controller.Tenancy.DefaultServiceAccount, "default-service-account", "",
 		"ServiceAccount (in the Kustomization's namespace) a Kustomization without serviceAccountName applies and prunes as (default: the controller's own identity)")

@@ -8,6 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/leaderelection/resourcelock"
 	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -38,8 +39,13 @@ type Options struct {
 	// PprofAddr serves Go's /debug/pprof ("" or "0" disables it), for profiling the
 	// benchmark and slow clusters.
 	PprofAddr string
-	// LeaderElection makes only one replica reconcile at a time.
-	LeaderElection          bool
+	// LeaderElection makes only one replica reconcile at a time. Every route that
+	// starts the controllers for users turns it on (`tugboat controller`'s
+	// --leader-elect defaults to true); the zero value is for tests that run a
+	// single in-process manager and must not wait for a lease.
+	LeaderElection bool
+	// LeaderElectionNamespace holds the lease: the pod's namespace when empty in a
+	// cluster, kube.ControllerLeaseNamespace out of cluster (created if missing).
 	LeaderElectionNamespace string
 	// LeaderElectionID names the lease; shards need one each.
 	LeaderElectionID string
@@ -81,7 +87,7 @@ func NewManager(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager,
 		o.Concurrent = 4
 	}
 	if o.LeaderElectionID == "" {
-		o.LeaderElectionID = "tugboat-controller-leader"
+		o.LeaderElectionID = kube.ControllerLeaseName
 	}
 	if o.MinRetryDelay <= 0 {
 		o.MinRetryDelay = DefaultMinRetryDelay
@@ -108,6 +114,13 @@ func NewManager(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager,
 	}
 	cfg.DisableCompression = !o.APICompression
 	renew := 10 * time.Second
+	var lock resourcelock.Interface
+	if o.LeaderElection {
+		var err error
+		if lock, err = newLeaderLock(ctx, cfg, o, renew); err != nil {
+			return nil, err
+		}
+	}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:         kube.NewScheme(),
 		MapperProvider: newMapper,
@@ -124,7 +137,9 @@ func NewManager(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager,
 		LeaderElection:          o.LeaderElection,
 		LeaderElectionID:        o.LeaderElectionID,
 		LeaderElectionNamespace: o.LeaderElectionNamespace,
-		RenewDeadline:           &renew,
+		// Names the holder (host and pid) and says who holds the lease while waiting.
+		LeaderElectionResourceLockInterface: lock,
+		RenewDeadline:                       &renew,
 		// A replica that stops gives the lease up at once, so the next takes over
 		// without waiting for the lease to expire.
 		LeaderElectionReleaseOnCancel: true,

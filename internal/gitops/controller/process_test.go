@@ -3,6 +3,7 @@ package controller
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"net/http"
 	"os"
@@ -47,7 +48,14 @@ func tugboatBinary(t *testing.T) string {
 			binaryErr = err
 			return
 		}
-		dir := filepath.Join(cache, "tugboat", "controller-test")
+		// One binary per checkout: worktrees of the same repository test side by side,
+		// and one's build must not replace the binary another's test runs.
+		wd, err := os.Getwd()
+		if err != nil {
+			binaryErr = err
+			return
+		}
+		dir := filepath.Join(cache, "tugboat", "controller-test", fmt.Sprintf("%x", sha256.Sum256([]byte(wd)))[:12])
 		if binaryErr = os.MkdirAll(dir, 0o755); binaryErr != nil {
 			return
 		}
@@ -74,10 +82,19 @@ type controllerProcess struct {
 	exited  chan struct{}
 }
 
-// startController runs `tugboat controller` with args added to the kubeconfig and a
-// metrics address of its own, and returns once /metrics answers. The process is
-// killed when the test ends; its log is printed when the test failed.
+// startController runs `tugboat controller` with args added to the kubeconfig, a
+// metrics address of its own and no leader election (args may turn it back on), and
+// returns once /metrics answers. Several of these run side by side, each on a shard of
+// its own, where a shared default lease would leave all but one waiting. The process
+// is killed when the test ends; its log is printed when the test failed.
 func startController(t *testing.T, args ...string) *controllerProcess {
+	t.Helper()
+	return startControllerWithDefaults(t, append([]string{"--leader-elect=false"}, args...)...)
+}
+
+// startControllerWithDefaults is startController with the binary's own leader
+// election defaults: the route a user takes.
+func startControllerWithDefaults(t *testing.T, args ...string) *controllerProcess {
 	t.Helper()
 	bin := tugboatBinary(t)
 	p := &controllerProcess{metrics: "127.0.0.1:" + freePort(t), exited: make(chan struct{})}
