@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tugboatcd/tugboat/internal/kube"
 	"github.com/tugboatcd/tugboat/internal/localdev/cluster"
 	"github.com/tugboatcd/tugboat/internal/localdev/dev"
 )
@@ -87,8 +88,26 @@ func printStatus(w io.Writer, output string, st dev.Status) error {
 	if st.Registry != "" {
 		fmt.Fprintf(w, "  registry:   %s (plain HTTP; the real node pulls from it)\n", st.Registry)
 	}
+	if st.Controller != nil {
+		fmt.Fprintf(w, "  controller: %s\n", describeController(st.Controller))
+	}
 	if st.Note != "" {
 		fmt.Fprintf(w, "  note:       %s\n", st.Note)
 	}
 	return nil
+}
+
+// describeController says where the dev cluster's GitOps controllers run: the holder of
+// their leader lease.
+func describeController(c *dev.ControllerStatus) string {
+	switch {
+	case c.Holder == "":
+		return "none holds the lease " + c.Lease + " (started with --no-controller? run `tugboat install` or `tugboat controller`)"
+	case c.Expired:
+		return kube.DescribeLeaseHolder(c.Holder) + " held the lease " + c.Lease + " but stopped renewing it; the next controller takes it over"
+	case c.InSupervisor:
+		return "in the supervisor (" + kube.DescribeLeaseHolder(c.Holder) + ", lease " + c.Lease + ")"
+	default:
+		return kube.DescribeLeaseHolder(c.Holder) + " holds the lease " + c.Lease + "; the supervisor's controllers wait"
+	}
 }

@@ -11,7 +11,7 @@ import (
 
 func newDevUpCommand(s streams, f *devFlags) *cobra.Command {
 	var nodes int
-	var kwokOnly, realNode bool
+	var kwokOnly, realNode, noController bool
 	cmd := &cobra.Command{
 		Use:   "up",
 		Short: "Start the local cluster, or do nothing if it runs",
@@ -32,6 +32,9 @@ func newDevUpCommand(s streams, f *devFlags) *cobra.Command {
 			}
 			o.Nodes = nodes
 			o.ServeArgs = append(o.ServeArgs, "--nodes", strconv.Itoa(nodes))
+			if noController {
+				o.ServeArgs = append(o.ServeArgs, dev.NoControllerArg)
+			}
 			if f.output != "json" && interactive(s.out) {
 				o.Progress = s.out
 			}
@@ -44,6 +47,8 @@ func newDevUpCommand(s streams, f *devFlags) *cobra.Command {
 	}
 	cmd.Flags().IntVar(&nodes, "nodes", 1, "number of kwok fake nodes")
 	cmd.Flags().BoolVar(&kwokOnly, "kwok-only", false, "no real node: pods run on kwok's fake nodes only (by default a real node is added where this machine allows it)")
+	cmd.Flags().BoolVar(&noController, "no-controller", false,
+		"run no GitOps controller in the supervisor (it still installs the CRDs): leave the cluster to the controller of `tugboat install` or `tugboat controller`")
 	cmd.Flags().BoolVar(&realNode, "real-node", false, "fail, saying what is missing, unless the real node (containerd and a kubelet) can run here")
 	return cmd
 }

@@ -20,6 +20,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/tugboatcd/tugboat/internal/kube"
 	"github.com/tugboatcd/tugboat/internal/localdev/cluster"
 )
 
@@ -69,6 +70,9 @@ const (
 
 // RealNodeServeArg is the supervisor's flag that turns the real node on.
 const RealNodeServeArg = "--real-node"
+
+// NoControllerArg is the supervisor's flag that keeps the GitOps controllers out of it.
+const NoControllerArg = "--no-controller"
 
 // decideRealNode resolves the mode on this machine: whether to start the real node,
 // and when not, a note saying why.
@@ -128,8 +132,41 @@ type Status struct {
 	// its containerd pulls.
 	Registry string `json:"registry,omitempty"`
 	Note     string `json:"note,omitempty"`
-	DataDir  string `json:"dataDir"`
-	Message  string `json:"message,omitempty"`
+	// Controller says which process runs the GitOps controllers: the holder of their
+	// leader lease.
+	Controller *ControllerStatus `json:"controller,omitempty"`
+	DataDir    string            `json:"dataDir"`
+	Message    string            `json:"message,omitempty"`
+}
+
+// ControllerStatus is the GitOps controllers' leader lease as `dev status` shows it.
+type ControllerStatus struct {
+	// Lease is namespace/name of the lease.
+	Lease string `json:"lease"`
+	// Holder is the identity of the process that holds it ("" when none does).
+	Holder string `json:"holder,omitempty"`
+	// InSupervisor is true when the holder is this dev cluster's supervisor.
+	InSupervisor bool `json:"inSupervisor"`
+	// Expired is true when the holder stopped renewing the lease (it was killed, or
+	// it cannot reach the apiserver); another controller takes it over.
+	Expired bool `json:"expired,omitempty"`
+}
+
+// controllerStatus reads the controllers' leader lease.
+func controllerStatus(ctx context.Context, clients kubernetes.Interface, supervisor int) *ControllerStatus {
+	st := &ControllerStatus{Lease: kube.ControllerLeaseNamespace + "/" + kube.ControllerLeaseName}
+	lease, err := clients.CoordinationV1().Leases(kube.ControllerLeaseNamespace).Get(ctx, kube.ControllerLeaseName, metav1.GetOptions{})
+	if err != nil || lease.Spec.HolderIdentity == nil {
+		return st
+	}
+	st.Holder = *lease.Spec.HolderIdentity
+	host, pid, ok := kube.ParseLeaseHolder(st.Holder)
+	me, _ := os.Hostname()
+	st.InSupervisor = ok && pid == supervisor && host == me
+	if lease.Spec.RenewTime != nil && lease.Spec.LeaseDurationSeconds != nil {
+		st.Expired = time.Since(lease.Spec.RenewTime.Time) > time.Duration(*lease.Spec.LeaseDurationSeconds)*time.Second
+	}
+	return st
 }
 
 // ready is what the supervisor writes once the cluster serves.
@@ -284,6 +321,7 @@ func Get(ctx context.Context, o Options) Status {
 			}
 		}
 	}
+	st.Controller = controllerStatus(ctx, clients, pid)
 	st.Running = true
 	return st
 }

@@ -31,6 +31,12 @@ func Serve(ctx context.Context, o Options, out io.Writer) error {
 	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		return fmt.Errorf("another tugboat dev supervisor runs on %s: %w", o.DataDir, err)
 	}
+	// A pid left in the file is a supervisor that did not stop cleanly (this one holds
+	// the lock, so it is gone); it may still hold the controllers' lease.
+	previous := 0
+	if data, err := os.ReadFile(o.path(pidFile)); err == nil {
+		previous, _ = strconv.Atoi(strings.TrimSpace(string(data)))
+	}
 	if err := os.WriteFile(o.path(pidFile), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
 		return fmt.Errorf("failed to write pid file: %w", err)
 	}
@@ -52,11 +58,15 @@ func Serve(ctx context.Context, o Options, out io.Writer) error {
 		return err
 	}
 	defer c.Stop()
-	// The GitOps controllers run in this process, beside the control plane: kwok runs
-	// no containers, and the real node (where there is one) has no image of tugboat yet.
+	// The GitOps controllers run in this process, beside the control plane, unless the
+	// supervisor was told to leave them out: kwok runs no containers, and the real node
+	// (where there is one) has no image of tugboat yet.
 	var controllers <-chan error
 	if o.Controllers != nil {
-		fmt.Fprintf(out, "installing CRDs and starting the GitOps controllers\n")
+		if err := releaseAbandonedLease(ctx, c.RESTConfig, previous, out); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "installing CRDs\n")
 		if controllers, err = o.Controllers(ctx, c.RESTConfig, out); err != nil {
 			return err
 		}
@@ -73,6 +83,7 @@ func Serve(ctx context.Context, o Options, out io.Writer) error {
 	select {
 	case <-ctx.Done():
 		fmt.Fprintf(out, "%s stopping the dev cluster\n", time.Now().Format(time.RFC3339))
+		waitControllers(controllers)
 		return nil
 	case err := <-c.Failed():
 		return fmt.Errorf("a component of the dev cluster died: %w", err)
@@ -81,6 +92,24 @@ func Serve(ctx context.Context, o Options, out io.Writer) error {
 			return nil
 		}
 		return fmt.Errorf("the GitOps controllers stopped: %w", err)
+	}
+}
+
+// controllersStopTimeout bounds the wait for the controllers to stop before the
+// control plane does.
+const controllersStopTimeout = 15 * time.Second
+
+// waitControllers waits until the controllers, whose context has ended, stopped: they
+// release their leader lease on the way out, which needs the apiserver, so that the
+// next `dev up` (or a `tugboat controller` waiting on the lease) takes it at once
+// instead of after the lease's 15 s.
+func waitControllers(stopped <-chan error) {
+	if stopped == nil {
+		return
+	}
+	select {
+	case <-stopped:
+	case <-time.After(controllersStopTimeout):
 	}
 }
 
