@@ -125,7 +125,7 @@ func (l *sayingLock) Get(ctx context.Context) (*resourcelock.LeaderElectionRecor
 		l.leading = false
 		l.log.Info("another controller holds the lease: this one waits and takes over when it stops",
 			"holder", kube.DescribeLeaseHolder(holder), "holderIdentity", holder,
-			"renewed", rec.RenewTime.Time.Format(time.RFC3339),
+			"renewed", rec.RenewTime.Format(time.RFC3339),
 			"takeOver", fmt.Sprintf("at once when the holder stops cleanly, %ds after its last renewal otherwise", rec.LeaseDurationSeconds))
 	}
 	return rec, raw, nil

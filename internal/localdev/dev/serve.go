@@ -83,7 +83,7 @@ func Serve(ctx context.Context, o Options, out io.Writer) error {
 	select {
 	case <-ctx.Done():
 		fmt.Fprintf(out, "%s stopping the dev cluster\n", time.Now().Format(time.RFC3339))
-		waitControllers(controllers)
+		waitControllers(controllers, out)
 		return nil
 	case err := <-c.Failed():
 		return fmt.Errorf("a component of the dev cluster died: %w", err)
@@ -103,13 +103,17 @@ const controllersStopTimeout = 15 * time.Second
 // release their leader lease on the way out, which needs the apiserver, so that the
 // next `dev up` (or a `tugboat controller` waiting on the lease) takes it at once
 // instead of after the lease's 15 s.
-func waitControllers(stopped <-chan error) {
+func waitControllers(stopped <-chan error, out io.Writer) {
 	if stopped == nil {
 		return
 	}
 	select {
-	case <-stopped:
+	case err := <-stopped:
+		if err != nil {
+			fmt.Fprintf(out, "the GitOps controllers stopped with an error: %v\n", err)
+		}
 	case <-time.After(controllersStopTimeout):
+		fmt.Fprintf(out, "the GitOps controllers did not stop within %s; stopping the cluster anyway\n", controllersStopTimeout)
 	}
 }
 
