@@ -101,12 +101,16 @@ func printStatus(w io.Writer, output string, st dev.Status) error {
 // their leader lease.
 func describeController(c *dev.ControllerStatus) string {
 	switch {
+	case c.Holder == "" && c.SupervisorRunsNone:
+		return "none: the supervisor runs none (--no-controller) and nobody holds the lease " + c.Lease + "; run `tugboat install` or `tugboat controller`"
 	case c.Holder == "":
-		return "none holds the lease " + c.Lease + " (started with --no-controller? run `tugboat install` or `tugboat controller`)"
+		return "starting in the supervisor (the lease " + c.Lease + " is not taken yet)"
 	case c.Expired:
 		return kube.DescribeLeaseHolder(c.Holder) + " held the lease " + c.Lease + " but stopped renewing it; the next controller takes it over"
 	case c.InSupervisor:
 		return "in the supervisor (" + kube.DescribeLeaseHolder(c.Holder) + ", lease " + c.Lease + ")"
+	case c.SupervisorRunsNone:
+		return kube.DescribeLeaseHolder(c.Holder) + " (the lease " + c.Lease + "; the supervisor runs none: --no-controller)"
 	default:
 		return kube.DescribeLeaseHolder(c.Holder) + " holds the lease " + c.Lease + "; the supervisor's controllers wait"
 	}

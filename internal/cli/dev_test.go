@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/tugboatcd/tugboat/internal/localdev/dev"
 )
 
 // These cases need no cluster: they cover what tugboat dev says when there is none and
@@ -62,6 +64,51 @@ func TestDevCommandsWithoutACluster(t *testing.T) {
 			}
 			if want := strings.ReplaceAll(tc.stderr, "DATA", data); !strings.Contains(errOut.String(), want) {
 				t.Errorf("stderr %q, want it to contain %q", errOut.String(), want)
+			}
+		})
+	}
+}
+
+// `dev status` says where the GitOps controllers run: the holder of their lease.
+func TestDevStatusNamesWhereTheControllerRuns(t *testing.T) {
+	const lease = "tugboat-system/tugboat-controller-leader"
+	for name, tc := range map[string]struct {
+		controller dev.ControllerStatus
+		want       string
+	}{
+		"the supervisor holds the lease": {
+			dev.ControllerStatus{Lease: lease, Holder: "devbox_4242_0a1b2c3d", InSupervisor: true},
+			"  controller: in the supervisor (process 4242 on devbox, lease " + lease + ")\n",
+		},
+		"another process holds it": {
+			dev.ControllerStatus{Lease: lease, Holder: "devbox_5151_0a1b2c3d"},
+			"  controller: process 5151 on devbox holds the lease " + lease + "; the supervisor's controllers wait\n",
+		},
+		"its holder stopped renewing it": {
+			dev.ControllerStatus{Lease: lease, Holder: "tugboat-controller-7d9f_1_0a1b2c3d", Expired: true},
+			"  controller: process 1 on tugboat-controller-7d9f held the lease " + lease + " but stopped renewing it; the next controller takes it over\n",
+		},
+		"nobody holds it yet": {
+			dev.ControllerStatus{Lease: lease},
+			"  controller: starting in the supervisor (the lease " + lease + " is not taken yet)\n",
+		},
+		"the supervisor runs none and nobody holds it": {
+			dev.ControllerStatus{Lease: lease, SupervisorRunsNone: true},
+			"  controller: none: the supervisor runs none (--no-controller) and nobody holds the lease " + lease + "; run `tugboat install` or `tugboat controller`\n",
+		},
+		"the supervisor runs none and another process holds it": {
+			dev.ControllerStatus{Lease: lease, Holder: "devbox_5151_0a1b2c3d", SupervisorRunsNone: true},
+			"  controller: process 5151 on devbox (the lease " + lease + "; the supervisor runs none: --no-controller)\n",
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			var out bytes.Buffer
+			st := dev.Status{Running: true, Controller: &tc.controller}
+			if err := printStatus(&out, "table", st); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(out.String(), tc.want) {
+				t.Errorf("status does not say %q:\n%s", tc.want, out.String())
 			}
 		})
 	}

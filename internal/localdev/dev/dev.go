@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -147,6 +148,8 @@ type ControllerStatus struct {
 	Holder string `json:"holder,omitempty"`
 	// InSupervisor is true when the holder is this dev cluster's supervisor.
 	InSupervisor bool `json:"inSupervisor"`
+	// SupervisorRunsNone is true when the supervisor was started with --no-controller.
+	SupervisorRunsNone bool `json:"supervisorRunsNone,omitempty"`
 	// Expired is true when the holder stopped renewing the lease (it was killed, or
 	// it cannot reach the apiserver); another controller takes it over.
 	Expired bool `json:"expired,omitempty"`
@@ -155,6 +158,9 @@ type ControllerStatus struct {
 // controllerStatus reads the controllers' leader lease.
 func controllerStatus(ctx context.Context, clients kubernetes.Interface, supervisor int) *ControllerStatus {
 	st := &ControllerStatus{Lease: kube.ControllerLeaseNamespace + "/" + kube.ControllerLeaseName}
+	if cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", supervisor)); err == nil {
+		st.SupervisorRunsNone = slices.Contains(strings.Split(string(cmdline), "\x00"), NoControllerArg)
+	}
 	lease, err := clients.CoordinationV1().Leases(kube.ControllerLeaseNamespace).Get(ctx, kube.ControllerLeaseName, metav1.GetOptions{})
 	if err != nil || lease.Spec.HolderIdentity == nil {
 		return st
