@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"time"
 
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -30,11 +31,47 @@ func StartDevControllers(ctx context.Context, cfg *rest.Config, log io.Writer) (
 	}
 	fmt.Fprintf(log, "starting the GitOps controllers in this process (leader lease %s/%s)\n", kube.ControllerLeaseNamespace, kube.ControllerLeaseName)
 	ctrl.SetLogger(zap.New(zap.WriteTo(log)))
+	o := ControllerOptions{Controller: controller.Options{Concurrent: 20, MetricsAddr: "0", HealthAddr: "0", LeaderElection: true, Restartable: true}}
 	stopped := make(chan error, 1)
-	go func() {
-		stopped <- RunController(ctx, cfg, ControllerOptions{Controller: controller.Options{Concurrent: 20, MetricsAddr: "0", HealthAddr: "0", LeaderElection: true}})
-	}()
+	go func() { stopped <- runRestarting(ctx, log, func() error { return RunController(ctx, cfg, o) }) }()
 	return stopped, nil
+}
+
+// devRestartAfter is how long the controllers must have run for a failure to be a
+// loss of what they had (the lease: not renewed for its 10 s deadline) rather than a
+// failure to start, which stays fatal.
+const devRestartAfter = 10 * time.Second
+
+// runRestarting runs the controllers and, once they have run a while, starts them
+// again whenever they stop with an error, pausing 2 s doubling to 30 s between
+// attempts. A controller that loses its lease stops (controller-runtime leaves the
+// restart to whoever runs it, as Flux's do: in a cluster the kubelet); in the dev
+// supervisor a slow apiserver on a loaded machine would otherwise take the whole local
+// cluster down with it. A first start that fails at once is returned: it will not
+// pass by itself.
+func runRestarting(ctx context.Context, log io.Writer, run func() error) error {
+	started, pause := false, 2*time.Second
+	for {
+		start := time.Now()
+		err := run()
+		if err == nil || ctx.Err() != nil {
+			return err
+		}
+		if time.Since(start) >= devRestartAfter {
+			started, pause = true, 2*time.Second
+		}
+		if !started {
+			return err
+		}
+		fmt.Fprintf(log, "the GitOps controllers stopped after %s: %v; starting them again in %s\n",
+			time.Since(start).Round(time.Second), err, pause)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, 30*time.Second)
+	}
 }
 
 // PrepareDevCluster installs the CRDs and admission policies and starts no controller

@@ -13,6 +13,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
@@ -49,6 +50,10 @@ type Options struct {
 	LeaderElectionNamespace string
 	// LeaderElectionID names the lease; shards need one each.
 	LeaderElectionID string
+	// Restartable lets the process build a manager again after the last one stopped
+	// (the dev supervisor restarts its controllers after a lost lease): controller
+	// names are then not checked for uniqueness within the process.
+	Restartable bool
 	// APICompression asks the apiserver for gzip-compressed responses. Off by
 	// default: beside the apiserver, compressing every watch event costs the
 	// apiserver CPU, and us the decompression, to save bandwidth nobody lacks.
@@ -131,6 +136,7 @@ func NewManager(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager,
 		// as Flux does by default: caching them would watch every Secret in the
 		// cluster, and a reconcile requested right after an edit must see the edit.
 		Client:                  client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}, &corev1.ConfigMap{}}}},
+		Controller:              config.Controller{SkipNameValidation: &o.Restartable},
 		Metrics:                 metricsserver.Options{BindAddress: o.MetricsAddr},
 		HealthProbeBindAddress:  o.HealthAddr,
 		PprofBindAddress:        o.PprofAddr,
