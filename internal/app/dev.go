@@ -22,9 +22,9 @@ import (
 // in the supervisor because a kwok-only cluster runs no container and the real node
 // has no image of tugboat built here yet. It elects a leader on the same lease as
 // `tugboat controller` run out of cluster and the Deployment of `tugboat install`, so
-// whichever starts second waits instead of reconciling the same objects twice; a
-// released lease (a clean `dev down`) is taken at once, an abandoned one (a killed
-// supervisor) after its 15 s.
+// whichever starts second waits instead of reconciling the same objects twice. A
+// clean `dev down` releases the lease and the supervisor releases one a killed
+// predecessor left (localdev/dev), so the next `up` takes it at once.
 func StartDevControllers(ctx context.Context, cfg *rest.Config, log io.Writer) (<-chan error, error) {
 	if _, err := PrepareDevCluster(ctx, cfg, io.Discard); err != nil {
 		return nil, err
