@@ -3,8 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/big"
@@ -90,6 +88,9 @@ type DuckDB struct {
 	// appends serialises writers; DuckDB allows one writer per table at a
 	// time anyway, and one lock keeps retention deletes out of the way.
 	appends sync.Mutex
+	// appenders are the open Appenders, one per table, under appends
+	// (duckdb_append.go).
+	appenders map[string]*duckAppender
 
 	stop chan struct{}
 	done chan struct{}
@@ -215,102 +216,6 @@ func (s *DuckDB) Schema() kql.Schema { return s.opts.Tables }
 // bulk with SQL; queries from users go through Query.
 func (s *DuckDB) DB() *sql.DB { return s.db }
 
-// implicitTxRows is the largest call whose rows go through the Appender's
-// own transaction. DuckDB's Appender (BaseAppender::DEFAULT_FLUSH_COUNT)
-// gathers 100 vectors of rows before it flushes by itself, and a flush is
-// one INSERT committed on its own; below that, the flush at Close is the
-// only one, so it is the call's transaction. Half of it leaves room, and
-// TestALargeCallWithoutAnExplicitTransactionIsStillAtomic holds DuckDB to it.
-var implicitTxRows = duckdb.GetDataChunkCapacity() * 50
-
-// Append writes rows to table in one transaction: either all rows are
-// stored or, on any error, none.
-//
-// Calls of up to implicitTxRows rows commit with the Appender's flush, in
-// DuckDB's auto-commit; larger ones in BEGIN … COMMIT. An explicit COMMIT
-// runs as a task on DuckDB's scheduler: a worker thread takes it while the
-// caller's thread spins polling for the result, CPU that the Appender's own
-// flush does not spend (BenchmarkDuckDBAppend).
-func (s *DuckDB) Append(ctx context.Context, table string, rows [][]any) error {
-	cols, err := columnsFor(s.opts.Tables, table)
-	if err != nil {
-		return err
-	}
-	vals, err := checkRows(table, cols, rows)
-	if err != nil {
-		return err
-	}
-	if len(vals) == 0 {
-		return nil
-	}
-	s.appends.Lock()
-	defer s.appends.Unlock()
-	conn, err := s.db.Conn(ctx)
-	if err != nil {
-		return fmt.Errorf("failed to append to table %s: %w", table, err)
-	}
-	defer conn.Close()
-	explicit := len(vals) > implicitTxRows
-	if explicit {
-		if _, err := conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
-			return fmt.Errorf("failed to append to table %s: %w", table, err)
-		}
-	}
-	jsonCols := s.jsonCols[table]
-	err = conn.Raw(func(dc any) error {
-		a, err := duckdb.NewAppenderFromConn(dc.(driver.Conn), "", table)
-		if err != nil {
-			return err
-		}
-		args := make([]driver.Value, len(cols))
-		for _, row := range vals {
-			for j, v := range row {
-				args[j] = duckValue(cols[j].Type, v)
-				if str, ok := v.(string); ok && jsonCols != nil && jsonCols[j] {
-					args[j] = json.RawMessage(str)
-				}
-			}
-			if err := a.AppendRow(args...); err != nil {
-				// Clear drops the rows the Appender holds, so that Close
-				// flushes nothing.
-				_ = a.Clear()
-				_ = a.Close()
-				return err
-			}
-		}
-		// Close flushes: without an explicit transaction, the flush
-		// commits all rows or, failing (or cancelled by ctx), none.
-		return a.CloseWithCancel(ctx)
-	})
-	if err != nil {
-		if explicit {
-			// A background context: the rollback must happen even when
-			// ctx is what made the append fail.
-			_, _ = conn.ExecContext(context.Background(), "ROLLBACK")
-		}
-		return fmt.Errorf("failed to append to table %s: %w", table, err)
-	}
-	if explicit {
-		if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
-			_, _ = conn.ExecContext(context.Background(), "ROLLBACK")
-			return fmt.Errorf("failed to append to table %s: %w", table, err)
-		}
-	}
-	return nil
-}
-
-func duckValue(t kql.Type, v any) driver.Value {
-	switch v := v.(type) {
-	case time.Duration:
-		return duckdb.Interval{Micros: int64(v / time.Microsecond)}
-	case int64:
-		if t == kql.TypeInt {
-			return int32(v)
-		}
-	}
-	return v
-}
-
 // Query runs a KQL query inside a transaction that is always rolled back,
 // so that nothing a query does can change the tables.
 func (s *DuckDB) Query(ctx context.Context, query string) (*Result, error) {
@@ -421,6 +326,9 @@ func (s *DuckDB) ApplyRetention(ctx context.Context) error {
 func (s *DuckDB) Close() error {
 	close(s.stop)
 	<-s.done
+	s.appends.Lock()
+	errApp := s.closeAppenders()
+	s.appends.Unlock()
 	err := s.db.Close()
-	return errors.Join(err, s.conn.Close())
+	return errors.Join(errApp, err, s.conn.Close())
 }
