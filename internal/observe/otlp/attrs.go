@@ -4,11 +4,14 @@ import (
 	"encoding/base64"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
+
+	"github.com/tugboatcd/tugboat/internal/observe/store"
 )
 
 // Attribute names of the OpenTelemetry semantic conventions that the
@@ -103,36 +106,95 @@ func port(m pcommon.Map, keys ...string) int64 {
 // deeper values are refused rather than walked.
 const maxDepth = 16
 
+// jsonBuf holds the buffers one request's Properties and Measurements are
+// written with, reused from row to row: writing the JSON text straight from
+// the attributes (store.JSONText) saves a map per row and the store's second
+// encoding of it, which were a fifth of ingest
+// (docs/design/2026-12-06-otlp-ingest.md). Not safe for concurrent use.
+type jsonBuf struct {
+	buf  []byte
+	keys []attrKV
+}
+
+// attrKV is one attribute on its way into a JSON object.
+type attrKV struct {
+	key string
+	val pcommon.Value
+	seq int
+}
+
 // properties returns a span's, event's or log's attributes as the
 // Properties column holds them (JSON values of their own types), with the
 // resource attributes that place the sender in the cluster (k8s.*,
 // deployment.environment*); the item's own attributes win. Nil when empty.
-func properties(attrs, resource pcommon.Map) (map[string]any, error) {
-	var out map[string]any
-	put := func(k string, v pcommon.Value) error {
-		if out == nil {
-			out = make(map[string]any, attrs.Len()+2)
-		}
-		x, err := raw(v, 0)
-		if err != nil {
-			return fmt.Errorf("attribute %q: %w", k, err)
-		}
-		out[clean(k)] = x
-		return nil
-	}
+//
+// The text is what encoding/json writes for the map the attributes make:
+// keys sorted, a repeated key's last value.
+func (j *jsonBuf) properties(attrs, resource pcommon.Map) (any, error) {
+	j.keys = j.keys[:0]
 	for k, v := range resource.All() {
 		if strings.HasPrefix(k, "k8s.") || strings.HasPrefix(k, "deployment.environment") {
-			if err := put(k, v); err != nil {
-				return nil, err
-			}
+			j.keys = append(j.keys, attrKV{key: clean(k), val: v, seq: len(j.keys)})
 		}
 	}
 	for k, v := range attrs.All() {
-		if err := put(k, v); err != nil {
-			return nil, err
+		j.keys = append(j.keys, attrKV{key: clean(k), val: v, seq: len(j.keys)})
+	}
+	if len(j.keys) == 0 {
+		return nil, nil
+	}
+	j.sortKeys()
+	j.buf = append(j.buf[:0], '{')
+	for i, kv := range j.keys {
+		if i > 0 && kv.key == j.keys[i-1].key {
+			continue // a repeat, written already with its last value
+		}
+		if i > 0 {
+			j.buf = append(j.buf, ',')
+		}
+		j.buf = store.AppendJSONString(j.buf, kv.key)
+		j.buf = append(j.buf, ':')
+		var err error
+		if j.buf, err = appendValue(j.buf, kv.val); err != nil {
+			return nil, fmt.Errorf("attribute %q: %w", kv.key, err)
 		}
 	}
-	return out, nil
+	j.buf = append(j.buf, '}')
+	return store.JSONText(j.buf), nil
+}
+
+// sortKeys sorts by key and, for a repeated key, puts its last value first,
+// so that the writers keep the first of each run.
+func (j *jsonBuf) sortKeys() {
+	slices.SortFunc(j.keys, func(a, b attrKV) int {
+		if c := strings.Compare(a.key, b.key); c != 0 {
+			return c
+		}
+		return b.seq - a.seq
+	})
+}
+
+// appendValue writes an attribute value as JSON: the text of raw(v).
+func appendValue(dst []byte, v pcommon.Value) ([]byte, error) {
+	switch v.Type() {
+	case pcommon.ValueTypeStr:
+		return store.AppendJSONString(dst, clean(v.Str())), nil
+	case pcommon.ValueTypeInt:
+		return strconv.AppendInt(dst, v.Int(), 10), nil
+	case pcommon.ValueTypeBool:
+		return strconv.AppendBool(dst, v.Bool()), nil
+	case pcommon.ValueTypeDouble:
+		if out, ok := store.AppendJSONFloat(dst, v.Double()); ok {
+			return out, nil
+		}
+	}
+	// NaN and infinities (as strings), bytes, maps, arrays, empty: rare, and
+	// raw bounds their depth.
+	x, err := raw(v, 0)
+	if err != nil {
+		return dst, err
+	}
+	return store.AppendJSON(dst, x)
 }
 
 // raw turns an attribute value into a JSON value. Unlike pcommon's AsRaw it
@@ -184,27 +246,47 @@ func raw(v pcommon.Value, depth int) (any, error) {
 // measurements returns the numeric attributes as numbers, as Application
 // Insights keeps custom measurements apart from properties. Nil when none;
 // NaN and infinities are left to Properties.
-func measurements(attrs pcommon.Map) map[string]any {
-	var out map[string]any
+func (j *jsonBuf) measurements(attrs pcommon.Map) any {
+	j.keys = j.keys[:0]
 	for k, v := range attrs.All() {
-		var f float64
 		switch v.Type() {
 		case pcommon.ValueTypeInt:
-			f = float64(v.Int())
 		case pcommon.ValueTypeDouble:
-			f = v.Double()
+			if f := v.Double(); math.IsNaN(f) || math.IsInf(f, 0) {
+				continue
+			}
 		default:
 			continue
 		}
-		if math.IsNaN(f) || math.IsInf(f, 0) {
+		j.keys = append(j.keys, attrKV{key: clean(k), val: v, seq: len(j.keys)})
+	}
+	if len(j.keys) == 0 {
+		return nil
+	}
+	j.sortKeys()
+	j.buf = append(j.buf[:0], '{')
+	for i, kv := range j.keys {
+		if i > 0 && kv.key == j.keys[i-1].key {
 			continue
 		}
-		if out == nil {
-			out = map[string]any{}
+		if i > 0 {
+			j.buf = append(j.buf, ',')
 		}
-		out[clean(k)] = f
+		j.buf = store.AppendJSONString(j.buf, kv.key)
+		j.buf = append(j.buf, ':')
+		f := v2f(kv.val)
+		j.buf, _ = store.AppendJSONFloat(j.buf, f) // finite: checked above
 	}
-	return out
+	j.buf = append(j.buf, '}')
+	return store.JSONText(j.buf)
+}
+
+// v2f is a numeric attribute's value as a float64.
+func v2f(v pcommon.Value) float64 {
+	if v.Type() == pcommon.ValueTypeInt {
+		return float64(v.Int())
+	}
+	return v.Double()
 }
 
 // clean makes a string from the wire safe to store: OTLP says strings are

@@ -16,8 +16,9 @@ import (
 // log stream of an operation reads whole in one table.
 func (m *mapper) Logs(ld plog.Logs, now time.Time) (Rows, error) {
 	out := Rows{}
+	j := &jsonBuf{}
 	for i, rl := range ld.ResourceLogs().All() {
-		a := appOf(rl.Resource().Attributes())
+		a := appOf(rl.Resource().Attributes(), j)
 		for j, sl := range rl.ScopeLogs().All() {
 			for k, lr := range sl.LogRecords().All() {
 				if err := m.log(out, a, lr, now); err != nil {

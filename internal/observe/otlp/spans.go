@@ -26,14 +26,16 @@ func newMapper() *mapper { return &mapper{l: newLayouts()} }
 type app struct {
 	roleName, roleInstance, version, sdk string
 	resource                             pcommon.Map
+	// json writes Properties and Measurements; one per request.
+	json *jsonBuf
 }
 
 // appOf follows the Azure Monitor exporter: the role name is
 // [service.namespace.]service.name, the instance service.instance.id or
 // else the host; k8s.pod.name comes before host.name here, since in a
 // cluster the pod is the instance a user looks for.
-func appOf(res pcommon.Map) app {
-	a := app{resource: res}
+func appOf(res pcommon.Map, j *jsonBuf) app {
+	a := app{resource: res, json: j}
 	name := first(res, attrServiceName)
 	if ns := first(res, attrServiceNamespace); ns != "" && name != "" {
 		name = ns + "." + name
@@ -60,14 +62,14 @@ func (a app) fill(r row, operationID, operationName, parentID string, attrs pcom
 	r.set("AppVersion", a.version)
 	r.set("SDKVersion", a.sdk)
 	r.set("ItemCount", int64(1))
-	props, err := properties(attrs, a.resource)
+	props, err := a.json.properties(attrs, a.resource)
 	if err != nil {
 		return err
 	}
 	if props != nil {
 		r.set("Properties", props)
 	}
-	if m := measurements(attrs); m != nil {
+	if m := a.json.measurements(attrs); m != nil {
 		r.set("Measurements", m)
 	}
 	return nil
@@ -87,8 +89,9 @@ func (m *mapper) Traces(td ptrace.Traces) (Rows, error) {
 	}
 	ops := operationNames(td)
 	out := Rows{}
+	j := &jsonBuf{}
 	for i, rs := range td.ResourceSpans().All() {
-		a := appOf(rs.Resource().Attributes())
+		a := appOf(rs.Resource().Attributes(), j)
 		for j, ss := range rs.ScopeSpans().All() {
 			for k, span := range ss.Spans().All() {
 				if err := m.span(out, a, span, ops); err != nil {

@@ -226,3 +226,38 @@ func appendJSONString(dst []byte, s string) []byte {
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
 }
+
+// JSONText is a dynamic value that is already JSON text, compact and
+// spelled as encoding/json writes it (AppendJSON, AppendJSONString and
+// AppendJSONFloat write such text). Append stores it as it is: an ingest
+// path that writes its JSON itself (observe/otlp's Properties, 10+ values a
+// span) skips building a map and encoding it a second time
+// (docs/design/2026-12-06-otlp-ingest.md). It comes from code, never from
+// a user: text that is not JSON is the caller's bug.
+type JSONText string
+
+// AppendJSON appends v, a dynamic value as Append takes it, to dst as
+// JSON text, byte for byte as encoding/json.Marshal writes it.
+func AppendJSON(dst []byte, v any) ([]byte, error) {
+	e := jsonEncoder{buf: dst}
+	if e.appendValue(v, 0) {
+		return e.buf, nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return dst, err
+	}
+	return append(dst, b...), nil
+}
+
+// AppendJSONString appends s as a JSON string, escaped as encoding/json
+// escapes it.
+func AppendJSONString(dst []byte, s string) []byte { return appendJSONString(dst, s) }
+
+// AppendJSONFloat appends f as encoding/json writes a float64; NaN and
+// infinities, which JSON has no number for, report false.
+func AppendJSONFloat(dst []byte, f float64) ([]byte, bool) {
+	e := jsonEncoder{buf: dst}
+	ok := e.appendFloat(f, 64)
+	return e.buf, ok
+}

@@ -16,8 +16,8 @@ import (
 // of its column type before anything is written, so that a bad value
 // rejects the whole call and nothing of it is stored. Canonical values:
 // string, int64, float64, bool, time.Time (UTC), time.Duration, and for
-// dynamic the JSON text (a string) — nil for null; strings are never null
-// (Kusto has no null string), so nil becomes "".
+// dynamic the JSON text (a string; a JSONText is kept as it is) — nil for
+// null; strings are never null (Kusto has no null string), so nil becomes "".
 //
 // It runs on every ingested line, so it allocates little: the converted
 // rows share one backing slice, and a value that is already canonical is
@@ -129,6 +129,9 @@ func (c *converter) toColumn(t kql.Type, v any) (any, error) {
 			return v, nil
 		}
 	case kql.TypeDynamic:
+		if t, ok := v.(JSONText); ok {
+			return string(t), nil
+		}
 		if r, ok := v.(json.RawMessage); ok {
 			// Compact, so that ClickHouse's text-based JSON functions see
 			// one spelling of every value.
