@@ -24,6 +24,9 @@ type imagePublishFlags struct {
 	fromDir    string
 	entrypoint string
 	env        []string
+	user       string
+	buildTags  []string
+	ldflags    []string
 	output     string
 }
 
@@ -35,8 +38,8 @@ func newImagePublishCommand(s streams) *cobra.Command {
 		Long: `Build an OCI image without a Docker daemon and push it to a registry.
 
 With a Go main package, the package is compiled as a static binary (CGO_ENABLED=0,
--trimpath) for each --platform and layered onto --base at /ko-app/<name>, which becomes
-the entrypoint, as ko does. With --from-dir, the directory tree becomes one layer at the
+-trimpath, with --build-tags and --ldflags) for each --platform and layered onto --base
+at /ko-app/<name>, which becomes the entrypoint, as ko does. With --from-dir, the directory tree becomes one layer at the
 image's root (modes and symbolic links kept) and --entrypoint is required.
 
 Credentials come from the docker config ($DOCKER_CONFIG/config.json or
@@ -55,6 +58,10 @@ capture; progress goes to standard error on a terminal. See docs/images.md.`,
   # Two platforms into one index, onto an empty base
   tugboat image publish ./cmd/app --repo registry.local:5000/app --base scratch \
     --platform linux/amd64,linux/arm64 --insecure
+
+  # tugboat's own image, as make images builds it: no DuckDB, no cgo, no shell
+  tugboat image publish ./cmd/tugboat --repo registry.local:5000/tugboat --base scratch \
+    --build-tags noduckdb --ldflags "-s -w" --user 65532 --insecure
 
   # A directory, no Go build
   tugboat image publish --from-dir ./dist --entrypoint /bin/server --repo ghcr.io/acme/site`,
@@ -93,6 +100,9 @@ capture; progress goes to standard error on a terminal. See docs/images.md.`,
 	fl.StringVar(&f.fromDir, "from-dir", "", "make the image from this directory tree instead of a Go package")
 	fl.StringVar(&f.entrypoint, "entrypoint", "", "absolute path of the program to run (required with --from-dir; default the Go binary)")
 	fl.StringArrayVar(&f.env, "env", nil, "KEY=VALUE to set in the image's environment (repeatable)")
+	fl.StringVar(&f.user, "user", "", "numeric UID[:GID] the image runs as (default: the base's user)")
+	fl.StringSliceVar(&f.buildTags, "build-tags", nil, "Go build tags, comma-separated (go build -tags)")
+	fl.StringArrayVar(&f.ldflags, "ldflags", nil, `linker flags (go build -ldflags), separated by spaces, e.g. "-s -w" (repeatable)`)
 	fl.StringVarP(&f.output, "output", "o", "table", "output: table (the reference alone) or json")
 	return cmd
 }
@@ -106,6 +116,8 @@ func (f *imagePublishFlags) options(s streams, args []string) (image.Options, er
 	o := image.Options{
 		FromDir:   f.fromDir,
 		Env:       f.env,
+		User:      f.user,
+		BuildTags: f.buildTags,
 		Repo:      f.repo,
 		Tags:      f.tags,
 		Base:      f.base,
@@ -115,6 +127,9 @@ func (f *imagePublishFlags) options(s streams, args []string) (image.Options, er
 	}
 	if len(args) == 1 {
 		o.Package = args[0]
+	}
+	for _, l := range f.ldflags {
+		o.LDFlags = append(o.LDFlags, strings.Fields(l)...)
 	}
 	if f.entrypoint != "" {
 		o.Entrypoint = []string{f.entrypoint}

@@ -1,3 +1,8 @@
+//go:build !noduckdb
+
+// DuckDB is linked unless the build tag noduckdb leaves it out (and with it cgo):
+// see duckdb_off.go.
+
 package store
 
 import (
@@ -9,7 +14,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -18,9 +22,6 @@ import (
 
 	"github.com/tugboatcd/tugboat/internal/observe/kql"
 )
-
-// DuckDBFile is the database file's name inside the data directory.
-const DuckDBFile = "tugboat.duckdb"
 
 // duckCheckpointThreshold is the WAL size at which DuckDB moves committed
 // rows into the database file (its default is 16 MiB). Every commit is in
@@ -167,15 +168,6 @@ func (s *DuckDB) findJSONColumns(ctx context.Context) error {
 	return nil
 }
 
-func sortedTables(schema kql.Schema) []string {
-	names := make([]string, 0, len(schema))
-	for n := range schema {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
-}
-
 func duckCreateTable(name string, cols []kql.Column) string {
 	defs := make([]string, len(cols))
 	for i, c := range cols {
@@ -204,10 +196,6 @@ func duckType(t kql.Type) string {
 	// (it JSON-encodes values of JSON columns), which costs a tenth of ingest.
 	return "VARCHAR"
 }
-
-// quoteIdent quotes a table or column name. Names come from the schema and
-// are plain identifiers; a quote inside would be doubled anyway.
-func quoteIdent(name string) string { return `"` + strings.ReplaceAll(name, `"`, `""`) + `"` }
 
 // Schema returns the tables of the store.
 func (s *DuckDB) Schema() kql.Schema { return s.opts.Tables }

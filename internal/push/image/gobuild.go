@@ -86,10 +86,26 @@ func checkGoPlatforms(ctx context.Context, dir string, platforms []v1.Platform) 
 
 // buildBinary compiles pkg for the platform as a static binary, as ko does:
 // CGO_ENABLED=0 and -trimpath, so the same source and toolchain give the same
-// bytes. It returns the binary's path inside tmp.
-func buildBinary(ctx context.Context, dir, pkg string, p v1.Platform, tmp string) (string, error) {
+// bytes; tags and ldflags are passed on (ko's build config has both). It
+// returns the binary's path inside tmp.
+func buildBinary(ctx context.Context, dir, pkg string, p v1.Platform, tmp string, tags, ldflags []string) (string, error) {
 	out := filepath.Join(tmp, strings.NewReplacer("/", "-").Replace(p.String()), "app")
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", out, pkg)
+	args := []string{"build", "-trimpath", "-o", out}
+	if len(tags) > 0 {
+		args = append(args, "-tags", strings.Join(tags, ","))
+	}
+	if len(ldflags) > 0 {
+		// The go command splits -ldflags' value at spaces outside quotes; each
+		// element (validated to hold no quote) is quoted, so that a value with
+		// spaces stays one flag. A value may not start with a quote unless a
+		// package pattern comes first: all= is what the link step sees anyway.
+		quoted := make([]string, len(ldflags))
+		for i, f := range ldflags {
+			quoted[i] = `"` + f + `"`
+		}
+		args = append(args, "-ldflags", "all="+strings.Join(quoted, " "))
+	}
+	cmd := exec.CommandContext(ctx, "go", append(args, pkg)...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS="+p.OS, "GOARCH="+p.Architecture)
 	if v := strings.TrimPrefix(p.Variant, "v"); p.Architecture == "arm" && v != "" {

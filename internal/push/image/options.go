@@ -46,6 +46,14 @@ type Options struct {
 	Entrypoint []string
 	// Env adds or replaces KEY=VALUE variables in the image's environment.
 	Env []string
+	// User is the image's user, as a numeric UID[:GID] so that the kubelet can
+	// enforce runAsNonRoot without a passwd file; "" keeps the base's.
+	User string
+	// BuildTags are Go build tags for the build (go build -tags), e.g. noduckdb.
+	BuildTags []string
+	// LDFlags are the linker's flags (go build -ldflags), e.g. -s -w or
+	// -X pkg.Version=v1; each element is one flag.
+	LDFlags []string
 
 	// Repo is the repository pushed to, e.g. registry.example.com/team/app.
 	Repo string
@@ -115,6 +123,10 @@ type plan struct {
 
 var (
 	envKey = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	// numericUser is UID or UID:GID.
+	numericUser = regexp.MustCompile(`^[0-9]{1,10}(:[0-9]{1,10})?$`)
+	// buildTag is the go command's tag grammar (letters, digits, _ and .).
+	buildTag = regexp.MustCompile(`^[A-Za-z0-9_.]+$`)
 	// tagPattern is the OCI distribution spec's tag grammar.
 	tagPattern = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
 	// platformPart is one element of os/arch/variant as Go and OCI spell them.
@@ -154,6 +166,23 @@ func validate(o Options) (*plan, error) {
 		if !ok || !envKey.MatchString(k) {
 			return nil, &InputError{Field: "--env", Value: kv, Reason: "want KEY=VALUE with KEY made of letters, digits and _"}
 		}
+	}
+
+	if o.User != "" && !numericUser.MatchString(o.User) {
+		return nil, &InputError{Field: "--user", Value: o.User, Reason: "want a numeric UID or UID:GID, e.g. 65532, so that runAsNonRoot can be checked without a passwd file"}
+	}
+	for _, t := range o.BuildTags {
+		if !buildTag.MatchString(t) {
+			return nil, &InputError{Field: "--build-tags", Value: t, Reason: "a build tag is letters, digits, '_' and '.'"}
+		}
+	}
+	for _, f := range o.LDFlags {
+		if !strings.HasPrefix(f, "-") || strings.ContainsAny(f, "\n\x00'\"") {
+			return nil, &InputError{Field: "--ldflags", Value: f, Reason: "each element is one linker flag starting with '-', without quotes, e.g. -s or -X=pkg.Version=v1"}
+		}
+	}
+	if len(o.BuildTags)+len(o.LDFlags) > 0 && o.Package == "" {
+		return nil, &InputError{Field: "--build-tags/--ldflags", Reason: "only apply to a Go package, not to --from-dir"}
 	}
 
 	if o.Repo == "" {

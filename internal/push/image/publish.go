@@ -88,7 +88,7 @@ func Publish(ctx context.Context, o Options) (*Result, error) {
 		if pkg != nil {
 			importPath = pkg.ImportPath
 			p.progressf("building %s for %s\n", p.Package, pl.String())
-			bin, err := buildBinary(ctx, p.Dir, p.Package, pl, tmp)
+			bin, err := buildBinary(ctx, p.Dir, p.Package, pl, tmp, p.BuildTags, p.LDFlags)
 			if err != nil {
 				return nil, err
 			}
@@ -262,6 +262,9 @@ func compose(p *plan, b baseImage, layer v1.Layer, mt types.MediaType, importPat
 	cfg := *cf.Config.DeepCopy()
 	cfg.Entrypoint = entrypoint
 	cfg.Cmd = nil
+	if p.User != "" {
+		cfg.User = p.User
+	}
 	if cfg.WorkingDir == "" {
 		cfg.WorkingDir = "/"
 	}

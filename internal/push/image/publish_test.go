@@ -199,6 +199,33 @@ func TestPublishGoPackageOntoScratch(t *testing.T) {
 	}
 }
 
+// TestPublishWithBuildTagsLinkerFlagsAndUser builds as make images does: the tags and
+// linker flags reach the go command (the binary says so when run) and the image runs
+// as the numeric user given.
+func TestPublishWithBuildTagsLinkerFlagsAndUser(t *testing.T) {
+	noDockerConfig(t)
+	reg := newRegistry(t, nil)
+	_, err := Publish(context.Background(), Options{Package: "./testdata/hello", Repo: reg + "/hello", Base: Scratch,
+		BuildTags: []string{"hellotag"}, LDFlags: []string{"-s", "-w", "-X=main.suffix= with spaces"}, User: "65532"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := pull(t, reg+"/hello:latest").Image()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out := runBinary(t, img, "ko-app/hello"); out != "hello (tagged) from tugboat on linux/amd64 [one two] with spaces\n" {
+		t.Errorf("the binary printed %q, want the tagged greeting and the linker's suffix", out)
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cf.Config.User != "65532" {
+		t.Errorf("image user %q, want 65532", cf.Config.User)
+	}
+}
+
 func TestPublishMultiPlatformIndex(t *testing.T) {
 	noDockerConfig(t)
 	reg := newRegistry(t, nil)
@@ -546,6 +573,22 @@ func TestPublishRefusesBadInputAndChangesNothing(t *testing.T) {
 		"an environment variable without =": {
 			opts: with(func(o *Options) { o.Env = []string{"NOVALUE"} }),
 			want: `invalid --env "NOVALUE": want KEY=VALUE`, input: true,
+		},
+		"a user name instead of a number": {
+			opts: with(func(o *Options) { o.User = "nonroot" }),
+			want: `invalid --user "nonroot": want a numeric UID`, input: true,
+		},
+		"a build tag with a space": {
+			opts: with(func(o *Options) { o.BuildTags = []string{"a b"} }),
+			want: `invalid --build-tags "a b"`, input: true,
+		},
+		"a linker flag with a quote": {
+			opts: with(func(o *Options) { o.LDFlags = []string{`-X=main.suffix="x`} }),
+			want: `invalid --ldflags "-X=main.suffix=\"x": each element is one linker flag`, input: true,
+		},
+		"linker flags for a directory": {
+			opts: Options{FromDir: dir, Entrypoint: []string{"/app"}, Repo: reg + "/app", Base: Scratch, LDFlags: []string{"-s"}},
+			want: "only apply to a Go package", input: true,
 		},
 		"a directory without an entrypoint": {
 			opts: Options{FromDir: dir, Repo: reg + "/app", Base: Scratch},

@@ -7,6 +7,9 @@ import (
 	"runtime"
 )
 
+// greeting is set by the build tag hellotag (tag.go) and the linker (-X main.suffix).
+var greeting, suffix = "hello", ""
+
 func main() {
-	fmt.Printf("hello from tugboat on %s/%s %v\n", runtime.GOOS, runtime.GOARCH, os.Args[1:])
+	fmt.Printf("%s from tugboat on %s/%s %v%s\n", greeting, runtime.GOOS, runtime.GOARCH, os.Args[1:], suffix)
 }
