@@ -16,6 +16,19 @@ help: ## Show this help
 build: ## Build bin/tugboat
 	go build -ldflags "$(LDFLAGS)" -o bin/tugboat ./cmd/tugboat
 
+# IMAGE_REPO is where `make images` pushes tugboat's image; by default the registry of
+# the running `tugboat dev` cluster (plain HTTP on loopback, hence IMAGE_FLAGS' --insecure).
+IMAGE_REPO ?= $(shell bin/tugboat dev status -o json 2>/dev/null | sed -n 's/.*"registry": *"\([^"]*\)".*/\1/p')/tugboat
+IMAGE_FLAGS ?= --insecure
+# The image's build, as a user's CI would run it (internal/cli's selfImageFlags test the
+# same): no DuckDB and so no cgo, stripped, no base image (no shell), a numeric user.
+SELF_IMAGE_FLAGS := --base scratch --build-tags noduckdb --ldflags "-s -w -X=github.com/tugboatcd/tugboat/internal/cli.Version=$(VERSION)" --user 65532
+
+.PHONY: images
+images: build ## Build tugboat's image with `tugboat image publish` and push it to IMAGE_REPO (default: tugboat dev's registry); prints its digest reference
+	@case "$(IMAGE_REPO)" in /*) echo "no IMAGE_REPO: start the local cluster (tugboat dev up) or set IMAGE_REPO=REGISTRY/NAME" >&2; exit 2;; esac
+	bin/tugboat image publish ./cmd/tugboat --repo $(IMAGE_REPO) --tag $(VERSION) --tag latest $(SELF_IMAGE_FLAGS) $(IMAGE_FLAGS)
+
 .PHONY: cluster
 cluster: ## Build the pinned Kubernetes components (and kubelet, kube-proxy, pause) into ~/.cache/tugboat/cluster (once; ~20 min cold)
 	bash hack/cluster/build.sh

@@ -24,7 +24,6 @@ func TestDefaultBuildsWithKustomize(t *testing.T) {
 		"ClusterRoleBinding/tugboat-controller":                          false,
 		"Deployment/tugboat-controller":                                  false,
 		"Service/webhook-receiver":                                       false,
-		"Service/tugboat-api":                                            false,
 		"NetworkPolicy/tugboat-controller":                               false,
 		"MutatingAdmissionPolicy/tugboat-kustomization-finalizer":        false,
 		"MutatingAdmissionPolicyBinding/tugboat-kustomization-finalizer": false,

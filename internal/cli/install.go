@@ -5,13 +5,17 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+	corev1 "k8s.io/api/core/v1"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	k8slabels "k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
 	"sigs.k8s.io/cli-utils/pkg/kstatus/status"
@@ -34,8 +38,20 @@ const (
 
 type installFlags struct {
 	export  bool
-	image   string
 	timeout time.Duration
+	podSpec installPodSpec
+}
+
+// installPodSpec is what install's flags change in the pods of config/default's
+// Deployments.
+type installPodSpec struct {
+	// image replaces the controller's image.
+	image string
+	// tolerationKeys become tolerations (operator Exists) of every pod, as flux
+	// install's --toleration-keys do, so that tainted nodes take them.
+	tolerationKeys []string
+	// nodeSelector is added to every pod's nodeSelector.
+	nodeSelector map[string]string
 }
 
 func newInstallCommand(s streams) *cobra.Command {
@@ -48,21 +64,26 @@ tugboat-system, RBAC and the controller Deployment), waits until the CRDs are es
 and the Deployment is ready, like flux install. Run again to upgrade; --export prints the
 YAML instead and touches nothing.
 
-On the local dev cluster (tugboat dev) no container runs: kwok marks the Deployment ready
-without running the controller. Run the controllers there with ` + "`tugboat controller`" + `.`,
+On the local dev cluster (tugboat dev) the controller runs as a pod on the real node:
+push tugboat's image to its registry (make images) and pass it with --image, with
+--toleration-keys tugboat.dev/real-node --node-selector tugboat.dev/real-node=true
+(docs/install.md). Without them, kwok marks the Deployment ready without running it.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return f.run(cmd.Context(), s)
 		},
 	}
 	cmd.Flags().BoolVar(&f.export, "export", false, "print the manifests as YAML instead of applying them")
-	cmd.Flags().StringVar(&f.image, "image", "", "controller image (default: the one in config/manager)")
+	cmd.Flags().StringVar(&f.podSpec.image, "image", "", "controller image (default: the one in config/manager)")
+	cmd.Flags().StringSliceVar(&f.podSpec.tolerationKeys, "toleration-keys", nil, "taint keys the pods tolerate (operator Exists), comma-separated")
+	cmd.Flags().StringToStringVar(&f.podSpec.nodeSelector, "node-selector", nil, "node labels the pods must run on, KEY=VALUE, comma-separated")
 	cmd.Flags().DurationVar(&f.timeout, "timeout", 5*time.Minute, "how long to wait for the CRDs and the controller")
 	return cmd
 }
 
-// installManifests builds config/default from the copy embedded in the binary.
-func installManifests(image string) ([]*unstructured.Unstructured, error) {
+// installManifests builds config/default from the copy embedded in the binary, with
+// the pods changed as spec says.
+func installManifests(spec installPodSpec) ([]*unstructured.Unstructured, error) {
 	mem := filesys.MakeFsInMemory()
 	err := fs.WalkDir(config.Manifests, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
@@ -106,13 +127,9 @@ func installManifests(image string) ([]*unstructured.Unstructured, error) {
 		}
 		labels[partOfLabel] = "tugboat"
 		u.SetLabels(labels)
-		if image != "" && u.GetKind() == "Deployment" && u.GetName() == controllerDeployment {
-			containers, _, _ := unstructured.NestedSlice(u.Object, "spec", "template", "spec", "containers")
-			for _, c := range containers {
-				c.(map[string]any)["image"] = image
-			}
-			if err := unstructured.SetNestedSlice(u.Object, containers, "spec", "template", "spec", "containers"); err != nil {
-				return nil, fmt.Errorf("failed to set the controller image: %w", err)
+		if u.GetKind() == "Deployment" {
+			if err := spec.apply(u); err != nil {
+				return nil, err
 			}
 		}
 		objs = append(objs, u)
@@ -120,8 +137,43 @@ func installManifests(image string) ([]*unstructured.Unstructured, error) {
 	return objs, nil
 }
 
+// apply changes the pod template of the Deployment u.
+func (spec installPodSpec) apply(u *unstructured.Unstructured) error {
+	pod, _, _ := unstructured.NestedMap(u.Object, "spec", "template", "spec")
+	if pod == nil {
+		return fmt.Errorf("%s has no pod template", subjectOf(u))
+	}
+	if spec.image != "" && u.GetName() == controllerDeployment {
+		containers, _ := pod["containers"].([]any)
+		for _, c := range containers {
+			c.(map[string]any)["image"] = spec.image
+		}
+	}
+	if len(spec.tolerationKeys) > 0 {
+		tolerations, _ := pod["tolerations"].([]any)
+		for _, key := range spec.tolerationKeys {
+			tolerations = append(tolerations, map[string]any{"key": key, "operator": "Exists"})
+		}
+		pod["tolerations"] = tolerations
+	}
+	if len(spec.nodeSelector) > 0 {
+		selector, _ := pod["nodeSelector"].(map[string]any)
+		if selector == nil {
+			selector = map[string]any{}
+		}
+		for k, v := range spec.nodeSelector {
+			selector[k] = v
+		}
+		pod["nodeSelector"] = selector
+	}
+	if err := unstructured.SetNestedMap(u.Object, pod, "spec", "template", "spec"); err != nil {
+		return fmt.Errorf("failed to change the pods of %s: %w", subjectOf(u), err)
+	}
+	return nil
+}
+
 func (f *installFlags) run(ctx context.Context, s streams) error {
-	objs, err := installManifests(f.image)
+	objs, err := installManifests(f.podSpec)
 	if err != nil {
 		return err
 	}
@@ -184,6 +236,11 @@ func (f *installFlags) run(ctx context.Context, s streams) error {
 			continue
 		}
 		if err := k.waitCurrent(ctx, o, f.timeout); err != nil {
+			// A Deployment's own status says only "not available"; its pods say
+			// why (an image that cannot be pulled, a crashing container).
+			if why := podProblems(ctx, cfg, o); why != "" {
+				return fmt.Errorf("%w; its pods: %s", err, why)
+			}
 			return err
 		}
 		p.success("%s ready", subjectOf(o))
@@ -269,4 +326,39 @@ func (k *dynamicClient) waitCurrent(ctx context.Context, u *unstructured.Unstruc
 		return fmt.Errorf("%s is not ready after %s (%s): %w", subjectOf(u), timeout, msg, err)
 	}
 	return nil
+}
+
+// podProblems describes why the pods of Deployment u are not ready: each
+// container's waiting reason and message (ErrImagePull with the registry's answer,
+// CrashLoopBackOff) or its last exit; "" when nothing says.
+func podProblems(ctx context.Context, cfg *rest.Config, u *unstructured.Unstructured) string {
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return ""
+	}
+	labels, _, _ := unstructured.NestedStringMap(u.Object, "spec", "selector", "matchLabels")
+	pods, err := cs.CoreV1().Pods(u.GetNamespace()).List(context.WithoutCancel(ctx), metav1.ListOptions{LabelSelector: k8slabels.SelectorFromSet(labels).String()})
+	if err != nil {
+		return ""
+	}
+	var problems []string
+	for _, pod := range pods.Items {
+		for _, c := range pod.Status.ContainerStatuses {
+			switch {
+			case c.State.Waiting != nil && c.State.Waiting.Reason != "":
+				problems = append(problems, fmt.Sprintf("pod %s container %s is waiting: %s: %s", pod.Name, c.Name, c.State.Waiting.Reason, c.State.Waiting.Message))
+			case c.LastTerminationState.Terminated != nil:
+				t := c.LastTerminationState.Terminated
+				problems = append(problems, fmt.Sprintf("pod %s container %s exited with %d (%s): %s", pod.Name, c.Name, t.ExitCode, t.Reason, t.Message))
+			}
+		}
+		if len(pod.Status.ContainerStatuses) == 0 {
+			for _, cond := range pod.Status.Conditions {
+				if cond.Status != corev1.ConditionTrue && cond.Message != "" {
+					problems = append(problems, fmt.Sprintf("pod %s is %s=False: %s", pod.Name, cond.Type, cond.Message))
+				}
+			}
+		}
+	}
+	return strings.Join(problems, "; ")
 }

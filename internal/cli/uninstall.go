@@ -43,7 +43,7 @@ Asks first unless --silent; --dry-run only lists what would be deleted.`,
 }
 
 func (f *uninstallFlags) run(ctx context.Context, s streams) error {
-	objs, err := installManifests("")
+	objs, err := installManifests(installPodSpec{})
 	if err != nil {
 		return err
 	}

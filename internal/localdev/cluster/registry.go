@@ -82,6 +82,11 @@ func (c *Cluster) Registry() string {
 	return c.node.registry.host
 }
 
+// HostIP returns the host's address that pods of the real node reach (the one the
+// apiserver advertises; pods cannot reach the host's loopback), so that a test server
+// on the host, such as a Git server, can serve them; empty without a real node.
+func (c *Cluster) HostIP() string { return c.nodeIP }
+
 // PushBinaryImage packs one static executable into an image (the file at /<base name>,
 // its entrypoint, followed by args) for this machine's platform and pushes it to ref,
 // such as Registry()+"/demo/server:v1". It returns the pushed reference by digest.

@@ -40,6 +40,7 @@ type Server struct {
 	token      string
 	tls        bool
 	caPEM      []byte
+	host       string
 
 	mu       sync.Mutex
 	listener net.Listener
@@ -73,6 +74,14 @@ func (s *Server) WithBearerToken(token string) *Server {
 	return s
 }
 
+// WithHost makes Start listen on this IP address instead of 127.0.0.1: pods of the
+// local cluster's real node cannot reach the host's loopback, and reach the address
+// its apiserver advertises (cluster.Cluster.HostIP).
+func (s *Server) WithHost(ip string) *Server {
+	s.host = ip
+	return s
+}
+
 // WithTLS makes Start serve HTTPS, with a self-signed certificate for
 // 127.0.0.1 made at Start; CACert returns it for clients to trust.
 func (s *Server) WithTLS() *Server {
@@ -91,7 +100,7 @@ func (s *Server) CACert() []byte {
 // Root returns the directory holding the bare repositories.
 func (s *Server) Root() string { return s.root }
 
-// Start listens on 127.0.0.1 with a random port and returns the base URL,
+// Start listens on 127.0.0.1 (or WithHost's address) with a random port and returns the base URL,
 // e.g. "http://127.0.0.1:41234". After Close it listens on the same address.
 func (s *Server) Start() (string, error) {
 	s.mu.Lock()
@@ -120,6 +129,9 @@ func (s *Server) Start() (string, error) {
 	// After Close, listen on the same address again, so that clients see the
 	// server come back rather than move.
 	addr := "127.0.0.1:0"
+	if s.host != "" {
+		addr = net.JoinHostPort(s.host, "0")
+	}
 	if s.url != "" {
 		addr = strings.TrimPrefix(s.url, "http://")
 	}
