@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -75,6 +77,7 @@ func TestInstallRunsTheControllerOnTheRealNode(t *testing.T) {
 	image := strings.TrimSpace(run(ExitOK, append([]string{"image", "publish", "../../cmd/tugboat", "--repo", c.Registry() + "/tugboat"}, selfImageFlags...)...).stdout)
 	appImage := strings.TrimSpace(run(ExitOK, "image", "publish", "../localdev/cluster/testdata/hello", "--repo", c.Registry()+"/demo/hello", "--base", "scratch", "--user", "65532", "--insecure").stdout)
 
+	logImageSize(ctx, t, image)
 	run(ExitOK, append([]string{"install", "--image", image, "--timeout", "3m"}, onRealNode...)...)
 	pods, err := clients.CoreV1().Pods("tugboat-system").List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/name=tugboat-controller"})
 	if err != nil {
@@ -254,4 +257,41 @@ func logPodMemory(ctx context.Context, t *testing.T, clients kubernetes.Interfac
 			}
 		}
 	}
+}
+
+// logImageSize logs the image's size as pushed (compressed layers) and unpacked, for
+// docs/design/2026-12-06-images.md; a figure, not an assertion.
+func logImageSize(ctx context.Context, t *testing.T, ref string) {
+	t.Helper()
+	r, err := name.ParseReference(ref, name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := remote.Image(r, remote.WithContext(ctx))
+	if err != nil {
+		t.Fatalf("failed to read image %s: %v", ref, err)
+	}
+	layers, err := img.Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var compressed, unpacked int64
+	for _, l := range layers {
+		size, err := l.Size()
+		if err != nil {
+			t.Fatal(err)
+		}
+		compressed += size
+		rc, err := l.Uncompressed()
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := io.Copy(io.Discard, rc)
+		rc.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		unpacked += n
+	}
+	t.Logf("image %s: %d layer(s), %.1f MB pushed, %.1f MB unpacked", ref, len(layers), float64(compressed)/1e6, float64(unpacked)/1e6)
 }
