@@ -84,6 +84,12 @@ push tugboat's image to its registry (make images) and pass it with --image, wit
 // installManifests builds config/default from the copy embedded in the binary, with
 // the pods changed as spec says.
 func installManifests(spec installPodSpec) ([]*unstructured.Unstructured, error) {
+	return buildManifests("default", spec)
+}
+
+// buildManifests builds the embedded config/<base>, labels every object for
+// uninstall and changes the Deployments' and DaemonSets' pods as spec says.
+func buildManifests(base string, spec installPodSpec) ([]*unstructured.Unstructured, error) {
 	mem := filesys.MakeFsInMemory()
 	err := fs.WalkDir(config.Manifests, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
@@ -102,9 +108,9 @@ func installManifests(spec installPodSpec) ([]*unstructured.Unstructured, error)
 	// order works, as kubectl apply of `kustomize build` output would need.
 	opts := krusty.MakeDefaultOptions()
 	opts.Reorder = krusty.ReorderOptionLegacy
-	res, err := krusty.MakeKustomizer(opts).Run(mem, "/config/default")
+	res, err := krusty.MakeKustomizer(opts).Run(mem, "/config/"+base)
 	if err != nil {
-		return nil, fmt.Errorf("failed to build the embedded config/default: %w", err)
+		return nil, fmt.Errorf("failed to build the embedded config/%s: %w", base, err)
 	}
 	var objs []*unstructured.Unstructured
 	for _, r := range res.Resources() {
@@ -127,7 +133,7 @@ func installManifests(spec installPodSpec) ([]*unstructured.Unstructured, error)
 		}
 		labels[partOfLabel] = "tugboat"
 		u.SetLabels(labels)
-		if u.GetKind() == "Deployment" {
+		if u.GetKind() == "Deployment" || u.GetKind() == "DaemonSet" {
 			if err := spec.apply(u); err != nil {
 				return nil, err
 			}
@@ -137,7 +143,7 @@ func installManifests(spec installPodSpec) ([]*unstructured.Unstructured, error)
 	return objs, nil
 }
 
-// apply changes the pod template of the Deployment u.
+// apply changes the pod template of the Deployment or DaemonSet u.
 func (spec installPodSpec) apply(u *unstructured.Unstructured) error {
 	pod, _, _ := unstructured.NestedMap(u.Object, "spec", "template", "spec")
 	if pod == nil {

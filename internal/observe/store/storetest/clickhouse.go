@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -95,6 +96,31 @@ func Binary() (string, []string, error) {
 	return "", nil, fmt.Errorf("clickhouse-server is not installed: run `make test`, or hack/clickhouse/install.sh once, to install Debian's clickhouse-server")
 }
 
+// Reachable starts a server of the test's own that listens on host (an address
+// of this machine) and lets clients from the networks (CIDRs, e.g. the local
+// cluster's pod network) connect, for agents that run in pods; it stops when the
+// test ends.
+func Reachable(tb testing.TB, host string, networks ...string) *Server {
+	tb.Helper()
+	var s *Server
+	err := errPortTaken
+	for attempt := 1; errors.Is(err, errPortTaken) && attempt <= startAttempts; attempt++ {
+		var tcp, httpPort int
+		if tcp, err = localport.Pick(); err != nil {
+			break
+		}
+		if httpPort, err = localport.Pick(); err != nil {
+			break
+		}
+		s, err = startOn(tcp, httpPort, host, networks)
+	}
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(s.stop)
+	return s
+}
+
 // start starts a server on two freshly picked ports.
 func start() (*Server, error) {
 	tcp, err := localport.Pick()
@@ -105,12 +131,12 @@ func start() (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	return startOn(tcp, httpPort)
+	return startOn(tcp, httpPort, "127.0.0.1", nil)
 }
 
 // startOn starts a server that serves the native protocol on port tcp and HTTP on
-// httpPort.
-func startOn(tcp, httpPort int) (*Server, error) {
+// httpPort, on host, for clients on loopback and the networks.
+func startOn(tcp, httpPort int, host string, networks []string) (*Server, error) {
 	bin, args, err := Binary()
 	if err != nil {
 		return nil, err
@@ -119,11 +145,16 @@ func startOn(tcp, httpPort int) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("failed to create ClickHouse directory: %w", err)
 	}
-	config := strings.NewReplacer("DIR", dir, "TCP", fmt.Sprint(tcp), "HTTP", fmt.Sprint(httpPort)).Replace(configXML)
+	config := strings.NewReplacer("DIR", dir, "TCP", fmt.Sprint(tcp), "HTTP", fmt.Sprint(httpPort), "HOST", host).Replace(configXML)
+	var ips strings.Builder
+	for _, n := range append([]string{"127.0.0.1", "::1"}, networks...) {
+		fmt.Fprintf(&ips, "<ip>%s</ip>", n)
+	}
+	users := strings.Replace(usersXML, "NETWORKS", ips.String(), 1)
 	if err := os.WriteFile(filepath.Join(dir, "config.xml"), []byte(config), 0o600); err != nil {
 		return nil, fmt.Errorf("failed to write ClickHouse config: %w", err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "users.xml"), []byte(usersXML), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "users.xml"), []byte(users), 0o600); err != nil {
 		return nil, fmt.Errorf("failed to write ClickHouse users: %w", err)
 	}
 	logf, err := os.Create(filepath.Join(dir, "stdout.log"))
@@ -136,7 +167,7 @@ func startOn(tcp, httpPort int) (*Server, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("failed to start %s: %w", bin, err)
 	}
-	s := &Server{Addr: fmt.Sprintf("127.0.0.1:%d", tcp), dir: dir, cmd: cmd, exited: make(chan struct{})}
+	s := &Server{Addr: net.JoinHostPort(host, fmt.Sprint(tcp)), dir: dir, cmd: cmd, exited: make(chan struct{})}
 	exited := make(chan error, 1)
 	go func() {
 		exited <- cmd.Wait()
@@ -223,7 +254,7 @@ const configXML = `<?xml version="1.0"?>
     <logger><level>warning</level><log>DIR/server.log</log><errorlog>DIR/server.err.log</errorlog><size>10M</size><count>1</count></logger>
     <tcp_port>TCP</tcp_port>
     <http_port>HTTP</http_port>
-    <listen_host>127.0.0.1</listen_host>
+    <listen_host>HOST</listen_host>
     <path>DIR/data/</path>
     <tmp_path>DIR/tmp/</tmp_path>
     <user_files_path>DIR/user_files/</user_files_path>
@@ -249,7 +280,7 @@ const usersXML = `<?xml version="1.0"?>
     <users>
         <default>
             <password></password>
-            <networks><ip>127.0.0.1</ip><ip>::1</ip></networks>
+            <networks>NETWORKS</networks>
             <profile>default</profile>
             <quota>default</quota>
         </default>

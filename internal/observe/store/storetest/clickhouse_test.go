@@ -20,7 +20,7 @@ func TestStartOnATakenPortSaysThePortWasTaken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := startOn(squatter.Addr().(*net.TCPAddr).Port, httpPort)
+	s, err := startOn(squatter.Addr().(*net.TCPAddr).Port, httpPort, "127.0.0.1", nil)
 	if err == nil {
 		s.stop()
 		t.Fatal("ClickHouse started on a port another listener holds")
