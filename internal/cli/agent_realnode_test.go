@@ -9,12 +9,14 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/tugboatcd/tugboat/internal/localdev/cluster"
+	"github.com/tugboatcd/tugboat/internal/observe/collect"
 	"github.com/tugboatcd/tugboat/internal/observe/store"
 	"github.com/tugboatcd/tugboat/internal/observe/store/storetest"
 )
@@ -22,7 +24,8 @@ import (
 // TestAgentDaemonSetTailsTheRealNodesContainers runs config/agent's DaemonSet, with
 // tugboat's own image, on the real node: it tails the CRI log files of a container
 // that writes known lines to stdout and stderr, and the lines arrive in ContainerLogV2
-// of the ClickHouse store it writes to, with their pod, container and stream.
+// of the ClickHouse store it writes to, with their pod, container and stream; the
+// container's memory, from the kubelet, arrives in Perf within the container's limit.
 func TestAgentDaemonSetTailsTheRealNodesContainers(t *testing.T) {
 	if err := cluster.CheckRealNode(); err != nil {
 		t.Fatalf("%v (the real node's tests need them; `%s` installs the packages)", err, cluster.PrerequisitesCommand)
@@ -80,7 +83,8 @@ func TestAgentDaemonSetTailsTheRealNodesContainers(t *testing.T) {
 
 	// A container that writes known lines: one on stdout when it starts, one on stderr.
 	message := fmt.Sprintf("agent test %d", time.Now().UnixNano())
-	if _, err := clients.CoreV1().Pods("default").Create(ctx, talkerPod(appImage, message), metav1.CreateOptions{}); err != nil {
+	talker, err := clients.CoreV1().Pods("default").Create(ctx, talkerPod(appImage, message), metav1.CreateOptions{})
+	if err != nil {
 		t.Fatal(err)
 	}
 	st, err := store.OpenClickHouse(ctx, dsn, store.Options{RetentionInterval: -1})
@@ -112,10 +116,53 @@ func TestAgentDaemonSetTailsTheRealNodesContainers(t *testing.T) {
 	if err != nil {
 		t.Fatalf("ContainerLogV2 holds for pod talker:\n%s\nwant the lines %v", strings.Join(got, "\n"), want)
 	}
+
+	// Its memory, from the kubelet's metrics, in Perf: more than nothing, within its limit.
+	var values []float64
+	err = wait.PollUntilContextTimeout(ctx, time.Second, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
+		res, err := st.Query(ctx, fmt.Sprintf(`Perf | where ObjectName == %q and CounterName == %q and InstanceName endswith %q | project CounterValue`,
+			collect.ObjectContainer, collect.CounterMemoryWorkingSet, "/"+string(talker.UID)+"/talker"))
+		if err != nil {
+			return false, nil //nolint:nilerr // no metrics stored yet
+		}
+		values = values[:0]
+		for _, row := range res.Rows {
+			values = append(values, row[0].(float64))
+		}
+		return len(values) > 0, nil
+	})
+	if err != nil {
+		t.Fatalf("Perf has no %s of container talker: %v", collect.CounterMemoryWorkingSet, err)
+	}
+	for _, v := range values {
+		if v <= 0 || v > talkerMemoryLimit {
+			t.Errorf("Perf says container talker's working set is %.0f bytes, want more than 0 and at most its limit %d", v, talkerMemoryLimit)
+		}
+	}
+	t.Logf("talker's working set in Perf: %.1f MiB", values[0]/(1<<20))
+	logAgentMemory(ctx, t, clients)
+}
+
+// talkerMemoryLimit is the talker container's memory limit.
+const talkerMemoryLimit = 32 << 20
+
+// logAgentMemory logs the agent pod's memory, for docs/benchmarks.md.
+func logAgentMemory(ctx context.Context, t *testing.T, clients kubernetes.Interface) {
+	t.Helper()
+	pods, err := clients.CoreV1().Pods("tugboat-system").List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/name=tugboat-agent"})
+	if err != nil || len(pods.Items) == 0 {
+		t.Logf("no agent pod to measure: %v", err)
+		return
+	}
+	for i := range pods.Items {
+		if pods.Items[i].Spec.NodeName == cluster.RealNodeName {
+			logPodMemory(ctx, t, clients, &pods.Items[i])
+		}
+	}
 }
 
 // agentForTest points the DaemonSet at the test's image and store, collects logs
-// only, and keeps its checkpoint in an emptyDir instead of a directory on this
+// and metrics (every 2 s) only, and keeps its checkpoint in an emptyDir instead of a directory on this
 // machine, which a test must not leave behind.
 func agentForTest(t *testing.T, ds *unstructured.Unstructured, image, dsn string) {
 	t.Helper()
@@ -128,7 +175,9 @@ func agentForTest(t *testing.T, ds *unstructured.Unstructured, image, dsn string
 		case strings.HasPrefix(s, "--clickhouse="):
 			args = append(args, "--clickhouse="+dsn)
 		case strings.HasPrefix(s, "--collect="):
-			args = append(args, "--collect=logs")
+			args = append(args, "--collect=logs,metrics")
+		case strings.HasPrefix(s, "--interval="):
+			args = append(args, "--interval=2s")
 		default:
 			args = append(args, s)
 		}
@@ -166,6 +215,9 @@ func talkerPod(image, message string) *corev1.Pod {
 				Name:  "talker",
 				Image: image,
 				Args:  []string{"-message", message},
+				Resources: corev1.ResourceRequirements{Limits: corev1.ResourceList{
+					corev1.ResourceMemory: *resource.NewQuantity(talkerMemoryLimit, resource.BinarySI),
+				}},
 			}},
 		},
 	}

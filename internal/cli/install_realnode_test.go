@@ -253,7 +253,7 @@ func logPodMemory(ctx context.Context, t *testing.T, clients kubernetes.Interfac
 	for _, p := range summary.Pods {
 		for _, c := range p.Containers {
 			if p.PodRef.Name == pod.Name && c.Memory.WorkingSetBytes != nil && c.Memory.RSSBytes != nil {
-				t.Logf("controller pod %s: working set %d MiB, RSS %d MiB", pod.Name, *c.Memory.WorkingSetBytes>>20, *c.Memory.RSSBytes>>20)
+				t.Logf("pod %s: working set %d MiB, RSS %d MiB", pod.Name, *c.Memory.WorkingSetBytes>>20, *c.Memory.RSSBytes>>20)
 			}
 		}
 	}
