@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -139,22 +138,16 @@ func TestInstallRunsTheControllerOnTheRealNode(t *testing.T) {
 // waiting while another test (of this or another package) holds it.
 func startRealNodeCluster(ctx context.Context, t *testing.T) *cluster.Cluster {
 	t.Helper()
-	for {
-		c, err := cluster.Start(ctx, cluster.Options{RealNode: true, StartTimeout: 4 * time.Minute})
-		if err == nil {
-			return c
-		}
-		if !errors.Is(err, cluster.ErrRealNodeUnavailable) {
-			t.Fatal(err)
-		}
-		t.Logf("waiting for the real node: %v", err)
-		select {
-		case <-ctx.Done():
-			t.Fatalf("the real node stayed taken: %v", err)
-		case <-time.After(5 * time.Second):
-		}
+	c, err := cluster.Start(ctx, cluster.Options{RealNode: true, RealNodeWait: realNodeWait, StartTimeout: 4 * time.Minute})
+	if err != nil {
+		t.Fatal(err)
 	}
+	return c
 }
+
+// realNodeWait is how long a test waits for the real node that another package's
+// test holds (go test runs packages at once).
+const realNodeWait = 15 * time.Minute
 
 // webApp is the repository's app: a Deployment on the real node answering message,
 // and a Service in front of it.

@@ -54,6 +54,10 @@ type Options struct {
 	// Stop. It implies Workloads. The node is tainted RealNodeTaint, so only pods that
 	// tolerate it run there. One real node runs per machine at a time.
 	RealNode bool
+	// RealNodeWait is how long Start waits for the machine's one real node while
+	// another cluster holds it (tests of several packages run at once); zero fails at
+	// once with ErrRealNodeUnavailable.
+	RealNodeWait time.Duration
 	// ExtraAPIServerArgs are appended to the apiserver's flags.
 	ExtraAPIServerArgs []string
 	// StartTimeout bounds the whole start (default 2 minutes).

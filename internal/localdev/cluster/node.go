@@ -66,6 +66,10 @@ func (c *Cluster) checkRealNode() error {
 		return err
 	}
 	lock, err := takeRealNodeLock()
+	for deadline := time.Now().Add(c.opts.RealNodeWait); errors.Is(err, ErrRealNodeUnavailable) && time.Now().Before(deadline); {
+		time.Sleep(time.Second)
+		lock, err = takeRealNodeLock()
+	}
 	if err != nil {
 		return err
 	}
