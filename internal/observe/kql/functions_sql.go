@@ -150,7 +150,8 @@ func functionsFor(d Dialect) map[string]sqlFunc {
 }
 
 // duckdbAll is DuckDB's whole table.
-var duckdbAll = mergeSQL(duckdbFunctions, duckdbFamilies, duckdbWindow)
+var duckdbAll = mergeSQL(duckdbFunctions, duckdbFamilies, duckdbWindow,
+	duckdbSeries)
 
 // clickhouseAll is ClickHouse's whole table.
 var clickhouseAll = mergeSQL(clickhouseFunctions, clickhouseFamilies)
