@@ -136,6 +136,8 @@ func (ck *checker) operator(in relation, op Operator) relation {
 		return in
 	case *SampleOp:
 		return &relLimit{in: in, n: ck.constCount(op.N, "sample")}
+	case *MakeSeriesOp:
+		return ck.makeSeries(in, op)
 	}
 	panic(fmt.Sprintf("unexpected operator %T", op))
 }

@@ -21,6 +21,38 @@ func TestOperatorErrors(t *testing.T) {
 			query: `Perf | extend s = series_add(dynamic([1]), Computer)`,
 			want:  "1:44: argument 2 of series_add must be a dynamic array or a number, but it is string",
 		},
+		"a make-series step of the wrong type": {
+			query: "Perf | make-series count() on TimeGenerated step 5",
+			want:  "1:50: the make-series step must be a timespan for a datetime axis, but it is long",
+		},
+		"a make-series axis that is a string": {
+			query: "Perf | make-series count() on Computer step 1h",
+			want:  "1:31: the make-series axis must be a datetime, timespan or number, but it is string",
+		},
+		"a make-series bound of another type": {
+			query: "Perf | make-series count() on TimeGenerated from 1 step 1h",
+			want:  "1:50: make-series from must be a datetime like its axis, but it is long",
+		},
+		"a make-series parameter that does not exist": {
+			query: "Perf | make-series kind=dense count() on TimeGenerated step 1h",
+			want:  "1:20: make-series parameter kind=dense is not supported; use kind=nonempty",
+		},
+		"a make-series without an aggregation": {
+			query: "Perf | make-series on TimeGenerated step 1h",
+			want:  "1:20: expected an aggregation in make-series, such as make-series count() on TimeGenerated step 1h, found \"on\"",
+		},
+		"a make-series that is not an aggregation": {
+			query: "Perf | make-series CounterValue on TimeGenerated step 1h",
+			want:  "1:20: summarize needs an aggregation such as count(), sum(x) or avg(x) here; put plain columns in the by clause",
+		},
+		"a make-series with a step of zero": {
+			query: "Perf | make-series count() on TimeGenerated from ago(1h) to now() step 0s",
+			want:  "0:0: the make-series step must be positive",
+		},
+		"a make-series with too many bins": {
+			query: "Perf | make-series count() on TimeGenerated from ago(3650d) to now() step 1s",
+			want:  "0:0: make-series would make 315360000 bins, more than the limit of 1048576; use a larger step or a shorter range",
+		},
 	}
 	schema := testSchema()
 	for name, tc := range tests {
@@ -33,6 +65,23 @@ func TestOperatorErrors(t *testing.T) {
 			if kerr.Error() != tc.want {
 				t.Fatalf("Compile(%q):\n got %s\nwant %s", tc.query, kerr.Error(), tc.want)
 			}
+		})
+	}
+}
+
+// TestOperatorRoundTrip prints the added operators and parses the text
+// back to the same tree.
+func TestOperatorRoundTrip(t *testing.T) {
+	for name, query := range map[string]string{
+		"make-series with everything": "T | make-series kind=nonempty s = sum(x) default=1.5, avg(y) on ts from datetime(2024-01-01) to datetime(2024-02-01) step 1d by k, j = tostring(z)",
+		"make-series, the range form": "T | make-series count() on ts in range(ago(1d), now(), 1h)",
+	} {
+		t.Run(name, func(t *testing.T) {
+			q, err := Parse(query)
+			if err != nil {
+				t.Fatalf("Parse: %v", err)
+			}
+			checkRoundTrip(t, q)
 		})
 	}
 }

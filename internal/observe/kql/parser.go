@@ -341,7 +341,7 @@ func supportedOperators() []string {
 		"where", "filter", "project", "project-away", "project-rename", "extend", "summarize",
 		"sort", "order", "top", "take", "limit", "distinct", "count", "join", "union",
 		"parse", "mv-expand", "render", "serialize", "project-keep", "project-reorder", "getschema",
-		"as", "sample",
+		"as", "sample", "make-series",
 	}
 }
 
@@ -351,6 +351,9 @@ func (p *parser) parseOperator() Operator {
 		p.fail(t.Pos, "expected an operator after |, found %s", describe(t))
 	}
 	p.next()
+	if op := p.parseMoreOperator(t); op != nil {
+		return op
+	}
 	switch t.Text {
 	case "where", "filter":
 		return &WhereOp{OpPos: t.Pos, Pred: p.parseExpr()}
@@ -436,7 +439,7 @@ func (p *parser) parseOperator() Operator {
 		return &AsOp{OpPos: t.Pos, Name: name.Text}
 	case "sample":
 		return &SampleOp{OpPos: t.Pos, N: p.parseExpr()}
-	case "mv-apply", "parse-where", "parse-kv", "make-series",
+	case "mv-apply", "parse-where", "parse-kv",
 		"evaluate", "search", "sample-distinct", "invoke",
 		"fork", "facet", "scan", "partition", "reduce", "find", "consume", "print", "range",
 		"make-graph", "top-nested", "top-hitters", "project-by-names", "graph-match",

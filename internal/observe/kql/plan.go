@@ -292,6 +292,8 @@ func (pl *planner) relation(r relation) stage {
 		return pl.let(r)
 	case *relRange:
 		return pl.rangeStage(r)
+	case *relMakeSeries:
+		return pl.makeSeries(r)
 	}
 	panic(fmt.Sprintf("unexpected relation %T", r))
 }

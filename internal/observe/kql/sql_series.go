@@ -54,6 +54,13 @@ var duckdbSeries = map[string]sqlFunc{
 	"series_fill_const":    seriesFillConst,
 	"series_fill_linear":   seriesFillLinear,
 	"series_fir":           seriesFIR,
+	// make-series's bin of a row: whole steps from the origin.
+	"series_bin_index": func(c sqlCall) frag {
+		if c.typ(0) == TypeDatetime || c.typ(0) == TypeTimespan {
+			return tmpl("CAST(floor((epoch_us($0) - epoch_us($1)) / epoch_us($2)) AS BIGINT)")(c)
+		}
+		return tmpl("CAST(floor((CAST($0 AS DOUBLE) - $1) / $2) AS BIGINT)")(c)
+	},
 	"series_iir":           seriesIIR,
 }
 
