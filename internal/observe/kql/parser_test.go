@@ -441,8 +441,8 @@ func TestParseErrors(t *testing.T) {
 			caret: "1:14: unknown operator \"summarise\"; did you mean \"summarize\"?\nKubeEvents | summarise count()\n             ^",
 		},
 		"an unsupported operator": {
-			query: "T | make-series count() on TimeGenerated step 1h",
-			want:  "1:5: the make-series operator is not supported; supported operators are where, filter, project, project-away, project-rename, extend, summarize, sort, order, top, take, limit, distinct, count, join, union, parse, mv-expand, render, serialize, project-keep, project-reorder, getschema, as, sample",
+			query: "T | reduce by Message",
+			want:  "1:5: the reduce operator is not supported; supported operators are where, filter, project, project-away, project-rename, extend, summarize, sort, order, top, take, limit, distinct, count, join, union, parse, mv-expand, render, serialize, project-keep, project-reorder, getschema, as, sample, make-series",
 		},
 		"an unclosed parenthesis points at the end": {
 			query: "T | where (a == 1",
