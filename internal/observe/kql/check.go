@@ -22,7 +22,13 @@ type RenderHint struct {
 // Check resolves every table, column and function of q against schema and
 // computes the type of every expression and the columns after each operator.
 func Check(q *Query, schema Schema) (c *Checked, err error) {
-	ck := &checker{schema: schema, lets: map[string]*letBinding{}}
+	return check(q, schema, nil)
+}
+
+// check is Check with the options of the compilation, which evaluate
+// plugins whose columns depend on the data need (see explore).
+func check(q *Query, schema Schema, opts *Options) (c *Checked, err error) {
+	ck := &checker{schema: schema, lets: map[string]*letBinding{}, opts: opts}
 	defer func() {
 		if r := recover(); r != nil {
 			if f, ok := r.(userFailure); ok {
@@ -48,6 +54,7 @@ type checker struct {
 	params   map[string]bool // the scalar parameters of the function being checked: they hide columns
 	depth    int             // nesting of function calls
 	argGroup int             // next arg_max/arg_min group
+	opts     *Options        // nil when checked without compiling
 }
 
 func (ck *checker) fail(pos Pos, format string, args ...any) {

@@ -138,6 +138,8 @@ func (ck *checker) operator(in relation, op Operator) relation {
 		return &relLimit{in: in, n: ck.constCount(op.N, "sample")}
 	case *MakeSeriesOp:
 		return ck.makeSeries(in, op)
+	case *EvaluateOp:
+		return ck.evaluate(in, op)
 	}
 	panic(fmt.Sprintf("unexpected operator %T", op))
 }

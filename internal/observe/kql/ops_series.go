@@ -283,6 +283,8 @@ func (p *parser) parseMoreOperator(t Token) Operator {
 	switch t.Text {
 	case "make-series":
 		return p.parseMakeSeries(t)
+	case "evaluate":
+		return p.parseEvaluate(t)
 	}
 	return nil
 }

@@ -53,6 +53,34 @@ func TestOperatorErrors(t *testing.T) {
 			query: "Perf | make-series count() on TimeGenerated from ago(3650d) to now() step 1s",
 			want:  "0:0: make-series would make 315360000 bins, more than the limit of 1048576; use a larger step or a shorter range",
 		},
+		"an unknown plugin": {
+			query: "Perf | evaluate autocluster()",
+			want:  "1:17: the autocluster plugin is not supported; tugboat's evaluate has bag_unpack",
+		},
+		"bag_unpack of a string": {
+			query: "Perf | evaluate bag_unpack(Computer)",
+			want:  "1:28: bag_unpack needs a dynamic column, but this is string",
+		},
+		"bag_unpack with an unknown parameter": {
+			query: "Perf | extend d = todynamic(Computer) | evaluate bag_unpack(d, prefix='x')",
+			want:  "1:71: bag_unpack has no parameter prefix; its parameters are Column, OutputColumnPrefix, columnsConflict, ignoredProperties",
+		},
+		"bag_unpack with an unknown conflict rule": {
+			query: "Perf | extend d = todynamic(Computer) | evaluate bag_unpack(d, columnsConflict='merge')",
+			want:  "1:80: columnsConflict must be error, replace_source or keep_source, not \"merge\"",
+		},
+		"bag_unpack with ignored properties that are not names": {
+			query: "Perf | extend d = todynamic(Computer) | evaluate bag_unpack(d, ignoredProperties=\"a\")",
+			want:  "1:82: ignoredProperties must be a constant array of names, such as dynamic(['a', 'b'])",
+		},
+		"bag_unpack without a schema or an engine to ask": {
+			query: "Perf | extend d = todynamic(Computer) | evaluate bag_unpack(d)",
+			want:  "1:50: bag_unpack needs an output schema here, such as evaluate bag_unpack(Col) : (Name:string, Age:long)",
+		},
+		"bag_unpack with a schema column twice": {
+			query: "Perf | extend d = todynamic(Computer) | evaluate bag_unpack(d) : (a:long, a:string)",
+			want:  "1:50: column a is declared twice in the output schema",
+		},
 	}
 	schema := testSchema()
 	for name, tc := range tests {
@@ -75,6 +103,8 @@ func TestOperatorRoundTrip(t *testing.T) {
 	for name, query := range map[string]string{
 		"make-series with everything": "T | make-series kind=nonempty s = sum(x) default=1.5, avg(y) on ts from datetime(2024-01-01) to datetime(2024-02-01) step 1d by k, j = tostring(z)",
 		"make-series, the range form": "T | make-series count() on ts in range(ago(1d), now(), 1h)",
+		"evaluate with a schema":      "T | evaluate hint.distribution=per_node bag_unpack(d, 'p_', columnsConflict='keep_source') : (*, a:long, b:dynamic)",
+		"evaluate without a schema":   "T | evaluate bag_unpack(d)",
 	} {
 		t.Run(name, func(t *testing.T) {
 			q, err := Parse(query)

@@ -22,6 +22,12 @@ type Options struct {
 	// Now is the value of now() and the base of ago(); Kusto fixes it once
 	// per query. The zero value means time.Now().
 	Now time.Time
+	// Explore runs a query whose answer decides the columns of another,
+	// as Kusto does for plugins such as bag_unpack without an output
+	// schema. It is given a plan of the same dialect and returns its rows;
+	// the caller applies the same restrictions (scope, limits) as to the
+	// query itself. Nil: such plugins need an output schema.
+	Explore func(p *Plan) ([][]any, error)
 }
 
 // Compile parses, checks and plans a query for dialect.
@@ -35,7 +41,10 @@ func CompileWithOptions(query string, schema Schema, opts Options) (*Plan, error
 	if err != nil {
 		return nil, err
 	}
-	c, err := Check(q, schema)
+	if opts.Now.IsZero() {
+		opts.Now = time.Now()
+	}
+	c, err := check(q, schema, &opts)
 	if err != nil {
 		return nil, err
 	}

@@ -173,7 +173,7 @@ func chValue(t kql.Type, v any) any {
 // Query runs a KQL query with readonly=2, so the server refuses any write
 // whatever the SQL, while still letting the query carry its own settings.
 func (s *ClickHouse) Query(ctx context.Context, query string) (*Result, error) {
-	plan, err := compile(query, s.opts.Tables, kql.ClickHouse, s.opts.Now())
+	plan, err := compile(query, s.opts.Tables, kql.ClickHouse, s.opts.Now(), nil)
 	if err != nil {
 		return nil, err
 	}

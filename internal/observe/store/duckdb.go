@@ -207,7 +207,7 @@ func (s *DuckDB) DB() *sql.DB { return s.db }
 // Query runs a KQL query inside a transaction that is always rolled back,
 // so that nothing a query does can change the tables.
 func (s *DuckDB) Query(ctx context.Context, query string) (*Result, error) {
-	plan, err := compile(query, s.opts.Tables, kql.DuckDB, s.opts.Now())
+	plan, err := compile(query, s.opts.Tables, kql.DuckDB, s.opts.Now(), s.explore(ctx, Scope{AllPods: true, AllLogs: true}))
 	if err != nil {
 		return nil, err
 	}
@@ -216,7 +216,7 @@ func (s *DuckDB) Query(ctx context.Context, query string) (*Result, error) {
 
 // QueryScoped is Query over the rows scope may read (see scopePlan).
 func (s *DuckDB) QueryScoped(ctx context.Context, query string, scope Scope) (*Result, error) {
-	plan, err := compile(query, s.opts.Tables, kql.DuckDB, s.opts.Now())
+	plan, err := compile(query, s.opts.Tables, kql.DuckDB, s.opts.Now(), s.explore(ctx, scope))
 	if err != nil {
 		return nil, err
 	}
@@ -226,6 +226,25 @@ func (s *DuckDB) QueryScoped(ctx context.Context, query string, scope Scope) (*R
 		}
 	}
 	return s.run(ctx, plan)
+}
+
+// explore runs the queries that decide a plugin's columns (evaluate
+// bag_unpack without an output schema) over the rows scope may read, so
+// that they tell nothing the query itself could not.
+func (s *DuckDB) explore(ctx context.Context, scope Scope) func(*kql.Plan) ([][]any, error) {
+	return func(plan *kql.Plan) ([][]any, error) {
+		if !scope.all() {
+			var err error
+			if plan, err = scopePlan(plan, s.opts.Tables, scope); err != nil {
+				return nil, err
+			}
+		}
+		res, err := s.run(ctx, plan)
+		if err != nil {
+			return nil, err
+		}
+		return res.Rows, nil
+	}
 }
 
 func (s *DuckDB) run(ctx context.Context, plan *kql.Plan) (*Result, error) {

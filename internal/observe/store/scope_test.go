@@ -74,6 +74,9 @@ func TestAScopedQueryReadsOnlyItsNamespaces(t *testing.T) {
 		"container metrics by the pods of those namespaces, no node metrics": {
 			scope: onlyA, query: `Perf | project InstanceName`, want: "[[cl/uid-a/app]]",
 		},
+		"bag_unpack lists the properties of the rows the scope may read only": {
+			scope: onlyA, query: `InsightsMetrics | project b = bag_pack(tostring(todynamic(Tags).namespace), 1) | evaluate bag_unpack(b)`, want: "[[1]]",
+		},
 		"kubelet samples by their namespace label": {
 			scope: onlyA, query: `InsightsMetrics | project Tags`, want: `[[{"namespace":"a","pod":"pod-a"}]]`,
 		},

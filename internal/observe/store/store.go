@@ -120,8 +120,10 @@ func (e *QueryError) Format() string {
 func (e *QueryError) Position() (line, col int) { return e.Err.Pos.Line, e.Err.Pos.Col }
 
 // compile turns KQL into a plan for dialect, wrapping query errors.
-func compile(query string, schema kql.Schema, d kql.Dialect, now time.Time) (*kql.Plan, error) {
-	p, err := kql.CompileWithOptions(query, schema, kql.Options{Dialect: d, Now: now})
+// explore, when not nil, runs the queries that decide a plugin's columns
+// (kql.Options.Explore).
+func compile(query string, schema kql.Schema, d kql.Dialect, now time.Time, explore func(*kql.Plan) ([][]any, error)) (*kql.Plan, error) {
+	p, err := kql.CompileWithOptions(query, schema, kql.Options{Dialect: d, Now: now, Explore: explore})
 	if err != nil {
 		var ke *kql.Error
 		if errors.As(err, &ke) {
