@@ -140,6 +140,8 @@ func (ck *checker) operator(in relation, op Operator) relation {
 		return ck.makeSeries(in, op)
 	case *EvaluateOp:
 		return ck.evaluate(in, op)
+	case *LookupOp:
+		return ck.lookup(in, op)
 	}
 	panic(fmt.Sprintf("unexpected operator %T", op))
 }

@@ -341,7 +341,7 @@ func supportedOperators() []string {
 		"where", "filter", "project", "project-away", "project-rename", "extend", "summarize",
 		"sort", "order", "top", "take", "limit", "distinct", "count", "join", "union",
 		"parse", "mv-expand", "render", "serialize", "project-keep", "project-reorder", "getschema",
-		"as", "sample", "make-series", "evaluate",
+		"as", "sample", "make-series", "evaluate", "lookup",
 	}
 }
 
@@ -406,10 +406,7 @@ func (p *parser) parseOperator() Operator {
 		return &DistinctOp{OpPos: t.Pos, Cols: p.parseIdentList("in distinct")}
 	case "count":
 		return &CountOp{OpPos: t.Pos}
-	case "join", "lookup":
-		if t.Text == "lookup" {
-			p.fail(t.Pos, "lookup is not supported; use join kind=leftouter")
-		}
+	case "join":
 		return p.parseJoin(t)
 	case "union":
 		op := &UnionOp{OpPos: t.Pos, Params: p.parseParams()}
