@@ -142,6 +142,8 @@ func (ck *checker) operator(in relation, op Operator) relation {
 		return ck.evaluate(in, op)
 	case *LookupOp:
 		return ck.lookup(in, op)
+	case *MvApplyOp:
+		return ck.mvApply(in, op)
 	}
 	panic(fmt.Sprintf("unexpected operator %T", op))
 }

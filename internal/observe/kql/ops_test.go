@@ -12,6 +12,7 @@ func TestOperatorErrors(t *testing.T) {
 	tests := map[string]struct {
 		query string
 		want  string
+		ch    bool // compile for ClickHouse
 	}{
 		"a series function over two numbers": {
 			query: "Perf | extend s = series_add(CounterValue, 1)",
@@ -81,11 +82,36 @@ func TestOperatorErrors(t *testing.T) {
 			query: "Perf | extend d = todynamic(Computer) | evaluate bag_unpack(d) : (a:long, a:string)",
 			want:  "1:50: column a is declared twice in the output schema",
 		},
+		"mv-apply without a subquery": {
+			query: "Perf | mv-apply x = todynamic(Computer) on ()",
+			want:  "1:45: expected an operator after |, found \")\"",
+		},
+		"mv-apply of a string": {
+			query: "Perf | mv-apply x = Computer on (take 1)",
+			want:  "1:21: mv-expand needs a dynamic array, but this is string",
+		},
+		"a render inside mv-apply": {
+			query: "Perf | mv-apply x = todynamic(Computer) on (render table)",
+			want:  "1:45: render is only allowed at the end of the query, not inside mv-apply",
+		},
+		"mv-apply on ClickHouse": {
+			query: "Perf | mv-apply x = todynamic(Computer) on (take 1)",
+			want:  "0:0: mv-apply is not supported on ClickHouse 18.16, which cannot split JSON arrays",
+			ch:    true,
+		},
+		"lookup of another kind": {
+			query: "Perf | lookup kind=leftanti Perf on Computer",
+			want:  "1:8: lookup kind must be leftouter or inner, not leftanti",
+		},
 	}
 	schema := testSchema()
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			_, err := CompileWithOptions(tc.query, schema, Options{Dialect: DuckDB, Now: testNow})
+			d := DuckDB
+			if tc.ch {
+				d = ClickHouse
+			}
+			_, err := CompileWithOptions(tc.query, schema, Options{Dialect: d, Now: testNow})
 			var kerr *Error
 			if !errors.As(err, &kerr) {
 				t.Fatalf("Compile(%q) error = %v, want *Error", tc.query, err)

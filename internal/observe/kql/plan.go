@@ -179,6 +179,7 @@ type planner struct {
 	now     time.Time
 	aliases int
 	names   int
+	outer   []string // the outer row's qualified columns while an mv-apply subquery is planned
 }
 
 func (pl *planner) fail(format string, args ...any) {
@@ -303,6 +304,10 @@ func (pl *planner) relation(r relation) stage {
 		return pl.rangeStage(r)
 	case *relMakeSeries:
 		return pl.makeSeries(r)
+	case *relMvApply:
+		return pl.mvApply(r)
+	case *relOuterRow:
+		return pl.outerRow(r)
 	}
 	panic(fmt.Sprintf("unexpected relation %T", r))
 }
