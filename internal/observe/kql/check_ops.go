@@ -144,6 +144,8 @@ func (ck *checker) operator(in relation, op Operator) relation {
 		return ck.lookup(in, op)
 	case *MvApplyOp:
 		return ck.mvApply(in, op)
+	case *ParseKvOp:
+		return ck.parseKv(in, op)
 	}
 	panic(fmt.Sprintf("unexpected operator %T", op))
 }

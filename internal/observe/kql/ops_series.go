@@ -285,6 +285,8 @@ func (p *parser) parseMoreOperator(t Token) Operator {
 		return p.parseMakeSeries(t)
 	case "evaluate":
 		return p.parseEvaluate(t)
+	case "parse-kv":
+		return p.parseParseKv(t)
 	case "mv-apply":
 		return p.parseMvApply(t)
 	case "lookup":

@@ -103,6 +103,14 @@ func TestOperatorErrors(t *testing.T) {
 			query: "Perf | lookup kind=leftanti Perf on Computer",
 			want:  "1:8: lookup kind must be leftouter or inner, not leftanti",
 		},
+		"parse-kv with an unknown option": {
+			query: "Perf | parse-kv Computer as (a:long) with (pair_delimiter=',', kv_delimiter='=', greedy='true')",
+			want:  "1:82: the parse-kv option greedy is not supported; use pair_delimiter, kv_delimiter and quote",
+		},
+		"parse-kv of a number": {
+			query: "Perf | parse-kv CounterValue as (a:long) with (pair_delimiter=',', kv_delimiter='=')",
+			want:  "1:17: parse-kv needs a string to parse, but this is real; convert it with tostring()",
+		},
 	}
 	schema := testSchema()
 	for name, tc := range tests {

@@ -341,7 +341,7 @@ func supportedOperators() []string {
 		"where", "filter", "project", "project-away", "project-rename", "extend", "summarize",
 		"sort", "order", "top", "take", "limit", "distinct", "count", "join", "union",
 		"parse", "mv-expand", "render", "serialize", "project-keep", "project-reorder", "getschema",
-		"as", "sample", "make-series", "evaluate", "lookup", "mv-apply",
+		"as", "sample", "make-series", "evaluate", "lookup", "mv-apply", "parse-kv",
 	}
 }
 
@@ -436,7 +436,7 @@ func (p *parser) parseOperator() Operator {
 		return &AsOp{OpPos: t.Pos, Name: name.Text}
 	case "sample":
 		return &SampleOp{OpPos: t.Pos, N: p.parseExpr()}
-	case "parse-where", "parse-kv",
+	case "parse-where",
 		"search", "sample-distinct", "invoke",
 		"fork", "facet", "scan", "partition", "reduce", "find", "consume", "print", "range",
 		"make-graph", "top-nested", "top-hitters", "project-by-names", "graph-match",
