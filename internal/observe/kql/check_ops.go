@@ -146,6 +146,8 @@ func (ck *checker) operator(in relation, op Operator) relation {
 		return ck.mvApply(in, op)
 	case *ParseKvOp:
 		return ck.parseKv(in, op)
+	case *ParseWhereOp:
+		return ck.parseWhere(in, op)
 	}
 	panic(fmt.Sprintf("unexpected operator %T", op))
 }
@@ -351,8 +353,8 @@ func (ck *checker) union(first relation, pos Pos, params []Param, items []*Pipel
 	inner := false
 	for _, p := range params {
 		switch {
-		case p.Name == "kind" && fmt.Sprint(p.Value) == "outer":
-		case p.Name == "kind" && fmt.Sprint(p.Value) == "inner":
+		case p.Name == "kind" && paramValue(p.Value) == "outer":
+		case p.Name == "kind" && paramValue(p.Value) == "inner":
 			inner = true
 		case strings.HasPrefix(p.Name, "hint."):
 		default:
@@ -408,8 +410,8 @@ func (ck *checker) parse(in relation, op *ParseOp) relation {
 	regexKind := false
 	for _, p := range op.Params {
 		switch {
-		case p.Name == "kind" && (fmt.Sprint(p.Value) == "simple" || fmt.Sprint(p.Value) == "relaxed"):
-		case p.Name == "kind" && fmt.Sprint(p.Value) == "regex":
+		case p.Name == "kind" && (paramValue(p.Value) == "simple" || paramValue(p.Value) == "relaxed"):
+		case p.Name == "kind" && paramValue(p.Value) == "regex":
 			regexKind = true
 		default:
 			ck.fail(p.NamePos, "parse parameter %s=%s is not supported; use kind=simple or kind=regex", p.Name, p.Value)
@@ -434,37 +436,13 @@ func (ck *checker) parse(in relation, op *ParseOp) relation {
 		ck.fail(op.OpPos, "the parse pattern extracts no column; name at least one, such as Name:string")
 	}
 	for _, target := range columnParts {
-		var re strings.Builder
-		re.WriteString("^")
-		for i, part := range op.Pattern {
-			switch {
-			case part.Star:
-				re.WriteString(".*?")
-			case part.Text != nil:
-				if regexKind {
-					re.WriteString("(?:" + part.Text.Value.(string) + ")")
-				} else {
-					re.WriteString(regexp.QuoteMeta(part.Text.Value.(string)))
-				}
-			default:
-				last := i == len(op.Pattern)-1
-				g := parseGroup(part.Type, last)
-				if i == target {
-					re.WriteString("(" + g + ")")
-				} else {
-					re.WriteString("(?:" + g + ")")
-				}
-			}
-		}
-		if _, err := regexp.Compile(re.String()); err != nil {
-			ck.fail(op.OpPos, "the parse pattern is not a valid regular expression: %v", err)
-		}
+		re := ck.parseRegex(op, target, regexKind)
 		part := op.Pattern[target]
 		t := part.Type
 		if t == TypeUnknown {
 			t = TypeString
 		}
-		e := &tCall{fn: "parse_extract", args: []texpr{src, &tLiteral{value: re.String(), t: TypeString}}, t: t}
+		e := &tCall{fn: "parse_extract", args: []texpr{src, &tLiteral{value: re, t: TypeString}}, t: t}
 		if i := findColumn(p.cols, part.Column); i >= 0 {
 			p.cols[i].Type = t
 			p.exprs[i] = e
@@ -474,6 +452,37 @@ func (ck *checker) parse(in relation, op *ParseOp) relation {
 		p.exprs = append(p.exprs, e)
 	}
 	return p
+}
+
+// parseRegex is the regular expression of a parse pattern in which only
+// the column part at index target captures (none when target is -1).
+func (ck *checker) parseRegex(op *ParseOp, target int, regexKind bool) string {
+	var re strings.Builder
+	re.WriteString("^")
+	for i, part := range op.Pattern {
+		switch {
+		case part.Star:
+			re.WriteString(".*?")
+		case part.Text != nil:
+			if regexKind {
+				re.WriteString("(?:" + part.Text.Value.(string) + ")")
+			} else {
+				re.WriteString(regexp.QuoteMeta(part.Text.Value.(string)))
+			}
+		default:
+			last := i == len(op.Pattern)-1
+			g := parseGroup(part.Type, last)
+			if i == target {
+				re.WriteString("(" + g + ")")
+			} else {
+				re.WriteString("(?:" + g + ")")
+			}
+		}
+	}
+	if _, err := regexp.Compile(re.String()); err != nil {
+		ck.fail(op.OpPos, "the parse pattern is not a valid regular expression: %v", err)
+	}
+	return re.String()
 }
 
 func parseGroup(t Type, last bool) string {
@@ -498,7 +507,7 @@ func (ck *checker) mvExpand(in relation, op *MvExpandOp) relation {
 	cols := in.columns()
 	m := &relMvExpand{in: in, cols: append([]Column(nil), cols...), index: -1}
 	for _, p := range op.Params {
-		v := fmt.Sprint(p.Value)
+		v := paramValue(p.Value)
 		switch {
 		case p.Name == "kind" && v == "array":
 			m.kindArray = true

@@ -149,3 +149,45 @@ func (ck *checker) convertText(s texpr, t Type, pos Pos) texpr {
 	}
 	return ck.call(&Call{NamePos: pos, Name: fn, Args: []Expr{&Ident{NamePos: pos, Name: "_"}}}, []texpr{s})
 }
+
+// ParseWhereOp is parse-where: parse that drops the rows its pattern does
+// not match, instead of giving them empty columns.
+type ParseWhereOp struct {
+	ParseOp
+}
+
+func (o *ParseWhereOp) String() string {
+	return "parse-where" + strings.TrimPrefix(o.ParseOp.String(), "parse")
+}
+
+func (ck *checker) parseWhere(in relation, op *ParseWhereOp) relation {
+	regexKind := false
+	for _, p := range op.Params {
+		if p.Name == "kind" && paramValue(p.Value) == "regex" {
+			regexKind = true
+		}
+	}
+	src := ck.expr(op.Expr, in.columns())
+	if src.typ() == TypeDynamic {
+		src = mkCall("tostring", TypeString, src)
+	}
+	if src.typ() != TypeString {
+		ck.fail(op.Expr.Position(), "parse-where needs a string to parse, but this is %s; convert it with tostring()", src.typ())
+	}
+	match := &tBinary{op: "matches regex", l: src, r: &tLiteral{value: ck.parseRegex(&op.ParseOp, -1, regexKind), t: TypeString}, t: TypeBool}
+	return ck.parse(&relFilter{in: in, pred: match}, &op.ParseOp)
+}
+
+// paramValue is the text of an operator parameter's value (kind=regex):
+// the name itself, not its printed form, which quotes reserved words.
+func paramValue(v Expr) string {
+	switch v := v.(type) {
+	case *Ident:
+		return v.Name
+	case *Literal:
+		if s, ok := v.Value.(string); ok {
+			return s
+		}
+	}
+	return exprString(v)
+}

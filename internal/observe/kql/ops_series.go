@@ -133,7 +133,7 @@ func (ck *checker) makeSeries(in relation, op *MakeSeriesOp) relation {
 	r := &relMakeSeries{}
 	for _, p := range op.Params {
 		switch {
-		case p.Name == "kind" && exprString(p.Value) == "nonempty":
+		case p.Name == "kind" && paramValue(p.Value) == "nonempty":
 			r.keepEmpty = true
 		case strings.HasPrefix(p.Name, "hint."):
 		default:
@@ -285,6 +285,8 @@ func (p *parser) parseMoreOperator(t Token) Operator {
 		return p.parseMakeSeries(t)
 	case "evaluate":
 		return p.parseEvaluate(t)
+	case "parse-where":
+		return &ParseWhereOp{ParseOp: *p.parseParse(t)}
 	case "parse-kv":
 		return p.parseParseKv(t)
 	case "mv-apply":

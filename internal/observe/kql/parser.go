@@ -341,7 +341,7 @@ func supportedOperators() []string {
 		"where", "filter", "project", "project-away", "project-rename", "extend", "summarize",
 		"sort", "order", "top", "take", "limit", "distinct", "count", "join", "union",
 		"parse", "mv-expand", "render", "serialize", "project-keep", "project-reorder", "getschema",
-		"as", "sample", "make-series", "evaluate", "lookup", "mv-apply", "parse-kv",
+		"as", "sample", "make-series", "evaluate", "lookup", "mv-apply", "parse-kv", "parse-where",
 	}
 }
 
@@ -436,8 +436,7 @@ func (p *parser) parseOperator() Operator {
 		return &AsOp{OpPos: t.Pos, Name: name.Text}
 	case "sample":
 		return &SampleOp{OpPos: t.Pos, N: p.parseExpr()}
-	case "parse-where",
-		"search", "sample-distinct", "invoke",
+	case "search", "sample-distinct", "invoke",
 		"fork", "facet", "scan", "partition", "reduce", "find", "consume", "print", "range",
 		"make-graph", "top-nested", "top-hitters", "project-by-names", "graph-match",
 		"graph-shortest-paths", "graph-to-table", "graph-mark-components", "graph-merge":

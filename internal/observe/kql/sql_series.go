@@ -61,7 +61,7 @@ var duckdbSeries = map[string]sqlFunc{
 		}
 		return tmpl("CAST(floor((CAST($0 AS DOUBLE) - $1) / $2) AS BIGINT)")(c)
 	},
-	"series_iir":           seriesIIR,
+	"series_iir": seriesIIR,
 }
 
 // seriesDoubles reads a dynamic array as a list of doubles: numbers stay,
