@@ -139,6 +139,10 @@ func TestOperatorRoundTrip(t *testing.T) {
 		"make-series, the range form": "T | make-series count() on ts in range(ago(1d), now(), 1h)",
 		"evaluate with a schema":      "T | evaluate hint.distribution=per_node bag_unpack(d, 'p_', columnsConflict='keep_source') : (*, a:long, b:dynamic)",
 		"evaluate without a schema":   "T | evaluate bag_unpack(d)",
+		"lookup":                      "T | lookup kind=inner (D | where x > 1) on $left.a == $right.b, c",
+		"mv-apply":                    "T | mv-apply with_itemindex=i x = a to typeof(long), b limit 3 on (where x > 1 | top 2 by x)",
+		"parse-kv":                    "T | parse-kv s as (a:string, ['b c']:long) with (pair_delimiter=',', kv_delimiter='=', quote='\"')",
+		"parse-where":                 "T | parse-where kind=regex s with \"a=\" a:long \".*\"",
 	} {
 		t.Run(name, func(t *testing.T) {
 			q, err := Parse(query)
