@@ -351,8 +351,15 @@ func suggestion(name string, cols []Column) string {
 
 func (ck *checker) union(first relation, pos Pos, params []Param, items []*Pipeline) relation {
 	inner := false
+	source := ""
 	for _, p := range params {
 		switch {
+		case p.Name == "withsource":
+			id, ok := p.Value.(*Ident)
+			if !ok {
+				ck.fail(p.NamePos, "withsource needs a column name, such as withsource=SourceTable")
+			}
+			source = id.Name
 		case p.Name == "kind" && paramValue(p.Value) == "outer":
 		case p.Name == "kind" && paramValue(p.Value) == "inner":
 			inner = true
@@ -367,6 +374,9 @@ func (ck *checker) union(first relation, pos Pos, params []Param, items []*Pipel
 	}
 	for _, it := range items {
 		inputs = append(inputs, ck.checkPipeline(it, false))
+	}
+	if source != "" {
+		inputs = withSource(inputs, source)
 	}
 	u := &relUnion{inputs: inputs}
 	for idx, in := range inputs {

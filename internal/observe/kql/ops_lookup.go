@@ -1,6 +1,9 @@
 package kql
 
-import "strings"
+import (
+	"fmt"
+	"strings"
+)
 
 // lookup extends its input with the columns of a (usually small) dimension
 // table: a join whose kind is leftouter unless written (inner is the other
@@ -40,4 +43,31 @@ func (ck *checker) lookup(left relation, op *LookupOp) relation {
 		p.exprs = append(p.exprs, &tColumn{idx: i, t: c.Type})
 	}
 	return p
+}
+
+// withSource puts a column first in each union input naming where its rows
+// come from: the table or tabular let, or union_arg<i> for the i-th input
+// when it is a query.
+func withSource(inputs []relation, column string) []relation {
+	out := make([]relation, len(inputs))
+	for i, in := range inputs {
+		name := fmt.Sprintf("union_arg%d", i)
+		switch r := in.(type) {
+		case *relScan:
+			name = r.table
+		case *relLet:
+			name = r.name
+		}
+		cols := in.columns()
+		p := &relProject{in: in, cols: []Column{{Name: column, Type: TypeString}}, exprs: []texpr{&tLiteral{value: name, t: TypeString}}}
+		for j, c := range cols {
+			if c.Name == column {
+				continue
+			}
+			p.cols = append(p.cols, c)
+			p.exprs = append(p.exprs, &tColumn{idx: j, t: c.Type})
+		}
+		out[i] = p
+	}
+	return out
 }
