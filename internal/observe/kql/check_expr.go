@@ -50,6 +50,8 @@ func (ck *checker) expr(e Expr, cols []Column) texpr {
 		return ck.binary(e, ck.expr(e.Left, cols), ck.expr(e.Right, cols), cols)
 	case *Unary:
 		return ck.unary(e, ck.expr(e.X, cols))
+	case *ToScalar:
+		return ck.toScalar(e)
 	case *Call:
 		if b, ok := ck.lets[e.Name]; ok && b.fn != nil {
 			return ck.callScalarFunc(b.fn, e, cols)

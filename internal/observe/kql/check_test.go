@@ -160,8 +160,8 @@ func TestCheckErrors(t *testing.T) {
 			want:  "1:19: unknown function tostrng; did you mean tostring?",
 		},
 		"an unsupported function": {
-			query: "Perf | extend x = toscalar(CounterValue)",
-			want:  "1:19: function toscalar is not supported yet",
+			query: "Perf | extend x = extent_id()",
+			want:  "1:19: function extent_id is not supported because tugboat's tables have no extents",
 		},
 		"an aggregate outside summarize": {
 			query: "Perf | extend n = count()",

@@ -124,7 +124,7 @@ func (ck *checker) parseKv(in relation, op *ParseKvOp) relation {
 			quoted := mkCall("parse_extract", TypeString, src, &tLiteral{value: prefix + `[` + q + `]([^` + q + `]*)[` + q + `]`, t: TypeString})
 			value = mkCall("case", TypeString, mkCall("isnotempty", TypeBool, quoted), quoted, value)
 		}
-		var e texpr = value
+		e := value
 		if k.Type != TypeString {
 			e = ck.convertText(value, k.Type, op.KeyPos[i])
 		}

@@ -162,7 +162,7 @@ func (ck *checker) makeSeries(in relation, op *MakeSeriesOp) relation {
 	r.axisType, r.step = at, step
 	bound := func(e Expr, what string) texpr {
 		b := ck.expr(e, nil)
-		if b.typ() != at && !(at.isNumeric() && b.typ().isNumeric()) {
+		if b.typ() != at && (!at.isNumeric() || !b.typ().isNumeric()) {
 			ck.fail(e.Position(), "make-series %s must be a %s like its axis, but it is %s", what, at, b.typ())
 		}
 		return b

@@ -111,6 +111,10 @@ func TestOperatorErrors(t *testing.T) {
 			query: "Perf | parse-kv CounterValue as (a:long) with (pair_delimiter=',', kv_delimiter='=')",
 			want:  "1:17: parse-kv needs a string to parse, but this is real; convert it with tostring()",
 		},
+		"toscalar of a column": {
+			query: "Perf | extend x = toscalar(CounterValue)",
+			want:  "1:28: unknown name CounterValue: only constants and earlier lets can be used here",
+		},
 	}
 	schema := testSchema()
 	for name, tc := range tests {
@@ -142,6 +146,8 @@ func TestOperatorRoundTrip(t *testing.T) {
 		"lookup":                      "T | lookup kind=inner (D | where x > 1) on $left.a == $right.b, c",
 		"mv-apply":                    "T | mv-apply with_itemindex=i x = a to typeof(long), b limit 3 on (where x > 1 | top 2 by x)",
 		"parse-kv":                    "T | parse-kv s as (a:string, ['b c']:long) with (pair_delimiter=',', kv_delimiter='=', quote='\"')",
+		"toscalar of a query":         "T | where x == toscalar(U | summarize max(x)) | extend y = toscalar(2)",
+		"materialize":                 "let m = materialize(T | take 1); m | join (m) on x",
 		"parse-where":                 "T | parse-where kind=regex s with \"a=\" a:long \".*\"",
 	} {
 		t.Run(name, func(t *testing.T) {

@@ -171,6 +171,7 @@ func (p *parser) looksTabular() bool {
 	first := p.peek()
 	switch {
 	case isKeyword(first, "union"), isKeyword(first, "print"),
+		isKeyword(first, "materialize") && isPunct(p.peekN(1), "("),
 		isKeyword(first, "datatable") && isPunct(p.peekN(1), "("),
 		isKeyword(first, "range") && p.peekN(1).Kind == TokIdent && isKeyword(p.peekN(2), "from"):
 		return true
@@ -239,8 +240,17 @@ func (p *parser) parseSource() Source {
 				p.next()
 				return p.parseRange(t)
 			}
+			if t.Text == "materialize" && isPunct(p.peekN(1), "(") {
+				// materialize(query) is the query: lets are computed once already.
+				p.next()
+				sub := &Subquery{LparenPos: p.peek().Pos}
+				p.next()
+				sub.Pipeline = p.parsePipeline()
+				p.expectPunct(")", fmt.Sprintf("to close the ( at %s", sub.LparenPos))
+				return sub
+			}
 			switch t.Text {
-			case "search", "find", "evaluate", "externaldata", "materialize", "toscalar":
+			case "search", "find", "evaluate", "externaldata", "toscalar":
 				p.fail(t.Pos, "%s is not supported as the start of a query; start it with a table name", t.Text)
 			}
 			if !isPlainIdent(t.Text) {
@@ -711,6 +721,9 @@ func (p *parser) parsePrimary() Expr {
 		}
 		p.next()
 		if isPunct(p.peek(), "(") {
+			if t.Text == "toscalar" {
+				return p.parseToScalar(t)
+			}
 			return p.parseCall(t)
 		}
 		return &Ident{NamePos: t.Pos, Name: t.Text}

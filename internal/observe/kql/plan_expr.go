@@ -38,6 +38,8 @@ func (pl *planner) expr(e texpr, cols []string) frag {
 		return pl.path(e, cols)
 	case *tCall:
 		return pl.call(e, cols)
+	case *tScalarSub:
+		return pl.scalarSub(e)
 	}
 	panic(fmt.Sprintf("unexpected expression %T", e))
 }

@@ -176,7 +176,8 @@ func writeExpr(b *strings.Builder, e Expr, min int) {
 		writeExpr(b, e.Hi, 0)
 		b.WriteByte(')')
 	default:
-		fmt.Fprintf(b, "<%T>", e)
+		// Expressions defined beside their operators (toscalar) print themselves.
+		b.WriteString(e.String())
 	}
 }
 
