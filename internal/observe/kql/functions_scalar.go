@@ -2,8 +2,7 @@ package kql
 
 // functions is the scalar function registry (see functions.go), merged
 // from one table per family, as Kusto's documentation groups them.
-var functions = mergeFunctions(coreFunctions, stringFunctions, mathFunctions, timeFunctions, dynamicFunctions, windowFunctions,
-	seriesFunctions)
+var functions = mergeFunctions(coreFunctions, stringFunctions, mathFunctions, timeFunctions, dynamicFunctions, windowFunctions)
 
 func mergeFunctions(tables ...map[string]funcDef) map[string]funcDef {
 	out := map[string]funcDef{}

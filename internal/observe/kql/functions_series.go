@@ -69,3 +69,17 @@ func seriesBinary() funcDef {
 		return mkCall(c.Name, TypeDynamic, a...)
 	})
 }
+
+// The series functions join the registry and DuckDB's SQL table here
+// rather than in the merge lists, which other families edit too.
+func init() {
+	for name, def := range seriesFunctions {
+		if _, dup := functions[name]; dup {
+			panic("kql: function " + name + " is registered twice")
+		}
+		functions[name] = def
+	}
+	for name, f := range duckdbSeries {
+		duckdbAll[name] = f
+	}
+}

@@ -150,8 +150,7 @@ func functionsFor(d Dialect) map[string]sqlFunc {
 }
 
 // duckdbAll is DuckDB's whole table.
-var duckdbAll = mergeSQL(duckdbFunctions, duckdbFamilies, duckdbWindow,
-	duckdbSeries)
+var duckdbAll = mergeSQL(duckdbFunctions, duckdbFamilies, duckdbWindow)
 
 // clickhouseAll is ClickHouse's whole table.
 var clickhouseAll = mergeSQL(clickhouseFunctions, clickhouseFamilies)
