@@ -567,6 +567,9 @@ func FuzzParse(f *testing.F) {
 	f.Add("print x = 1, 2 + 3 | project-keep x* | serialize r = row_number() | getschema")
 	f.Add("range t from ago(1h) to now() step 5m | extend p = prev(t) | as T | sample 3")
 	f.Add(`let f = (T:(*), v:long = 2) { T | where x >= v }; set notruncation; f(Perf, v=3) | mv-expand with_itemindex=i kind=array d limit 2`)
+	f.Add(`T | make-series s = sum(x) default=0 on ts from ago(1d) to now() step 1h by k | extend f = series_fir(s, dynamic([1, 1]))`)
+	f.Add(`T | evaluate bag_unpack(d, 'p_') : (*, a:long) | lookup (U) on a | union withsource=S (V)`)
+	f.Add(`T | mv-apply e = a to typeof(long) on (top 1 by e) | parse-kv s as (k:long) with (pair_delimiter=',', kv_delimiter='=') | where x == toscalar(U | count)`)
 	f.Fuzz(func(t *testing.T, query string) {
 		q, err := Parse(query)
 		if err != nil {
