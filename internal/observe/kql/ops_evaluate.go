@@ -89,8 +89,10 @@ func (ck *checker) evaluate(in relation, op *EvaluateOp) relation {
 	switch op.Plugin.Name {
 	case "bag_unpack":
 		return ck.bagUnpack(in, op)
+	case "pivot":
+		return ck.pivot(in, op)
 	}
-	ck.fail(op.Plugin.NamePos, "the %s plugin is not supported; tugboat's evaluate has bag_unpack", op.Plugin.Name)
+	ck.fail(op.Plugin.NamePos, "the %s plugin is not supported; tugboat's evaluate has bag_unpack and pivot", op.Plugin.Name)
 	return nil
 }
 

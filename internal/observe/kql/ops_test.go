@@ -56,7 +56,7 @@ func TestOperatorErrors(t *testing.T) {
 		},
 		"an unknown plugin": {
 			query: "Perf | evaluate autocluster()",
-			want:  "1:17: the autocluster plugin is not supported; tugboat's evaluate has bag_unpack",
+			want:  "1:17: the autocluster plugin is not supported; tugboat's evaluate has bag_unpack and pivot",
 		},
 		"bag_unpack of a string": {
 			query: "Perf | evaluate bag_unpack(Computer)",
@@ -114,6 +114,18 @@ func TestOperatorErrors(t *testing.T) {
 		"toscalar of a column": {
 			query: "Perf | extend x = toscalar(CounterValue)",
 			want:  "1:28: unknown name CounterValue: only constants and earlier lets can be used here",
+		},
+		"pivot with a second argument that is not an aggregation": {
+			query: "Perf | evaluate pivot(Computer, CounterValue)",
+			want:  "1:33: the second argument of pivot must be an aggregation such as sum(x) or count()",
+		},
+		"pivot on a dynamic value": {
+			query: "Perf | evaluate pivot(todynamic(Computer))",
+			want:  "1:23: pivot cannot pivot on a dynamic value; convert it with tostring()",
+		},
+		"pivot without an engine to ask": {
+			query: "Perf | evaluate pivot(Computer)",
+			want:  "1:17: pivot needs the engine to list the pivot values, which this compilation cannot ask",
 		},
 	}
 	schema := testSchema()

@@ -173,7 +173,16 @@ func chValue(t kql.Type, v any) any {
 // Query runs a KQL query with readonly=2, so the server refuses any write
 // whatever the SQL, while still letting the query carry its own settings.
 func (s *ClickHouse) Query(ctx context.Context, query string) (*Result, error) {
-	plan, err := compile(query, s.opts.Tables, kql.ClickHouse, s.opts.Now(), nil)
+	// A first query that decides a plugin's columns (evaluate pivot) runs
+	// like the query itself; QueryScoped only reaches here unrestricted.
+	explore := func(p *kql.Plan) ([][]any, error) {
+		res, err := s.run(ctx, p)
+		if err != nil {
+			return nil, err
+		}
+		return res.Rows, nil
+	}
+	plan, err := compile(query, s.opts.Tables, kql.ClickHouse, s.opts.Now(), explore)
 	if err != nil {
 		return nil, err
 	}
