@@ -150,10 +150,10 @@ func functionsFor(d Dialect) map[string]sqlFunc {
 }
 
 // duckdbAll is DuckDB's whole table.
-var duckdbAll = mergeSQL(duckdbFunctions, duckdbFamilies, duckdbWindow)
+var duckdbAll = mergeSQL(duckdbFunctions, duckdbFamilies, duckdbWindow, duckdbHash)
 
 // clickhouseAll is ClickHouse's whole table.
-var clickhouseAll = mergeSQL(clickhouseFunctions, clickhouseFamilies)
+var clickhouseAll = mergeSQL(clickhouseFunctions, clickhouseFamilies, clickhouseHash)
 
 func mergeSQL(tables ...map[string]sqlFunc) map[string]sqlFunc {
 	out := map[string]sqlFunc{}

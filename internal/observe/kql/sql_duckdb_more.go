@@ -50,9 +50,6 @@ var duckdbFamilies = map[string]sqlFunc{
 	"base64_decode_tostring":         tmpl("TRY(decode(from_base64($0)))"),
 	"url_encode":                     fn("url_encode"),
 	"url_decode":                     fn("url_decode"),
-	"hash_md5":                       fn("md5"),
-	"hash_sha1":                      fn("sha1"),
-	"hash_sha256":                    fn("sha256"),
 	"unicode_codepoints_from_string": tmpl("to_json(list_transform(string_split($0, ''), ch -> unicode(ch)))"),
 	"unicode_codepoints_to_string": func(c sqlCall) frag {
 		parts := make([]frag, len(c.e.args))

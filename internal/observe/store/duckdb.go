@@ -123,6 +123,11 @@ func OpenDuckDB(ctx context.Context, dir string, opts Options) (*DuckDB, error) 
 			return nil, fmt.Errorf("failed to create table %s in %s: %w", name, path, err)
 		}
 	}
+	if err := registerGoFunctions(ctx, s.db); err != nil {
+		_ = s.db.Close()
+		_ = conn.Close()
+		return nil, fmt.Errorf("failed to prepare DuckDB database %s: %w", path, err)
+	}
 	if err := s.findJSONColumns(ctx); err != nil {
 		_ = s.db.Close()
 		_ = conn.Close()
