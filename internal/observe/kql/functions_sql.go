@@ -60,6 +60,9 @@ func tmpl(t string) sqlFunc {
 
 func (pl *planner) call(e *tCall, cols []string) frag {
 	f, ok := pl.funcs[e.fn]
+	if !ok && pl.d == DuckDB {
+		f, ok = goFuncSQL(e.fn)
+	}
 	if !ok {
 		if pl.d == ClickHouse {
 			pl.fail("function %s is not supported on ClickHouse 18.16; DuckDB has it", e.fn)
@@ -150,7 +153,7 @@ func functionsFor(d Dialect) map[string]sqlFunc {
 }
 
 // duckdbAll is DuckDB's whole table.
-var duckdbAll = mergeSQL(duckdbFunctions, duckdbFamilies, duckdbWindow, duckdbHash)
+var duckdbAll = mergeSQL(duckdbFunctions, duckdbFamilies, duckdbWindow, duckdbHash, duckdbNet)
 
 // clickhouseAll is ClickHouse's whole table.
 var clickhouseAll = mergeSQL(clickhouseFunctions, clickhouseFamilies, clickhouseHash)

@@ -77,3 +77,13 @@ func goSQL(name string, args ...Type) sqlFunc {
 		return f
 	}
 }
+
+// goFuncSQL is the DuckDB SQL of a call of the Go function name.
+func goFuncSQL(name string) (sqlFunc, bool) {
+	for _, f := range goFunctions {
+		if f.Name == name {
+			return goSQL(name, f.Args...), true
+		}
+	}
+	return nil, false
+}
