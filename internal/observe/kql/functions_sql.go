@@ -153,10 +153,10 @@ func functionsFor(d Dialect) map[string]sqlFunc {
 }
 
 // duckdbAll is DuckDB's whole table.
-var duckdbAll = mergeSQL(duckdbFunctions, duckdbFamilies, duckdbWindow, duckdbHash, duckdbNet)
+var duckdbAll = mergeSQL(duckdbFunctions, duckdbFamilies, duckdbWindow, duckdbHash, duckdbNet, duckdbStats)
 
 // clickhouseAll is ClickHouse's whole table.
-var clickhouseAll = mergeSQL(clickhouseFunctions, clickhouseFamilies, clickhouseHash)
+var clickhouseAll = mergeSQL(clickhouseFunctions, clickhouseFamilies, clickhouseHash, clickhouseStats)
 
 func mergeSQL(tables ...map[string]sqlFunc) map[string]sqlFunc {
 	out := map[string]sqlFunc{}
