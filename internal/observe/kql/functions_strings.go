@@ -63,10 +63,14 @@ func checkCountof(ck *checker, c *Call, a []texpr) texpr {
 	return mkCall("countof", TypeLong, a...)
 }
 
+// maxExtractGroups bounds the SQL of a several-group extract_all, which
+// extracts each group apart.
+const maxExtractGroups = 16
+
 func checkExtractAll(ck *checker, c *Call, a []texpr) texpr {
 	re := ck.checkRegex(c, 0, a)
-	if re.NumSubexp() > 1 {
-		ck.fail(c.Args[0].Position(), "extract_all with more than one capture group is not supported yet; use one group")
+	if re.NumSubexp() > maxExtractGroups {
+		ck.fail(c.Args[0].Position(), "extract_all takes at most %d capture groups, not %d", maxExtractGroups, re.NumSubexp())
 	}
 	return mkCall("extract_all", TypeDynamic, a...)
 }

@@ -1,6 +1,10 @@
 package kql
 
-import "strings"
+import (
+	"regexp"
+	"strconv"
+	"strings"
+)
 
 // DuckDB SQL of the string, math, time and dynamic families. It is part
 // of duckdbFunctions (sql_duckdb.go), kept apart only for file size.
@@ -38,6 +42,9 @@ var duckdbFamilies = map[string]sqlFunc{
 	"countof_regex": tmpl("len(regexp_extract_all($0, $1))"),
 	"extract_all": func(c sqlCall) frag {
 		re, _ := constString(c.e.args[0])
+		if n := regexp.MustCompile(re).NumSubexp(); n > 1 {
+			return extractAllGroups(c, n)
+		}
 		g := "0"
 		if strings.Contains(re, "(") && !strings.Contains(re, "(?") {
 			g = "1"
@@ -313,7 +320,9 @@ func minMaxOf(name string) sqlFunc {
 	}
 }
 
-// startOf is base [+ offset units] [+ one unit - one microsecond for end*].
+// startOf is base [+ offset units] [+ one unit - one tick for end*]. The
+// end of a period is one tick (100 ns) before the next, as Kusto's: a
+// nanosecond timestamp holds it, where DuckDB's TIMESTAMP has microseconds.
 func startOf(base, offset, end string) sqlFunc {
 	return func(c sqlCall) frag {
 		t := "(" + base
@@ -321,7 +330,7 @@ func startOf(base, offset, end string) sqlFunc {
 			t += " + " + offset
 		}
 		if end != "" {
-			t += " + " + end + " - to_microseconds(1)"
+			return tmpl("make_timestamp_ns(epoch_ns(CAST(" + t + " + " + end + ") AS TIMESTAMP_NS)) - 100)")(c)
 		}
 		return tmpl(t + ")")(c)
 	}
@@ -394,4 +403,19 @@ func arrayShift(dir int) sqlFunc {
 		arr := cat("CAST(", c.arg(0), " AS JSON[])")
 		return cat("to_json(list_transform(range(len(", arr, ")), i -> (CASE WHEN i + ", n, " >= 0 AND i + ", n, " < len(", arr, ") THEN ", arr, "[i + ", n, " + 1] ELSE ", fill, " END)))")
 	}
+}
+
+// extractAllGroups is Kusto's extract_all of a regular expression with n
+// groups: one array of the n groups per match. DuckDB extracts each group
+// of all the matches apart; the lists are zipped by position.
+func extractAllGroups(c sqlCall, n int) frag {
+	lists := make([]frag, n)
+	for g := range n {
+		lists[g] = cat("regexp_extract_all(", c.arg(1), ", ", c.arg(0), ", "+strconv.Itoa(g+1)+")")
+	}
+	row := make([]frag, n)
+	for g := range n {
+		row[g] = cat("COALESCE(", lists[g], "[i], '')")
+	}
+	return cat("(CASE WHEN len(", lists[0], ") = 0 THEN NULL ELSE to_json(list_transform(range(1, len(", lists[0], ") + 1), i -> [", joinFrags(row, ", "), "])) END)")
 }
