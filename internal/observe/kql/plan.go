@@ -149,6 +149,7 @@ type orderKey struct {
 	col        string
 	desc       bool
 	nullsFirst bool
+	of         string // the column the key copies, when it is a plain column
 }
 
 func orderBy(keys []orderKey) string {
@@ -259,7 +260,7 @@ func (pl *planner) relation(r relation) stage {
 		for _, k := range in.order {
 			list = append(list, raw(quoteIdent(k.col)))
 		}
-		return stage{src: pl.selectFrom(joinFrags(list, ", "), in, frag{}), cols: names, order: in.order}
+		return stage{src: pl.selectFrom(joinFrags(list, ", "), in, frag{}), cols: names, order: keepOrderSources(in.order, in.cols, names, r.exprs)}
 	case *relSort:
 		in := pl.relation(r.in)
 		list := []frag{raw("*")}
@@ -267,7 +268,11 @@ func (pl *planner) relation(r relation) stage {
 		for _, k := range r.keys {
 			name := pl.internal("o")
 			list = append(list, cat(pl.expr(k.e, in.cols), " AS ", quoteIdent(name)))
-			order = append(order, orderKey{col: name, desc: k.desc, nullsFirst: k.nullsFirst})
+			key := orderKey{col: name, desc: k.desc, nullsFirst: k.nullsFirst}
+			if c, ok := k.e.(*tColumn); ok {
+				key.of = in.cols[c.idx]
+			}
+			order = append(order, key)
 		}
 		return stage{src: pl.selectFrom(joinFrags(list, ", "), in, frag{}), cols: in.cols, order: order}
 	case *relLimit:
