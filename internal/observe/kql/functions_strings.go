@@ -17,8 +17,6 @@ var stringFunctions = map[string]funcDef{
 	"strcat_delim":                   sig(3, variadic, TypeString).with(checkStrcatDelim),
 	"base64_encode_tostring":         sig(1, 1, TypeString, argString),
 	"base64_decode_tostring":         sig(1, 1, TypeString, argString),
-	"url_encode":                     sig(1, 1, TypeString, argString),
-	"url_encode_component":           sig(1, 1, TypeString, argString).alias("url_encode"),
 	"url_decode":                     sig(1, 1, TypeString, argString),
 	"to_utf8":                        sig(1, 1, TypeDynamic, argString).alias("unicode_codepoints_from_string"),
 	"unicode_codepoints_from_string": sig(1, 1, TypeDynamic, argString),

@@ -28,6 +28,8 @@ var textFunctions = map[string]funcDef{
 	"base64_decode_toarray":       sig(1, 1, TypeDynamic, argString).with(goCall("_tb_base64_decode_toarray", TypeDynamic)),
 	"base64_encode_fromguid":      sig(1, 1, TypeString, argAny).with(checkBase64FromGUID),
 	"base64_decode_toguid":        sig(1, 1, TypeGUID, argString).with(goCall("_tb_base64_decode_toguid", TypeGUID)),
+	"url_encode":                  sig(1, 1, TypeString, argString).with(netCall("_tb_url_encode", TypeString, 0)),
+	"url_encode_component":        sig(1, 1, TypeString, argString).with(netCall("_tb_url_encode", TypeString, 1)),
 	"tohex":                       sig(1, 2, TypeString, argWhole, argWhole).with(netCall("_tb_tohex", TypeString, 0)),
 }
 
@@ -225,7 +227,33 @@ func toHex(v int64, minLen int64) string {
 	return s
 }
 
+// urlEncode is .NET's HttpUtility.UrlEncode, which Kusto's url_encode
+// follows: letters, digits and -_.!*() stay, a space is + (%20 for
+// url_encode_component), the other bytes of the UTF-8 text are %xx in
+// lower case.
+func urlEncode(s string, component bool) string {
+	const hexd = "0123456789abcdef"
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case isAlnum(c), strings.IndexByte("-_.!*()", c) >= 0:
+			b.WriteByte(c)
+		case c == ' ' && !component:
+			b.WriteByte('+')
+		default:
+			b.WriteByte('%')
+			b.WriteByte(hexd[c>>4])
+			b.WriteByte(hexd[c&15])
+		}
+	}
+	return b.String()
+}
+
 var _ = registerGo(
+	GoFunc{Name: "_tb_url_encode", Args: []Type{TypeString, TypeLong}, Result: TypeString, Fn: func(a []any) (any, error) {
+		return urlEncode(a[0].(string), a[1].(int64) == 1), nil
+	}},
 	GoFunc{Name: "_tb_replace_strings", Args: []Type{TypeString, TypeDynamic, TypeDynamic}, Result: TypeString, Fn: func(a []any) (any, error) {
 		return replaceStrings(a[0].(string), a[1].(string), a[2].(string))
 	}},

@@ -55,7 +55,6 @@ var duckdbFamilies = map[string]sqlFunc{
 	"strcat_delim":                   func(c sqlCall) frag { return cat("concat_ws(", joinFrags(c.all(), ", "), ")") },
 	"base64_encode_tostring":         tmpl("to_base64(encode($0))"),
 	"base64_decode_tostring":         tmpl("TRY(decode(from_base64($0)))"),
-	"url_encode":                     fn("url_encode"),
 	"url_decode":                     fn("url_decode"),
 	"unicode_codepoints_from_string": tmpl("to_json(list_transform(string_split($0, ''), ch -> unicode(ch)))"),
 	"unicode_codepoints_to_string": func(c sqlCall) frag {
