@@ -79,17 +79,18 @@ var aggregates = map[string]aggDef{
 	"covariance":           agg(2, 2, fixed(TypeReal), argNumber, argNumber),
 	"covariancep":          agg(2, 2, fixed(TypeReal), argNumber, argNumber),
 	"make_bag_if":          agg(2, 3, fixed(TypeDynamic), argDynamic, argBool, argConstWhole).named("bag"),
+	"percentilew":          agg(3, 3, nil, argAny, argAny, argAny).with(checkPercentileW),
 }
 
 func isAggregate(fn string) bool {
 	_, ok := aggregates[fn]
-	return ok || fn == "arg_max" || fn == "arg_min" || fn == "percentiles"
+	return ok || fn == "arg_max" || fn == "arg_min" || fn == "percentiles" || fn == "percentilesw"
 }
 
 func aggregatePrefix(fn string) string {
 	d, ok := aggregates[fn]
 	switch {
-	case !ok || fn == "percentile":
+	case !ok || fn == "percentile" || fn == "percentilew":
 		return ""
 	case d.prefix != "":
 		return d.prefix
@@ -118,7 +119,7 @@ func checkPercentile(ck *checker, c *Call, a []texpr) aggregate {
 
 // aggregateCall checks one aggregate call of summarize.
 func (ck *checker) aggregateCall(c *Call, cols []Column) aggregate {
-	if c.Name == "percentiles" || c.Name == "arg_max" || c.Name == "arg_min" {
+	if c.Name == "percentiles" || c.Name == "percentilesw" || c.Name == "arg_max" || c.Name == "arg_min" {
 		ck.fail(c.NamePos, "%s produces several columns and must be a whole aggregate of summarize, not part of an expression", c.Name)
 	}
 	def, ok := aggregates[c.Name]
@@ -161,7 +162,7 @@ func (ck *checker) aggregateCall(c *Call, cols []Column) aggregate {
 }
 
 func aggregateNames() []string {
-	names := []string{"arg_max", "arg_min", "percentiles"}
+	names := []string{"arg_max", "arg_min", "percentiles", "percentilesw"}
 	for n := range aggregates {
 		names = append(names, n)
 	}

@@ -118,6 +118,13 @@ func (ck *checker) summarize(in relation, op *SummarizeOp) relation {
 			}
 			continue
 		}
+		if isCall && call.Name == "percentilesw" {
+			if a.Name != "" {
+				ck.fail(a.NamePos, "percentilesw produces several columns and cannot be named; use percentilew(x, w, p) for one named column")
+			}
+			ck.percentilesW(agg, call, cols, func(name string, t Type, i int) { add(call.NamePos, name, false, &tColumn{idx: nkeys + i, t: t}) })
+			continue
+		}
 		e := ck.aggExpr(agg, a.Expr, cols)
 		if !containsAggRef(e) {
 			ck.fail(a.Expr.Position(), "summarize needs an aggregation such as count(), sum(x) or avg(x) here; put plain columns in the by clause")
@@ -126,6 +133,8 @@ func (ck *checker) summarize(in relation, op *SummarizeOp) relation {
 		if name == "" {
 			if isCall && call.Name == "percentile" && len(call.Args) == 2 {
 				name = "percentile_" + ck.resultName(call.Args[0], cols) + "_" + validNameFragment(call.Args[1].String())
+			} else if isCall && call.Name == "percentilew" && len(call.Args) == 3 {
+				name = "percentile_" + ck.resultName(call.Args[0], cols) + "_" + validNameFragment(call.Args[2].String())
 			} else {
 				name = ck.resultName(a.Expr, cols)
 			}
