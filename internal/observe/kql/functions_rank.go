@@ -8,8 +8,17 @@ package kql
 // is the same. Other orders, and the restart argument, are refused rather
 // than ranked differently.
 var rankFunctions = map[string]funcDef{
-	"row_rank_min":   sig(1, 1, TypeLong, argScalar).with(goCall("row_rank_min", TypeLong)),
-	"row_rank_dense": sig(1, 1, TypeLong, argScalar).with(goCall("row_rank_dense", TypeLong)),
+	"row_rank_min":   sig(1, 2, TypeLong, argScalar, argBool).with(checkRank("row_rank_min")),
+	"row_rank_dense": sig(1, 2, TypeLong, argScalar, argBool).with(checkRank("row_rank_dense")),
+}
+
+func checkRank(fn string) func(ck *checker, c *Call, a []texpr) texpr {
+	return func(ck *checker, c *Call, a []texpr) texpr {
+		if len(a) == 2 {
+			ck.fail(c.Args[1].Position(), "the restart argument of %s is not supported yet; sort by the restart column and the value instead", fn)
+		}
+		return mkCall(fn, TypeLong, a...)
+	}
 }
 
 func rankSQL(fn string) sqlFunc {
