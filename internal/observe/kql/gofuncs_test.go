@@ -1,0 +1,61 @@
+package kql
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestGoFunctionsAreReservedAndUnique(t *testing.T) {
+	seen := map[string]bool{}
+	for _, f := range GoFunctions() {
+		if !strings.HasPrefix(f.Name, "_tb_") || safeIdent(f.Name) {
+			t.Errorf("%s: a Go function needs a _tb_ name, which KQL cannot reach", f.Name)
+		}
+		if seen[f.Name] {
+			t.Errorf("%s is registered twice", f.Name)
+		}
+		seen[f.Name] = true
+	}
+}
+
+func TestGoFunctionPanicIsAnError(t *testing.T) {
+	fn := safeGoFn("_tb_boom", func([]any) (any, error) { panic("boom") })
+	v, err := fn(nil)
+	if err == nil || v != nil || !strings.Contains(err.Error(), "failed to run _tb_boom") {
+		t.Fatalf("got %v, %v; want an error naming the function", v, err)
+	}
+}
+
+// The hostile inputs of the Go functions stay bounded and never panic.
+func TestGoFunctionsOnHostileInput(t *testing.T) {
+	huge := strings.Repeat("1.2.3.4 ", 1<<18)
+	cases := map[string]struct {
+		fn   string
+		args []any
+	}{
+		"has_ipv4 over a 2 MiB source":         {"_tb_has_ipv4", []any{huge, "9.9.9.9"}},
+		"parse_ipv6 of a long text":            {"_tb_parse_ipv6", []any{strings.Repeat(":", 1<<16), int64(128)}},
+		"buildschema of deep nesting":          {"_tb_buildschema", []any{"[" + strings.Repeat("[", 1<<12) + strings.Repeat("]", 1<<12) + "]"}},
+		"replace_strings of invalid JSON":      {"_tb_replace_strings", []any{"abc", "[", "]"}},
+		"format_timespan of the minimum":       {"_tb_format_timespan", []any{int64(-1 << 59), "dddddddd.hh:mm:ss.fffffff"}},
+		"indexof_regex with a huge occurrence": {"_tb_indexof_regex", []any{huge[:1000], "1", int64(0), int64(-1), int64(1 << 40)}},
+		"tohex with a huge width":              {"_tb_tohex", []any{int64(1), int64(1 << 40)}},
+		"datetime zone name of 1 KiB":          {"_tb_datetime_utc_to_local", []any{time.Unix(0, 0), strings.Repeat("A", 1024)}},
+	}
+	fns := map[string]GoFunc{}
+	for _, f := range GoFunctions() {
+		fns[f.Name] = f
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			f, ok := fns[c.fn]
+			if !ok {
+				t.Fatalf("no Go function %s", c.fn)
+			}
+			if _, err := f.Fn(c.args); err != nil && strings.Contains(err.Error(), "internal error") {
+				t.Fatalf("%s panicked: %v", c.fn, err)
+			}
+		})
+	}
+}
