@@ -257,7 +257,6 @@ var duckdbFamilies = map[string]sqlFunc{
 		n := cat("least(greatest(CAST(floor((", c.arg(1), " - ", c.arg(0), ") / ", step, ") AS BIGINT) + 1, 0), 1048576)")
 		return cat("(CASE WHEN ", step, " = 0 THEN NULL ELSE to_json(list_transform(range(", n, "), i -> ", c.arg(0), " + i * ", step, ")) END)")
 	},
-	"bag_remove_keys": tmpl("(CASE WHEN json_type($0) = 'OBJECT' THEN COALESCE((SELECT json_group_object(rk, $0 -> rk) FROM unnest(json_keys($0)) AS rkeys(rk) WHERE NOT list_contains(list_transform(CAST($1 AS JSON[]), e -> (e ->> '$')), rk)), CAST('{}' AS JSON)) END)"),
 	// A key starting with $ is a JSON path.
 	"bag_has_key":  tmpl("(CASE WHEN starts_with($1, '$') THEN json_exists($0, $1) ELSE (json_type($0) = 'OBJECT' AND list_contains(json_keys($0), $1)) END)"),
 	"array_length": tmpl("(CASE WHEN json_type($0) = 'ARRAY' THEN CAST(json_array_length($0) AS BIGINT) END)"),
