@@ -101,8 +101,8 @@ func (n *schemaNode) write(b *bytes.Buffer) {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		switch {
-		case a == "o":
+		switch a {
+		case "o":
 			b.WriteByte('{')
 			for j, k := range n.keys {
 				if j > 0 {
@@ -114,7 +114,7 @@ func (n *schemaNode) write(b *bytes.Buffer) {
 				n.fields[k].write(b)
 			}
 			b.WriteByte('}')
-		case a == "a":
+		case "a":
 			b.WriteString("{\"`indexer`\":")
 			n.elems.write(b)
 			b.WriteByte('}')

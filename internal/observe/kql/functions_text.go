@@ -130,7 +130,7 @@ func parsePath(p string) (any, error) {
 	if sep >= 0 {
 		dir, file = rest[:sep], rest[sep+1:]
 	}
-	if i := strings.IndexByte(file, ':'); i >= 0 && !(sep < 0 && i == 1) {
+	if i := strings.IndexByte(file, ':'); i >= 0 && (sep >= 0 || i != 1) {
 		file, out["AlternateDataStreamName"] = file[:i], file[i+1:]
 	}
 	out["DirectoryPath"] = dir
