@@ -239,6 +239,8 @@ func datetimeFormat(f string) (string, error) {
 	tokens := []struct{ kusto, strf string }{
 		{"yyyy", "%Y"}, {"yy", "%y"}, {"MM", "%m"}, {"dd", "%d"}, {"HH", "%H"}, {"hh", "%I"},
 		{"mm", "%M"}, {"ss", "%S"}, {"fffffff", "%f0"}, {"ffffff", "%f"}, {"fff", "%g"}, {"tt", "%p"},
+		// One letter: the number without a leading zero.
+		{"M", "%-m"}, {"d", "%-d"}, {"H", "%-H"}, {"h", "%-I"}, {"m", "%-M"}, {"s", "%-S"},
 	}
 	var b strings.Builder
 	for i := 0; i < len(f); {
@@ -259,7 +261,7 @@ func datetimeFormat(f string) (string, error) {
 			b.WriteByte(f[i])
 			i++
 		default:
-			return "", fmt.Errorf("unsupported format_datetime pattern %q at %q; use yyyy, MM, dd, HH, hh, mm, ss, fff, tt and the separators / - : , . _ [ ]", f, f[i:])
+			return "", fmt.Errorf("unsupported format_datetime pattern %q at %q; use yyyy, MM, dd, HH, hh, mm, ss (or one letter, without a leading zero), fff, tt and the separators / - : , . _ [ ]", f, f[i:])
 		}
 	}
 	return b.String(), nil

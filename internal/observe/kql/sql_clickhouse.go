@@ -54,6 +54,9 @@ var clickhouseFunctions = map[string]sqlFunc{
 	"format_datetime": func(c sqlCall) frag {
 		f, _ := constString(c.e.args[1])
 		strf, _ := datetimeFormat(f)
+		if strings.Contains(strf, "%-") {
+			c.pl.fail("one-letter elements of format_datetime (M, d, H, h, m, s) are not supported on ClickHouse 18.16; use MM, dd, HH, hh, mm, ss")
+		}
 		if strings.Contains(strf, "%f") || strings.Contains(strf, "%g") {
 			c.pl.fail("fractions of a second in format_datetime are not supported on ClickHouse 18.16, whose DateTime has whole seconds")
 		}
