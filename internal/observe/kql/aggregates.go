@@ -84,7 +84,7 @@ var aggregates = map[string]aggDef{
 
 func isAggregate(fn string) bool {
 	_, ok := aggregates[fn]
-	return ok || fn == "arg_max" || fn == "arg_min" || fn == "percentiles" || fn == "percentilesw"
+	return ok || fn == "arg_max" || fn == "arg_min" || fn == "percentiles" || fn == "percentilesw" || fn == "percentiles_array" || fn == "percentilesw_array"
 }
 
 func aggregatePrefix(fn string) string {

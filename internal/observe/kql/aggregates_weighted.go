@@ -48,3 +48,22 @@ func init() {
 	duckdbAggregates["percentilew"] = duckPercentileW
 	clickhouseAggregates["percentilew"] = chPercentileW
 }
+
+// percentilesArray rewrites percentiles_array(x, p1, p2, ...) and
+// percentilesw_array(x, w, p1, ...) as the array of the percentiles, one
+// dynamic column named percentile_x as Kusto names it.
+func (ck *checker) percentilesArray(call *Call, cols []Column) (Expr, string) {
+	fixed, fn := 1, "percentile"
+	if call.Name == "percentilesw_array" {
+		fixed, fn = 2, "percentilew"
+	}
+	if len(call.Args) <= fixed {
+		ck.fail(call.NamePos, "%s needs a value%s and at least one percentile", call.Name, map[bool]string{true: ", a weight", false: ""}[fixed == 2])
+	}
+	parts := make([]Expr, 0, len(call.Args)-fixed)
+	for _, p := range call.Args[fixed:] {
+		args := append(append([]Expr{}, call.Args[:fixed]...), p)
+		parts = append(parts, &Call{NamePos: call.NamePos, Name: fn, Args: args})
+	}
+	return &Call{NamePos: call.NamePos, Name: "pack_array", Args: parts}, "percentile_" + ck.resultName(call.Args[0], cols)
+}

@@ -125,11 +125,18 @@ func (ck *checker) summarize(in relation, op *SummarizeOp) relation {
 			ck.percentilesW(agg, call, cols, func(name string, t Type, i int) { add(call.NamePos, name, false, &tColumn{idx: nkeys + i, t: t}) })
 			continue
 		}
-		e := ck.aggExpr(agg, a.Expr, cols)
+		expr, arrayName := a.Expr, ""
+		if isCall && (call.Name == "percentiles_array" || call.Name == "percentilesw_array") {
+			expr, arrayName = ck.percentilesArray(call, cols)
+		}
+		e := ck.aggExpr(agg, expr, cols)
 		if !containsAggRef(e) {
 			ck.fail(a.Expr.Position(), "summarize needs an aggregation such as count(), sum(x) or avg(x) here; put plain columns in the by clause")
 		}
 		name := a.Name
+		if name == "" && arrayName != "" {
+			name = arrayName
+		}
 		if name == "" {
 			if isCall && call.Name == "percentile" && len(call.Args) == 2 {
 				name = "percentile_" + ck.resultName(call.Args[0], cols) + "_" + validNameFragment(call.Args[1].String())
