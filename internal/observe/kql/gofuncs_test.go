@@ -1,6 +1,9 @@
 package kql
 
 import (
+	"bytes"
+	"compress/gzip"
+	"encoding/base64"
 	"strings"
 	"testing"
 	"time"
@@ -57,5 +60,21 @@ func TestGoFunctionsOnHostileInput(t *testing.T) {
 				t.Fatalf("%s panicked: %v", c.fn, err)
 			}
 		})
+	}
+}
+
+// A decompression bomb stops at the limit with an error that says so.
+func TestDecompressBombIsRefused(t *testing.T) {
+	var b bytes.Buffer
+	w := gzip.NewWriter(&b)
+	if _, err := w.Write(make([]byte, maxDecompressed+1024)); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	_, err := decompress(base64.StdEncoding.EncodeToString(b.Bytes()), false)
+	if err == nil || !strings.Contains(err.Error(), "larger than 16 MiB") {
+		t.Fatalf("got %v, want the size limit", err)
 	}
 }
