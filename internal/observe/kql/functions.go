@@ -188,8 +188,10 @@ var unsupportedFunctions = map[string]string{
 	"make_datetime":                      "yet",
 	"materialize":                        "because materialize is a tabular function",
 	"columnifexists":                     "yet",
-	"zlib_compress_to_base64_string":     "because its bytes would differ from Kusto's compressor's; the decompress functions are supported",
-	"gzip_compress_to_base64_string":     "because its bytes would differ from Kusto's compressor's; the decompress functions are supported",
+	"zlib_compress_to_base64_string":     "because compression is not available in the engines",
+	"zlib_decompress_from_base64_string": "because compression is not available in the engines",
+	"gzip_compress_to_base64_string":     "because compression is not available in the engines",
+	"gzip_decompress_from_base64_string": "because compression is not available in the engines",
 }
 
 // commonType is the type of iff/case/coalesce branches: equal types, or the
