@@ -153,7 +153,7 @@ func functionsFor(d Dialect) map[string]sqlFunc {
 }
 
 // duckdbAll is DuckDB's whole table.
-var duckdbAll = mergeSQL(duckdbFunctions, duckdbFamilies, duckdbWindow, duckdbHash, duckdbNet, duckdbStats, duckdbRank, duckdbTimespan, duckdbSearch, duckdbSketch)
+var duckdbAll = mergeSQL(duckdbFunctions, duckdbFamilies, duckdbWindow, duckdbHash, duckdbNet, duckdbStats, duckdbRank, duckdbTimespan, duckdbSearch, duckdbSketch, duckdbJSON)
 
 // clickhouseAll is ClickHouse's whole table.
 var clickhouseAll = mergeSQL(clickhouseFunctions, clickhouseFamilies, clickhouseHash, clickhouseStats)
