@@ -154,8 +154,12 @@ func checkExtract(ck *checker, c *Call, a []texpr) texpr {
 	ck.need(c, a, 1, g >= 0, "a constant group number")
 	t := TypeString
 	if len(a) == 4 {
-		name, _ := a[3].(*tLiteral).value.(string)
-		t, _ = ParseType(name)
+		ok := false
+		if l, isLit := a[3].(*tLiteral); isLit && l.t == TypeUnknown {
+			name, _ := l.value.(string)
+			t, ok = ParseType(name)
+		}
+		ck.need(c, a, 3, ok, "a type, such as typeof(long)")
 	}
 	if g > int64(re.NumSubexp()) {
 		ck.fail(c.Args[1].Position(), "the regular expression has only %d capture group(s)", re.NumSubexp())
