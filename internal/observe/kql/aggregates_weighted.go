@@ -35,8 +35,8 @@ func duckPercentileW(c aggSQL) frag {
 	x, w := c.arg(0), c.arg(1)
 	keep := cat(x, " IS NOT NULL AND ", w, " >= 1")
 	target := cat("greatest(1, ceil("+c.pl.level(c.a)+" * sum(", w, ") FILTER (WHERE ", keep, ")))")
-	pairs := cat("list_sort(list({'v': ", x, ", 'w': CAST(", w, " AS HUGEINT)}) FILTER (WHERE ", keep, "))")
-	return cat("(list_reduce(", pairs, ", (acc, e) -> CASE WHEN acc.c >= ", target, " THEN acc ELSE {'c': acc.c + e.w, 'v': e.v} END, {'c': CAST(0 AS HUGEINT), 'v': ", c.pl.d.nullOf(c.a.args[0].typ()), "})).v")
+	pairs := cat("list_sort(list(struct_pack(v := ", x, ", w := CAST(", w, " AS HUGEINT))) FILTER (WHERE ", keep, "))")
+	return cat("(list_reduce(", pairs, ", (acc, e) -> CASE WHEN acc.c >= ", target, " THEN acc ELSE struct_pack(c := acc.c + e.w, v := e.v) END, struct_pack(c := CAST(0 AS HUGEINT), v := ", c.pl.d.nullOf(c.a.args[0].typ()), "))).v")
 }
 
 func chPercentileW(c aggSQL) frag {

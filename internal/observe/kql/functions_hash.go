@@ -80,7 +80,9 @@ var duckdbHash = map[string]sqlFunc{
 	"hash_md5":            fn("md5"),
 	"hash_sha1":           fn("sha1"),
 	"hash_sha256":         fn("sha256"),
-	"kusto_datetime_text": tmpl("(strftime($0, '%Y-%m-%dT%H:%M:%S.%f') || '0Z')"),
+	"kusto_datetime_text": func(c sqlCall) frag {
+		return cat("(strftime(", c.arg(0), ", ", param("%Y-%m-%dT%H:%M:%S.%f"), ") || ", param("0Z"), ")")
+	},
 }
 
 // ClickHouse 18.16 has no xxHash64 (later releases do).
@@ -88,7 +90,9 @@ var clickhouseHash = map[string]sqlFunc{
 	"hash_md5":            tmpl("lower(hex(MD5($0)))"),
 	"hash_sha1":           tmpl("lower(hex(SHA1($0)))"),
 	"hash_sha256":         tmpl("lower(hex(SHA256($0)))"),
-	"kusto_datetime_text": tmpl("concat(replaceOne(toString($0, 'UTC'), ' ', 'T'), '.0000000Z')"),
+	"kusto_datetime_text": func(c sqlCall) frag {
+		return cat("concat(replaceOne(toString(", c.arg(0), ", 'UTC'), ' ', 'T'), ", param(".0000000Z"), ")")
+	},
 }
 
 func init() {
