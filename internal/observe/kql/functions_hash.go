@@ -77,9 +77,9 @@ var duckdbHash = map[string]sqlFunc{
 		}
 		return h
 	},
-	"hash_md5":            fn("md5"),
-	"hash_sha1":           fn("sha1"),
-	"hash_sha256":         fn("sha256"),
+	"hash_md5":    fn("md5"),
+	"hash_sha1":   fn("sha1"),
+	"hash_sha256": fn("sha256"),
 	"kusto_datetime_text": func(c sqlCall) frag {
 		return cat("(strftime(", c.arg(0), ", ", param("%Y-%m-%dT%H:%M:%S.%f"), ") || ", param("0Z"), ")")
 	},
@@ -87,9 +87,9 @@ var duckdbHash = map[string]sqlFunc{
 
 // ClickHouse 18.16 has no xxHash64 (later releases do).
 var clickhouseHash = map[string]sqlFunc{
-	"hash_md5":            tmpl("lower(hex(MD5($0)))"),
-	"hash_sha1":           tmpl("lower(hex(SHA1($0)))"),
-	"hash_sha256":         tmpl("lower(hex(SHA256($0)))"),
+	"hash_md5":    tmpl("lower(hex(MD5($0)))"),
+	"hash_sha1":   tmpl("lower(hex(SHA1($0)))"),
+	"hash_sha256": tmpl("lower(hex(SHA256($0)))"),
 	"kusto_datetime_text": func(c sqlCall) frag {
 		return cat("concat(replaceOne(toString(", c.arg(0), ", 'UTC'), ' ', 'T'), ", param(".0000000Z"), ")")
 	},
