@@ -55,6 +55,12 @@ const (
 	// applied (RFC 3339), so that the delivery tables can time the reconcile from the
 	// apply to the health verdict with the one event. It is tugboat's own.
 	AppliedAtAnnotation string = "kustomize.tugboat.dev/applied-at"
+
+	// OperationIDAnnotation is on the events of a traced reconcile: the trace id (32
+	// hex digits) of the OpenTelemetry trace the controller recorded of it, so that
+	// the delivery tables (TugboatReconciliations.OperationId) and tugboat trace can
+	// find the trace of a reconcile. It is tugboat's own.
+	OperationIDAnnotation string = "tugboat.dev/operation-id"
 )
 
 // ReconcileRequestStatus is embedded inline in every status, so that a client
@@ -90,4 +96,41 @@ const (
 	// legacy X-Hub-Signature, generic-hmac's sha1=) are refused, and a Receiver
 	// type that carries no signature at all (generic, gitlab, harbor) is stalled.
 	RequireSHA256Annotation string = "notification.tugboat.dev/require-sha256"
+
+	// TraceParentAnnotation carries the trace context of a reconcile request to the
+	// reconciler, so that a webhook call and the reconciles it causes are one trace,
+	// even when another replica handles the webhook. Its value is the request token
+	// (the ReconcileRequestAnnotation value written with it), a space and a W3C
+	// traceparent; see ReconcileTraceParent.
+	TraceParentAnnotation string = "tugboat.dev/traceparent"
 )
+
+// TraceParentValue is the value of TraceParentAnnotation for the request token and
+// the traceparent.
+func TraceParentValue(token, traceparent string) string {
+	return token + " " + traceparent
+}
+
+// ReconcileTraceParent returns the W3C traceparent written with the reconcile request
+// now in annotations. A traceparent written with an earlier request (a webhook call
+// before a later 'tugboat reconcile' or 'flux reconcile', which set only the token) is
+// not returned: it belongs to another request's trace.
+func ReconcileTraceParent(annotations map[string]string) (string, bool) {
+	token, ok := annotations[ReconcileRequestAnnotation]
+	if !ok || token == "" {
+		return "", false
+	}
+	v, ok := annotations[TraceParentAnnotation]
+	if !ok {
+		return "", false
+	}
+	for i := len(v) - 1; i >= 0; i-- {
+		if v[i] == ' ' {
+			if v[:i] != token {
+				return "", false
+			}
+			return v[i+1:], v[i+1:] != ""
+		}
+	}
+	return "", false
+}

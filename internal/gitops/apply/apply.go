@@ -12,6 +12,8 @@ import (
 
 	"github.com/fluxcd/pkg/ssa"
 	"github.com/fluxcd/pkg/ssa/utils"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
@@ -21,6 +23,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/tugboatcd/tugboat/internal/gitops/reconcile"
 	"github.com/tugboatcd/tugboat/internal/kube"
 )
 
@@ -105,20 +108,54 @@ func (m *Manager) Apply(ctx context.Context, owner Owner, objs []*unstructured.U
 		if len(stage) == 0 {
 			continue
 		}
-		// CRDs and Namespaces are awaited from the apply response on, so their
-		// stages need whole objects; the rest only the metadata.
-		changes, applied, err := m.applyStage(ctx, stage, opts, i < 2)
+		changes, err := m.applyAndWait(ctx, i, stage, opts)
 		cs = append(cs, changes...)
 		if err != nil {
 			return cs, err
 		}
-		if i < 2 {
-			if err := m.waitReady(ctx, applied, opts.WaitForStages); err != nil {
-				return cs, err
-			}
-		}
 	}
 	return cs, nil
+}
+
+// stageNames name the stages in traces.
+var stageNames = [...]string{"apply definitions", "apply classes", "apply objects"}
+
+// applyAndWait applies stage i and, for the first two, waits until what it applied
+// can be used; when the reconcile is traced, in one span per stage (one per stage,
+// never per object: a span costs more than the apply of an unchanged object).
+func (m *Manager) applyAndWait(ctx context.Context, i int, stage []*unstructured.Unstructured, opts Options) (_ ChangeSet, err error) {
+	ctx, span := reconcile.StartSpan(ctx, stageNames[i])
+	if span.IsRecording() {
+		defer func() {
+			if err != nil {
+				span.RecordError(err)
+				span.SetStatus(codes.Error, err.Error())
+			}
+			span.End()
+		}()
+		span.SetAttributes(attribute.Int("tugboat.objects", len(stage)))
+	}
+	// CRDs and Namespaces are awaited from the apply response on, so their
+	// stages need whole objects; the rest only the metadata.
+	changes, applied, err := m.applyStage(ctx, stage, opts, i < 2)
+	if span.IsRecording() {
+		span.SetAttributes(attribute.Int("tugboat.objects.changed", changed(changes)))
+	}
+	if err != nil || i >= 2 {
+		return changes, err
+	}
+	return changes, m.waitReady(ctx, applied, opts.WaitForStages)
+}
+
+// changed counts the changes that did something.
+func changed(cs ChangeSet) int {
+	n := 0
+	for _, c := range cs {
+		if c.Action != ActionUnchanged && c.Action != ActionSkipped {
+			n++
+		}
+	}
+	return n
 }
 
 // applyStage applies one stage and returns the changes and the objects the

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -26,6 +27,9 @@ type GitRepositoryReconciler struct {
 	Client   client.Client
 	Git      *source.Client
 	Store    *source.Store
+	// Tracer records the reconciles as spans (nil: not traced).
+	Tracer   trace.Tracer
+	origins  *traceOrigins
 	recorder reconcile.Recorder
 	// artifacts announces every new snapshot to the Kustomization reconciler, in process.
 	artifacts chan<- event.GenericEvent
@@ -39,11 +43,13 @@ func (r *GitRepositoryReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 	if err := r.Client.Get(ctx, req.NamespacedName, obj); err != nil {
 		if apierrors.IsNotFound(err) {
 			r.Store.Delete(req.String())
+			r.origins.forget(req.String())
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !obj.DeletionTimestamp.IsZero() {
 		r.Store.Delete(req.String())
+		r.origins.forget(req.String())
 		return ctrl.Result{}, nil
 	}
 	if obj.Spec.Suspend {
@@ -51,9 +57,11 @@ func (r *GitRepositoryReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 	}
 	before := obj.DeepCopy()
 	o := reconcile.InProgress
+	ctx, span := r.startSpan(ctx, obj)
 	defer func() {
 		result, retErr = reconcile.Complete(ctx, r.Client, r.recorder, sourcev1.GitRepositoryKind, before, obj, o, reconcile.Status{
 			ObservedGeneration: &obj.Status.ObservedGeneration, Request: &obj.Status.ReconcileRequestStatus, Revision: revisionOf(obj)}, start)
+		endSpan(span, o, revisionOf(obj), retErr)
 	}()
 	o = r.reconcile(ctx, obj)
 	return result, retErr
@@ -113,8 +121,10 @@ func (r *GitRepositoryReconciler) reconcile(ctx context.Context, obj *sourcev1.G
 			LastUpdateTime: metav1.Now(),
 		}
 		obj.Status.ObservedIgnore = obj.Spec.Ignore
+		// Before the snapshot is visible: a Kustomization that reads it finds its origin.
+		r.origins.set(key, snap.Revision, trace.SpanContextFromContext(ctx))
 		r.Store.Put(key, snap)
-		r.recorder.Event(obj, false, "NewArtifact", snap.Revision, fmt.Sprintf("stored artifact for commit '%s'", firstLine(snap.Message)))
+		r.recorder.Event(ctx, obj, false, "NewArtifact", snap.Revision, fmt.Sprintf("stored artifact for commit '%s'", firstLine(snap.Message)))
 		if r.artifacts != nil {
 			r.artifacts <- event.GenericEvent{Object: obj}
 		}

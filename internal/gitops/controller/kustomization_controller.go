@@ -13,6 +13,8 @@ import (
 	"time"
 
 	cliobject "github.com/fluxcd/cli-utils/pkg/object"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
@@ -47,7 +49,10 @@ type KustomizationReconciler struct {
 	Store      *source.Store
 	// Tenancy is the multi-tenant lockdown (--default-service-account,
 	// --no-cross-namespace-refs).
-	Tenancy  Tenancy
+	Tenancy Tenancy
+	// Tracer records the work towards each revision as spans (nil: not traced).
+	Tracer   trace.Tracer
+	origins  *traceOrigins
 	checks   []reconcile.Check[*kustomizev1.Kustomization]
 	recorder reconcile.Recorder
 	watcher  *watcher
@@ -58,6 +63,7 @@ type KustomizationReconciler struct {
 	mu       sync.Mutex
 	state    map[string]*kustomizationState // by namespace/name
 	managers map[string]*apply.Manager      // by impersonated identity ("" = the controller's own)
+	traces   map[string]*ksTrace            // open spans, by namespace/name (see beginTrace)
 }
 
 // kustomizationState is what the reconciler remembers of a Kustomization between
@@ -117,9 +123,11 @@ func (r *KustomizationReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 	}
 	before := obj.DeepCopy()
 	o := reconcile.InProgress
+	ctx, tr := r.beginTrace(ctx, obj)
 	defer func() {
 		result, retErr = reconcile.Complete(ctx, r.Client, r.recorder, kustomizev1.KustomizationKind, before, obj, o, reconcile.Status{
 			ObservedGeneration: &obj.Status.ObservedGeneration, Request: &obj.Status.ReconcileRequestStatus, Revision: obj.Status.LastAttemptedRevision}, start)
+		r.endTrace(req.String(), tr, o, obj.Status.LastAttemptedRevision, retErr)
 	}()
 	o, digest := r.reconcile(ctx, obj)
 	token, _ := meta.ReconcileAnnotationValue(obj.GetAnnotations())
@@ -164,7 +172,12 @@ func (r *KustomizationReconciler) reconcile(ctx context.Context, obj *kustomizev
 		return reconcile.Failed(meta.BuildFailedReason, err, retry), ""
 	}
 	key := client.ObjectKeyFromObject(obj).String()
+	_, span := stepSpan(ctx, "kustomize build")
 	st, err := r.build(obj, snap, vars)
+	if span.IsRecording() && st != nil {
+		span.SetAttributes(attribute.Int("tugboat.objects", len(st.manifests)))
+	}
+	endStep(span, err)
 	if err != nil {
 		reason := meta.BuildFailedReason
 		if be := (*build.Error)(nil); errors.As(err, &be) && be.Reason == meta.LimitExceededReason {
@@ -182,7 +195,9 @@ func (r *KustomizationReconciler) reconcile(ctx context.Context, obj *kustomizev
 	if err != nil {
 		return reconcile.Outcome{Ready: metav1.ConditionFalse, Reason: meta.BuildFailedReason, Message: err.Error(), Requeue: retry}, st.digest
 	}
-	changes, err := mgr.Apply(ctx, owner, objects, apply.Options{Force: obj.Spec.Force})
+	applyCtx, span := stepSpan(ctx, "apply")
+	changes, err := mgr.Apply(applyCtx, owner, objects, apply.Options{Force: obj.Spec.Force})
+	endStep(span, err)
 	if err != nil {
 		return reconcile.Failed(meta.ReconciliationFailedReason, err, retry), st.digest
 	}
@@ -198,7 +213,9 @@ func (r *KustomizationReconciler) reconcile(ctx context.Context, obj *kustomizev
 	var pruneErr error
 	if obj.Spec.Prune {
 		stale := apply.Stale(oldInventory, inventory)
-		pruned, err := mgr.Prune(ctx, owner, stale)
+		pruneCtx, span := stepSpan(ctx, "prune")
+		pruned, err := mgr.Prune(pruneCtx, owner, stale)
+		endStep(span, err)
 		changes = append(changes, pruned...)
 		if err != nil {
 			pruneErr = err
@@ -210,11 +227,11 @@ func (r *KustomizationReconciler) reconcile(ctx context.Context, obj *kustomizev
 	if st.pendingRevision() != "" && st.pendingRevision() != revision {
 		// A new revision came while the last one's health was awaited: its changes
 		// get their own event, under their own revision.
-		r.flushChanges(obj, st)
+		r.flushChanges(ctx, obj, st)
 	}
 	st.noteChanges(revision, changeList(changes).Format())
 	if pruneErr != nil {
-		r.flushChanges(obj, st)
+		r.flushChanges(ctx, obj, st)
 		return reconcile.Failed(meta.PruneFailedReason, pruneErr, retry), st.digest
 	}
 
@@ -227,13 +244,13 @@ func (r *KustomizationReconciler) reconcile(ctx context.Context, obj *kustomizev
 			if len(pending) > 0 {
 				applied = map[string]string{meta.AppliedAtAnnotation: pending[0].at.UTC().Format(time.RFC3339Nano)}
 			}
-			r.recorder.EventWith(obj, false, meta.ReconciliationSucceededReason, revision, joinLines(changes, successNote(obj, o)), applied)
+			r.recorder.EventWith(ctx, obj, false, meta.ReconciliationSucceededReason, revision, joinLines(changes, successNote(obj, o)), applied)
 			st.announced = revision
 		}
 		obj.Status.LastAppliedRevision = revision
 		o.Requeue = reconcile.Jitter(obj.GetInterval())
 	case metav1.ConditionFalse:
-		r.flushChanges(obj, st)
+		r.flushChanges(ctx, obj, st)
 	}
 	return o, st.digest
 }
@@ -270,10 +287,10 @@ func (st *kustomizationState) takeChanges() (string, []pendingChange) {
 
 // flushChanges emits the kept change lists as they are, one Progressing event per
 // apply: the apply happened even though it was not judged healthy.
-func (r *KustomizationReconciler) flushChanges(obj *kustomizev1.Kustomization, st *kustomizationState) {
+func (r *KustomizationReconciler) flushChanges(ctx context.Context, obj *kustomizev1.Kustomization, st *kustomizationState) {
 	_, pending := st.takeChanges()
 	for _, p := range pending {
-		r.recorder.Event(obj, false, meta.ProgressingReason, p.revision, p.summary)
+		r.recorder.Event(ctx, obj, false, meta.ProgressingReason, p.revision, p.summary)
 	}
 }
 
@@ -511,6 +528,7 @@ func (r *KustomizationReconciler) forget(key string) {
 	delete(r.state, key)
 	r.mu.Unlock()
 	r.watcher.untrack(key)
+	r.forgetTrace(key)
 }
 
 // checkDependencies reports whether every dependsOn Kustomization is Ready at its
@@ -618,7 +636,7 @@ func (r *KustomizationReconciler) awaitTermination(ctx context.Context, obj *kus
 		return ctrl.Result{}, false
 	}
 	if time.Since(obj.DeletionTimestamp.Time) > obj.GetTimeout() {
-		r.recorder.Event(obj, true, meta.ReconciliationFailedReason, obj.Status.LastAppliedRevision,
+		r.recorder.Event(ctx, obj, true, meta.ReconciliationFailedReason, obj.Status.LastAppliedRevision,
 			fmt.Sprintf("waiting for the termination of %s for longer than the timeout %s", strings.Join(remaining, ", "), obj.GetTimeout()))
 		return ctrl.Result{RequeueAfter: reconcile.Jitter(obj.GetRetryInterval())}, true
 	}

@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -57,12 +60,14 @@ func (r *KustomizationReconciler) health(ctx context.Context, obj *kustomizev1.K
 	judged := health.Judge(objects, waited, timeout)
 	switch judged.Verdict {
 	case health.Unhealthy:
+		healthWaitSpan(ctx, st.healthSince, len(targets), judged.Message)
 		return r.unhealthy(obj, key, judged.Message)
 	case health.Healthy:
 		// The time it took is fixed when it first passes: a message that grew at each
 		// later reconcile would be a status patch per interval on an idle cluster.
 		if st.healthPassed == 0 {
 			st.healthPassed = max(waited.Round(time.Millisecond), time.Millisecond)
+			healthWaitSpan(ctx, st.healthSince, len(targets), "")
 		}
 		meta.SetCondition(obj, metav1.Condition{Type: meta.HealthyCondition, Status: metav1.ConditionTrue, Reason: meta.SucceededReason, Message: "Health check passed in " + st.healthPassed.String()})
 		r.watcher.waitHealth(key, false)
@@ -141,4 +146,20 @@ func (r *KustomizationReconciler) liveObject(ctx context.Context, t healthTarget
 		return nil, fmt.Errorf("failed to read %s: %w", describe(t), err)
 	}
 	return u, nil
+}
+
+// healthWaitSpan records, in a traced reconcile, the wait for health from its start
+// to the verdict: a span of its own made when the verdict comes, since the wait spans
+// several reconciles (health never blocks a worker). failed is the unhealthy verdict's
+// message ("" when healthy).
+func healthWaitSpan(ctx context.Context, since time.Time, targets int, failed string) {
+	if !trace.SpanFromContext(ctx).IsRecording() {
+		return
+	}
+	_, span := reconcile.StartSpan(ctx, "health wait", trace.WithTimestamp(since))
+	span.SetAttributes(attribute.Int("tugboat.objects", targets))
+	if failed != "" {
+		span.SetStatus(codes.Error, failed)
+	}
+	span.End()
 }

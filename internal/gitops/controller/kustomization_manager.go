@@ -48,6 +48,7 @@ func (r *KustomizationReconciler) SetupWithManager(ctx context.Context, mgr ctrl
 	r.checks = kustomizationChecks(r.Tenancy)
 	r.state = map[string]*kustomizationState{}
 	r.managers = map[string]*apply.Manager{}
+	r.traces = map[string]*ksTrace{}
 	r.builds = build.NewCache(buildCacheBytes)
 	w, err := newWatcher(ctx, mgr.GetConfig(), mgr.GetHTTPClient(), mgr.GetRESTMapper())
 	if err != nil {

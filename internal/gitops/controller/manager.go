@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/rest"
@@ -22,6 +23,7 @@ import (
 
 	kustomizev1 "github.com/tugboatcd/tugboat/api/kustomize/v1"
 	sourcev1 "github.com/tugboatcd/tugboat/api/source/v1"
+	"github.com/tugboatcd/tugboat/internal/gitops/reconcile"
 	"github.com/tugboatcd/tugboat/internal/gitops/source"
 	"github.com/tugboatcd/tugboat/internal/kube"
 )
@@ -66,6 +68,9 @@ type Options struct {
 	// it is retried after MinRetryDelay, doubling per failure up to MaxRetryDelay.
 	// Flux's --min-retry-delay and --max-retry-delay, with its defaults (750ms, 15m).
 	MinRetryDelay, MaxRetryDelay time.Duration
+	// TracerProvider records the reconciles as OpenTelemetry spans (see trace.go);
+	// nil records nothing, at no cost.
+	TracerProvider trace.TracerProvider
 }
 
 // Flux's defaults for the retry backoff (runtime/controller in fluxcd/pkg).
@@ -164,10 +169,15 @@ func NewManager(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager,
 	// the Kustomization controller's intake.
 	artifacts := make(chan event.GenericEvent, 4096)
 	git := &GitRepositoryReconciler{Client: mgr.GetClient(), Git: source.NewClient(), Store: store}
+	ks := &KustomizationReconciler{Client: mgr.GetClient(), RESTConfig: cfg, Store: store, Tenancy: o.Tenancy}
+	if o.TracerProvider != nil {
+		tracer := o.TracerProvider.Tracer(reconcile.TracerName)
+		origins := &traceOrigins{}
+		git.Tracer, git.origins, ks.Tracer, ks.origins = tracer, origins, tracer, origins
+	}
 	if err := git.SetupWithManager(mgr, controllerOptions(o), artifacts); err != nil {
 		return nil, fmt.Errorf("failed to set up the GitRepository controller: %w", err)
 	}
-	ks := &KustomizationReconciler{Client: mgr.GetClient(), RESTConfig: cfg, Store: store, Tenancy: o.Tenancy}
 	if err := ks.SetupWithManager(ctx, mgr, controllerOptions(o), artifacts); err != nil {
 		return nil, fmt.Errorf("failed to set up the Kustomization controller: %w", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"go.opentelemetry.io/otel/trace"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -18,6 +19,9 @@ type Options struct {
 	// Addr is where webhooks are served (Flux's notification-controller uses ":9292");
 	// "" or "0" runs the reconciler only.
 	Addr string
+	// TracerProvider records authenticated webhook calls as spans, whose trace the
+	// reconciles they request continue; nil records nothing.
+	TracerProvider trace.TracerProvider
 }
 
 // Setup registers the Receiver reconciler and, when Options.Addr is set, the webhook
@@ -44,7 +48,11 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
 	if o.Addr == "" || o.Addr == "0" {
 		return nil
 	}
-	if err := mgr.Add(&Server{Addr: o.Addr, Client: mgr.GetClient(), Reader: mgr.GetAPIReader(), Informers: mgr.GetCache(), tokens: table}); err != nil {
+	srv := &Server{Addr: o.Addr, Client: mgr.GetClient(), Reader: mgr.GetAPIReader(), Informers: mgr.GetCache(), tokens: table}
+	if o.TracerProvider != nil {
+		srv.Tracer = o.TracerProvider.Tracer(reconcile.TracerName)
+	}
+	if err := mgr.Add(srv); err != nil {
 		return fmt.Errorf("failed to add the webhook server: %w", err)
 	}
 	return nil

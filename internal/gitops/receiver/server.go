@@ -11,6 +11,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"go.opentelemetry.io/otel/trace"
 	"k8s.io/apimachinery/pkg/types"
 	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -45,6 +46,8 @@ type Server struct {
 	// Informers is the manager's cache: the server learns the tokens of Receivers
 	// from their informer's events (see learn).
 	Informers cache.Informers
+	// Tracer records authenticated calls as server spans (nil: not traced).
+	Tracer trace.Tracer
 
 	tokens *tokens
 	limits limiters
@@ -109,6 +112,7 @@ func (s *Server) Handler() http.Handler {
 // authenticated and rate-limited before any request to the apiserver; and the answer
 // never says whether a target exists (a missing one is logged, not told).
 func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
 	ctx := r.Context()
 	logger := log.FromContext(ctx).WithName("receiver")
 	path := r.URL.Path
@@ -167,6 +171,11 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "too many calls for this receiver", http.StatusTooManyRequests)
 		return
 	}
+	// Traced from here: a call that is authenticated and within the rate limit.
+	// Refused calls record nothing, so nobody can fill the trace tables from outside.
+	ctx, sw, end := s.startSpan(ctx, w, r, start, rcv)
+	defer end()
+	w = sw
 	// The caller is authenticated: now the Secret may be read, live, to retire a
 	// rotated token at once (the table is refreshed only when the Receiver changes).
 	current, err := readToken(ctx, s.Client, rcv)

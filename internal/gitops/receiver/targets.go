@@ -2,6 +2,7 @@ package receiver
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -99,7 +100,15 @@ func targetsOf(r *notificationv1.Receiver) ([]target, error) {
 // it exists, so a webhook call never tells whether an object exists.
 func requestReconcile(ctx context.Context, c client.Client, reader client.Reader, targets []target, now time.Time) (int, error) {
 	value := now.Format(time.RFC3339Nano)
-	patch := fmt.Appendf(nil, `{"metadata":{"annotations":{%q:%q}}}`, meta.ReconcileRequestAnnotation, value)
+	annotations := map[string]string{meta.ReconcileRequestAnnotation: value}
+	if tp := traceParent(ctx); tp != "" {
+		// The reconciler (perhaps another replica's) continues this call's trace.
+		annotations[meta.TraceParentAnnotation] = meta.TraceParentValue(value, tp)
+	}
+	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": annotations}})
+	if err != nil {
+		return 0, fmt.Errorf("failed to encode the reconcile request: %w", err)
+	}
 	var errs []error
 	annotated := 0
 	for _, t := range targets {

@@ -6,6 +6,9 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -42,16 +45,34 @@ func Complete(ctx context.Context, c client.Client, rec Recorder, kind string, b
 	// A user's reconcile request is answered at once; an interim progress report is not
 	// written (see Outcome.Interim).
 	if !o.Interim || requested {
-		if err := PatchStatus(ctx, c, before, obj); err != nil {
+		if err := patchStatusTraced(ctx, c, before, obj, o); err != nil {
 			return ctrl.Result{}, err
 		}
 	}
 	if o.Ready == metav1.ConditionFalse {
-		rec.Event(obj, true, o.Reason, st.Revision, o.Message)
+		rec.Event(ctx, obj, true, o.Reason, st.Revision, o.Message)
 	}
 	observe(kind, o, time.Since(start))
 	log.FromContext(ctx).Info("reconciled", "revision", st.Revision, "ready", o.Ready, "reason", o.Reason, "duration", time.Since(start).String())
 	return o.Result()
+}
+
+// patchStatusTraced is PatchStatus in a span named for the verdict it writes
+// ("status Ready=True"), when the reconcile is traced: the last step of a trace is
+// the write that makes the outcome visible.
+func patchStatusTraced(ctx context.Context, c client.Client, before, obj client.Object, o Outcome) error {
+	if !trace.SpanFromContext(ctx).IsRecording() {
+		return PatchStatus(ctx, c, before, obj)
+	}
+	ctx, span := StartSpan(ctx, "status Ready="+string(o.Ready))
+	defer span.End()
+	span.SetAttributes(attribute.String("tugboat.reason", o.Reason))
+	err := PatchStatus(ctx, c, before, obj)
+	if err != nil {
+		span.RecordError(err)
+		span.SetStatus(codes.Error, err.Error())
+	}
+	return err
 }
 
 // PatchStatus writes the status of obj once, at the end of a reconcile, when it

@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	"context"
 	"maps"
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -11,18 +12,20 @@ import (
 
 // Recorder emits the events.k8s.io/v1 events of every reconciler; it is the only place
 // events are emitted. The reason is the Ready condition's; the source revision rides
-// in meta.RevisionAnnotation.
+// in meta.RevisionAnnotation, and the trace id of the reconcile, when it is traced, in
+// meta.OperationIDAnnotation.
 type Recorder struct {
 	Events crrecorder.EventRecorder
 }
 
-// Event emits one Normal (or Warning) event about obj.
-func (r Recorder) Event(obj client.Object, warning bool, reason, revision, message string) {
-	r.EventWith(obj, warning, reason, revision, message, nil)
+// Event emits one Normal (or Warning) event about obj; ctx is the reconcile's, whose
+// span names the trace.
+func (r Recorder) Event(ctx context.Context, obj client.Object, warning bool, reason, revision, message string) {
+	r.EventWith(ctx, obj, warning, reason, revision, message, nil)
 }
 
 // EventWith is Event with more annotations.
-func (r Recorder) EventWith(obj client.Object, warning bool, reason, revision, message string, extra map[string]string) {
+func (r Recorder) EventWith(ctx context.Context, obj client.Object, warning bool, reason, revision, message string, extra map[string]string) {
 	if r.Events == nil {
 		return
 	}
@@ -30,7 +33,7 @@ func (r Recorder) EventWith(obj client.Object, warning bool, reason, revision, m
 	if warning {
 		kind = "Warning"
 	}
-	annotations := maps.Clone(extra)
+	annotations := withOperationID(ctx, maps.Clone(extra))
 	if revision != "" {
 		if annotations == nil {
 			annotations = map[string]string{}

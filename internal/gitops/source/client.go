@@ -132,8 +132,11 @@ func (c *Client) Fetch(ctx context.Context, o FetchOptions, lastCommit string) (
 	if s, ok := c.cached(key); ok {
 		return withRevision(s, revisionFor(o.Ref, t.refName, t.commit)), true, nil
 	}
-	// Concurrent fetches of one repository at one commit clone once.
-	v, err, _ := c.group.Do(key, func() (any, error) {
+	// Concurrent fetches of one repository at one commit clone once (the span is
+	// of the caller that cloned).
+	v, err, _ := c.group.Do(key, func() (_ any, err error) {
+		ctx, span := startSpan(ctx, "git clone", o.URL)
+		defer func() { endSpan(span, err) }()
 		commit, done, err := c.clone(ctx, o, u, t)
 		if err != nil {
 			return nil, err
@@ -205,13 +208,19 @@ func (c *Client) resolve(ctx context.Context, o FetchOptions) (target, *url.URL,
 		return t, u, nil
 	}
 	remote := git.NewRemote(memory.NewStorage(), &config.RemoteConfig{Name: "origin", URLs: []string{o.URL}})
-	refs, err := remote.ListContext(ctx, &git.ListOptions{Auth: auth, CABundle: o.Auth.caBundle(), PeelingOption: git.AppendPeeled})
+	lsCtx, span := startSpan(ctx, "git ls-remote", o.URL)
+	refs, err := remote.ListContext(lsCtx, &git.ListOptions{Auth: auth, CABundle: o.Auth.caBundle(), PeelingOption: git.AppendPeeled})
 	if err != nil {
+		// The span records the scrubbed error, never go-git's own.
 		if errors.Is(err, transport.ErrEmptyRemoteRepository) {
-			return target{}, nil, newError(ErrGitOperation, o.Auth, o.URL, fmt.Sprintf("%s not found in %s: the repository is empty", ref, RedactURL(o.URL)), err)
+			err = newError(ErrGitOperation, o.Auth, o.URL, fmt.Sprintf("%s not found in %s: the repository is empty", ref, RedactURL(o.URL)), err)
+		} else {
+			err = newError(classify(err), o.Auth, o.URL, "failed to list refs of "+RedactURL(o.URL), err)
 		}
-		return target{}, nil, newError(classify(err), o.Auth, o.URL, "failed to list refs of "+RedactURL(o.URL), err)
+		endSpan(span, err)
+		return target{}, nil, err
 	}
+	endSpan(span, nil)
 	adv := make(map[string]string, len(refs))
 	for _, r := range refs {
 		if r.Type() == plumbing.HashReference {
