@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -20,6 +21,8 @@ type ControllerOptions struct {
 	ReceiverAddr string
 	// HTTP serves the HTTP API (POST /api/v1/query) over the store.
 	HTTP queryapi.Options
+	// Tracing says where the controller's own spans go (off by default).
+	Tracing TracingOptions
 }
 
 // RunController starts the controller process and blocks until ctx ends.
@@ -36,11 +39,21 @@ func RunController(ctx context.Context, cfg *rest.Config, o ControllerOptions) e
 // HTTP query API. The reconcilers do not link the query engine; this is where the two
 // meet.
 func NewControllerManager(ctx context.Context, cfg *rest.Config, o ControllerOptions) (ctrl.Manager, error) {
-	mgr, err := controller.NewManager(ctx, cfg, o.Controller)
+	tp, shutdown, err := newTracerProvider(ctx, o.Tracing)
 	if err != nil {
 		return nil, err
 	}
-	if err := receiver.Setup(ctx, mgr, receiver.Options{Addr: o.ReceiverAddr}); err != nil {
+	o.Controller.TracerProvider = tp
+	mgr, err := controller.NewManager(ctx, cfg, o.Controller)
+	if err != nil {
+		_ = shutdown(ctx)
+		return nil, err
+	}
+	if err := mgr.Add(tracerShutdown{shutdown: shutdown}); err != nil {
+		_ = shutdown(ctx)
+		return nil, fmt.Errorf("failed to add the span flush: %w", err)
+	}
+	if err := receiver.Setup(ctx, mgr, receiver.Options{Addr: o.ReceiverAddr, TracerProvider: tp}); err != nil {
 		return nil, err
 	}
 	if err := queryapi.Setup(mgr, o.HTTP); err != nil {

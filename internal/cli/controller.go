@@ -44,6 +44,7 @@ the GOGC environment variable says otherwise.`,
 			if err != nil {
 				return err
 			}
+			o.Tracing.Env, o.Tracing.Version = os.Getenv, clientVersion()
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
 			return app.RunController(ctx, cfg, o)
@@ -73,5 +74,8 @@ the GOGC environment variable says otherwise.`,
 	f.StringSliceVar(&o.HTTP.AllowedHosts, "http-allowed-hosts", nil, "host names the HTTP API answers for besides localhost and IP addresses (e.g. its Service's DNS names)")
 	f.StringVar(&o.HTTP.DataDir, "data-dir", defaultDataDir(), "directory of the DuckDB store the HTTP API queries")
 	f.StringVar(&o.HTTP.ClickHouseDSN, "clickhouse-dsn", "", "query this ClickHouse server instead of DuckDB (clickhouse://host:9000/db)")
+	f.StringVar(&o.Tracing.Endpoint, "otlp-endpoint", "",
+		"send the controller's own traces to this OTLP endpoint, e.g. http://127.0.0.1:4318 (a tugboat agent); the OTEL_EXPORTER_OTLP_* variables work too (default: no traces)")
+	f.StringVar(&o.Tracing.Protocol, "otlp-protocol", "", "protocol of --otlp-endpoint: http/protobuf or grpc (default: OTEL_EXPORTER_OTLP_PROTOCOL, else http/protobuf)")
 	return cmd
 }
