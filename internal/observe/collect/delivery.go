@@ -272,8 +272,24 @@ func (d *DeliveryCollector) reconciliation(ev *eventsv1.Event, now time.Time) {
 	row := store.TugboatReconciliationsRow{TimeGenerated: at, Kind: kind, Name: ev.Regarding.Name, Namespace: ev.Regarding.Namespace,
 		Revision: revision, Commit: commitOf(revision), Result: result, Reason: ev.Reason, Message: ev.Note,
 		ObjectsChanged: int64(len(changes)), Changes: changes, StartTime: start, EndTime: at,
-		DurationMs: float64(at.Sub(start).Microseconds()) / 1000}
+		DurationMs: float64(at.Sub(start).Microseconds()) / 1000, OperationID: operationID(ev.Annotations)}
 	d.finished = append(d.finished, finished{key: key, row: row, arrived: now})
+}
+
+// operationID returns the trace id an event names (meta.OperationIDAnnotation) when
+// it is one: 32 lowercase hex digits, not all zero. Anyone who may create events can
+// write the annotation; nothing else reaches the table.
+func operationID(annotations map[string]string) string {
+	id := annotations[meta.OperationIDAnnotation]
+	if len(id) != 32 || strings.Trim(id, "0") == "" {
+		return ""
+	}
+	for _, c := range id {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return ""
+		}
+	}
+	return id
 }
 
 // changeValues turns the change list of a Kustomization's event into the Changes

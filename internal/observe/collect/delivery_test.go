@@ -36,12 +36,18 @@ func TestDeliveryReconciliations(t *testing.T) {
 	oneEvent := ev("Kustomization", "Normal", "ReconciliationSucceeded",
 		"Deployment/ns/web configured\nService/ns/web created\nHealth check passed in 1.5s", rev, t0.Add(1500*time.Millisecond))
 	oneEvent.Annotations[meta.AppliedAtAnnotation] = t0.Format(time.RFC3339Nano)
+	const traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
+	traced := ev("Kustomization", "Normal", "ReconciliationSucceeded", "Applied revision: "+rev, rev, t0)
+	traced.Annotations[meta.OperationIDAnnotation] = traceID
+	badID := ev("Kustomization", "Warning", "BuildFailed", "bad", rev, t0)
+	badID.Annotations[meta.OperationIDAnnotation] = "'; DROP TABLE x; --0000000000000000"
 	tests := map[string]struct {
 		events      []*eventsv1.Event
 		wantResult  string
 		wantChanged int64
 		wantMs      float64
 		wantCommit  string
+		wantOpID    string
 	}{
 		"progressing then succeeded": {
 			events: []*eventsv1.Event{progressing, succeeded}, wantResult: "Succeeded", wantChanged: 2, wantMs: 1500, wantCommit: "abc123",
@@ -62,6 +68,12 @@ func TestDeliveryReconciliations(t *testing.T) {
 		"a GitRepository artifact in the old revision form": {
 			events:     []*eventsv1.Event{ev("GitRepository", "Normal", "NewArtifact", "stored artifact", "main/def456", t0)},
 			wantResult: "Succeeded", wantCommit: "def456",
+		},
+		"a traced reconcile's event gives the row its OperationId": {
+			events: []*eventsv1.Event{traced}, wantResult: "Succeeded", wantCommit: "abc123", wantOpID: traceID,
+		},
+		"an operation id that is not a trace id is left out": {
+			events: []*eventsv1.Event{badID}, wantResult: "Failed", wantCommit: "abc123",
 		},
 		"a Kustomization's event another controller reported is not a reconciliation": {
 			events: []*eventsv1.Event{forged},
@@ -95,7 +107,7 @@ func TestDeliveryReconciliations(t *testing.T) {
 			}
 			r := rows[0]
 			c := func(n string) any { return col(r, store.TugboatReconciliations, n) }
-			if c("Result") != tc.wantResult || c("ObjectsChanged") != tc.wantChanged || c("DurationMs") != tc.wantMs || c("Commit") != tc.wantCommit {
+			if c("Result") != tc.wantResult || c("ObjectsChanged") != tc.wantChanged || c("DurationMs") != tc.wantMs || c("Commit") != tc.wantCommit || c("OperationId") != tc.wantOpID {
 				t.Errorf("row = %v", r)
 			}
 		})

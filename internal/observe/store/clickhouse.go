@@ -59,6 +59,10 @@ func OpenClickHouse(ctx context.Context, dsn string, opts Options) (*ClickHouse,
 			return nil, fmt.Errorf("failed to create table %s: %w", name, err)
 		}
 	}
+	if err := s.addMissingColumns(ctx); err != nil {
+		_ = conn.Close()
+		return nil, err
+	}
 	go retentionLoop(s.opts.RetentionInterval, s.ApplyRetention, s.stop, s.done)
 	return s, nil
 }

@@ -128,6 +128,11 @@ func OpenDuckDB(ctx context.Context, dir string, opts Options) (*DuckDB, error) 
 		_ = conn.Close()
 		return nil, fmt.Errorf("failed to prepare DuckDB database %s: %w", path, err)
 	}
+	if err := s.addMissingColumns(ctx); err != nil {
+		_ = s.db.Close()
+		_ = conn.Close()
+		return nil, err
+	}
 	if err := s.findJSONColumns(ctx); err != nil {
 		_ = s.db.Close()
 		_ = conn.Close()

@@ -133,6 +133,10 @@ type TugboatReconciliationsRow struct {
 	StartTime      time.Time
 	EndTime        time.Time
 	DurationMs     float64
+	// OperationId is the trace id of the controller's trace of the reconcile
+	// (docs/traces.md), "" when it was not traced. Added last: columns are only
+	// ever added at the end (migrate.go).
+	OperationID string `kql:"OperationId"`
 }
 
 // TugboatDeploymentsRow is a row of TugboatDeployments: one container of a push

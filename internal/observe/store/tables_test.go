@@ -54,7 +54,7 @@ func TestTheRowStructsKeepTheColumns(t *testing.T) {
 			"ObjectKind:string Reason:string SourceComponent:string",
 		TugboatReconciliations: "TimeGenerated:datetime Kind:string Name:string Namespace:string " +
 			"Revision:string Commit:string Result:string Reason:string Message:string ObjectsChanged:long " +
-			"Changes:dynamic StartTime:datetime EndTime:datetime DurationMs:real",
+			"Changes:dynamic StartTime:datetime EndTime:datetime DurationMs:real OperationId:string",
 		TugboatDeployments: "TimeGenerated:datetime Name:string Namespace:string Kind:string " +
 			"Workload:string Container:string ImageBefore:string ImageAfter:string Commit:string Actor:string " +
 			"Revision:long Result:string Message:string StartTime:datetime EndTime:datetime DurationMs:real",

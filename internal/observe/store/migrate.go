@@ -1,0 +1,83 @@
+package store
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/tugboatcd/tugboat/internal/observe/kql"
+)
+
+// Columns are only ever added to a table at its end (the row structs in rows.go
+// say so), so a store made by an older tugboat is brought up to date by adding the
+// columns its tables lack: appends are positional and must find every column.
+
+// columnsToAdd returns the columns of want a table with the columns have lacks, when
+// have is a prefix of want; nil when nothing is missing or the table is not one of
+// ours in an older shape (then it is left alone, and appends report the mismatch).
+func columnsToAdd(have []string, want []kql.Column) []kql.Column {
+	if len(have) == 0 || len(have) >= len(want) {
+		return nil
+	}
+	for i, h := range have {
+		if want[i].Name != h {
+			return nil
+		}
+	}
+	return want[len(have):]
+}
+
+// addMissingColumns adds the columns the tables of an older store lack.
+func (s *DuckDB) addMissingColumns(ctx context.Context) error {
+	for _, name := range sortedTables(s.opts.Tables) {
+		rows, err := s.db.QueryContext(ctx, `SELECT column_name FROM information_schema.columns WHERE table_name = ? ORDER BY ordinal_position`, name)
+		if err != nil {
+			return fmt.Errorf("failed to read the columns of table %s: %w", name, err)
+		}
+		var have []string
+		for rows.Next() {
+			var c string
+			if err := rows.Scan(&c); err != nil {
+				rows.Close()
+				return fmt.Errorf("failed to read the columns of table %s: %w", name, err)
+			}
+			have = append(have, c)
+		}
+		rows.Close()
+		for _, c := range columnsToAdd(have, s.opts.Tables[name]) {
+			if _, err := s.db.ExecContext(ctx, "ALTER TABLE "+quoteIdent(name)+" ADD COLUMN "+quoteIdent(c.Name)+" "+duckType(c.Type)); err != nil {
+				return fmt.Errorf("failed to add column %s to table %s: %w", c.Name, name, err)
+			}
+		}
+	}
+	return nil
+}
+
+// addMissingColumns adds the columns the tables of an older store lack.
+func (s *ClickHouse) addMissingColumns(ctx context.Context) error {
+	for _, name := range sortedTables(s.opts.Tables) {
+		rows, err := s.conn.Query(ctx, `SELECT name FROM system.columns WHERE database = currentDatabase() AND table = ?`, name)
+		if err != nil {
+			return fmt.Errorf("failed to read the columns of table %s: %w", name, err)
+		}
+		var have []string
+		for rows.Next() {
+			var c string
+			if err := rows.Scan(&c); err != nil {
+				rows.Close()
+				return fmt.Errorf("failed to read the columns of table %s: %w", name, err)
+			}
+			have = append(have, c)
+		}
+		rows.Close()
+		for _, c := range columnsToAdd(have, s.opts.Tables[name]) {
+			t := chType(c.Type)
+			if c.Type != kql.TypeString && c.Type != kql.TypeGUID && c.Type != kql.TypeDynamic {
+				t = "Nullable(" + t + ")"
+			}
+			if err := s.conn.Exec(ctx, "ALTER TABLE "+quoteIdent(name)+" ADD COLUMN "+quoteIdent(c.Name)+" "+t); err != nil {
+				return fmt.Errorf("failed to add column %s to table %s: %w", c.Name, name, err)
+			}
+		}
+	}
+	return nil
+}
