@@ -139,16 +139,16 @@ func TestAWebhookTriggeredReconcileIsOneTrace(t *testing.T) {
 	})
 	// Each step under the one before it: the trace is one tree, rooted at the call.
 	parents := map[string]string{
-		"POST /hook/{digest}":                     "",
-		"reconcile GitRepository " + ns + "/app":  "POST /hook/{digest}",
-		"git ls-remote":                           "reconcile GitRepository " + ns + "/app",
-		"git clone":                               "reconcile GitRepository " + ns + "/app",
-		"reconcile Kustomization " + ns + "/app":  "reconcile GitRepository " + ns + "/app",
-		"kustomize build":                         "reconcile Kustomization " + ns + "/app",
-		"apply":                                   "reconcile Kustomization " + ns + "/app",
-		"apply objects":                           "apply",
-		"health wait":                             "reconcile Kustomization " + ns + "/app",
-		"status Ready=True":                       "reconcile Kustomization " + ns + "/app",
+		"POST /hook/{digest}":                    "",
+		"reconcile GitRepository " + ns + "/app": "POST /hook/{digest}",
+		"git ls-remote":                          "reconcile GitRepository " + ns + "/app",
+		"git clone":                              "reconcile GitRepository " + ns + "/app",
+		"reconcile Kustomization " + ns + "/app": "reconcile GitRepository " + ns + "/app",
+		"kustomize build":                        "reconcile Kustomization " + ns + "/app",
+		"apply":                                  "reconcile Kustomization " + ns + "/app",
+		"apply objects":                          "apply",
+		"health wait":                            "reconcile Kustomization " + ns + "/app",
+		"status Ready=True":                      "reconcile Kustomization " + ns + "/app",
 	}
 	for name, parent := range parents {
 		s := spans[name]

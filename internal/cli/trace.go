@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/tugboatcd/tugboat/internal/observe/store"
 )
@@ -25,26 +26,55 @@ type traceFlags struct {
 func newTraceCommand(s streams) *cobra.Command {
 	var f traceFlags
 	cmd := &cobra.Command{
-		Use:   "trace OPERATION_ID",
+		Use:   "trace (OPERATION_ID | kustomization NAME | gitrepository NAME)",
 		Short: "Show one distributed trace as a waterfall",
 		Long: `Shows the end-to-end transaction of one operation (an OpenTelemetry trace id,
 OperationId in AppRequests, AppDependencies and AppExceptions) as Application
 Insights does: one line per span with its service, name, start offset, duration
 bar and result, children under their parents, failed spans marked ✗ and their
-exceptions listed under them. -o json gives the same for machines. See docs/traces.md.`,
+exceptions listed under them. -o json gives the same for machines.
+
+'tugboat trace kustomization NAME' shows the controller's own trace of the
+Kustomization's latest traced reconcile (the commit's webhook call, the Git fetch,
+the build, apply, health wait and Ready), found by its OperationId in
+TugboatReconciliations: its spans and the steps that led to them. The controller
+records traces when run with --otlp-endpoint (or the OTEL_* variables) pointing at
+the agent. See docs/traces.md.`,
 		Example: `  tugboat trace 4bf92f3577b34da6a3ce929d0e0e4736
   tugboat query 'AppRequests | where Success == false | top 1 by TimeGenerated desc | project OperationId'
-  tugboat trace --server http://localhost:9090 4bf92f3577b34da6a3ce929d0e0e4736 -o json`,
-		Args: cobra.ExactArgs(1),
+  tugboat trace --server http://localhost:9090 4bf92f3577b34da6a3ce929d0e0e4736 -o json
+  tugboat trace kustomization podinfo -n apps`,
+		Args: cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(f.output, outputTable, outputJSON); err != nil {
 				return err
 			}
-			id := strings.ToLower(args[0])
-			if !operationIDRe.MatchString(id) {
-				return usageErrorf("operation id %q: want the 32 hex digits of a trace id", args[0])
+			run, done, err := traceQuerier(cmd.Context(), f)
+			if err != nil {
+				return err
 			}
-			tr, err := fetchTrace(cmd.Context(), f, id)
+			defer done()
+			var id, focus string
+			if len(args) == 2 {
+				kind, ok := traceKinds[strings.ToLower(args[0])]
+				if !ok {
+					return usageErrorf("unknown kind %q: use kustomization or gitrepository, or give an operation id", args[0])
+				}
+				ns, err := s.kube.namespace()
+				if err != nil {
+					return err
+				}
+				if id, err = latestOperation(run, kind, ns, args[1]); err != nil {
+					return err
+				}
+				focus = "reconcile " + kind + " " + ns + "/" + args[1]
+			} else {
+				id = strings.ToLower(args[0])
+				if !operationIDRe.MatchString(id) {
+					return usageErrorf("operation id %q: want the 32 hex digits of a trace id", args[0])
+				}
+			}
+			tr, err := fetchTrace(run, id, focus)
 			if err != nil {
 				return err
 			}
@@ -75,32 +105,68 @@ var operationIDRe = regexp.MustCompile(`^[0-9a-f]{32}$`)
 // maxTraceSpans bounds what one trace loads; a bigger one is shown cut.
 const maxTraceSpans = 10000
 
-// fetchTrace reads the spans and exceptions of one operation.
-func fetchTrace(ctx context.Context, f traceFlags, id string) (*traceView, error) {
-	var run func(q string) (*store.JSONResult, error)
+// traceKinds are the kinds whose latest reconcile 'tugboat trace KIND NAME' shows.
+var traceKinds = map[string]string{
+	"kustomization": "Kustomization", "kustomizations": "Kustomization", "ks": "Kustomization",
+	"gitrepository": "GitRepository", "gitrepositories": "GitRepository", "gitrepo": "GitRepository",
+}
+
+// querier runs one KQL query against the store the flags select.
+type querier func(q string) (*store.JSONResult, error)
+
+// traceQuerier opens the store (or the controller's HTTP API) the flags select.
+func traceQuerier(ctx context.Context, f traceFlags) (querier, func(), error) {
 	if f.server != "" {
 		if f.clickhouse != "" {
-			return nil, usageErrorf("--server cannot be used with --clickhouse")
+			return nil, nil, usageErrorf("--server cannot be used with --clickhouse")
 		}
 		token, err := readTokenFile(f.tokenFile)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		run = func(q string) (*store.JSONResult, error) { return queryServer(ctx, f.server, token, q) }
-	} else {
-		st, err := openQueryStore(ctx, queryFlags{dataDir: f.dataDir, clickhouse: f.clickhouse})
+		return func(q string) (*store.JSONResult, error) { return queryServer(ctx, f.server, token, q) }, func() {}, nil
+	}
+	st, err := openQueryStore(ctx, queryFlags{dataDir: f.dataDir, clickhouse: f.clickhouse})
+	if err != nil {
+		return nil, nil, err
+	}
+	return func(q string) (*store.JSONResult, error) {
+		res, err := st.Query(ctx, q)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("failed to read the trace: %w", err)
 		}
-		defer st.Close()
-		run = func(q string) (*store.JSONResult, error) {
-			res, err := st.Query(ctx, q)
-			if err != nil {
-				return nil, fmt.Errorf("failed to read trace %s: %w", id, err)
-			}
-			return store.ToJSON(res), nil
+		return store.ToJSON(res), nil
+	}, func() { _ = st.Close() }, nil
+}
+
+// latestOperation finds the OperationId of the newest traced reconcile of an object
+// in TugboatReconciliations.
+func latestOperation(run querier, kind, ns, name string) (string, error) {
+	// Both go into the query: only what Kubernetes allows as names passes.
+	if errs := validation.IsDNS1123Subdomain(name); len(errs) > 0 {
+		return "", usageErrorf("%s name %q: %s", kind, name, strings.Join(errs, "; "))
+	}
+	if errs := validation.IsDNS1123Label(ns); len(errs) > 0 {
+		return "", usageErrorf("namespace %q: %s", ns, strings.Join(errs, "; "))
+	}
+	res, err := run(fmt.Sprintf(`%s | where Kind == "%s" and Namespace == "%s" and Name == "%s" and OperationId != "" | top 1 by TimeGenerated desc | project OperationId`,
+		store.TugboatReconciliations, kind, ns, name))
+	if err != nil {
+		return "", err
+	}
+	for _, r := range records(res) {
+		if id := r.str("OperationId"); operationIDRe.MatchString(id) {
+			return id, nil
 		}
 	}
+	return "", fmt.Errorf("no traced reconcile of %s %s/%s in %s: the controller records traces when run with --otlp-endpoint (or OTEL_EXPORTER_OTLP_ENDPOINT) pointing at the agent, whose delivery collector reads the reconcile's event",
+		kind, ns, name, store.TugboatReconciliations)
+}
+
+// fetchTrace reads the spans and exceptions of one operation. With focus (the name
+// of a reconcile's span) it keeps that span, what is under it and what led to it,
+// leaving out the other objects a commit reached in the same trace.
+func fetchTrace(run querier, id, focus string) (*traceView, error) {
 	where := fmt.Sprintf(` | where OperationId == "%s"`, id)
 	take := fmt.Sprintf(" | take %d", maxTraceSpans+1)
 	common := "TimeGenerated, Id, ParentId, Name, AppRoleName, AppRoleInstance, DurationMs, Success, ResultCode"
@@ -135,7 +201,60 @@ func fetchTrace(ctx context.Context, f traceFlags, id string) (*traceView, error
 		excs = append(excs, traceException{Time: r.time("TimeGenerated"), SpanID: r.str("ParentId"),
 			Type: r.str("ExceptionType"), Message: r.str("OuterMessage"), ProblemID: r.str("ProblemId"), Service: r.str("AppRoleName")})
 	}
+	if focus != "" {
+		spans, excs = focusOn(spans, excs, focus)
+	}
 	return buildTrace(id, spans, excs), nil
+}
+
+// focusOn leaves out the reconciles of the other objects of focus's kind (the other
+// Kustomizations a commit reached, in the same trace) and what is under them; the
+// webhook call, the fetch and everything of focus's own reconcile stay. Nothing is
+// left out when no span is named focus.
+func focusOn(spans []traceSpan, excs []traceException, focus string) ([]traceSpan, []traceException) {
+	prefix := focus[:strings.LastIndexByte(focus, ' ')+1] // "reconcile Kustomization "
+	children := map[string][]string{}
+	var others []string
+	found := false
+	for _, s := range spans {
+		children[s.ParentID] = append(children[s.ParentID], s.ID)
+		switch {
+		case s.Name == focus:
+			found = true
+		case strings.HasPrefix(s.Name, prefix):
+			others = append(others, s.ID)
+		}
+	}
+	if !found {
+		return spans, excs
+	}
+	drop := map[string]bool{}
+	var down func(id string)
+	down = func(id string) {
+		if drop[id] { // also ends a cycle of hostile ids
+			return
+		}
+		drop[id] = true
+		for _, c := range children[id] {
+			down(c)
+		}
+	}
+	for _, id := range others {
+		down(id)
+	}
+	var outSpans []traceSpan
+	for _, s := range spans {
+		if !drop[s.ID] {
+			outSpans = append(outSpans, s)
+		}
+	}
+	var outExcs []traceException
+	for _, e := range excs {
+		if !drop[e.SpanID] {
+			outExcs = append(outExcs, e)
+		}
+	}
+	return outSpans, outExcs
 }
 
 // record is one result row by column name, with the JSON values of either

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -129,4 +130,102 @@ func mustHex(t *testing.T, s string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+const ksTraceID = "0af7651916cd43dd8448eb211c80319c"
+
+// storeControllerTrace stores the controller's trace of one commit reaching two
+// Kustomizations of one GitRepository, and the TugboatReconciliations rows that name
+// it: an older traced reconcile of apps/web, then the one of this trace.
+func storeControllerTrace(t *testing.T, dir string) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.OpenDuckDB(ctx, dir, store.Options{RetentionInterval: -1, DefaultRetention: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var tid pcommon.TraceID
+	copy(tid[:], mustHex(t, ksTraceID))
+	t0 := pcommon.Timestamp(1_796_000_000_000_000_000)
+	at := func(msec float64) pcommon.Timestamp { return t0 + pcommon.Timestamp(msec*1e6) }
+	td := ptrace.NewTraces()
+	rs := td.ResourceSpans().AppendEmpty()
+	rs.Resource().Attributes().PutStr("service.name", "tugboat-controller")
+	ss := rs.ScopeSpans().AppendEmpty().Spans()
+	span := func(id, parent byte, kind ptrace.SpanKind, name string, from, to float64, attrs map[string]any) {
+		s := ss.AppendEmpty()
+		s.SetTraceID(tid)
+		s.SetSpanID(pcommon.SpanID{0, 0, 0, 0, 0, 0, 0, id})
+		if parent != 0 {
+			s.SetParentSpanID(pcommon.SpanID{0, 0, 0, 0, 0, 0, 0, parent})
+		}
+		s.SetKind(kind)
+		s.SetName(name)
+		s.SetStartTimestamp(at(from))
+		s.SetEndTimestamp(at(to))
+		_ = s.Attributes().FromRaw(attrs)
+	}
+	git := map[string]any{"rpc.system": "git", "server.address": "git.example.com"}
+	span(1, 0, ptrace.SpanKindServer, "POST /hook/{digest}", 0, 20, map[string]any{"http.request.method": "POST", "http.route": "/hook/{digest}", "http.response.status_code": int64(200)})
+	span(2, 1, ptrace.SpanKindConsumer, "reconcile GitRepository apps/repo", 25, 400, nil)
+	span(3, 2, ptrace.SpanKindClient, "git ls-remote", 30, 130, git)
+	span(4, 2, ptrace.SpanKindClient, "git clone", 140, 390, git)
+	span(5, 2, ptrace.SpanKindConsumer, "reconcile Kustomization apps/web", 410, 3000, nil)
+	span(6, 5, ptrace.SpanKindInternal, "kustomize build", 410, 500, nil)
+	span(7, 5, ptrace.SpanKindInternal, "apply", 500, 700, nil)
+	span(8, 7, ptrace.SpanKindInternal, "apply objects", 500, 700, nil)
+	span(9, 5, ptrace.SpanKindInternal, "health wait", 700, 2990, nil)
+	span(10, 5, ptrace.SpanKindInternal, "status Ready=True", 2990, 3000, nil)
+	span(11, 2, ptrace.SpanKindConsumer, "reconcile Kustomization apps/db", 410, 900, nil)
+	span(12, 11, ptrace.SpanKindInternal, "kustomize build", 410, 480, nil)
+	srv := httptest.NewServer(otlp.New(st, otlp.Options{}).Handler())
+	defer srv.Close()
+	body, err := ptraceotlp.NewExportRequestFromTraces(td).MarshalProto()
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := http.Post(srv.URL+otlp.PathTraces, "application/x-protobuf", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("OTLP status %d", res.StatusCode)
+	}
+	end := time.Unix(0, int64(at(3000))).UTC()
+	row := func(opID string, when time.Time) []any {
+		return store.Row(store.TugboatReconciliationsRow{TimeGenerated: when, Kind: "Kustomization", Name: "web", Namespace: "apps",
+			Revision: "main@sha1:abc", Commit: "abc", Result: "Succeeded", Reason: "ReconciliationSucceeded", Changes: []any{},
+			StartTime: when, EndTime: when, OperationID: opID})
+	}
+	if err := st.Append(ctx, store.TugboatReconciliations, [][]any{
+		row("11111111111111111111111111111111", end.Add(-time.Hour)), row(ksTraceID, end), row("", end.Add(time.Minute)),
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestTraceOfAKustomizationShowsItsLatestTracedReconcile(t *testing.T) {
+	dir := t.TempDir()
+	storeControllerTrace(t, dir)
+	tests := map[string]struct {
+		args []string
+		code int
+	}{
+		"the latest traced reconcile, without the other Kustomization of the commit": {args: []string{"kustomization", "web", "-n", "apps"}},
+		"a Kustomization never traced":         {args: []string{"ks", "db", "-n", "apps"}, code: ExitError},
+		"a name that is not a Kubernetes name": {args: []string{"kustomization", `web" or 1 == 1`, "-n", "apps"}, code: ExitUsage},
+		"a kind tugboat does not reconcile":    {args: []string{"deployment", "web", "-n", "apps"}, code: ExitUsage},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			r := mustRun(t, tc.code, "", append([]string{"trace", "--data-dir", dir}, tc.args...)...)
+			got := r.stdout
+			if tc.code != ExitOK {
+				got = r.stderr
+			}
+			golden(t, "trace", strings.ReplaceAll(name, " ", "_"), got)
+		})
+	}
 }

@@ -24,9 +24,9 @@ import (
 // GitRepositoryReconciler fetches Git repositories into the in-process snapshot store.
 // It checks the remote head before fetching and clones only when it moved.
 type GitRepositoryReconciler struct {
-	Client   client.Client
-	Git      *source.Client
-	Store    *source.Store
+	Client client.Client
+	Git    *source.Client
+	Store  *source.Store
 	// Tracer records the reconciles as spans (nil: not traced).
 	Tracer   trace.Tracer
 	origins  *traceOrigins
