@@ -95,7 +95,7 @@ func startOTLP() (string, func(), error) {
 	traces = st
 	return "http://" + r.HTTPAddr().String(), func() {
 		cancel()
-		<-done
+		_ = <-done // Serve ends with ctx; its error is of no use at exit
 		_ = st.Close()
 		_ = os.RemoveAll(dir)
 	}, nil
