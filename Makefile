@@ -38,9 +38,13 @@ node-prereqs: ## Install Debian's containerd, runc, CNI plugins and iptables if 
 	bash hack/node/install.sh
 
 .PHONY: demo
-demo: build cluster node-prereqs ## Start the local cluster (tugboat dev up) and roll out a sample Deployment
+demo: build cluster node-prereqs ## Start the local cluster (tugboat dev up), roll out a sample Deployment, GitOps, then the traced two-service app
 	bin/tugboat dev up
 	go run ./hack/demo --kubeconfig "$$(bin/tugboat dev kubeconfig)"
+
+.PHONY: demo-app
+demo-app: build ## The demo's traced two-service app alone, as processes on this machine (no cluster): an agent, tugboat query, tugboat trace
+	go run ./hack/demo -only app
 
 .PHONY: clickhouse
 clickhouse: ## Install Debian's clickhouse-server if missing (the store and KQL tests start it)

@@ -3,7 +3,9 @@
 // to Ready, printing each step as kubectl rollout status would (each run stamps the pod
 // template, so every run shows a fresh rollout). Then GitOps: the seed's Flux manifests
 // sync a repository on a local Git server, a pushed commit scales the app, and a file
-// deleted from Git is pruned.
+// deleted from Git is pruned. Last, Application Insights: a two-service app sends its
+// traces to a tugboat agent, and tugboat query and tugboat trace show them (app.go);
+// -only app runs that part alone, without a cluster.
 package main
 
 import (
@@ -34,10 +36,24 @@ func main() {
 	manifest := flag.String("f", "docs/examples/demo/web.yaml", "manifest to apply")
 	seed := flag.String("seed", "docs/examples/demo/seed-gitops.yaml", "the GitOps manifests users bring (their url is pointed at a local Git server)")
 	timeout := flag.Duration("timeout", 4*time.Minute, "how long to wait for the rollout")
+	tugboat := flag.String("tugboat", "bin/tugboat", "the tugboat binary (the agent, query and trace)")
+	only := flag.String("only", "", `run one part: "app" (the traced two-service app; no cluster needed)`)
+	requests := flag.Int("requests", 40, "requests the app part sends to the shop's frontend")
 	flag.Parse()
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
-	if err := run(ctx, *kubeconfig, *manifest, *seed); err != nil {
+	var err error
+	switch *only {
+	case "":
+		if err = run(ctx, *kubeconfig, *manifest, *seed); err == nil {
+			err = appInsights(ctx, *tugboat, *requests)
+		}
+	case "app":
+		err = appInsights(ctx, *tugboat, *requests)
+	default:
+		err = fmt.Errorf("unknown -only %q: use app", *only)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "demo failed:", err)
 		os.Exit(1)
 	}
