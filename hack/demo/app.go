@@ -184,11 +184,15 @@ func (p *proc) stop() {
 		return
 	}
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	var err error
 	select {
-	case <-p.done:
+	case err = <-p.done:
 	case <-time.After(15 * time.Second):
 		_ = p.cmd.Process.Kill()
-		<-p.done
+		err = <-p.done
+	}
+	if err != nil {
+		fmt.Printf("  [%s] stopped: %v\n", p.name, err)
 	}
 	p.done = nil
 }

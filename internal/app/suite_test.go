@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"os"
 	"testing"
@@ -95,7 +96,9 @@ func startOTLP() (string, func(), error) {
 	traces = st
 	return "http://" + r.HTTPAddr().String(), func() {
 		cancel()
-		_ = <-done // Serve ends with ctx; its error is of no use at exit
+		if err := <-done; err != nil {
+			fmt.Fprintln(os.Stderr, "the OTLP receiver stopped:", err)
+		}
 		_ = st.Close()
 		_ = os.RemoveAll(dir)
 	}, nil
