@@ -35,21 +35,27 @@ func main() {
 	kubeconfig := flag.String("kubeconfig", "", "kubeconfig of the cluster to demo on")
 	manifest := flag.String("f", "docs/examples/demo/web.yaml", "manifest to apply")
 	seed := flag.String("seed", "docs/examples/demo/seed-gitops.yaml", "the GitOps manifests users bring (their url is pointed at a local Git server)")
-	timeout := flag.Duration("timeout", 4*time.Minute, "how long to wait for the rollout")
+	timeout := flag.Duration("timeout", 4*time.Minute, "how long each part may take (the rollout and GitOps; the app)")
 	tugboat := flag.String("tugboat", "bin/tugboat", "the tugboat binary (the agent, query and trace)")
 	only := flag.String("only", "", `run one part: "app" (the traced two-service app; no cluster needed)`)
 	requests := flag.Int("requests", 40, "requests the app part sends to the shop's frontend")
 	flag.Parse()
-	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
-	defer cancel()
+	// Each part has the whole timeout: the app part builds the shop first.
+	withTimeout := func(f func(context.Context) error) error {
+		ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+		defer cancel()
+		return f(ctx)
+	}
+	cluster := func(ctx context.Context) error { return run(ctx, *kubeconfig, *manifest, *seed) }
+	app := func(ctx context.Context) error { return appInsights(ctx, *tugboat, *requests) }
 	var err error
 	switch *only {
 	case "":
-		if err = run(ctx, *kubeconfig, *manifest, *seed); err == nil {
-			err = appInsights(ctx, *tugboat, *requests)
+		if err = withTimeout(cluster); err == nil {
+			err = withTimeout(app)
 		}
 	case "app":
-		err = appInsights(ctx, *tugboat, *requests)
+		err = withTimeout(app)
 	default:
 		err = fmt.Errorf("unknown -only %q: use app", *only)
 	}
