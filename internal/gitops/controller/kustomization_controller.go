@@ -127,7 +127,7 @@ func (r *KustomizationReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 	defer func() {
 		result, retErr = reconcile.Complete(ctx, r.Client, r.recorder, kustomizev1.KustomizationKind, before, obj, o, reconcile.Status{
 			ObservedGeneration: &obj.Status.ObservedGeneration, Request: &obj.Status.ReconcileRequestStatus, Revision: obj.Status.LastAttemptedRevision}, start)
-		r.endTrace(req.String(), tr, o, obj.Status.LastAttemptedRevision, retErr)
+		r.endTrace(tr, o, obj.Status.LastAttemptedRevision, retErr)
 	}()
 	o, digest := r.reconcile(ctx, obj)
 	token, _ := meta.ReconcileAnnotationValue(obj.GetAnnotations())

@@ -136,11 +136,16 @@ func endSpan(span trace.Span, o reconcile.Outcome, revision string, err error) {
 	span.End()
 }
 
-// ksTrace is the open span of a Kustomization working towards one revision and
-// generation (key).
+// ksTrace is the span of a Kustomization working towards one revision and generation
+// (key), open until the verdict. Once ended it is kept (ended) so that the reconciles
+// that follow it, which may read the Kustomization from a cache that does not show
+// the verdict's status yet, do not start a second trace of the same work.
 type ksTrace struct {
-	key  string
-	span trace.Span
+	key   string
+	token string // the reconcile request it answered, if any
+	span  trace.Span
+	ended bool
+	ok    bool // the verdict was Ready=True
 }
 
 // beginTrace continues or starts the span of the Kustomization's work towards its
@@ -158,20 +163,23 @@ func (r *KustomizationReconciler) beginTrace(ctx context.Context, obj *kustomize
 	revision := snap.Revision
 	key := client.ObjectKeyFromObject(obj).String()
 	tkey := revision + "@" + strconv.FormatInt(obj.Generation, 10)
-	r.mu.Lock()
-	open := r.traces[key]
-	r.mu.Unlock()
-	if open != nil {
-		if open.key == tkey {
-			return trace.ContextWithSpan(ctx, open.span), open
-		}
-		// A new revision or spec came before the last one was judged.
-		open.span.SetAttributes(attribute.Bool("tugboat.superseded", true))
-		open.span.End()
-		r.dropTrace(key)
-	}
 	token, requested := meta.ReconcileAnnotationValue(obj.GetAnnotations())
 	requested = requested && token != obj.Status.LastHandledReconcileAt
+	r.mu.Lock()
+	last := r.traces[key]
+	r.mu.Unlock()
+	switch {
+	case last == nil:
+	case !last.ended && last.key == tkey:
+		return trace.ContextWithSpan(ctx, last.span), last
+	case !last.ended:
+		// A new revision or spec came before the last one was judged.
+		last.span.SetAttributes(attribute.Bool("tugboat.superseded", true))
+		last.span.End()
+	case last.key == tkey && last.ok && (!requested || token == last.token):
+		// This work was traced to Ready already.
+		return ctx, nil
+	}
 	if !requested && revision == obj.Status.LastAppliedRevision && obj.Generation == obj.Status.ObservedGeneration && meta.IsReady(obj) {
 		return ctx, nil
 	}
@@ -185,6 +193,9 @@ func (r *KustomizationReconciler) beginTrace(ctx context.Context, obj *kustomize
 		attribute.String("tugboat.path", obj.Spec.Path))
 	ctx, span := r.Tracer.Start(parent, "reconcile Kustomization "+key, trace.WithSpanKind(trace.SpanKindConsumer), trace.WithAttributes(attrs...))
 	tr := &ksTrace{key: tkey, span: span}
+	if requested {
+		tr.token = token
+	}
 	r.mu.Lock()
 	r.traces[key] = tr
 	r.mu.Unlock()
@@ -193,17 +204,13 @@ func (r *KustomizationReconciler) beginTrace(ctx context.Context, obj *kustomize
 
 // endTrace ends the Kustomization's span once Ready is decided; while health is
 // awaited (Ready Unknown) it stays open for the next reconcile.
-func (r *KustomizationReconciler) endTrace(key string, tr *ksTrace, o reconcile.Outcome, revision string, err error) {
+func (r *KustomizationReconciler) endTrace(tr *ksTrace, o reconcile.Outcome, revision string, err error) {
 	if tr == nil || (o.Ready == metav1.ConditionUnknown && err == nil) {
 		return
 	}
 	endSpan(tr.span, o, revision, err)
-	r.dropTrace(key)
-}
-
-func (r *KustomizationReconciler) dropTrace(key string) {
 	r.mu.Lock()
-	delete(r.traces, key)
+	tr.ended, tr.ok = true, o.Ready == metav1.ConditionTrue && err == nil
 	r.mu.Unlock()
 }
 
@@ -212,8 +219,9 @@ func (r *KustomizationReconciler) forgetTrace(key string) {
 	r.mu.Lock()
 	tr := r.traces[key]
 	delete(r.traces, key)
+	open := tr != nil && !tr.ended
 	r.mu.Unlock()
-	if tr != nil {
+	if open {
 		tr.span.SetAttributes(attribute.Bool("tugboat.deleted", true))
 		tr.span.End()
 	}

@@ -79,8 +79,13 @@ func TestGitHubPushReconcilesAtOnce(t *testing.T) {
 	if code, body := post(t, http.MethodPost, path, githubPush(token, push), push); code != http.StatusOK {
 		t.Fatalf("push: %d %s", code, body)
 	}
-	if _, ok := annotations(t, repo)[meta.ReconcileRequestAnnotation]; !ok {
+	requested := annotations(t, repo)
+	if _, ok := requested[meta.ReconcileRequestAnnotation]; !ok {
 		t.Fatalf("the GitRepository was not annotated")
+	}
+	// This suite's controller does not trace: no trace context is written.
+	if v, ok := requested[meta.TraceParentAnnotation]; ok {
+		t.Errorf("an untraced call wrote %s: %q", meta.TraceParentAnnotation, v)
 	}
 	poll(t, "the ConfigMap of the pushed commit in the cluster", func(ctx context.Context) (bool, string) {
 		var cm corev1.ConfigMap
