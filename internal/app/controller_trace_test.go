@@ -13,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	kustomizev1 "github.com/tugboatcd/tugboat/api/kustomize/v1"
@@ -248,6 +249,91 @@ func nameOf(spans []span, id string) string {
 	for _, s := range spans {
 		if s.id == id {
 			return s.name
+		}
+	}
+	return ""
+}
+
+// TestAReconcileRequestedWithoutAWebhookStartsItsOwnTrace: a new commit fetched on a
+// plain reconcile request (what 'tugboat reconcile source git' and the interval do)
+// is a trace rooted at the GitRepository's reconcile, with the Kustomization under it;
+// a traceparent left on the object by an earlier request is not reused.
+func TestAReconcileRequestedWithoutAWebhookStartsItsOwnTrace(t *testing.T) {
+	ctx := context.Background()
+	ns := testenv.Namespace(t, k8s)
+	wd, url := testenv.Repo(t, git, ns, map[string]string{"app/config.yaml": configMapFile("settings", "one")})
+	const stale = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+	repo := &sourcev1.GitRepository{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "app", Annotations: map[string]string{
+			meta.TraceParentAnnotation: meta.TraceParentValue("an earlier request", stale)}},
+		Spec: sourcev1.GitRepositorySpec{URL: url, Interval: metav1.Duration{Duration: time.Hour},
+			Reference: &sourcev1.GitRepositoryRef{Branch: "main"}},
+	}
+	ks := &kustomizev1.Kustomization{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "app"},
+		Spec: kustomizev1.KustomizationSpec{Interval: metav1.Duration{Duration: time.Hour}, Path: "./app", TargetNamespace: ns,
+			SourceRef: kustomizev1.CrossNamespaceSourceReference{Kind: sourcev1.GitRepositoryKind, Name: "app"}},
+	}
+	for _, o := range []client.Object{repo, ks} {
+		if err := k8s.Create(ctx, o); err != nil {
+			t.Fatalf("failed to create %T %s: %v", o, o.GetName(), err)
+		}
+	}
+	poll(t, "the first revision Ready", func(ctx context.Context) (bool, string) {
+		var got kustomizev1.Kustomization
+		if err := k8s.Get(ctx, client.ObjectKeyFromObject(ks), &got); err != nil {
+			return false, err.Error()
+		}
+		return meta.IsReady(&got) && got.Status.LastAppliedRevision != "", fmt.Sprintf("%+v", got.Status.Conditions)
+	})
+	if err := wd.WriteFiles(map[string]string{"app/config.yaml": configMapFile("settings", "two")}); err != nil {
+		t.Fatal(err)
+	}
+	commit, err := wd.CommitAndPush("two")
+	if err != nil {
+		t.Fatal(err)
+	}
+	patch := fmt.Appendf(nil, `{"metadata":{"annotations":{%q:%q}}}`, meta.ReconcileRequestAnnotation, time.Now().Format(time.RFC3339Nano))
+	if err := k8s.Patch(ctx, repo, client.RawPatch(types.MergePatchType, patch)); err != nil {
+		t.Fatal(err)
+	}
+	var succeeded eventsv1.Event
+	poll(t, "the success event of the new commit", func(ctx context.Context) (bool, string) {
+		ev, ok := findEvent(ctx, ns, "Kustomization", meta.ReconciliationSucceededReason, commit)
+		succeeded = ev
+		return ok, fmt.Sprint(ev.Annotations)
+	})
+	opID := succeeded.Annotations[meta.OperationIDAnnotation]
+	if len(opID) != 32 || strings.Contains(stale, opID) {
+		t.Fatalf("the success event names operation %q, want a trace id of its own", opID)
+	}
+	gitName, ksName := "reconcile GitRepository "+ns+"/app", "reconcile Kustomization "+ns+"/app"
+	var all []span
+	poll(t, "the reconciles of operation "+opID+" in the store", func(context.Context) (bool, string) {
+		all = traceSpans(t, opID)
+		return nameOf(all, idOf(all, gitName)) != "" && idOf(all, ksName) != "", fmt.Sprintf("%d spans", len(all))
+	})
+	for _, s := range all {
+		switch s.name {
+		case gitName:
+			if s.parent != "" {
+				t.Errorf("the GitRepository's reconcile has parent %q, want none: it starts the trace", s.parent)
+			}
+		case ksName:
+			if want := idOf(all, gitName); s.parent != want {
+				t.Errorf("the Kustomization's reconcile has parent %q, want the GitRepository's %q", s.parent, want)
+			}
+		case "POST /hook/{digest}":
+			t.Errorf("a trace without a webhook call has one")
+		}
+	}
+}
+
+// idOf returns the id of the span named name.
+func idOf(spans []span, name string) string {
+	for _, s := range spans {
+		if s.name == name {
+			return s.id
 		}
 	}
 	return ""
