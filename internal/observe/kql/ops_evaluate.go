@@ -312,7 +312,9 @@ func jsonKustoType(types []string) Type {
 // explorePlan plans a query built by body over a fresh planner; body
 // returns the SELECT and its columns.
 func explorePlan(opts Options, body func(pl *planner) (frag, []Column)) (p *Plan, err error) {
-	pl := &planner{d: opts.Dialect, now: opts.Now.UTC(), funcs: functionsFor(opts.Dialect)}
+	// The restriction applies here too: what the engine lists decides the
+	// query's columns, so it must come from the caller's rows only.
+	pl := &planner{d: opts.Dialect, now: opts.Now.UTC(), funcs: functionsFor(opts.Dialect), restrict: opts.Restrict}
 	defer func() {
 		if r := recover(); r != nil {
 			if f, ok := r.(userFailure); ok {

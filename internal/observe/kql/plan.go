@@ -28,6 +28,18 @@ type Options struct {
 	// the caller applies the same restrictions (scope, limits) as to the
 	// query itself. Nil: such plugins need an output schema.
 	Explore func(p *Plan) ([][]any, error)
+	// Restrict keeps, per table, only the rows where its condition holds:
+	// every place the plan reads the table (joins, unions, lets, subqueries)
+	// reads (SELECT * FROM "T" WHERE cond) instead, so no part of a query can
+	// get around it. Tables not in the map are read whole.
+	Restrict map[string]Condition
+}
+
+// Condition is an SQL boolean expression over a table's columns, in the
+// plan's dialect, with the values of its ? placeholders in order.
+type Condition struct {
+	SQL  string
+	Args []any
 }
 
 // Compile parses, checks and plans a query for dialect.
@@ -61,7 +73,7 @@ func PlanSQL(c *Checked, opts Options) (p *Plan, err error) {
 	if opts.Now.IsZero() {
 		opts.Now = time.Now()
 	}
-	pl := &planner{d: opts.Dialect, now: opts.Now.UTC(), funcs: functionsFor(opts.Dialect)}
+	pl := &planner{d: opts.Dialect, now: opts.Now.UTC(), funcs: functionsFor(opts.Dialect), restrict: opts.Restrict}
 	defer func() {
 		if r := recover(); r != nil {
 			if f, ok := r.(userFailure); ok {
@@ -172,15 +184,16 @@ func orderBy(keys []orderKey) string {
 }
 
 type planner struct {
-	window  []orderKey        // the input order while a project is planned; nil elsewhere
-	lets    map[*relLet]stage // planned lets, by node
-	ctes    []frag            // their WITH items, dependencies first
-	d       Dialect
-	funcs   map[string]sqlFunc
-	now     time.Time
-	aliases int
-	names   int
-	outer   []string // the outer row's qualified columns while an mv-apply subquery is planned
+	window   []orderKey        // the input order while a project is planned; nil elsewhere
+	lets     map[*relLet]stage // planned lets, by node
+	ctes     []frag            // their WITH items, dependencies first
+	d        Dialect
+	funcs    map[string]sqlFunc
+	now      time.Time
+	aliases  int
+	names    int
+	outer    []string // the outer row's qualified columns while an mv-apply subquery is planned
+	restrict map[string]Condition
 }
 
 func (pl *planner) fail(format string, args ...any) {
@@ -244,7 +257,11 @@ func (pl *planner) relation(r relation) stage {
 			}
 			cols[i] = c.Name
 		}
-		return stage{src: raw(quoteIdent(r.table)), cols: cols}
+		src := raw(quoteIdent(r.table))
+		if c, ok := pl.restrict[r.table]; ok {
+			src = cat("(SELECT * FROM ", src, " WHERE ", frag{sql: c.SQL, args: c.Args}, ")")
+		}
+		return stage{src: src, cols: cols}
 	case *relFilter:
 		in := pl.relation(r.in)
 		return stage{src: pl.selectFrom(raw("*"), in, cat(" WHERE ", pl.predicate(r.pred, in.cols))), cols: in.cols, order: in.order}

@@ -9,29 +9,40 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 
 	"github.com/tugboatcd/tugboat/internal/observe/store"
+	"github.com/tugboatcd/tugboat/internal/observe/store/storetest"
 )
 
 // A caller reads the rows of the namespaces where the apiserver's RBAC lets
 // it read pods, and log lines only where it may read pods/log; nothing of
 // the others. The callers are ServiceAccounts with Roles in one namespace.
+// Both engines filter the same way.
 func TestRowsFollowTheCallersRBAC(t *testing.T) {
 	ctx := context.Background()
-	st, err := store.OpenDuckDB(ctx, t.TempDir(), store.Options{RetentionInterval: -1, DefaultRetention: -1})
+	opts := store.Options{RetentionInterval: -1, DefaultRetention: -1}
+	duck, err := store.OpenDuckDB(ctx, t.TempDir(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
-	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	for _, ns := range []string{"qa-team-a", "qa-team-b"} {
-		ensureNamespace(t, ns)
-		if err := st.Append(ctx, store.ContainerLogV2, [][]any{{at, "node-1", "c", "app", "web", ns, "secret of " + ns, "stdout", "INFO", nil}}); err != nil {
-			t.Fatal(err)
-		}
-		if err := st.Append(ctx, store.KubeEvents, [][]any{{at, "cl", "cl", "node-1", 1.0, at, at, "Normal", "event of " + ns, "web", ns, "Pod", "Started", "kubelet"}}); err != nil {
-			t.Fatal(err)
-		}
+	defer duck.Close()
+	ch, err := store.OpenClickHouse(ctx, storetest.ClickHouse(t).Database(t), opts)
+	if err != nil {
+		t.Fatal(err)
 	}
-	base := serveServer(t, &Server{Store: st})
+	defer ch.Close()
+	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	bases := map[string]string{}
+	for engine, st := range map[string]store.Store{"DuckDB": duck, "ClickHouse": ch} {
+		for _, ns := range []string{"qa-team-a", "qa-team-b"} {
+			ensureNamespace(t, ns)
+			if err := st.Append(ctx, store.ContainerLogV2, [][]any{{at, "node-1", "c", "app", "web", ns, "secret of " + ns, "stdout", "INFO", nil}}); err != nil {
+				t.Fatal(err)
+			}
+			if err := st.Append(ctx, store.KubeEvents, [][]any{{at, "cl", "cl", "node-1", 1.0, at, at, "Normal", "event of " + ns, "web", ns, "Pod", "Started", "kubelet"}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		bases[engine] = serveServer(t, &Server{Store: st})
+	}
 	const q = `union (ContainerLogV2 | project Table = "logs", Namespace = PodNamespace), (KubeEvents | project Table = "events", Namespace) | sort by Table asc, Namespace asc`
 	tests := map[string]struct {
 		token string
@@ -55,12 +66,14 @@ func TestRowsFollowTheCallersRBAC(t *testing.T) {
 				`["logs","qa-team-a"],["logs","qa-team-b"]]}` + "\n",
 		},
 	}
-	for name, tc := range tests {
-		t.Run(name, func(t *testing.T) {
-			code, body := postQueryAs(t, base, tc.token, q)
-			if code != http.StatusOK || body != tc.want {
-				t.Errorf("%d %s\nwant %s", code, body, tc.want)
-			}
-		})
+	for engine, base := range bases {
+		for name, tc := range tests {
+			t.Run(engine+"/"+name, func(t *testing.T) {
+				code, body := postQueryAs(t, base, tc.token, q)
+				if code != http.StatusOK || body != tc.want {
+					t.Errorf("%d %s\nwant %s", code, body, tc.want)
+				}
+			})
+		}
 	}
 }

@@ -194,8 +194,6 @@ func errorAnswer(err error, timeout time.Duration) (int, ErrorResponse) {
 		return http.StatusBadRequest, ErrorResponse{Error: qe.Format(), Line: line, Column: col}
 	case errors.As(err, &le):
 		return http.StatusUnprocessableEntity, ErrorResponse{Error: le.Error()}
-	case errors.Is(err, store.ErrScopeUnsupported):
-		return http.StatusForbidden, ErrorResponse{Error: "this store (ClickHouse) cannot restrict a query to some namespaces: only callers who may list pods and get pods/log in every namespace may query it"}
 	case errors.Is(err, context.DeadlineExceeded):
 		return http.StatusGatewayTimeout, ErrorResponse{Error: fmt.Sprintf("the query did not finish within %s", timeout)}
 	}

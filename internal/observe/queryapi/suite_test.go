@@ -2,7 +2,6 @@ package queryapi
 
 import (
 	"context"
-	"os"
 	"sync"
 	"testing"
 	"time"
@@ -15,6 +14,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/tugboatcd/tugboat/internal/localdev/cluster"
+	"github.com/tugboatcd/tugboat/internal/observe/store/storetest"
 )
 
 // The tests share one control plane with real RBAC: callers are
@@ -28,11 +28,11 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	code := m.Run()
-	if env != nil {
-		env.Stop()
-	}
-	os.Exit(code)
+	storetest.Main(m, func() {
+		if env != nil {
+			env.Stop()
+		}
+	})
 }
 
 // kube returns a client of the shared control plane, starting it first.

@@ -177,8 +177,17 @@ func chValue(t kql.Type, v any) any {
 // Query runs a KQL query with readonly=2, so the server refuses any write
 // whatever the SQL, while still letting the query carry its own settings.
 func (s *ClickHouse) Query(ctx context.Context, query string) (*Result, error) {
+	return s.QueryScoped(ctx, query, Unrestricted)
+}
+
+// QueryScoped is Query over the rows scope may read. ClickHouse 18.16 has
+// neither row policies nor table CTEs, so the plan reads every table
+// through a subquery of its allowed rows (see scopeConditions), as DuckDB's
+// does.
+func (s *ClickHouse) QueryScoped(ctx context.Context, query string, scope Scope) (*Result, error) {
 	// A first query that decides a plugin's columns (evaluate pivot) runs
-	// like the query itself; QueryScoped only reaches here unrestricted.
+	// like the query itself, over the same restricted tables (the planner
+	// applies the scope to it too).
 	explore := func(p *kql.Plan) ([][]any, error) {
 		res, err := s.run(ctx, p)
 		if err != nil {
@@ -186,21 +195,11 @@ func (s *ClickHouse) Query(ctx context.Context, query string) (*Result, error) {
 		}
 		return res.Rows, nil
 	}
-	plan, err := compile(query, s.opts.Tables, kql.ClickHouse, s.opts.Now(), explore)
+	plan, err := compile(query, s.opts.Tables, kql.ClickHouse, s.opts.Now(), scope, explore)
 	if err != nil {
 		return nil, err
 	}
 	return s.run(ctx, plan)
-}
-
-// QueryScoped runs the query only for an Unrestricted scope: ClickHouse
-// 18.16 has neither row policies nor table CTEs to restrict it with, so a
-// caller limited to some namespaces gets ErrScopeUnsupported.
-func (s *ClickHouse) QueryScoped(ctx context.Context, query string, scope Scope) (*Result, error) {
-	if !scope.all() {
-		return nil, ErrScopeUnsupported
-	}
-	return s.Query(ctx, query)
 }
 
 // readOnly adds the settings every query runs with.

@@ -217,23 +217,14 @@ func (s *DuckDB) DB() *sql.DB { return s.db }
 // Query runs a KQL query inside a transaction that is always rolled back,
 // so that nothing a query does can change the tables.
 func (s *DuckDB) Query(ctx context.Context, query string) (*Result, error) {
-	plan, err := compile(query, s.opts.Tables, kql.DuckDB, s.opts.Now(), s.explore(ctx, Scope{AllPods: true, AllLogs: true}))
-	if err != nil {
-		return nil, err
-	}
-	return s.run(ctx, plan)
+	return s.QueryScoped(ctx, query, Unrestricted)
 }
 
-// QueryScoped is Query over the rows scope may read (see scopePlan).
+// QueryScoped is Query over the rows scope may read (see scopeConditions).
 func (s *DuckDB) QueryScoped(ctx context.Context, query string, scope Scope) (*Result, error) {
-	plan, err := compile(query, s.opts.Tables, kql.DuckDB, s.opts.Now(), s.explore(ctx, scope))
+	plan, err := compile(query, s.opts.Tables, kql.DuckDB, s.opts.Now(), scope, s.explore(ctx))
 	if err != nil {
 		return nil, err
-	}
-	if !scope.all() {
-		if plan, err = scopePlan(plan, s.opts.Tables, scope); err != nil {
-			return nil, err
-		}
 	}
 	return s.run(ctx, plan)
 }
@@ -241,14 +232,9 @@ func (s *DuckDB) QueryScoped(ctx context.Context, query string, scope Scope) (*R
 // explore runs the queries that decide a plugin's columns (evaluate
 // bag_unpack without an output schema) over the rows scope may read, so
 // that they tell nothing the query itself could not.
-func (s *DuckDB) explore(ctx context.Context, scope Scope) func(*kql.Plan) ([][]any, error) {
+func (s *DuckDB) explore(ctx context.Context) func(*kql.Plan) ([][]any, error) {
 	return func(plan *kql.Plan) ([][]any, error) {
-		if !scope.all() {
-			var err error
-			if plan, err = scopePlan(plan, s.opts.Tables, scope); err != nil {
-				return nil, err
-			}
-		}
+		// The planner has restricted the plan to the query's scope already.
 		res, err := s.run(ctx, plan)
 		if err != nil {
 			return nil, err

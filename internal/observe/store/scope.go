@@ -1,8 +1,6 @@
 package store
 
 import (
-	"errors"
-	"fmt"
 	"sort"
 	"strings"
 
@@ -33,31 +31,29 @@ var Unrestricted = Scope{AllPods: true, AllLogs: true}
 // all reports whether the scope reads every row.
 func (s Scope) all() bool { return s.AllPods && s.AllLogs }
 
-// ErrScopeUnsupported is returned by an engine that cannot restrict a query
-// to a Scope; it never runs such a query unrestricted.
-var ErrScopeUnsupported = errors.New("this store cannot restrict a query to the namespaces of the caller")
-
 // rowNamespace says, per table, which namespace a row belongs to (an SQL
-// expression over the table's columns) and whether reading it takes
-// pods/log rather than pods. Tables not here belong to no namespace. Perf is
-// handled in scopeFilter: its rows name a pod by UID only.
+// expression over the table's columns, per engine) and whether reading it
+// takes pods/log rather than pods. Tables not here belong to no namespace.
+// Perf is handled in scopeFilter: its rows name a pod by UID only.
 var rowNamespace = map[string]struct {
-	expr string
-	logs bool
+	duckdb, clickhouse string
+	logs               bool
 }{
-	ContainerLogV2:         {expr: `"PodNamespace"`, logs: true},
-	KubePodInventory:       {expr: `"Namespace"`},
-	KubeEvents:             {expr: `"Namespace"`},
-	TugboatReconciliations: {expr: `"Namespace"`},
-	TugboatDeployments:     {expr: `"Namespace"`},
-	// The kubelet's labels, namespace among them (collect.PerfConverter).
-	InsightsMetrics: {expr: `json_extract_string("Tags", '$.namespace')`},
+	ContainerLogV2:         {duckdb: `"PodNamespace"`, clickhouse: `"PodNamespace"`, logs: true},
+	KubePodInventory:       {duckdb: `"Namespace"`, clickhouse: `"Namespace"`},
+	KubeEvents:             {duckdb: `"Namespace"`, clickhouse: `"Namespace"`},
+	TugboatReconciliations: {duckdb: `"Namespace"`, clickhouse: `"Namespace"`},
+	TugboatDeployments:     {duckdb: `"Namespace"`, clickhouse: `"Namespace"`},
+	// The kubelet's labels, namespace among them (collect.PerfConverter):
+	// a flat JSON object of strings, so ClickHouse's visitParam reads the
+	// same key as DuckDB's JSON path.
+	InsightsMetrics: {duckdb: `json_extract_string("Tags", '$.namespace')`, clickhouse: `visitParamExtractString("Tags", 'namespace')`},
 }
 
-// inList is "expr IN (?, ...)" over namespaces, or FALSE for none.
-func inList(expr string, namespaces []string) frag {
+// inList is "expr IN (?, ...)" over namespaces, or false for none.
+func inList(d kql.Dialect, expr string, namespaces []string) kql.Condition {
 	if len(namespaces) == 0 {
-		return frag{sql: "FALSE"}
+		return falseCond(d)
 	}
 	ns := append([]string(nil), namespaces...)
 	sort.Strings(ns)
@@ -65,18 +61,21 @@ func inList(expr string, namespaces []string) frag {
 	for i, n := range ns {
 		args[i] = n
 	}
-	return frag{sql: expr + " IN (" + strings.TrimSuffix(strings.Repeat("?, ", len(ns)), ", ") + ")", args: args}
+	return kql.Condition{SQL: expr + " IN (" + strings.TrimSuffix(strings.Repeat("?, ", len(ns)), ", ") + ")", Args: args}
 }
 
-// frag is SQL with the arguments of its placeholders, in order.
-type frag struct {
-	sql  string
-	args []any
+// falseCond is a condition no row meets; ClickHouse 18.16 has no FALSE.
+func falseCond(d kql.Dialect) kql.Condition {
+	if d == kql.ClickHouse {
+		return kql.Condition{SQL: "0"}
+	}
+	return kql.Condition{SQL: "FALSE"}
 }
 
-// scopeFilter is the WHERE condition that keeps the rows of table the scope
-// may read. Every namespace is a bound argument, never SQL text.
-func scopeFilter(table string, cols []kql.Column, sc Scope) frag {
+// scopeFilter is the condition that keeps the rows of table the scope may
+// read; all is set when it keeps every row. Every namespace is a bound
+// argument, never SQL text.
+func scopeFilter(d kql.Dialect, table string, cols []kql.Column, sc Scope) (c kql.Condition, all bool) {
 	has := func(name string) bool {
 		for _, c := range cols {
 			if c.Name == name {
@@ -87,57 +86,52 @@ func scopeFilter(table string, cols []kql.Column, sc Scope) frag {
 	}
 	if table == Perf && has("InstanceName") && has("ObjectName") {
 		if sc.AllPods {
-			return frag{sql: "TRUE"}
+			return kql.Condition{}, true
 		}
 		// InstanceName is ClusterId/PodUid/Container for container rows;
 		// node rows belong to no namespace.
-		in := inList(`"Namespace"`, sc.Pods)
-		return frag{sql: `"ObjectName" = 'K8SContainer' AND split_part("InstanceName", '/', 2) IN (SELECT "PodUid" FROM main."KubePodInventory" WHERE ` + in.sql + ")", args: in.args}
+		in := inList(d, `"Namespace"`, sc.Pods)
+		uid := `split_part("InstanceName", '/', 2)`
+		if d == kql.ClickHouse {
+			uid = `splitByChar('/', "InstanceName")[2]`
+		}
+		return kql.Condition{SQL: `"ObjectName" = 'K8SContainer' AND ` + uid + ` IN (SELECT "PodUid" FROM "KubePodInventory" WHERE ` + in.SQL + ")", Args: in.Args}, false
 	}
 	rn, ok := rowNamespace[table]
 	if !ok {
 		if sc.AllPods {
-			return frag{sql: "TRUE"}
+			return kql.Condition{}, true
 		}
-		return frag{sql: "FALSE"}
+		return falseCond(d), false
 	}
 	all, namespaces := sc.AllPods, sc.Pods
 	if rn.logs {
 		all, namespaces = sc.AllLogs, sc.Logs
 	}
 	if all {
-		return frag{sql: "TRUE"}
+		return kql.Condition{}, true
 	}
-	return inList(rn.expr, namespaces)
+	expr := rn.duckdb
+	if d == kql.ClickHouse {
+		expr = rn.clickhouse
+	}
+	return inList(d, expr, namespaces), false
 }
 
-// scopePlan runs plan over views of the tables restricted to the scope:
-// one common table expression per table, named as the table, so that every
-// place the plan reads a table (joins, unions, subqueries) reads the
-// restricted rows. The plan's SQL is not edited; the CTEs are put before it
-// (or before its own CTEs), and read the tables by their qualified names
-// (main."T"), which no CTE can shadow. NOT MATERIALIZED lets DuckDB push
-// the query's own filters into each view.
-func scopePlan(plan *kql.Plan, schema kql.Schema, sc Scope) (*kql.Plan, error) {
-	var ctes []string
-	var args []any
-	for _, name := range sortedTables(schema) {
-		f := scopeFilter(name, schema[name], sc)
-		ctes = append(ctes, quoteIdent(name)+" AS NOT MATERIALIZED (SELECT * FROM main."+quoteIdent(name)+" WHERE "+f.sql+")")
-		args = append(args, f.args...)
+// scopeConditions restricts every table of schema to the rows the scope
+// may read, for kql.Options.Restrict: the planner reads each table through
+// (SELECT * FROM "T" WHERE cond) wherever the query names it, so joins,
+// unions, lets and subqueries all read only those rows, on both engines.
+// An Unrestricted scope gives no conditions.
+func scopeConditions(d kql.Dialect, schema kql.Schema, sc Scope) map[string]kql.Condition {
+	if sc.all() {
+		return nil
 	}
-	with := "WITH " + strings.Join(ctes, ", ")
-	var sql string
-	switch {
-	case strings.HasPrefix(plan.SQL, "SELECT "):
-		sql = with + " " + plan.SQL
-	case strings.HasPrefix(plan.SQL, "WITH ") && !strings.HasPrefix(plan.SQL, "WITH RECURSIVE "):
-		sql = with + ", " + strings.TrimPrefix(plan.SQL, "WITH ")
-	default:
-		return nil, fmt.Errorf("failed to restrict the query to the caller's namespaces: %w: the plan is neither a SELECT nor WITH ... SELECT", kql.ErrInternal)
+	out := map[string]kql.Condition{}
+	for name, cols := range schema {
+		if c, all := scopeFilter(d, name, cols, sc); !all {
+			out[name] = c
+		}
 	}
-	out := *plan
-	out.SQL = sql
-	out.Args = append(args, plan.Args...)
-	return &out, nil
+	return out
 }

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -10,16 +9,11 @@ import (
 	"github.com/tugboatcd/tugboat/internal/observe/store/storetest"
 )
 
-// scopedStore holds rows of namespaces a and b in every table that belongs
-// to a namespace, and one node's rows.
-func scopedStore(t *testing.T) *DuckDB {
+// scopedStore fills s with rows of namespaces a and b in every table that
+// belongs to a namespace, and one node's rows.
+func scopedStore(t *testing.T, s Store) {
 	t.Helper()
 	ctx := context.Background()
-	s, err := OpenDuckDB(ctx, t.TempDir(), Options{RetentionInterval: -1, DefaultRetention: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
 	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	add := func(table string, rows ...[]any) {
 		t.Helper()
@@ -51,11 +45,27 @@ func scopedStore(t *testing.T) *DuckDB {
 	node := make([]any, len(Tables()[KubeNodeInventory]))
 	node[0] = at
 	add(KubeNodeInventory, node)
-	return s
 }
 
+// Both engines keep a scoped caller to its namespaces the same way: the
+// planner reads each table through a subquery of the allowed rows.
 func TestAScopedQueryReadsOnlyItsNamespaces(t *testing.T) {
-	s := scopedStore(t)
+	ctx := context.Background()
+	opts := Options{RetentionInterval: -1, DefaultRetention: -1}
+	duck, err := OpenDuckDB(ctx, t.TempDir(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer duck.Close()
+	ch, err := OpenClickHouse(ctx, storetest.ClickHouse(t).Database(t), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ch.Close()
+	engines := map[string]Store{"DuckDB": duck, "ClickHouse": ch}
+	for _, s := range engines {
+		scopedStore(t, s)
+	}
 	onlyA := Scope{Pods: []string{"a"}, Logs: []string{"a"}}
 	tests := map[string]struct {
 		scope Scope
@@ -99,31 +109,17 @@ func TestAScopedQueryReadsOnlyItsNamespaces(t *testing.T) {
 			scope: Unrestricted, query: `union ContainerLogV2, KubeEvents, Perf, KubeNodeInventory | count`, want: "[[8]]",
 		},
 	}
-	for name, tc := range tests {
-		t.Run(name, func(t *testing.T) {
-			res, err := s.QueryScoped(context.Background(), tc.query, tc.scope)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := fmt.Sprint(ToJSON(res).Rows); got != tc.want {
-				t.Errorf("rows %s, want %s", got, tc.want)
-			}
-		})
-	}
-}
-
-// ClickHouse cannot restrict a query here: it refuses, never answering with
-// every row.
-func TestClickHouseRefusesARestrictedScope(t *testing.T) {
-	s, err := OpenClickHouse(context.Background(), storetest.ClickHouse(t).Database(t), Options{RetentionInterval: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if _, err := s.QueryScoped(context.Background(), "KubeEvents | count", Scope{AllPods: true, Logs: []string{"a"}}); !errors.Is(err, ErrScopeUnsupported) {
-		t.Fatalf("got %v, want ErrScopeUnsupported", err)
-	}
-	if _, err := s.QueryScoped(context.Background(), "KubeEvents | count", Unrestricted); err != nil {
-		t.Fatal(err)
+	for engine, s := range engines {
+		for name, tc := range tests {
+			t.Run(engine+"/"+name, func(t *testing.T) {
+				res, err := s.QueryScoped(ctx, tc.query, tc.scope)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := fmt.Sprint(ToJSON(res).Rows); got != tc.want {
+					t.Errorf("rows %s, want %s", got, tc.want)
+				}
+			})
+		}
 	}
 }

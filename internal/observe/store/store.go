@@ -18,9 +18,7 @@ type Store interface {
 	// Query compiles a KQL query against the store's tables and runs it.
 	// A problem with the query is a *QueryError (line, column, caret).
 	Query(ctx context.Context, query string) (*Result, error)
-	// QueryScoped is Query over only the rows scope may read. An engine
-	// that cannot restrict a query answers ErrScopeUnsupported (unless the
-	// scope is Unrestricted), never the unrestricted rows.
+	// QueryScoped is Query over only the rows scope may read.
 	QueryScoped(ctx context.Context, query string, scope Scope) (*Result, error)
 	// Schema returns the tables the store holds.
 	Schema() kql.Schema
@@ -119,11 +117,12 @@ func (e *QueryError) Format() string {
 // Position returns the 1-based line and column, or 0, 0 when unknown.
 func (e *QueryError) Position() (line, col int) { return e.Err.Pos.Line, e.Err.Pos.Col }
 
-// compile turns KQL into a plan for dialect, wrapping query errors.
-// explore, when not nil, runs the queries that decide a plugin's columns
-// (kql.Options.Explore).
-func compile(query string, schema kql.Schema, d kql.Dialect, now time.Time, explore func(*kql.Plan) ([][]any, error)) (*kql.Plan, error) {
-	p, err := kql.CompileWithOptions(query, schema, kql.Options{Dialect: d, Now: now, Explore: explore})
+// compile turns KQL into a plan for dialect over the rows scope may read,
+// wrapping query errors. explore, when not nil, runs the queries that
+// decide a plugin's columns (kql.Options.Explore); the planner restricts
+// them to the scope as well.
+func compile(query string, schema kql.Schema, d kql.Dialect, now time.Time, scope Scope, explore func(*kql.Plan) ([][]any, error)) (*kql.Plan, error) {
+	p, err := kql.CompileWithOptions(query, schema, kql.Options{Dialect: d, Now: now, Explore: explore, Restrict: scopeConditions(d, schema, scope)})
 	if err != nil {
 		var ke *kql.Error
 		if errors.As(err, &ke) {
