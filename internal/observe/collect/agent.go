@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
@@ -49,7 +50,26 @@ type Options struct {
 	ClusterName string
 	// EventTypes and EventReasons filter KubeEvents (empty: all).
 	EventTypes, EventReasons []string
+	// BufferBytes bounds, per table, the rows held while the store cannot
+	// take them (default DefaultBufferBytes); past it the oldest are dropped
+	// and counted. Node-mode logs are not held: the log files are their buffer.
+	BufferBytes int64
+	// AppendTimeout bounds one append to the store (default DefaultAppendTimeout).
+	AppendTimeout time.Duration
+	// Metrics, if set, receives the agent's own metrics (rows dropped, bytes held).
+	Metrics prometheus.Registerer
+	// Spool, if set, is called with the spool the collectors write through,
+	// for progress (rows dropped).
+	Spool func(*Spool)
 }
+
+// Bounds of the options an operator may set; past them a value is refused
+// as a mistake rather than taken.
+const (
+	minBufferBytes   = 1 << 20
+	maxBufferBytes   = 16 << 30
+	maxAppendTimeout = time.Hour
+)
 
 // Validate reports the first bad option.
 func (o Options) Validate() error {
@@ -67,6 +87,12 @@ func (o Options) Validate() error {
 	if o.Node != "" && slices.Contains(o.Collect, CollectLogs) && o.LogDir == "" {
 		return fmt.Errorf("node mode collects logs from --log-dir, which is empty")
 	}
+	if o.BufferBytes != 0 && (o.BufferBytes < minBufferBytes || o.BufferBytes > maxBufferBytes) {
+		return fmt.Errorf("--buffer-bytes %d is out of range: give between %s and %s per table", o.BufferBytes, bytesText(minBufferBytes), bytesText(maxBufferBytes))
+	}
+	if o.AppendTimeout < 0 || o.AppendTimeout > maxAppendTimeout {
+		return fmt.Errorf("--append-timeout %s is out of range: give a positive duration up to %s", o.AppendTimeout, maxAppendTimeout)
+	}
 	return nil
 }
 
@@ -82,6 +108,20 @@ func Run(ctx context.Context, cfg *rest.Config, app store.Appender, o Options) e
 	}
 	want := func(c string) bool { return slices.Contains(o.Collect, c) }
 	clusterID := ClusterID(ctx, clients)
+	reporter := o.Node
+	if reporter == "" {
+		reporter = "tugboat-agent"
+	}
+	// Every collector but the node's log tailer (whose files are its buffer, see
+	// CRITailer.Run) writes through one spool: bounded, retried with backoff, and
+	// what it drops is counted.
+	raw := app
+	spool := NewSpool(raw, SpoolOptions{MaxBytes: o.BufferBytes, AppendTimeout: o.AppendTimeout, Metrics: o.Metrics,
+		Reporter: reporter, ClusterID: clusterID, ClusterName: o.ClusterName})
+	if o.Spool != nil {
+		o.Spool(spool)
+	}
+	app = spool
 
 	factory := informers.NewSharedInformerFactory(clients, 0)
 	podFactory := factory
@@ -101,7 +141,8 @@ func Run(ctx context.Context, cfg *rest.Config, app store.Appender, o Options) e
 	var runners []func(context.Context) error
 	if want(CollectLogs) {
 		if o.Node != "" {
-			t := NewCRITailer(CRITailerOptions{Dir: o.LogDir, Node: o.Node, Checkpoint: o.state("logs.json"), Pods: pods}, app)
+			t := NewCRITailer(CRITailerOptions{Dir: o.LogDir, Node: o.Node, Checkpoint: o.state("logs.json"), Pods: pods,
+				AppendTimeout: o.AppendTimeout}, raw)
 			runners = append(runners, t.Run)
 		} else {
 			c := &APILogsCollector{Clients: clients, Pods: pods, Checkpoint: o.state("apilogs.json"), App: app}

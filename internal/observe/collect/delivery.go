@@ -2,6 +2,7 @@ package collect
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -38,6 +39,9 @@ type DeliveryCollector struct {
 
 	deployed deliveryState
 	deploys  [][]any
+	unstored bool // a Spool keeps deploy rows of a failed append
+	// recsUnstored is set while a Spool keeps TugboatReconciliations rows.
+	recsUnstored bool
 
 	mu       sync.Mutex
 	rows     [][]any
@@ -317,7 +321,7 @@ func commitOf(revision string) string {
 // Run flushes buffered rows every second until ctx ends, and once more after.
 func (d *DeliveryCollector) Run(ctx context.Context) error {
 	_ = every(ctx, time.Second, func(ctx context.Context) {
-		if err := d.flush(ctx, time.Now().Add(-settle)); err != nil && ctx.Err() == nil {
+		if err := d.flush(ctx, time.Now().Add(-settle)); err != nil && ctx.Err() == nil && !errors.Is(err, ErrStoreUnavailable) {
 			klog.FromContext(ctx).Error(err, "delivery collection failed; retrying")
 		}
 	})
@@ -336,28 +340,45 @@ func (d *DeliveryCollector) flush(ctx context.Context, settled time.Time) error 
 		}
 	}
 	d.finished = kept
-	rows, deploys, state := d.rows, d.deploys, d.deployed
+	rows, deploys, state, unstored := d.rows, d.deploys, d.deployed, d.unstored
 	d.rows, d.deploys = nil, nil
 	d.mu.Unlock()
-	if len(deploys) > 0 {
-		if err := d.App.Append(ctx, store.TugboatDeployments, deploys); err != nil {
-			d.mu.Lock()
-			d.rows, d.deploys = append(rows, d.rows...), append(deploys, d.deploys...)
-			d.mu.Unlock()
-			return fmt.Errorf("failed to append %d TugboatDeployments rows: %w", len(deploys), err)
-		}
-		if err := (checkpoint[deliveryState]{path: d.Checkpoint}).save(state); err != nil {
-			return err
-		}
-	}
-	if len(rows) == 0 {
-		return nil
-	}
-	if err := d.App.Append(ctx, store.TugboatReconciliations, rows); err != nil {
+	var deployErr error
+	if len(deploys) > 0 || unstored {
+		err := d.App.Append(ctx, store.TugboatDeployments, deploys)
+		kept := errors.Is(err, ErrStoreUnavailable) // the spool keeps them; the checkpoint waits
 		d.mu.Lock()
-		d.rows = append(rows, d.rows...)
+		d.unstored = kept
+		if err != nil && !kept {
+			d.rows, d.deploys = append(rows, d.rows...), append(deploys, d.deploys...)
+		}
 		d.mu.Unlock()
-		return fmt.Errorf("failed to append %d TugboatReconciliations rows: %w", len(rows), err)
+		switch {
+		case err != nil && !kept:
+			return fmt.Errorf("failed to append %d TugboatDeployments rows: %w", len(deploys), err)
+		case err != nil:
+			deployErr = fmt.Errorf("failed to append %d TugboatDeployments rows: %w", len(deploys), err)
+		default:
+			if err := (checkpoint[deliveryState]{path: d.Checkpoint}).save(state); err != nil {
+				return err
+			}
+		}
 	}
-	return nil
+	d.mu.Lock()
+	recsUnstored := d.recsUnstored
+	d.mu.Unlock()
+	if len(rows) == 0 && !recsUnstored {
+		return deployErr
+	}
+	err := d.App.Append(ctx, store.TugboatReconciliations, rows)
+	d.mu.Lock()
+	d.recsUnstored = errors.Is(err, ErrStoreUnavailable) // the spool keeps them
+	if err != nil && !d.recsUnstored {
+		d.rows = append(rows, d.rows...)
+	}
+	d.mu.Unlock()
+	if err != nil {
+		return errors.Join(deployErr, fmt.Errorf("failed to append %d TugboatReconciliations rows: %w", len(rows), err))
+	}
+	return deployErr
 }

@@ -2,6 +2,7 @@ package collect
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -34,6 +35,10 @@ type EventsCollector struct {
 	rows      [][]any
 	last      map[types.UID]eventKey
 	watermark time.Time
+	// unstored is the newest LastSeen of rows handed to an append that
+	// failed: a Spool keeps them, and the watermark moves past them only
+	// once an append succeeds.
+	unstored time.Time
 }
 
 type eventKey struct {
@@ -135,7 +140,7 @@ func (c *EventsCollector) Load() error {
 func (c *EventsCollector) Run(ctx context.Context) error {
 	ck := checkpoint[eventsState]{path: c.Checkpoint}
 	_ = every(ctx, time.Second, func(ctx context.Context) {
-		if err := c.flush(ctx, ck); err != nil && ctx.Err() == nil {
+		if err := c.flush(ctx, ck); err != nil && ctx.Err() == nil && !errors.Is(err, ErrStoreUnavailable) {
 			klog.FromContext(ctx).Error(err, "event collection failed; retrying")
 		}
 	})
@@ -144,25 +149,32 @@ func (c *EventsCollector) Run(ctx context.Context) error {
 
 func (c *EventsCollector) flush(ctx context.Context, ck checkpoint[eventsState]) error {
 	c.mu.Lock()
-	rows := c.rows
+	rows, newest := c.rows, c.unstored
 	c.rows = nil
 	c.mu.Unlock()
-	if len(rows) == 0 {
+	if len(rows) == 0 && newest.IsZero() {
 		return nil
 	}
-	if err := c.App.Append(ctx, store.KubeEvents, rows); err != nil {
-		c.mu.Lock()
-		c.rows = append(rows, c.rows...)
-		c.mu.Unlock()
-		return fmt.Errorf("failed to append %d KubeEvents rows: %w", len(rows), err)
-	}
-	newest := time.Time{}
 	for _, r := range rows {
 		if t := r[6].(time.Time); t.After(newest) {
 			newest = t
 		}
 	}
+	if err := c.App.Append(ctx, store.KubeEvents, rows); err != nil {
+		c.mu.Lock()
+		if errors.Is(err, ErrStoreUnavailable) {
+			// The spool keeps the rows; retry it at the next flush.
+			if newest.After(c.unstored) {
+				c.unstored = newest
+			}
+		} else {
+			c.rows = append(rows, c.rows...)
+		}
+		c.mu.Unlock()
+		return fmt.Errorf("failed to append %d KubeEvents rows: %w", len(rows), err)
+	}
 	c.mu.Lock()
+	c.unstored = time.Time{}
 	if newest.After(c.watermark) {
 		c.watermark = newest
 	}

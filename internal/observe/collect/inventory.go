@@ -3,6 +3,7 @@ package collect
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -32,7 +33,7 @@ type InventoryCollector struct {
 // Run snapshots every Interval until ctx ends.
 func (c *InventoryCollector) Run(ctx context.Context) error {
 	return every(ctx, c.Interval, func(ctx context.Context) {
-		if err := c.Collect(ctx, time.Now().UTC()); err != nil && ctx.Err() == nil {
+		if err := c.Collect(ctx, time.Now().UTC()); err != nil && ctx.Err() == nil && !errors.Is(err, ErrStoreUnavailable) {
 			klog.FromContext(ctx).Error(err, "inventory collection failed")
 		}
 	})

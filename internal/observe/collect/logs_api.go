@@ -43,6 +43,9 @@ type APILogsCollector struct {
 	pending map[string]time.Time // container key → last line time, once rows are stored
 	saved   map[string]time.Time
 	streams map[string]time.Time // open streams (zero) or when the last one ended
+	// unstored is set while a Spool keeps rows of a failed append: the next
+	// flush retries it even with no new line.
+	unstored bool
 }
 
 // Run follows container logs until ctx ends, flushing every second and once at the end.
@@ -62,7 +65,7 @@ func (c *APILogsCollector) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	_ = every(ctx, time.Second, func(ctx context.Context) {
 		c.startStreams(ctx, &wg)
-		if err := c.flush(ctx, ck); err != nil && ctx.Err() == nil {
+		if err := c.flush(ctx, ck); err != nil && ctx.Err() == nil && !errors.Is(err, ErrStoreUnavailable) {
 			klog.FromContext(ctx).Error(err, "log collection failed; retrying")
 		}
 	})
@@ -236,15 +239,20 @@ func parseAPILine(line []byte) (time.Time, string, error) {
 
 func (c *APILogsCollector) flush(ctx context.Context, ck checkpoint[map[string]time.Time]) error {
 	c.mu.Lock()
-	rows, pending := c.rows, c.pending
+	rows, pending, unstored := c.rows, c.pending, c.unstored
 	c.rows, c.pending = nil, map[string]time.Time{}
 	c.mu.Unlock()
-	if len(rows) == 0 {
+	if len(rows) == 0 && !unstored {
 		return nil
 	}
 	if err := c.App.Append(ctx, store.ContainerLogV2, rows); err != nil {
 		c.mu.Lock()
-		c.rows = append(rows, c.rows...)
+		if errors.Is(err, ErrStoreUnavailable) {
+			c.unstored = true // the spool keeps the rows
+		} else {
+			c.rows = append(rows, c.rows...)
+		}
+		// The checkpoint moves past these lines only once they are stored.
 		for k, t := range pending {
 			if _, newer := c.pending[k]; !newer {
 				c.pending[k] = t
@@ -254,6 +262,7 @@ func (c *APILogsCollector) flush(ctx context.Context, ck checkpoint[map[string]t
 		return fmt.Errorf("failed to append %d log rows: %w", len(rows), err)
 	}
 	c.mu.Lock()
+	c.unstored = false
 	for k, t := range pending {
 		c.saved[k] = t
 	}

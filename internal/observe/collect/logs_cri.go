@@ -36,6 +36,12 @@ type CRITailerOptions struct {
 	Pods PodLookup
 	// MaxMessageBytes caps a recombined message (default DefaultMaxMessageBytes).
 	MaxMessageBytes int
+	// BatchBytes caps the message bytes of one append (default 8 MiB), so
+	// that a batch of long lines stays small whatever BatchRows is.
+	BatchBytes int
+	// AppendTimeout bounds one append (default DefaultAppendTimeout): a store
+	// that stopped answering holds the tailer this long, then it retries.
+	AppendTimeout time.Duration
 }
 
 // CRITailer tails the CRI log files of every container on a node into ContainerLogV2.
@@ -51,6 +57,8 @@ type CRITailer struct {
 	app   store.Appender
 	files map[uint64]*tailedFile
 	buf   []byte
+	// batchBytes counts the message bytes read since the last flush.
+	batchBytes int
 }
 
 type tailedFile struct {
@@ -91,11 +99,19 @@ func NewCRITailer(opts CRITailerOptions, app store.Appender) *CRITailer {
 	if opts.BatchRows <= 0 {
 		opts.BatchRows = 10000
 	}
+	if opts.BatchBytes <= 0 {
+		opts.BatchBytes = 8 << 20
+	}
+	if opts.AppendTimeout <= 0 {
+		opts.AppendTimeout = DefaultAppendTimeout
+	}
 	return &CRITailer{opts: opts, app: app, files: map[uint64]*tailedFile{}, buf: make([]byte, 256<<10)}
 }
 
-// Run tails until ctx ends. An append error is logged and retried at the next poll
-// from the last checkpointed offset, so a store outage loses nothing.
+// Run tails until ctx ends. An append error is retried from the last checkpointed
+// offset after a backoff (1 s doubling to 30 s): the log files are the buffer, so a
+// store outage loses nothing the kubelet keeps, and memory does not grow with it.
+// Files deleted meanwhile stay open, so their lines are read once the store is back.
 func (t *CRITailer) Run(ctx context.Context) error {
 	ck := checkpoint[criState]{path: t.opts.Checkpoint}
 	state, err := ck.load()
@@ -103,21 +119,29 @@ func (t *CRITailer) Run(ctx context.Context) error {
 		return err
 	}
 	defer t.closeAll()
-	tick := time.NewTicker(t.opts.Poll)
-	defer tick.Stop()
+	backoff := newBackoff(spoolMinRetry, spoolMaxRetry)
+	failing := false
 	for {
+		wait := t.opts.Poll
 		if err := t.poll(ctx, state); err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
-			klog.FromContext(ctx).Error(err, "log collection failed; retrying from the checkpoint")
+			if !failing {
+				klog.FromContext(ctx).Error(err, "log collection failed; retrying from the checkpoint with backoff")
+			}
+			failing = true
+			wait = backoff.Step()
 			t.rewind()
+		} else if failing {
+			klog.FromContext(ctx).Info("log collection resumed")
+			failing, backoff = false, newBackoff(spoolMinRetry, spoolMaxRetry)
 		}
 		state = criState{}
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-tick.C:
+		case <-time.After(wait):
 		}
 	}
 }
@@ -143,7 +167,7 @@ func (t *CRITailer) poll(ctx context.Context, resume criState) error {
 			if err != nil {
 				return err
 			}
-			if len(rows) >= t.opts.BatchRows {
+			if len(rows) >= t.opts.BatchRows || t.batchBytes >= t.opts.BatchBytes {
 				if err := t.flush(ctx, rows); err != nil {
 					return err
 				}
@@ -176,8 +200,12 @@ func (t *CRITailer) flush(ctx context.Context, rows [][]any) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	t.batchBytes = 0
 	if len(rows) > 0 {
-		if err := t.app.Append(ctx, store.ContainerLogV2, rows); err != nil {
+		actx, cancel := context.WithTimeout(ctx, t.opts.AppendTimeout)
+		err := t.app.Append(actx, store.ContainerLogV2, rows)
+		cancel()
+		if err != nil {
 			return fmt.Errorf("failed to append %d log rows: %w", len(rows), err)
 		}
 	}
@@ -211,6 +239,7 @@ func (t *CRITailer) saveIfChanged(force bool) error {
 
 // rewind forgets what was read after the last saved offsets, after a failed append.
 func (t *CRITailer) rewind() {
+	t.batchBytes = 0
 	for _, f := range t.files {
 		f.readOff, f.commitOff, f.rec = f.savedOff, f.savedOff, Recombiner{MaxBytes: t.opts.MaxMessageBytes}
 	}
@@ -323,12 +352,13 @@ func (t *CRITailer) read(f *tailedFile, rows [][]any, max int) ([][]any, bool, e
 	}
 	data := t.buf[:n]
 	consumed := 0
-	for len(rows) < max {
+	for len(rows) < max && t.batchBytes < t.opts.BatchBytes {
 		i := bytes.IndexByte(data[consumed:], '\n')
 		if i < 0 {
 			break
 		}
 		line := data[consumed : consumed+i]
+		t.batchBytes += len(line)
 		lineStart := f.readOff + int64(consumed)
 		consumed += i + 1
 		l, perr := ParseCRILine(line)
@@ -355,7 +385,7 @@ func (t *CRITailer) read(f *tailedFile, rows [][]any, max int) ([][]any, bool, e
 	}
 	f.readOff += int64(consumed)
 	switch {
-	case len(rows) >= max:
+	case len(rows) >= max || t.batchBytes >= t.opts.BatchBytes:
 		return rows, false, nil
 	case n < len(t.buf):
 		return rows, true, nil // the end of the file: what is left is a line being written

@@ -3,6 +3,7 @@ package collect
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -269,7 +270,7 @@ const summaryRetry = 20
 func (m *MetricsCollector) Run(ctx context.Context) error {
 	m.conv.ClusterID = m.ClusterID
 	return every(ctx, m.Interval, func(ctx context.Context) {
-		if err := m.Collect(ctx); err != nil && ctx.Err() == nil {
+		if err := m.Collect(ctx); err != nil && ctx.Err() == nil && !errors.Is(err, ErrStoreUnavailable) {
 			klog.FromContext(ctx).Error(err, "metrics collection failed")
 		}
 	})

@@ -139,11 +139,25 @@ func compile(query string, schema kql.Schema, d kql.Dialect, now time.Time, scop
 	return p, nil
 }
 
+// ErrBadRow marks an append refused for what its rows hold (a value of the
+// wrong type, a missing time, an unknown table): retrying it cannot help,
+// unlike an append the engine could not take now. errors.Is finds it.
+var ErrBadRow = errors.New("bad row")
+
+// badRowError is an error that errors.Is matches to ErrBadRow, keeping its
+// own message.
+type badRowError struct{ error }
+
+func (e badRowError) Unwrap() error        { return e.error }
+func (e badRowError) Is(target error) bool { return target == ErrBadRow }
+
+func badRow(err error) error { return badRowError{err} }
+
 // columnsFor returns the schema of table or an error naming it.
 func columnsFor(schema kql.Schema, table string) ([]kql.Column, error) {
 	cols, ok := schema[table]
 	if !ok {
-		return nil, fmt.Errorf("failed to append to table %s: no such table", table)
+		return nil, badRow(fmt.Errorf("failed to append to table %s: no such table", table))
 	}
 	return cols, nil
 }

@@ -29,16 +29,16 @@ func checkRows(table string, cols []kql.Column, rows [][]any) ([][]any, error) {
 	var c converter
 	for i, row := range rows {
 		if len(row) != n {
-			return nil, fmt.Errorf("failed to append to table %s: row %d has %d values, the table has %d columns", table, i, len(row), n)
+			return nil, badRow(fmt.Errorf("failed to append to table %s: row %d has %d values, the table has %d columns", table, i, len(row), n))
 		}
 		conv := backing[i*n : (i+1)*n : (i+1)*n]
 		for j, v := range row {
 			x, err := c.toColumn(cols[j].Type, v)
 			if err != nil {
-				return nil, fmt.Errorf("failed to append to table %s: row %d, column %s (%s): %w", table, i, cols[j].Name, cols[j].Type, err)
+				return nil, badRow(fmt.Errorf("failed to append to table %s: row %d, column %s (%s): %w", table, i, cols[j].Name, cols[j].Type, err))
 			}
 			if j == 0 && x == nil && cols[0].Type == kql.TypeDatetime {
-				return nil, fmt.Errorf("failed to append to table %s: row %d, column %s: must not be null", table, i, cols[j].Name)
+				return nil, badRow(fmt.Errorf("failed to append to table %s: row %d, column %s: must not be null", table, i, cols[j].Name))
 			}
 			conv[j] = x
 		}

@@ -24,11 +24,15 @@ import (
 
 // Server is a running ClickHouse server.
 type Server struct {
-	Addr   string // host:port of the native protocol
-	dir    string
-	cmd    *exec.Cmd
-	exited chan struct{} // closed when the process has exited
-	dbs    atomic.Int64
+	Addr     string // host:port of the native protocol
+	dir      string
+	tcp      int
+	http     int
+	host     string
+	networks []string
+	cmd      *exec.Cmd
+	exited   chan struct{} // closed when the process has exited
+	dbs      atomic.Int64
 }
 
 var (
@@ -137,13 +141,63 @@ func start() (*Server, error) {
 // startOn starts a server that serves the native protocol on port tcp and HTTP on
 // httpPort, on host, for clients on loopback and the networks.
 func startOn(tcp, httpPort int, host string, networks []string) (*Server, error) {
-	bin, args, err := Binary()
-	if err != nil {
-		return nil, err
-	}
 	dir, err := os.MkdirTemp("", "tugboat-clickhouse-")
 	if err != nil {
 		return nil, fmt.Errorf("failed to create ClickHouse directory: %w", err)
+	}
+	s, err := startIn(dir, tcp, httpPort, host, networks)
+	if err != nil {
+		_ = os.RemoveAll(dir)
+	}
+	return s, err
+}
+
+// Own starts a server for one test, apart from the package's, so that the
+// test may stop it (Halt) and start it again (Resume) with its data, as an
+// outage of the store. It is stopped and removed when the test ends.
+func Own(tb testing.TB) *Server {
+	tb.Helper()
+	s, err := start()
+	for attempt := 2; errors.Is(err, errPortTaken) && attempt <= startAttempts; attempt++ {
+		s, err = start()
+	}
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { s.stop() })
+	return s
+}
+
+// Halt stops the server and keeps its data: connections are refused until
+// Resume.
+func (s *Server) Halt(tb testing.TB) {
+	tb.Helper()
+	s.terminate()
+}
+
+// Resume starts a halted server again on the same ports and data.
+func (s *Server) Resume(tb testing.TB) {
+	tb.Helper()
+	var err error
+	for attempt := 1; attempt <= startAttempts; attempt++ {
+		var again *Server
+		if again, err = startIn(s.dir, s.tcp, s.http, s.host, s.networks); err == nil {
+			s.cmd, s.exited = again.cmd, again.exited
+			return
+		}
+		if !errors.Is(err, errPortTaken) {
+			break
+		}
+		time.Sleep(time.Second) // the old listener's port is not free yet
+	}
+	tb.Fatalf("failed to start ClickHouse again: %v", err)
+}
+
+// startIn starts a server with its files in dir.
+func startIn(dir string, tcp, httpPort int, host string, networks []string) (*Server, error) {
+	bin, args, err := Binary()
+	if err != nil {
+		return nil, err
 	}
 	config := strings.NewReplacer("DIR", dir, "TCP", fmt.Sprint(tcp), "HTTP", fmt.Sprint(httpPort), "HOST", host).Replace(configXML)
 	var ips strings.Builder
@@ -167,7 +221,8 @@ func startOn(tcp, httpPort int, host string, networks []string) (*Server, error)
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("failed to start %s: %w", bin, err)
 	}
-	s := &Server{Addr: net.JoinHostPort(host, fmt.Sprint(tcp)), dir: dir, cmd: cmd, exited: make(chan struct{})}
+	s := &Server{Addr: net.JoinHostPort(host, fmt.Sprint(tcp)), dir: dir, tcp: tcp, http: httpPort, host: host, networks: networks,
+		cmd: cmd, exited: make(chan struct{})}
 	exited := make(chan error, 1)
 	go func() {
 		exited <- cmd.Wait()
@@ -181,7 +236,6 @@ func startOn(tcp, httpPort int, host string, networks []string) (*Server, error)
 		select {
 		case err := <-exited:
 			errLog, _ := os.ReadFile(filepath.Join(dir, "server.err.log"))
-			_ = os.RemoveAll(dir)
 			if strings.Contains(string(errLog), "Address already in use") {
 				err = fmt.Errorf("%w: %w", errPortTaken, err)
 			}
@@ -189,7 +243,7 @@ func startOn(tcp, httpPort int, host string, networks []string) (*Server, error)
 		case <-time.After(250 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			s.stop()
+			s.terminate()
 			return nil, fmt.Errorf("clickhouse-server did not answer on %s within 90s", s.Addr)
 		}
 	}
@@ -215,6 +269,12 @@ func (s *Server) ping() error {
 }
 
 func (s *Server) stop() {
+	s.terminate()
+	_ = os.RemoveAll(s.dir)
+}
+
+// terminate stops the process, keeping its files.
+func (s *Server) terminate() {
 	if s.cmd.Process != nil {
 		_ = s.cmd.Process.Signal(os.Interrupt)
 		select {
@@ -224,7 +284,6 @@ func (s *Server) stop() {
 			<-s.exited
 		}
 	}
-	_ = os.RemoveAll(s.dir)
 }
 
 // Database creates an empty database for one test, dropped when it ends,
