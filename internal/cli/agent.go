@@ -26,6 +26,11 @@ type agentFlags struct {
 	interval, inventoryInterval                    time.Duration
 	collect, eventTypes, eventReasons              []string
 	otlpGRPC, otlpHTTP                             string
+	// Limits an operator may tune (see docs/security.md).
+	bufferBytes, otlpMaxRequest, otlpMaxInFlight int64
+	maxMessageBytes                              int64
+	appendTimeout                                time.Duration
+	metricsAddr                                  string
 }
 
 func newAgentCommand(s streams) *cobra.Command {
@@ -62,6 +67,9 @@ or repeating log lines, events or deploy records. See docs/telemetry.md.`,
 			if len(o.Collect) == 0 && grpcAddr == "-" && httpAddr == "-" {
 				return usageErrorf("--collect none with both OTLP receivers off leaves nothing to do")
 			}
+			if err := (app.AgentOptions{OTLPMaxRequestBytes: f.otlpMaxRequest, OTLPMaxInFlightBytes: f.otlpMaxInFlight}).Validate(); err != nil {
+				return &exitError{code: ExitUsage, err: err}
+			}
 			var cfg *rest.Config
 			if len(o.Collect) > 0 {
 				if cfg, err = s.kube.restConfig(); err != nil {
@@ -71,7 +79,8 @@ or repeating log lines, events or deploy records. See docs/telemetry.md.`,
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
 			agent := &app.Agent{Options: app.AgentOptions{Collect: o, DataDir: f.dataDir, ClickHouseDSN: f.clickhouse,
-				OTLPGRPCAddr: offToEmpty(grpcAddr), OTLPHTTPAddr: offToEmpty(httpAddr)}}
+				OTLPGRPCAddr: offToEmpty(grpcAddr), OTLPHTTPAddr: offToEmpty(httpAddr),
+				OTLPMaxRequestBytes: f.otlpMaxRequest, OTLPMaxInFlightBytes: f.otlpMaxInFlight, MetricsAddr: f.metricsAddr}}
 			if interactive(s.out) {
 				agent.Options.Listening = func(where string) { go showAgentProgress(ctx, s, agent, o, where) }
 			}
@@ -102,6 +111,13 @@ func (f *agentFlags) register(fl *pflag.FlagSet) {
 		otlp.DefaultGRPCAddr+` out of cluster, :4317 in node mode)`)
 	fl.StringVar(&f.otlpHTTP, "otlp-http-addr", "", `OTLP/HTTP receiver address, "off" to disable (default: `+
 		otlp.DefaultHTTPAddr+` out of cluster, :4318 in node mode)`)
+	fl.StringVar(&f.metricsAddr, "metrics-bind-address", "0", `address of the agent's Prometheus /metrics, e.g. :8080 ("0" disables)`)
+	bytesVar(fl, &f.bufferBytes, "buffer-bytes", collect.DefaultBufferBytes,
+		"rows held per table while the store cannot take them; past it the oldest are dropped, counted and reported (node-mode logs are re-read from their files instead)")
+	fl.DurationVar(&f.appendTimeout, "append-timeout", collect.DefaultAppendTimeout, "longest one write to the store may take before it is retried")
+	bytesVar(fl, &f.maxMessageBytes, "max-message-bytes", collect.DefaultMaxMessageBytes, "longest log message kept; a longer one is stored cut and flagged")
+	bytesVar(fl, &f.otlpMaxRequest, "otlp-max-request-bytes", otlp.DefaultMaxRequestBytes, "largest OTLP request, after decompression (refused past it)")
+	bytesVar(fl, &f.otlpMaxInFlight, "otlp-max-inflight-bytes", otlp.DefaultMaxInFlightBytes, "memory of the OTLP requests being handled at once (senders are told to retry past it)")
 }
 
 // otlpAddrs resolves the receivers' addresses: loopback out of cluster,
@@ -141,6 +157,7 @@ func (f agentFlags) options() (collect.Options, error) {
 		Node: f.node, LogDir: f.logDir, StateDir: filepath.Join(f.dataDir, "agent"),
 		Interval: f.interval, InventoryInterval: f.inventoryInterval, Collect: collectors,
 		ClusterName: f.clusterName, EventTypes: f.eventTypes, EventReasons: f.eventReasons,
+		BufferBytes: f.bufferBytes, AppendTimeout: f.appendTimeout, MaxMessageBytes: int(min(f.maxMessageBytes, 1<<40)),
 	}
 	if f.dataDir == "" {
 		return o, errors.New("--data-dir is empty; the agent keeps its checkpoints there")
@@ -168,7 +185,11 @@ func showAgentProgress(ctx context.Context, s streams, agent *app.Agent, o colle
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			fmt.Fprintf(s.out, "\r\033[Kstored %s", countsLine(agent.Counts()))
+			line := "stored " + countsLine(agent.Counts())
+			if d := agent.Dropped(); len(d) > 0 {
+				line += "; dropped (store unavailable, buffer full) " + droppedLine(d)
+			}
+			fmt.Fprintf(s.out, "\r\033[K%s", line)
 		}
 	}
 }
@@ -187,6 +208,14 @@ func countsLine(counts map[string]int) string {
 		parts = append(parts, fmt.Sprintf("%s %d", n, counts[n]))
 	}
 	return strings.Join(parts, ", ")
+}
+
+func droppedLine(d map[string]int64) string {
+	counts := make(map[string]int, len(d))
+	for t, n := range d {
+		counts[t] = int(n)
+	}
+	return countsLine(counts)
 }
 
 // offToEmpty turns otlpAddrs' "-" (off) into app.AgentOptions' "".

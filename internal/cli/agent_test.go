@@ -18,11 +18,20 @@ func TestAgentRejectsBadFlags(t *testing.T) {
 		args []string
 		want string
 	}{
-		"an unknown collector":          {[]string{"--collect", "logs,bogus"}, `unknown collector "bogus"`},
-		"a zero scrape interval":        {[]string{"--interval", "0s"}, "intervals must be positive"},
-		"node mode without a log dir":   {[]string{"--node", "n1", "--log-dir", ""}, "--log-dir"},
-		"an empty data directory":       {[]string{"--data-dir", ""}, "--data-dir is empty"},
-		"a negative inventory interval": {[]string{"--inventory-interval", "-1m"}, "intervals must be positive"},
+		"an unknown collector":           {[]string{"--collect", "logs,bogus"}, `unknown collector "bogus"`},
+		"a zero scrape interval":         {[]string{"--interval", "0s"}, "intervals must be positive"},
+		"node mode without a log dir":    {[]string{"--node", "n1", "--log-dir", ""}, "--log-dir"},
+		"an empty data directory":        {[]string{"--data-dir", ""}, "--data-dir is empty"},
+		"a negative inventory interval":  {[]string{"--inventory-interval", "-1m"}, "intervals must be positive"},
+		"a negative buffer":              {[]string{"--buffer-bytes", "-1Mi"}, "want a byte count"},
+		"a buffer that is not a size":    {[]string{"--buffer-bytes", "lots"}, "want a byte count"},
+		"a buffer too small to be meant": {[]string{"--buffer-bytes", "100"}, "--buffer-bytes 100 is out of range"},
+		"an absurd buffer":               {[]string{"--buffer-bytes", "1Ti"}, "--buffer-bytes 1099511627776 is out of range"},
+		"a negative append timeout":      {[]string{"--append-timeout", "-5s"}, "--append-timeout -5s is out of range"},
+		"a one-byte message cap":         {[]string{"--max-message-bytes", "1"}, "--max-message-bytes 1 is out of range"},
+		"an absurd OTLP request size":    {[]string{"--otlp-max-request-bytes", "100Gi"}, "--otlp-max-request-bytes 107374182400 is out of range"},
+		"in-flight room for no request": {[]string{"--otlp-max-request-bytes", "8Mi", "--otlp-max-inflight-bytes", "4Mi"},
+			"--otlp-max-inflight-bytes 4194304 is less than --otlp-max-request-bytes 8388608"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -77,5 +77,6 @@ the GOGC environment variable says otherwise.`,
 	f.StringVar(&o.Tracing.Endpoint, "otlp-endpoint", "",
 		"send the controller's own traces to this OTLP endpoint, e.g. http://127.0.0.1:4318 (a tugboat agent); the OTEL_EXPORTER_OTLP_* variables work too (default: no traces)")
 	f.StringVar(&o.Tracing.Protocol, "otlp-protocol", "", "protocol of --otlp-endpoint: http/protobuf or grpc (default: OTEL_EXPORTER_OTLP_PROTOCOL, else http/protobuf)")
+	registerQueryLimits(f, &o.HTTP.Limits)
 	return cmd
 }

@@ -56,6 +56,9 @@ type Options struct {
 	BufferBytes int64
 	// AppendTimeout bounds one append to the store (default DefaultAppendTimeout).
 	AppendTimeout time.Duration
+	// MaxMessageBytes caps one log message (default DefaultMaxMessageBytes);
+	// a longer one is stored cut and flagged.
+	MaxMessageBytes int
 	// Metrics, if set, receives the agent's own metrics (rows dropped, bytes held).
 	Metrics prometheus.Registerer
 	// Spool, if set, is called with the spool the collectors write through,
@@ -69,6 +72,8 @@ const (
 	minBufferBytes   = 1 << 20
 	maxBufferBytes   = 16 << 30
 	maxAppendTimeout = time.Hour
+	minMessageBytes  = 1 << 10
+	maxMessageBytes  = 64 << 20
 )
 
 // Validate reports the first bad option.
@@ -92,6 +97,9 @@ func (o Options) Validate() error {
 	}
 	if o.AppendTimeout < 0 || o.AppendTimeout > maxAppendTimeout {
 		return fmt.Errorf("--append-timeout %s is out of range: give a positive duration up to %s", o.AppendTimeout, maxAppendTimeout)
+	}
+	if o.MaxMessageBytes != 0 && (o.MaxMessageBytes < minMessageBytes || o.MaxMessageBytes > maxMessageBytes) {
+		return fmt.Errorf("--max-message-bytes %d is out of range: give between %s and %s", o.MaxMessageBytes, bytesText(minMessageBytes), bytesText(maxMessageBytes))
 	}
 	return nil
 }
@@ -142,10 +150,10 @@ func Run(ctx context.Context, cfg *rest.Config, app store.Appender, o Options) e
 	if want(CollectLogs) {
 		if o.Node != "" {
 			t := NewCRITailer(CRITailerOptions{Dir: o.LogDir, Node: o.Node, Checkpoint: o.state("logs.json"), Pods: pods,
-				AppendTimeout: o.AppendTimeout}, raw)
+				AppendTimeout: o.AppendTimeout, MaxMessageBytes: o.MaxMessageBytes}, raw)
 			runners = append(runners, t.Run)
 		} else {
-			c := &APILogsCollector{Clients: clients, Pods: pods, Checkpoint: o.state("apilogs.json"), App: app}
+			c := &APILogsCollector{Clients: clients, Pods: pods, Checkpoint: o.state("apilogs.json"), App: app, MaxMessageBytes: o.MaxMessageBytes}
 			runners = append(runners, c.Run)
 		}
 	}

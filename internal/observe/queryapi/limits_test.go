@@ -154,3 +154,47 @@ func TestQueryLimits(t *testing.T) {
 		}
 	})
 }
+
+// An operator's limits are refused when they cannot be meant, naming the flag.
+func TestLimitsOutOfRangeAreRefused(t *testing.T) {
+	tests := map[string]struct {
+		limits Limits
+		want   string // "" for valid
+	}{
+		"the defaults":                {},
+		"tuned within range":          {limits: Limits{Timeout: 5 * time.Minute, Concurrent: 8, BodyBytes: 4 << 20, Rows: 1000, Store: store.Limits{MemoryBytes: 1 << 30, TempBytes: 8 << 30, Threads: 4}}},
+		"a negative timeout":          {limits: Limits{Timeout: -time.Second}, want: "--query-timeout -1s is out of range: give between 1s and 1h0m0s"},
+		"a timeout of a day":          {limits: Limits{Timeout: 24 * time.Hour}, want: "--query-timeout 24h0m0s is out of range"},
+		"a negative concurrency":      {limits: Limits{Concurrent: -1}, want: "--query-concurrency -1 is out of range: give between 1 and 256"},
+		"a memory limit of one byte":  {limits: Limits{Store: store.Limits{MemoryBytes: 1}}, want: "--query-memory-limit 1 is out of range"},
+		"a body limit of a gigabyte":  {limits: Limits{BodyBytes: 1 << 30}, want: "--query-max-body-bytes 1073741824 is out of range"},
+		"negative rows":               {limits: Limits{Rows: -5}, want: "--query-max-rows -5 is out of range"},
+		"a thousand threads":          {limits: Limits{Store: store.Limits{Threads: 1000}}, want: "--query-threads 1000 is out of range"},
+		"a temp limit of a few bytes": {limits: Limits{Store: store.Limits{TempBytes: 10}}, want: "--query-temp-limit 10 is out of range"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			err := tc.limits.Validate()
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("refused: %v", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Fatalf("got %v, want an error containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// A body limit set by the operator is the one the API enforces.
+func TestAConfiguredBodyLimitIsEnforced(t *testing.T) {
+	st := heavyStore(t, store.Limits{})
+	defer st.Close()
+	base := serveServer(t, &Server{Store: st, MaxBodyBytes: 2 << 10})
+	code, body := postQuery(t, base, "ContainerLogV2 | where LogMessage has '"+strings.Repeat("x", 4<<10)+"' | count")
+	if code != http.StatusRequestEntityTooLarge || body != `{"error":"the body is larger than 2048 bytes"}`+"\n" {
+		t.Fatalf("%d %s", code, body)
+	}
+	if code, body := postQuery(t, base, "ContainerLogV2 | count"); code != http.StatusOK {
+		t.Fatalf("a small query: %d %s", code, body)
+	}
+}

@@ -9,6 +9,8 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -43,6 +45,8 @@ type Server struct {
 	// MaxConcurrentQueries caps the queries running at once; zero means
 	// DefaultMaxConcurrentQueries.
 	MaxConcurrentQueries int
+	// MaxBodyBytes caps a request's body; zero means MaxBodyBytes.
+	MaxBodyBytes int64
 	// Auth authenticates callers and says which rows each may read. A
 	// server without one answers every query 401.
 	Auth Authorizer
@@ -135,13 +139,17 @@ func (s *Server) query(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusServiceUnavailable, ErrorResponse{Error: "the cluster could not review the caller's token or rights; retry later"})
 		return
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	maxBody := s.MaxBodyBytes
+	if maxBody <= 0 {
+		maxBody = MaxBodyBytes
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
 	dec.DisallowUnknownFields()
 	var req QueryRequest
 	if err := dec.Decode(&req); err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			writeError(w, http.StatusRequestEntityTooLarge, ErrorResponse{Error: fmt.Sprintf("the body is larger than %d bytes", MaxBodyBytes)})
+			writeError(w, http.StatusRequestEntityTooLarge, ErrorResponse{Error: fmt.Sprintf("the body is larger than %d bytes", maxBody)})
 			return
 		}
 		writeError(w, http.StatusBadRequest, ErrorResponse{Error: fmt.Sprintf("the body must be a JSON object {\"query\": \"...\"}: %v", err)})
@@ -269,6 +277,63 @@ type Options struct {
 	// AllowedHosts are the names a request's Host may give besides
 	// localhost and IP addresses (Server.AllowedHosts).
 	AllowedHosts []string
+	// Limits bound each query and the API; zero fields take the defaults.
+	Limits Limits
+}
+
+// Limits are what an operator may tune of a query's resources (the
+// controller's --query-* flags). Zero fields take the defaults.
+type Limits struct {
+	// Timeout bounds one query (DefaultQueryTimeout).
+	Timeout time.Duration
+	// Concurrent caps the queries running at once (DefaultMaxConcurrentQueries).
+	Concurrent int
+	// BodyBytes caps a request's body (MaxBodyBytes).
+	BodyBytes int64
+	// Rows caps a result (store.DefaultMaxRows); more is "truncated".
+	Rows int
+	// Store bounds the engine's memory, spill and threads.
+	Store store.Limits
+}
+
+// Ranges an operator's limits must fall in: past them a value is a mistake
+// (a unit missed, a sign flipped), refused rather than taken.
+var limitRanges = map[string]struct {
+	value    func(Limits) int64
+	min, max int64
+	unit     string
+}{
+	"--query-timeout":        {func(l Limits) int64 { return int64(l.Timeout) }, int64(time.Second), int64(time.Hour), "duration"},
+	"--query-concurrency":    {func(l Limits) int64 { return int64(l.Concurrent) }, 1, 256, "count"},
+	"--query-max-body-bytes": {func(l Limits) int64 { return l.BodyBytes }, 1 << 10, 64 << 20, "bytes"},
+	"--query-max-rows":       {func(l Limits) int64 { return int64(l.Rows) }, 1, 100_000_000, "count"},
+	"--query-memory-limit":   {func(l Limits) int64 { return l.Store.MemoryBytes }, 16 << 20, 1 << 40, "bytes"},
+	"--query-temp-limit":     {func(l Limits) int64 { return l.Store.TempBytes }, 1 << 20, 1 << 40, "bytes"},
+	"--query-threads":        {func(l Limits) int64 { return int64(l.Store.Threads) }, 1, 256, "count"},
+}
+
+// Validate refuses a limit out of its range, naming the flag.
+func (l Limits) Validate() error {
+	names := make([]string, 0, len(limitRanges))
+	for n := range limitRanges {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		r := limitRanges[n]
+		v := r.value(l)
+		if v == 0 {
+			continue // the default
+		}
+		if v < r.min || v > r.max {
+			show := func(x int64) string { return strconv.FormatInt(x, 10) }
+			if r.unit == "duration" {
+				show = func(x int64) string { return time.Duration(x).String() }
+			}
+			return fmt.Errorf("%s %s is out of range: give between %s and %s", n, show(v), show(r.min), show(r.max))
+		}
+	}
+	return nil
 }
 
 // DefaultAddr is the API's listen address unless told otherwise: loopback,
@@ -279,8 +344,9 @@ const DefaultAddr = "127.0.0.1:9090"
 
 // Open opens the store the options name.
 func Open(ctx context.Context, o Options) (store.Store, error) {
+	so := store.Options{MaxRows: o.Limits.Rows, Limits: o.Limits.Store}
 	if o.ClickHouseDSN != "" {
-		return store.OpenClickHouse(ctx, o.ClickHouseDSN, store.Options{})
+		return store.OpenClickHouse(ctx, o.ClickHouseDSN, so)
 	}
-	return store.OpenDuckDB(ctx, o.DataDir, store.Options{})
+	return store.OpenDuckDB(ctx, o.DataDir, so)
 }

@@ -14,6 +14,9 @@ func Setup(mgr manager.Manager, o Options) error {
 	if o.Addr == "" || o.Addr == "0" {
 		return nil
 	}
+	if err := o.Limits.Validate(); err != nil {
+		return err
+	}
 	client, err := kubernetes.NewForConfig(mgr.GetConfig())
 	if err != nil {
 		return fmt.Errorf("failed to make the client that reviews the HTTP API's callers: %w", err)
@@ -38,5 +41,7 @@ func (r *runnable) Start(ctx context.Context) error {
 		return fmt.Errorf("failed to open the store for the HTTP API: %w", err)
 	}
 	defer st.Close()
-	return (&Server{Addr: r.o.Addr, Store: st, Auth: r.auth, AllowedHosts: r.o.AllowedHosts}).Start(ctx)
+	l := r.o.Limits
+	return (&Server{Addr: r.o.Addr, Store: st, Auth: r.auth, AllowedHosts: r.o.AllowedHosts,
+		QueryTimeout: l.Timeout, MaxConcurrentQueries: l.Concurrent, MaxBodyBytes: l.BodyBytes}).Start(ctx)
 }
