@@ -51,17 +51,19 @@ func (c *InventoryCollector) Collect(ctx context.Context, at time.Time) error {
 	if c.Services != nil {
 		services, _ = c.Services.List(labels.Everything()) // listing a cache does not fail
 	}
+	// Both tables are tried: a spool keeps what one could not take.
+	var errs []error
 	if rows := PodInventoryRows(c.ClusterID, c.ClusterName, at, pods, services); len(rows) > 0 {
 		if err := c.App.Append(ctx, store.KubePodInventory, rows); err != nil {
-			return fmt.Errorf("failed to append %d KubePodInventory rows: %w", len(rows), err)
+			errs = append(errs, fmt.Errorf("failed to append %d KubePodInventory rows: %w", len(rows), err))
 		}
 	}
 	if rows := NodeInventoryRows(c.ClusterID, c.ClusterName, at, c.Nodes.list(c.Node)); len(rows) > 0 {
 		if err := c.App.Append(ctx, store.KubeNodeInventory, rows); err != nil {
-			return fmt.Errorf("failed to append %d KubeNodeInventory rows: %w", len(rows), err)
+			errs = append(errs, fmt.Errorf("failed to append %d KubeNodeInventory rows: %w", len(rows), err))
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // PodInventoryRows projects pods into KubePodInventory rows, one per container (a pod

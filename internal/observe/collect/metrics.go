@@ -308,17 +308,19 @@ func (m *MetricsCollector) Collect(ctx context.Context) error {
 		perf, insights = append(perf, p...), append(insights, i...)
 		perf = append(perf, m.summary(ctx, n.Name, now)...)
 	}
+	// Both tables are tried: a spool keeps what one could not take.
+	var errs []error
 	if len(perf) > 0 {
 		if err := m.App.Append(ctx, store.Perf, perf); err != nil {
-			return fmt.Errorf("failed to append %d Perf rows: %w", len(perf), err)
+			errs = append(errs, fmt.Errorf("failed to append %d Perf rows: %w", len(perf), err))
 		}
 	}
 	if len(insights) > 0 {
 		if err := m.App.Append(ctx, store.InsightsMetrics, insights); err != nil {
-			return fmt.Errorf("failed to append %d InsightsMetrics rows: %w", len(insights), err)
+			errs = append(errs, fmt.Errorf("failed to append %d InsightsMetrics rows: %w", len(insights), err))
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // summary reads memoryRssBytes from the node's /stats/summary when it serves one.

@@ -212,3 +212,64 @@ func TestTheLogTailerLosesNoLineThroughAStoreOutage(t *testing.T) {
 		t.Errorf("%d distinct lines stored, want %d", len(got), len(w.want))
 	}
 }
+
+// The agent as the DaemonSet runs it, its ClickHouse stopped for a while and
+// started again: every log line written meanwhile is stored exactly once, and
+// the inventory snapshots taken during the outage are stored too, once each.
+func TestAgentNodeModeSurvivesAStoreOutage(t *testing.T) {
+	startCluster(t)
+	srv, ch := outageStore(t)
+	createNamespace(t, "outage")
+	pod := createDeployment(t, "outage", "api", 1, nil)[0]
+	logDir := t.TempDir()
+	w := openCRI(t, filepath.Join(logDir, fmt.Sprintf("%s_%s_%s", pod.Namespace, pod.Name, pod.UID), "app", "0.log"))
+	rec := newRecorder()
+	rec.also = ch
+	stop := runAgent(t, rec, Options{
+		Node: pod.Spec.NodeName, LogDir: logDir, StateDir: t.TempDir(),
+		Interval: 2 * time.Second, InventoryInterval: 2 * time.Second,
+		Collect:       []string{CollectLogs, CollectMetrics, CollectInventory},
+		AppendTimeout: 5 * time.Second,
+	})
+	w.write("before", 100)
+	waitRows(t, rec, store.ContainerLogV2, "before the outage", func(r []any) bool {
+		return col(r, store.ContainerLogV2, "LogMessage") == "before-99"
+	})
+	srv.Halt(t)
+	haltedAt := time.Now().UTC()
+	for range 8 {
+		w.write("during", 100)
+		time.Sleep(time.Second)
+	}
+	resumedAt := time.Now().UTC()
+	srv.Resume(t)
+	w.write("after", 100)
+	waitRows(t, rec, store.ContainerLogV2, "after the outage", func(r []any) bool {
+		return col(r, store.ContainerLogV2, "LogMessage") == "after-999"
+	})
+	waitRows(t, rec, store.KubePodInventory, "taken after the outage", func(r []any) bool {
+		return col(r, store.KubePodInventory, "TimeGenerated").(time.Time).After(resumedAt.Add(2 * time.Second))
+	})
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	got := storedMessages(t, ch)
+	for _, m := range w.want {
+		if got[m] != 1 {
+			t.Errorf("%s stored %d times, want once", m, got[m])
+		}
+	}
+	if len(got) != len(w.want) {
+		t.Errorf("%d distinct lines stored, want %d", len(got), len(w.want))
+	}
+	res, err := ch.Query(context.Background(), fmt.Sprintf(`KubePodInventory | where PodUid == %q
+		| summarize n = count() by TimeGenerated, ContainerName
+		| summarize snapshots = countif(TimeGenerated > datetime(%s) and TimeGenerated < datetime(%s)), repeated = countif(n > 1)`,
+		string(pod.UID), haltedAt.Add(time.Second).Format(time.RFC3339), resumedAt.Format(time.RFC3339)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Rows) != 1 || res.Rows[0][0].(int64) < 2 || res.Rows[0][1].(int64) != 0 {
+		t.Errorf("inventory snapshots of the outage stored / repeated: %v, want at least 2 and none repeated", res.Rows)
+	}
+}
