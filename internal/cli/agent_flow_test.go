@@ -3,7 +3,9 @@ package cli
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/tugboatcd/tugboat/internal/localdev/localport"
 	"github.com/tugboatcd/tugboat/internal/observe/store"
 )
 
@@ -143,5 +146,41 @@ func TestAgentShowsProgressOnATerminal(t *testing.T) {
 		if !strings.Contains(shown, want) {
 			t.Errorf("the terminal did not show %q:\n%s", want, shown)
 		}
+	}
+}
+
+// TestAgentServesItsMetrics: with --metrics-bind-address the agent serves what
+// its spool holds and drops, so that a store outage is visible to Prometheus.
+func TestAgentServesItsMetrics(t *testing.T) {
+	port, err := localport.Pick()
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan int, 1)
+	var errOut bytes.Buffer
+	go func() {
+		done <- Execute(ctx, kubeArgs("", []string{"agent", "--data-dir", t.TempDir(), "--collect", "inventory", "--inventory-interval", "1s",
+			"--otlp-grpc-addr", "off", "--otlp-http-addr", "off", "--metrics-bind-address", addr}), io.Discard, &errOut)
+	}()
+	const want = `tugboat_agent_buffered_bytes{table="KubeNodeInventory"} 0`
+	var body string
+	for deadline := time.Now().Add(time.Minute); !strings.Contains(body, want); time.Sleep(200 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("/metrics never showed %q; last:\n%s\nstderr:\n%s", want, body, errOut.String())
+		}
+		resp, err := http.Get("http://" + addr + "/metrics")
+		if err != nil {
+			continue
+		}
+		b, _ := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		body = string(b)
+	}
+	cancel()
+	if code := <-done; code != ExitOK {
+		t.Fatalf("exit code %d; stderr:\n%s", code, errOut.String())
 	}
 }
