@@ -2,6 +2,7 @@ package collect
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -216,7 +217,9 @@ func Run(ctx context.Context, cfg *rest.Config, app store.Appender, o Options) e
 	for _, r := range runners {
 		g.Go(func() error { return r(gctx) })
 	}
-	return g.Wait()
+	err = g.Wait()
+	// The collectors' last appends may have met the spool's backoff: try once more.
+	return errors.Join(err, spool.Flush(context.WithoutCancel(ctx)))
 }
 
 func (o Options) state(name string) string {

@@ -200,6 +200,34 @@ func (s *Spool) Append(ctx context.Context, table string, rows [][]any) error {
 	}
 }
 
+// Flush tries once more to store every table's backlog, whatever the backoff,
+// for the agent's way out. What the store still cannot take is lost with the
+// process: logged with its count, and returned as an error.
+func (s *Spool) Flush(ctx context.Context) error {
+	s.mu.Lock()
+	tables := make([]string, 0, len(s.tables))
+	for t := range s.tables {
+		tables = append(tables, t)
+	}
+	s.mu.Unlock()
+	sort.Strings(tables)
+	var errs []error
+	for _, t := range tables {
+		b := s.backlog(t)
+		b.mu.Lock()
+		b.next = time.Time{}
+		b.mu.Unlock()
+		if err := s.Append(ctx, t, nil); err != nil {
+			b.mu.Lock()
+			n := len(b.rows)
+			b.mu.Unlock()
+			klog.FromContext(ctx).Error(err, "rows held for the store are lost: the agent stops while the store cannot take them", "table", t, "rows", n)
+			errs = append(errs, fmt.Errorf("failed to store %d rows of %s before stopping: %w", n, t, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // push adds rows to the backlog, dropping its oldest rows past the bound.
 func (s *Spool) push(table string, b *backlog, rows [][]any) {
 	for _, r := range rows {

@@ -273,3 +273,31 @@ func TestAgentNodeModeSurvivesAStoreOutage(t *testing.T) {
 		t.Errorf("inventory snapshots of the outage stored / repeated: %v, want at least 2 and none repeated", res.Rows)
 	}
 }
+
+// Between retries the spool waits out its backoff, however many appends come;
+// on the way out Flush tries once more regardless, so a store that came back
+// during a long backoff still gets the rows.
+func TestTheSpoolWaitsOutItsBackoffButFlushesOnTheWayOut(t *testing.T) {
+	srv, st := outageStore(t)
+	s := NewSpool(st, SpoolOptions{AppendTimeout: 5 * time.Second, MinRetry: time.Hour, MaxRetry: time.Hour})
+	ctx := context.Background()
+	srv.Halt(t)
+	for i := range 10 {
+		if err := s.Append(ctx, store.ContainerLogV2, [][]any{logRow(fmt.Sprintf("held-%d", i))}); !errors.Is(err, ErrStoreUnavailable) {
+			t.Fatalf("append %d: %v, want ErrStoreUnavailable", i, err)
+		}
+	}
+	srv.Resume(t)
+	if err := s.Append(ctx, store.ContainerLogV2, nil); !errors.Is(err, ErrStoreUnavailable) {
+		t.Fatalf("an append during the backoff: %v, want ErrStoreUnavailable without trying", err)
+	}
+	if got := storedMessages(t, st); len(got) != 0 {
+		t.Fatalf("stored %v during the backoff", got)
+	}
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := storedMessages(t, st); len(got) != 10 {
+		t.Errorf("Flush stored %d of 10 held rows", len(got))
+	}
+}

@@ -314,3 +314,24 @@ func TestStringLiterals(t *testing.T) {
 		t.Fatalf("stringLiterals = %q, want %q", got, want)
 	}
 }
+
+// Restrict reads a table through a subquery of its allowed rows at every
+// place the query names it (here both sides of a join), with the
+// condition's arguments bound in order before the query's own.
+func TestCompileRestrict(t *testing.T) {
+	p, err := CompileWithOptions(`KubeEvents | where Reason == "Pulled" | join kind=inner (KubeEvents) on Name | project Name`, testSchema(),
+		Options{Dialect: ClickHouse, Now: testNow, Restrict: map[string]Condition{"KubeEvents": {SQL: `"Namespace" IN (?)`, Args: []any{"team-a"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const scoped = `(SELECT * FROM "KubeEvents" WHERE "Namespace" IN (?))`
+	if n := strings.Count(p.SQL, scoped); n != 2 {
+		t.Errorf("the table is read through its restriction %d times, want 2:\n%s", n, p.SQL)
+	}
+	if strings.Count(p.SQL, `"KubeEvents"`) != 2 {
+		t.Errorf("the table is read without its restriction:\n%s", p.SQL)
+	}
+	if want := []any{"team-a", "Pulled", "team-a"}; !reflect.DeepEqual(p.Args, want) {
+		t.Errorf("args %v, want %v", p.Args, want)
+	}
+}
