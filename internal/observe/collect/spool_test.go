@@ -131,6 +131,7 @@ func TestALongOutageDropsTheOldestRowsCountedAndBounded(t *testing.T) {
 		t.Errorf("held %d bytes, over the bound of %d", peak, bound)
 	}
 	dropped := s.DroppedTotal()[store.ContainerLogV2]
+	t.Logf("%d rows sent during the outage, %d dropped, at most %d bytes held (bound %d)", n, dropped, peak, bound)
 	if dropped == 0 || dropped >= n {
 		t.Fatalf("dropped %d of %d rows, want some but not all", dropped, n)
 	}
