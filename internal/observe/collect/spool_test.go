@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -60,29 +61,42 @@ func drain(t *testing.T, s *Spool, table string) {
 	}
 }
 
-// The store stops while rows arrive: what fits the bound waits in memory and
-// is stored exactly once when the store is back.
+// The store stops while rows arrive from four collectors at once: what fits
+// the bound waits in memory and is stored exactly once when the store is back.
 func TestTheSpoolStoresEveryRowOfAnOutageExactlyOnce(t *testing.T) {
 	srv, st := outageStore(t)
 	s := NewSpool(st, SpoolOptions{MaxBytes: 8 << 20, AppendTimeout: 5 * time.Second, MinRetry: 50 * time.Millisecond, MaxRetry: 200 * time.Millisecond})
 	ctx := context.Background()
+	var mu sync.Mutex
 	var sent []string
+	// send appends n rows from 4 goroutines, one row an append, and returns
+	// how many appends said the rows were kept for later.
 	send := func(phase string, n int) (failed int) {
-		for i := range n {
-			msg := fmt.Sprintf("%s-%d", phase, i)
-			sent = append(sent, msg)
-			if err := s.Append(ctx, store.ContainerLogV2, [][]any{logRow(msg)}); err != nil {
-				if !errors.Is(err, ErrStoreUnavailable) {
-					t.Fatalf("append %s: %v", msg, err)
+		var wg sync.WaitGroup
+		for w := range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range n / 4 {
+					msg := fmt.Sprintf("%s-%d-%d", phase, w, i)
+					err := s.Append(ctx, store.ContainerLogV2, [][]any{logRow(msg)})
+					mu.Lock()
+					sent = append(sent, msg)
+					if err != nil {
+						if !errors.Is(err, ErrStoreUnavailable) {
+							t.Errorf("append %s: %v", msg, err)
+						}
+						failed++
+					}
+					mu.Unlock()
 				}
-				failed++
-			}
+			}()
 		}
+		wg.Wait()
 		return failed
 	}
-	if failed := send("before", 50); failed != 0 {
-		t.Fatalf("%d appends failed before the outage", failed)
-	}
+	send("before", 100) // concurrent appends may find a batch in flight: kept, not failed
+	drain(t, s, store.ContainerLogV2)
 	srv.Halt(t)
 	if failed := send("during", 500); failed != 500 {
 		t.Fatalf("%d of 500 appends failed while the store was down, want all", failed)
@@ -92,7 +106,7 @@ func TestTheSpoolStoresEveryRowOfAnOutageExactlyOnce(t *testing.T) {
 	}
 	srv.Resume(t)
 	drain(t, s, store.ContainerLogV2)
-	send("after", 50)
+	send("after", 100)
 	drain(t, s, store.ContainerLogV2)
 	got := storedMessages(t, st)
 	for _, m := range sent {
