@@ -71,6 +71,9 @@ func TestAScopedQueryReadsOnlyItsNamespaces(t *testing.T) {
 		scope Scope
 		query string
 		want  string
+		// duckdbOnly marks a query ClickHouse 18.16 cannot run at all
+		// (it cannot list JSON keys), scoped or not.
+		duckdbOnly bool
 	}{
 		"log lines of the namespaces where pods/log may be read": {
 			scope: onlyA, query: `ContainerLogV2 | project PodNamespace`, want: "[[a]]",
@@ -85,7 +88,7 @@ func TestAScopedQueryReadsOnlyItsNamespaces(t *testing.T) {
 			scope: onlyA, query: `Perf | project InstanceName`, want: "[[cl/uid-a/app]]",
 		},
 		"bag_unpack lists the properties of the rows the scope may read only": {
-			scope: onlyA, query: `InsightsMetrics | project b = bag_pack(tostring(todynamic(Tags).namespace), 1) | evaluate bag_unpack(b)`, want: "[[1]]",
+			scope: onlyA, query: `InsightsMetrics | project b = bag_pack(tostring(todynamic(Tags).namespace), 1) | evaluate bag_unpack(b)`, want: "[[1]]", duckdbOnly: true,
 		},
 		"kubelet samples by their namespace label": {
 			scope: onlyA, query: `InsightsMetrics | project Tags`, want: `[[{"namespace":"a","pod":"pod-a"}]]`,
@@ -99,6 +102,9 @@ func TestAScopedQueryReadsOnlyItsNamespaces(t *testing.T) {
 		"a let reads the restricted rows too": {
 			scope: onlyA, query: `let L = ContainerLogV2 | project Namespace = PodNamespace; KubeEvents | join kind=inner (L) on Namespace | project Namespace`, want: "[[a]]",
 		},
+		"the values pivot lists come from the restricted rows only": {
+			scope: onlyA, query: `KubeEvents | project Namespace | evaluate pivot(Namespace)`, want: "[[1]]",
+		},
 		"a namespace that looks like SQL is only a value": {
 			scope: Scope{Pods: []string{"a') OR TRUE --"}, Logs: []string{"x' OR '1'='1"}}, query: `union ContainerLogV2, KubeEvents | count`, want: "[[0]]",
 		},
@@ -111,6 +117,9 @@ func TestAScopedQueryReadsOnlyItsNamespaces(t *testing.T) {
 	}
 	for engine, s := range engines {
 		for name, tc := range tests {
+			if tc.duckdbOnly && engine != "DuckDB" {
+				continue
+			}
 			t.Run(engine+"/"+name, func(t *testing.T) {
 				res, err := s.QueryScoped(ctx, tc.query, tc.scope)
 				if err != nil {
