@@ -26,6 +26,28 @@ func columnsToAdd(have []string, want []kql.Column) []kql.Column {
 	return want[len(have):]
 }
 
+// nameRows is what both engines' drivers return for a query of names.
+type nameRows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Close() error
+	Err() error
+}
+
+// scanNames reads a one-column result of names and closes it.
+func scanNames(rows nameRows) ([]string, error) {
+	defer rows.Close()
+	var names []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, err
+		}
+		names = append(names, n)
+	}
+	return names, rows.Err()
+}
+
 // addMissingColumns adds the columns the tables of an older store lack.
 func (s *ClickHouse) addMissingColumns(ctx context.Context) error {
 	for _, name := range sortedTables(s.opts.Tables) {
@@ -33,16 +55,10 @@ func (s *ClickHouse) addMissingColumns(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("failed to read the columns of table %s: %w", name, err)
 		}
-		var have []string
-		for rows.Next() {
-			var c string
-			if err := rows.Scan(&c); err != nil {
-				rows.Close()
-				return fmt.Errorf("failed to read the columns of table %s: %w", name, err)
-			}
-			have = append(have, c)
+		have, err := scanNames(rows)
+		if err != nil {
+			return fmt.Errorf("failed to read the columns of table %s: %w", name, err)
 		}
-		rows.Close()
 		for _, c := range columnsToAdd(have, s.opts.Tables[name]) {
 			t := chType(c.Type)
 			if c.Type != kql.TypeString && c.Type != kql.TypeGUID && c.Type != kql.TypeDynamic {

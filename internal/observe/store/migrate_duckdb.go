@@ -14,16 +14,10 @@ func (s *DuckDB) addMissingColumns(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("failed to read the columns of table %s: %w", name, err)
 		}
-		var have []string
-		for rows.Next() {
-			var c string
-			if err := rows.Scan(&c); err != nil {
-				rows.Close()
-				return fmt.Errorf("failed to read the columns of table %s: %w", name, err)
-			}
-			have = append(have, c)
+		have, err := scanNames(rows)
+		if err != nil {
+			return fmt.Errorf("failed to read the columns of table %s: %w", name, err)
 		}
-		rows.Close()
 		for _, c := range columnsToAdd(have, s.opts.Tables[name]) {
 			if _, err := s.db.ExecContext(ctx, "ALTER TABLE "+quoteIdent(name)+" ADD COLUMN "+quoteIdent(c.Name)+" "+duckType(c.Type)); err != nil {
 				return fmt.Errorf("failed to add column %s to table %s: %w", c.Name, name, err)
