@@ -98,8 +98,16 @@ func TestGitOpsBoundShape(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.used["kube-apiserver"] == 0 || yardstick(m.used) == 0 {
-		t.Fatalf("CPU by process misses the apiserver or the yardstick: %s", m.details)
+	// Every process of the measure is found and read; at N=3 the scheduler and kwok
+	// may use less than one clock tick (10 ms) of CPU, so only the apiserver, which
+	// served every request, must show some.
+	for _, p := range []string{"kube-apiserver", "kube-scheduler", "kwok"} {
+		if _, ok := m.used[p]; !ok {
+			t.Errorf("CPU by process misses %s: %s", p, m.details)
+		}
+	}
+	if m.used["kube-apiserver"] == 0 {
+		t.Errorf("the apiserver used no CPU serving the measure: %s", m.details)
 	}
 }
 
