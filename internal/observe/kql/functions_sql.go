@@ -152,11 +152,21 @@ func functionsFor(d Dialect) map[string]sqlFunc {
 	return duckdbAll
 }
 
+// commonFunctions are spelled the same on both engines.
+var commonFunctions = map[string]sqlFunc{
+	"case":       caseSQL,
+	"isempty":    isEmptySQL(false),
+	"isnotempty": isEmptySQL(true),
+	"isnull":     tmpl("($0 IS NULL)"),
+	"isnotnull":  tmpl("($0 IS NOT NULL)"),
+	"coalesce":   coalesceSQL,
+}
+
 // duckdbAll is DuckDB's whole table.
-var duckdbAll = mergeSQL(duckdbFunctions, duckdbFamilies, duckdbWindow, duckdbHash, duckdbNet, duckdbStats, duckdbRank, duckdbTimespan, duckdbSearch, duckdbSketch, duckdbJSON)
+var duckdbAll = mergeSQL(commonFunctions, duckdbFunctions, duckdbFamilies, duckdbWindow, duckdbHash, duckdbNet, duckdbStats, duckdbRank, duckdbTimespan, duckdbSearch, duckdbSketch, duckdbJSON)
 
 // clickhouseAll is ClickHouse's whole table.
-var clickhouseAll = mergeSQL(clickhouseFunctions, clickhouseFamilies, clickhouseHash, clickhouseStats)
+var clickhouseAll = mergeSQL(commonFunctions, clickhouseFunctions, clickhouseFamilies, clickhouseHash, clickhouseStats)
 
 func mergeSQL(tables ...map[string]sqlFunc) map[string]sqlFunc {
 	out := map[string]sqlFunc{}

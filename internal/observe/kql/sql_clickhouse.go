@@ -45,12 +45,6 @@ var clickhouseFunctions = map[string]sqlFunc{
 	"trim": func(c sqlCall) frag {
 		return cat("replaceRegexpAll(", c.arg(1), ", ", trimPattern(c), ", '')")
 	},
-	"case":       caseSQL,
-	"isempty":    isEmptySQL(false),
-	"isnotempty": isEmptySQL(true),
-	"isnull":     tmpl("($0 IS NULL)"),
-	"isnotnull":  tmpl("($0 IS NOT NULL)"),
-	"coalesce":   coalesceSQL,
 	"format_datetime": func(c sqlCall) frag {
 		f, _ := constString(c.e.args[1])
 		strf, _ := datetimeFormat(f)

@@ -33,12 +33,6 @@ var duckdbFunctions = map[string]sqlFunc{
 	"trim": func(c sqlCall) frag {
 		return cat("regexp_replace(", c.arg(1), ", ", trimPattern(c), ", '', 'g')")
 	},
-	"case":       caseSQL,
-	"isempty":    isEmptySQL(false),
-	"isnotempty": isEmptySQL(true),
-	"isnull":     tmpl("($0 IS NULL)"),
-	"isnotnull":  tmpl("($0 IS NOT NULL)"),
-	"coalesce":   coalesceSQL,
 	"format_datetime": func(c sqlCall) frag {
 		f, _ := constString(c.e.args[1])
 		strf, _ := datetimeFormat(f)
