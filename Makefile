@@ -57,10 +57,11 @@ test: cluster clickhouse node-prereqs ## Run all tests (the local cluster's comp
 	api/hack/verify-generated.sh
 
 .PHONY: lint
-lint: ## Run golangci-lint and the generated-files check
+lint: ## Run golangci-lint, the generated-files check and the CONTRIBUTING map check
 	$(TOOL) golangci-lint run ./...
 	cd api && $(TOOL) golangci-lint run --config ../.golangci.yml ./...
 	api/hack/verify-generated.sh
+	hack/map/check.sh
 
 .PHONY: generate
 generate: ## Regenerate deepcopy functions and CRDs from the Go types in api/
