@@ -2,39 +2,70 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
-	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/tugboatcd/tugboat/internal/gitops/controller"
 	"github.com/tugboatcd/tugboat/internal/install"
 	"github.com/tugboatcd/tugboat/internal/kube"
+	"github.com/tugboatcd/tugboat/internal/localdev/dev"
 )
 
 // StartDevControllers is what the dev cluster's supervisor runs beside the control
 // plane (localdev/dev.Options.Controllers): it installs the CRDs and admission
-// policies, then starts the GitOps controllers, logging to log, and returns; the
-// channel receives their error when they stop. The local cluster's controller lives
+// policies, starts the dev cluster's store (an agent collecting into it, its OTLP
+// receiver and its query API: dev_store.go), then the GitOps controllers, logging to
+// env.Log, and returns. The controllers trace themselves into that store through its
+// OTLP receiver, as `tugboat controller --otlp-endpoint` does into an agent's: one path
+// from the SDK to the tables, the one users run. The local cluster's controller lives
 // in the supervisor because a kwok-only cluster runs no container and the real node
 // has no image of tugboat built here yet. It elects a leader on the same lease as
 // `tugboat controller` run out of cluster and the Deployment of `tugboat install`, so
 // whichever starts second waits instead of reconciling the same objects twice. A
 // clean `dev down` releases the lease and the supervisor releases one a killed
 // predecessor left (localdev/dev), so the next `up` takes it at once.
-func StartDevControllers(ctx context.Context, cfg *rest.Config, log io.Writer) (<-chan error, error) {
-	if _, err := PrepareDevCluster(ctx, cfg, io.Discard); err != nil {
-		return nil, err
+func StartDevControllers(ctx context.Context, env dev.Env) (dev.Services, error) {
+	if _, err := PrepareDevCluster(ctx, dev.Env{Config: env.Config, Log: io.Discard}); err != nil {
+		return dev.Services{}, err
 	}
-	fmt.Fprintf(log, "starting the GitOps controllers in this process (leader lease %s/%s)\n", kube.ControllerLeaseNamespace, kube.ControllerLeaseName)
-	ctrl.SetLogger(zap.New(zap.WriteTo(log)))
-	o := ControllerOptions{Controller: controller.Options{Concurrent: 20, MetricsAddr: "0", HealthAddr: "0", LeaderElection: true, Restartable: true}}
+	// The store outlives the controllers' context: on the way out they flush their
+	// last spans to its receiver, so it stops only once they have.
+	storeCtx, stopStore := context.WithCancel(context.WithoutCancel(ctx))
+	st, err := startDevStore(storeCtx, env)
+	if err != nil {
+		stopStore()
+		return dev.Services{}, err
+	}
+	fmt.Fprintf(env.Log, "the dev store serves queries on %s and receives OTLP on %s\n", st.endpoints.Query, st.endpoints.OTLP)
+	fmt.Fprintf(env.Log, "starting the GitOps controllers in this process (leader lease %s/%s), tracing into the dev store\n", kube.ControllerLeaseNamespace, kube.ControllerLeaseName)
+	ctrl.SetLogger(zap.New(zap.WriteTo(env.Log)))
+	o := ControllerOptions{
+		Controller: controller.Options{Concurrent: 20, MetricsAddr: "0", HealthAddr: "0", LeaderElection: true, Restartable: true},
+		Tracing:    TracingOptions{Endpoint: st.endpoints.OTLP, Env: os.Getenv, Version: "dev"},
+	}
 	stopped := make(chan error, 1)
-	go func() { stopped <- runRestarting(ctx, log, func() error { return RunController(ctx, cfg, o) }) }()
-	return stopped, nil
+	controllers := make(chan error, 1)
+	go func() { controllers <- runRestarting(ctx, env.Log, func() error { return RunController(ctx, env.Config, o) }) }()
+	go func() {
+		var err error
+		select {
+		case err = <-controllers:
+			stopStore()
+			err = errors.Join(err, <-st.stopped)
+		case err = <-st.stopped:
+			// The store failed: the controllers go on without it only until the
+			// supervisor, told here, stops them.
+			err = fmt.Errorf("the dev store stopped: %w", err)
+		}
+		stopped <- err
+	}()
+	return dev.Services{Stopped: stopped, Store: &st.endpoints}, nil
 }
 
 // devRestartAfter is how long the controllers must have run for a failure to be a
@@ -74,16 +105,16 @@ func runRestarting(ctx context.Context, log io.Writer, run func() error) error {
 	}
 }
 
-// PrepareDevCluster installs the CRDs and admission policies and starts no controller
+// PrepareDevCluster installs the CRDs and admission policies and starts nothing
 // (`tugboat dev up --no-controller`): the cluster is left to the controller of `tugboat
-// install` or `tugboat controller`. The channel it returns is nil: nothing to stop.
-func PrepareDevCluster(ctx context.Context, cfg *rest.Config, log io.Writer) (<-chan error, error) {
-	if err := install.CRDs(ctx, cfg); err != nil {
-		return nil, err
+// install` or `tugboat controller`, and to their agent.
+func PrepareDevCluster(ctx context.Context, env dev.Env) (dev.Services, error) {
+	if err := install.CRDs(ctx, env.Config); err != nil {
+		return dev.Services{}, err
 	}
-	if _, err := install.Policies(ctx, cfg); err != nil {
-		return nil, err
+	if _, err := install.Policies(ctx, env.Config); err != nil {
+		return dev.Services{}, err
 	}
-	fmt.Fprintf(log, "no GitOps controller in this process (--no-controller): run `tugboat install` or `tugboat controller`\n")
-	return nil, nil
+	fmt.Fprintf(env.Log, "no GitOps controller in this process (--no-controller): run `tugboat install` or `tugboat controller`\n")
+	return dev.Services{}, nil
 }

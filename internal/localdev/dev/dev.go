@@ -49,11 +49,40 @@ type Options struct {
 	// RealNode is how Up decides on a node that runs containers (cluster.Options.RealNode);
 	// Up resolves RealNodeAuto, and Serve starts the node only with RealNodeRequired.
 	RealNode RealNodeMode
-	// Controllers, when set, prepares the cluster for controllers that Serve runs
-	// beside the control plane and starts them (the process wiring passes the GitOps
-	// controllers: internal/app); it returns once the cluster is prepared, and the
-	// channel receives the controllers' error when they stop.
-	Controllers func(ctx context.Context, cfg *rest.Config, log io.Writer) (<-chan error, error)
+	// Controllers, when set, prepares the cluster for what Serve runs beside the
+	// control plane and starts it (the process wiring passes the GitOps controllers
+	// and the dev store: internal/app); it returns once they serve.
+	Controllers func(ctx context.Context, env Env) (Services, error)
+}
+
+// Env is what the supervisor hands to the services it runs beside the control plane.
+type Env struct {
+	Config *rest.Config
+	// DataDir is the dev cluster's data directory; the services keep their state in
+	// it, so that `dev down --purge` removes it with the rest.
+	DataDir string
+	// RealNode is the name of the node that runs containers, "" when there is none.
+	RealNode string
+	// Log is the supervisor's log.
+	Log io.Writer
+}
+
+// Services is what runs beside the control plane.
+type Services struct {
+	// Stopped receives their error when they stop; nil when nothing runs.
+	Stopped <-chan error
+	// Store says where the dev cluster's store serves; nil when it has none.
+	Store *StoreEndpoints
+}
+
+// StoreEndpoints say where the dev cluster's store is reached.
+type StoreEndpoints struct {
+	// Query is the base URL of its HTTP query API (tugboat query --server).
+	Query string `json:"query"`
+	// TokenFile holds the bearer token the query API asks for (tugboat query --token-file).
+	TokenFile string `json:"tokenFile"`
+	// OTLP is its OTLP/HTTP receiver (OTEL_EXPORTER_OTLP_ENDPOINT).
+	OTLP string `json:"otlp"`
 }
 
 // RealNodeMode says whether the dev cluster gets a real node beside kwok's.
@@ -132,7 +161,9 @@ type Status struct {
 	// Registry is the real node's image registry (host:port, plain HTTP), from which
 	// its containerd pulls.
 	Registry string `json:"registry,omitempty"`
-	Note     string `json:"note,omitempty"`
+	// Store is where the dev cluster's store (what `tugboat query` reads) serves.
+	Store *StoreEndpoints `json:"store,omitempty"`
+	Note  string          `json:"note,omitempty"`
 	// Controller says which process runs the GitOps controllers: the holder of their
 	// leader lease.
 	Controller *ControllerStatus `json:"controller,omitempty"`
@@ -179,7 +210,8 @@ func controllerStatus(ctx context.Context, clients kubernetes.Interface, supervi
 type ready struct {
 	PID      int    `json:"pid"`
 	Server   string `json:"server"`
-	Registry string `json:"registry,omitempty"`
+	Registry string          `json:"registry,omitempty"`
+	Store    *StoreEndpoints `json:"store,omitempty"`
 }
 
 // Up starts the dev cluster unless it already runs, and returns once it is ready.
@@ -296,7 +328,7 @@ func Get(ctx context.Context, o Options) Status {
 		st.Message = "starting"
 		return st
 	}
-	st.Server, st.Kubeconfig, st.Registry = r.Server, KubeconfigPath(o.DataDir), r.Registry
+	st.Server, st.Kubeconfig, st.Registry, st.Store = r.Server, KubeconfigPath(o.DataDir), r.Registry, r.Store
 	cfg, err := clientcmd.BuildConfigFromFlags("", st.Kubeconfig)
 	if err != nil {
 		st.Message = err.Error()

@@ -61,17 +61,22 @@ func Serve(ctx context.Context, o Options, out io.Writer) error {
 	// The GitOps controllers run in this process, beside the control plane, unless the
 	// supervisor was told to leave them out: kwok runs no containers, and the real node
 	// (where there is one) has no image of tugboat yet.
-	var controllers <-chan error
+	var services Services
 	if o.Controllers != nil {
 		if err := releaseAbandonedLease(ctx, c.RESTConfig, previous, out); err != nil {
 			return err
 		}
 		fmt.Fprintf(out, "installing CRDs\n")
-		if controllers, err = o.Controllers(ctx, c.RESTConfig, out); err != nil {
+		env := Env{Config: c.RESTConfig, DataDir: o.DataDir, Log: out}
+		if o.RealNode == RealNodeRequired {
+			env.RealNode = cluster.RealNodeName
+		}
+		if services, err = o.Controllers(ctx, env); err != nil {
 			return err
 		}
 	}
-	data, err := json.Marshal(ready{PID: os.Getpid(), Server: c.Server, Registry: c.Registry()})
+	controllers := services.Stopped
+	data, err := json.Marshal(ready{PID: os.Getpid(), Server: c.Server, Registry: c.Registry(), Store: services.Store})
 	if err != nil {
 		return fmt.Errorf("failed to encode ready file: %w", err)
 	}
@@ -91,7 +96,7 @@ func Serve(ctx context.Context, o Options, out io.Writer) error {
 		if ctx.Err() != nil || err == nil {
 			return nil
 		}
-		return fmt.Errorf("the GitOps controllers stopped: %w", err)
+		return fmt.Errorf("the GitOps controllers or the store stopped: %w", err)
 	}
 }
 
