@@ -38,9 +38,9 @@ node-prereqs: ## Install Debian's containerd, runc, CNI plugins and iptables if 
 	bash hack/node/install.sh
 
 .PHONY: demo
-demo: build cluster node-prereqs ## Start the local cluster (tugboat dev up), roll out a sample Deployment, GitOps, then the traced two-service app
-	bin/tugboat dev up
-	go run ./hack/demo --kubeconfig "$$(bin/tugboat dev kubeconfig)"
+demo: build cluster node-prereqs ## Start the local cluster with its real node; push an app, GitOps, tugboat query and trace of what happened; then the traced two-service app
+	bin/tugboat dev up --real-node
+	go run ./hack/demo
 
 .PHONY: demo-app
 demo-app: build ## The demo's traced two-service app alone, as processes on this machine (no cluster): an agent, tugboat query, tugboat trace

@@ -21,10 +21,12 @@ var (
 	gitRepositories = schema.GroupVersionResource{Group: "source.toolkit.fluxcd.io", Version: "v1", Resource: "gitrepositories"}
 	kustomizations  = schema.GroupVersionResource{Group: "kustomize.toolkit.fluxcd.io", Version: "v1", Resource: "kustomizations"}
 	configMaps      = schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}
+	appsDeployments = schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}
 )
 
-// demoApp is the sample repository: the app the seed's Kustomization syncs.
-func demoApp(replicas int) map[string]string {
+// demoApp is the sample repository: the app the seed's Kustomization syncs, the push
+// half's image, on the real node.
+func demoApp(replicas int, image string) map[string]string {
 	return map[string]string{
 		"apps/prod/deployment.yaml": fmt.Sprintf(`apiVersion: apps/v1
 kind: Deployment
@@ -39,10 +41,20 @@ spec:
     metadata:
       labels: {app: shop}
     spec:
+      nodeSelector: {tugboat.dev/real-node: "true"}
+      tolerations: [{key: tugboat.dev/real-node, operator: Exists, effect: NoSchedule}]
+      terminationGracePeriodSeconds: 5
+      securityContext: {runAsNonRoot: true}
       containers:
         - name: shop
-          image: ghcr.io/stefanprodan/podinfo:6.7.1
-`, replicas),
+          image: %s
+          readinessProbe:
+            httpGet: {path: /healthz, port: 8080}
+            periodSeconds: 1
+          securityContext: {readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}
+          resources:
+            limits: {cpu: 200m, memory: 32Mi}
+`, replicas, image),
 		"apps/prod/namespace.yaml": "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: gitops-demo\n",
 		"apps/prod/banner.yaml":    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: banner\n  namespace: gitops-demo\ndata:\n  text: welcome\n",
 	}
@@ -50,117 +62,92 @@ spec:
 
 // gitops runs the pull half of the demo: a local Git smart-HTTP server with a sample
 // repository, the seed's v1beta1 manifests (only the URL changed) syncing it, then a
-// pushed commit changing replicas and a deleted file being pruned.
-func gitops(ctx context.Context, dyn dynamic.Interface, seedPath string) error {
+// pushed commit changing replicas and a deleted file being pruned, each reconciled at
+// once with tugboat reconcile, as a webhook would. It returns the last commit.
+func gitops(ctx context.Context, sh *shell, dyn dynamic.Interface, seedPath, image string) (string, error) {
 	root, err := os.MkdirTemp("", "tugboat-demo-git-")
 	if err != nil {
-		return err
+		return "", err
 	}
 	defer os.RemoveAll(root)
 	srv := gitserver.New(root)
 	if _, err := srv.Start(); err != nil {
-		return err
+		return "", err
 	}
 	defer srv.Close()
 	if err := srv.InitRepo("aks-config", "main"); err != nil {
-		return err
+		return "", err
 	}
 	wd, err := srv.Workdir("aks-config")
 	if err != nil {
-		return err
+		return "", err
 	}
 	defer wd.Close()
-	if err := wd.WriteFiles(demoApp(2)); err != nil {
-		return err
+	if err := wd.WriteFiles(demoApp(2, image)); err != nil {
+		return "", err
 	}
 	commit, err := wd.CommitAndPush("shop: first release")
 	if err != nil {
-		return err
+		return "", err
 	}
 	fmt.Printf("\n== GitOps: serving %s (commit %s)\n", srv.RepoURL("aks-config"), commit[:8])
 
-	seed, err := os.ReadFile(seedPath)
-	if err != nil {
-		return err
-	}
-	manifest := strings.Replace(string(seed), "https://github.com/contoso/aks-config", srv.RepoURL("aks-config"), 1)
-	objs, err := parseManifest(seedPath, []byte(manifest))
-	if err != nil {
-		return err
-	}
-	for _, obj := range objs {
-		obj.SetNamespace("default")
-		gvr := gitRepositories
-		if obj.GetKind() == "Kustomization" {
-			gvr = kustomizations
-		}
-		// The seed is v1beta1; the apiserver serves it with the v1 schema.
-		if _, err := dyn.Resource(schema.GroupVersionResource{Group: gvr.Group, Version: obj.GroupVersionKind().Version, Resource: gvr.Resource}).
-			Namespace("default").Apply(ctx, obj.GetName(), obj, metav1.ApplyOptions{FieldManager: "tugboat-demo", Force: true}); err != nil {
-			return fmt.Errorf("failed to apply %s %s from %s: %w", obj.GetKind(), obj.GetName(), seedPath, err)
-		}
-		fmt.Printf("applied %s/%s (%s, unchanged apart from its url)\n", obj.GetKind(), obj.GetName(), obj.GetAPIVersion())
+	// The seed is v1beta1, applied unchanged apart from its url; the apiserver serves it.
+	if err := sh.run(ctx, fmt.Sprintf("sed 's|https://github.com/contoso/aks-config|%s|' %s | kubectl apply -n default -f -", srv.RepoURL("aks-config"), seedPath)); err != nil {
+		return "", err
 	}
 	// A previous demo on this cluster left the source suspended (see the end): resume it.
 	resume := []byte(`{"spec":{"suspend":null}}`)
 	if _, err := dyn.Resource(gitRepositories).Namespace("default").Patch(ctx, "aks-config", types.MergePatchType, resume, metav1.PatchOptions{}); err != nil {
-		return fmt.Errorf("failed to resume GitRepository aks-config: %w", err)
+		return "", fmt.Errorf("failed to resume GitRepository aks-config: %w", err)
 	}
 	if err := waitApplied(ctx, dyn, commit); err != nil {
-		return err
+		return "", err
 	}
 	if err := waitReplicas(ctx, dyn, 2); err != nil {
-		return err
+		return "", err
 	}
 
-	fmt.Println("\n== GitOps: push a commit that scales shop to 4 replicas")
-	if err := wd.WriteFiles(demoApp(4)); err != nil {
-		return err
+	fmt.Println("\n== GitOps: push a commit that scales shop to 3 replicas")
+	if err := wd.WriteFiles(demoApp(3, image)); err != nil {
+		return "", err
 	}
-	if commit, err = wd.CommitAndPush("shop: scale to 4"); err != nil {
-		return err
+	if commit, err = wd.CommitAndPush("shop: scale to 3"); err != nil {
+		return "", err
 	}
-	if err := requestReconcile(ctx, dyn); err != nil {
-		return err
+	if err := sh.run(ctx, "tugboat reconcile kustomization apps --with-source -n default"); err != nil {
+		return "", err
 	}
 	if err := waitApplied(ctx, dyn, commit); err != nil {
-		return err
+		return "", err
 	}
-	if err := waitReplicas(ctx, dyn, 4); err != nil {
-		return err
+	if err := waitReplicas(ctx, dyn, 3); err != nil {
+		return "", err
 	}
 
 	fmt.Println("\n== GitOps: delete banner.yaml from Git; prune removes the ConfigMap")
 	if err := wd.Remove("apps/prod/banner.yaml"); err != nil {
-		return err
+		return "", err
 	}
 	if commit, err = wd.CommitAndPush("shop: drop the banner"); err != nil {
-		return err
+		return "", err
 	}
-	if err := requestReconcile(ctx, dyn); err != nil {
-		return err
+	if err := sh.run(ctx, "tugboat reconcile kustomization apps --with-source -n default"); err != nil {
+		return "", err
 	}
 	if err := waitApplied(ctx, dyn, commit); err != nil {
-		return err
+		return "", err
 	}
 	if err := waitGone(ctx, dyn.Resource(configMaps).Namespace("gitops-demo"), "banner"); err != nil {
-		return err
+		return "", err
 	}
 	// The Git server stops with the demo: suspend the source so it does not report the
 	// server unreachable every minute afterwards.
-	patch := []byte(`{"spec":{"suspend":true}}`)
-	if _, err := dyn.Resource(gitRepositories).Namespace("default").Patch(ctx, "aks-config", types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
-		return err
+	if err := sh.run(ctx, "tugboat suspend source git aks-config -n default"); err != nil {
+		return "", err
 	}
-	fmt.Println("\nGitRepository default/aks-config is now suspended (its Git server stopped with the demo).")
-	return nil
-}
-
-// requestReconcile does what a Git webhook does: annotate the source.
-func requestReconcile(ctx context.Context, dyn dynamic.Interface) error {
-	patch := fmt.Sprintf(`{"metadata":{"annotations":{"reconcile.fluxcd.io/requestedAt":%q}}}`, time.Now().Format(time.RFC3339Nano))
-	_, err := dyn.Resource(gitRepositories).Namespace("default").Patch(ctx, "aks-config", types.MergePatchType, []byte(patch), metav1.PatchOptions{})
-	return err
+	fmt.Println("(suspended: its Git server stops with the demo)")
+	return commit, nil
 }
 
 // waitApplied polls the seed's Kustomization until it applied commit, printing each

@@ -91,6 +91,10 @@ func printStatus(w io.Writer, output string, st dev.Status) error {
 	if st.Controller != nil {
 		fmt.Fprintf(w, "  controller: %s\n", describeController(st.Controller))
 	}
+	if st.Store != nil {
+		fmt.Fprintf(w, "  store:      tugboat query --server %s --token-file %s\n", st.Store.Query, st.Store.TokenFile)
+		fmt.Fprintf(w, "  otlp:       %s (OTEL_EXPORTER_OTLP_ENDPOINT; the controllers trace there)\n", st.Store.OTLP)
+	}
 	if st.Note != "" {
 		fmt.Fprintf(w, "  note:       %s\n", st.Note)
 	}
