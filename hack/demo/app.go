@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -18,36 +17,53 @@ import (
 )
 
 // appInsights runs the Application Insights half of the demo (issue 22) as processes
-// on this machine: a tugboat agent receiving OTLP into its own store, the shop's three
-// services (hack/demo/shop) sending their traces to it, and some traffic, one
-// /api/orders call in five failing. It then shows what landed, with tugboat query and
-// tugboat trace of one failed request.
-func appInsights(ctx context.Context, tugboat string, requests int) error {
+// on this machine: the shop's three services (hack/demo/shop) sending their traces
+// over OTLP, and some traffic, one /api/orders call in five failing. It then shows
+// what landed, with tugboat query and tugboat trace of one failed request. With store
+// (the full demo) the traces go to the dev cluster's store, beside the controllers'
+// own; without (-only app, no cluster) to a tugboat agent started here.
+func appInsights(ctx context.Context, tugboat string, requests int, store *storeRef) error {
 	dir, err := os.MkdirTemp("", "tugboat-demo-traces-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
+	sh, cleanup, err := newShell(tugboat, "")
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	fmt.Println("\n== Application Insights: a traced three-service shop (hack/demo/shop) on this machine")
 	shop := filepath.Join(dir, "shop")
 	fmt.Println("building the demo shop (hack/demo/shop)")
 	if out, err := exec.CommandContext(ctx, "go", "build", "-o", shop, "./hack/demo/shop").CombinedOutput(); err != nil {
 		return fmt.Errorf("failed to build the shop: %w\n%s", err, out)
 	}
-	otlpAddr, err := freeAddr()
-	if err != nil {
-		return err
+	var endpoint, where string
+	var agent *proc
+	if store != nil {
+		endpoint, where = store.OTLP, "$S"
+		sh.env = append(sh.env, "S="+store.flags())
+		fmt.Printf("its services send their traces to the dev cluster's store (OTEL_EXPORTER_OTLP_ENDPOINT=%s)\n", endpoint)
+	} else {
+		otlpAddr, err := freeAddr()
+		if err != nil {
+			return err
+		}
+		data := filepath.Join(dir, "data")
+		endpoint, where = "http://"+otlpAddr, "--data-dir "+quote(data)
+		fmt.Printf("\n$ tugboat agent --collect none --data-dir %s --otlp-grpc-addr off --otlp-http-addr %s &\n", quote(data), otlpAddr)
+		agent, err = start(ctx, "agent", tugboat, nil, "agent", "--collect", "none", "--data-dir", data,
+			"--otlp-grpc-addr", "off", "--otlp-http-addr", otlpAddr)
+		if err != nil {
+			return err
+		}
+		defer agent.stop()
+		if err := waitListening(ctx, otlpAddr); err != nil {
+			return fmt.Errorf("the agent's OTLP receiver did not start: %w", err)
+		}
 	}
-	data := filepath.Join(dir, "data")
-	agent, err := start(ctx, "agent", tugboat, nil, "agent", "--collect", "none", "--data-dir", data,
-		"--otlp-grpc-addr", "off", "--otlp-http-addr", otlpAddr)
-	if err != nil {
-		return err
-	}
-	defer agent.stop()
-	if err := waitListening(ctx, otlpAddr); err != nil {
-		return fmt.Errorf("the agent's OTLP receiver did not start: %w", err)
-	}
-	env := []string{"OTEL_EXPORTER_OTLP_ENDPOINT=http://" + otlpAddr, "OTEL_BSP_SCHEDULE_DELAY=200"}
+	env := []string{"OTEL_EXPORTER_OTLP_ENDPOINT=" + endpoint, "OTEL_BSP_SCHEDULE_DELAY=200"}
 	var services []*proc
 	defer func() {
 		for _, p := range services {
@@ -71,6 +87,7 @@ func appInsights(ctx context.Context, tugboat string, requests int) error {
 		}
 		base[role] = addr
 	}
+	started := time.Now().UTC()
 	failed := 0
 	for range requests {
 		resp, err := http.Get("http://" + base["frontend"] + "/")
@@ -84,67 +101,39 @@ func appInsights(ctx context.Context, tugboat string, requests int) error {
 		}
 	}
 	fmt.Printf("sent %d requests to the frontend, %d failed\n", requests, failed)
-	// Stopping the services flushes their spans; stopping the agent closes its store
-	// so tugboat query can open it.
+	// Stopping the services flushes their spans (the receiver answers once they are
+	// stored); stopping the agent closes its store so tugboat query can open it.
 	for i := len(services) - 1; i >= 0; i-- {
 		services[i].stop()
 	}
 	services = nil
-	agent.stop()
-
-	query := func(q string) (string, error) {
-		out, err := exec.CommandContext(ctx, tugboat, "query", "--data-dir", data, q).CombinedOutput()
-		return string(out), err
+	if agent != nil {
+		agent.stop()
 	}
+
+	// This run's rows only: the dev store keeps earlier runs'.
+	since := fmt.Sprintf("where TimeGenerated >= datetime(%s)", started.Add(-time.Second).Format(time.RFC3339))
 	for _, q := range []string{
-		`AppRequests | summarize Requests = count(), P95Ms = percentile(DurationMs, 95) by AppRoleName, Name | sort by AppRoleName asc`,
-		`AppExceptions | summarize count() by AppRoleName, ExceptionType, OuterMessage | top 3 by count_`,
+		`AppRequests | ` + since + ` | summarize Requests = count(), P95Ms = percentile(DurationMs, 95) by AppRoleName, Name | sort by AppRoleName asc`,
+		`AppExceptions | ` + since + ` | summarize count() by AppRoleName, ExceptionType, OuterMessage | top 3 by count_`,
 	} {
-		out, err := query(q)
-		fmt.Printf("\n$ tugboat query '%s'\n%s", q, out)
-		if err != nil {
-			return fmt.Errorf("tugboat query failed: %w", err)
+		if err := sh.run(ctx, "tugboat query "+where+" "+quote(q)); err != nil {
+			return err
 		}
 	}
-	out, err := exec.CommandContext(ctx, tugboat, "query", "--data-dir", data, "-o", "json",
-		`AppRequests | where Success == false and AppRoleName == "shop-frontend" | top 1 by TimeGenerated desc | project OperationId`).Output()
+	recs, err := sh.rows(ctx, "tugboat query "+where+" -o json "+quote(`AppRequests | `+since+` | where Success == false and AppRoleName == "shop-frontend" | top 1 by TimeGenerated desc | project OperationId`))
 	if err != nil {
 		return fmt.Errorf("failed to find a failed request: %w", err)
 	}
-	id := firstString(out)
-	if id == "" {
+	if len(recs) == 0 {
+		if failed > 0 {
+			return fmt.Errorf("%d requests failed, but AppRequests holds no failed request of shop-frontend", failed)
+		}
 		fmt.Println("\nno request failed this time (one in five /api/orders calls fails, at random)")
 		return nil
 	}
-	trace, err := exec.CommandContext(ctx, tugboat, "trace", "--data-dir", data, id).CombinedOutput()
-	fmt.Printf("\n$ tugboat trace %s\n%s", id, trace)
-	if err != nil {
-		return fmt.Errorf("tugboat trace failed: %w", err)
-	}
-	return nil
-}
-
-// firstString returns the first string value in tugboat query's JSON rows.
-func firstString(out []byte) string {
-	var rows []map[string]any
-	if err := json.Unmarshal(out, &rows); err != nil {
-		var res struct {
-			Rows [][]any `json:"rows"`
-		}
-		if json.Unmarshal(out, &res) != nil || len(res.Rows) == 0 || len(res.Rows[0]) == 0 {
-			return ""
-		}
-		s, _ := res.Rows[0][0].(string)
-		return s
-	}
-	for _, r := range rows {
-		for _, v := range r {
-			if s, ok := v.(string); ok {
-				return s
-			}
-		}
-	}
-	return ""
+	id, _ := recs[0]["OperationId"].(string)
+	return sh.run(ctx, "tugboat trace "+where+" "+id)
 }
 
 // proc is a child process whose output is prefixed with its name.

@@ -44,13 +44,21 @@ func main() {
 		defer cancel()
 		return f(ctx)
 	}
-	cluster := func(ctx context.Context) error { return run(ctx, *tugboat, *manifest, *seed) }
-	app := func(ctx context.Context) error { return appInsights(ctx, *tugboat, *requests) }
+	var store *storeRef
+	cluster := func(ctx context.Context) (err error) {
+		store, err = run(ctx, *tugboat, *manifest, *seed)
+		return err
+	}
+	app := func(ctx context.Context) error { return appInsights(ctx, *tugboat, *requests, store) }
 	var err error
 	switch *only {
 	case "":
 		if err = withTimeout(cluster); err == nil {
 			err = withTimeout(app)
+		}
+		if err == nil {
+			fmt.Println("\nThe local cluster keeps running: try the commands above (tugboat dev status names the store).")
+			fmt.Println("tugboat dev down stops it and undoes what its real node changed on this machine; --purge also deletes its data.")
 		}
 	case "app":
 		err = withTimeout(app)
@@ -63,45 +71,43 @@ func main() {
 	}
 }
 
-// run shows the three parts on the running dev cluster.
-func run(ctx context.Context, tugboat, manifest, seed string) error {
+// run shows the three parts on the running dev cluster and returns its store.
+func run(ctx context.Context, tugboat, manifest, seed string) (*storeRef, error) {
 	out, err := (&shell{env: os.Environ()}).quiet(ctx, quote(tugboat)+" dev status -o json")
 	var st devStatus
 	if jerr := json.Unmarshal(out, &st); jerr != nil {
-		return fmt.Errorf("failed to read tugboat dev status: %w", errors.Join(err, jerr))
+		return nil, fmt.Errorf("failed to read tugboat dev status: %w", errors.Join(err, jerr))
 	}
 	if err := st.check(); err != nil {
-		return err
+		return nil, err
 	}
 	sh, cleanup, err := newShell(tugboat, st.Kubeconfig)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer cleanup()
 	if err := sh.run(ctx, "tugboat dev status"); err != nil {
-		return err
+		return nil, err
 	}
 	fmt.Printf("\n(the commands below run with KUBECONFIG=%s and kubectl the cluster's own: tugboat-k8s kubectl)\n", st.Kubeconfig)
 	image, err := push(ctx, sh, st, manifest)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	cfg, err := clientcmd.BuildConfigFromFlags("", st.Kubeconfig)
 	if err != nil {
-		return fmt.Errorf("failed to load kubeconfig: %w", err)
+		return nil, fmt.Errorf("failed to load kubeconfig: %w", err)
 	}
 	dyn, err := dynamic.NewForConfig(cfg)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	commit, err := gitops(ctx, sh, dyn, seed, image)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := whatHappened(ctx, sh, st, image, commit); err != nil {
-		return err
+		return nil, err
 	}
-	fmt.Println("\nThe local cluster keeps running: try the commands above (tugboat dev status names the store).")
-	fmt.Println("tugboat dev down stops it and undoes what its real node changed on this machine; --purge also deletes its data.")
-	return nil
+	return st.Store, nil
 }

@@ -12,7 +12,7 @@ import (
 // awaited, quietly, until its rows are there, then shown as a user types it.
 func whatHappened(ctx context.Context, sh *shell, st devStatus, image, commit string) error {
 	fmt.Println("\n== What happened: tugboat query over the dev cluster's store (tugboat dev status names its query API and token)")
-	server := fmt.Sprintf("--server %s --token-file %s", st.Store.Query, quote(st.Store.TokenFile))
+	server := st.Store.flags()
 	fmt.Printf("\n$ S=%s\n", quote(server))
 	sh.env = append(sh.env, "S="+server)
 	steps := []struct {

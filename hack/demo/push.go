@@ -12,11 +12,19 @@ type devStatus struct {
 	RealNode   bool   `json:"realNode"`
 	Registry   string `json:"registry"`
 	Kubeconfig string `json:"kubeconfig"`
-	Store      *struct {
-		Query     string `json:"query"`
-		TokenFile string `json:"tokenFile"`
-		OTLP      string `json:"otlp"`
-	} `json:"store"`
+	Store      *storeRef `json:"store"`
+}
+
+// storeRef is where the dev cluster's store serves.
+type storeRef struct {
+	Query     string `json:"query"`
+	TokenFile string `json:"tokenFile"`
+	OTLP      string `json:"otlp"`
+}
+
+// flags are tugboat query's and tugboat trace's flags that reach the store.
+func (s storeRef) flags() string {
+	return fmt.Sprintf("--server %s --token-file %s", s.Query, quote(s.TokenFile))
 }
 
 // check says what the demo needs of the running dev cluster and it lacks.
