@@ -8,10 +8,10 @@ import (
 
 // devStatus is what the demo reads of `tugboat dev status -o json`.
 type devStatus struct {
-	Running    bool   `json:"running"`
-	RealNode   bool   `json:"realNode"`
-	Registry   string `json:"registry"`
-	Kubeconfig string `json:"kubeconfig"`
+	Running    bool      `json:"running"`
+	RealNode   bool      `json:"realNode"`
+	Registry   string    `json:"registry"`
+	Kubeconfig string    `json:"kubeconfig"`
 	Store      *storeRef `json:"store"`
 }
 

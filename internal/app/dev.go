@@ -51,7 +51,9 @@ func StartDevControllers(ctx context.Context, env dev.Env) (dev.Services, error)
 	}
 	stopped := make(chan error, 1)
 	controllers := make(chan error, 1)
-	go func() { controllers <- runRestarting(ctx, env.Log, func() error { return RunController(ctx, env.Config, o) }) }()
+	go func() {
+		controllers <- runRestarting(ctx, env.Log, func() error { return RunController(ctx, env.Config, o) })
+	}()
 	go func() {
 		var err error
 		select {

@@ -208,8 +208,8 @@ func controllerStatus(ctx context.Context, clients kubernetes.Interface, supervi
 
 // ready is what the supervisor writes once the cluster serves.
 type ready struct {
-	PID      int    `json:"pid"`
-	Server   string `json:"server"`
+	PID      int             `json:"pid"`
+	Server   string          `json:"server"`
 	Registry string          `json:"registry,omitempty"`
 	Store    *StoreEndpoints `json:"store,omitempty"`
 }

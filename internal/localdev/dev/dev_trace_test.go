@@ -95,7 +95,7 @@ func TestAReconcileInTheDevClusterIsTracedIntoItsStore(t *testing.T) {
 			"sourceRef": map[string]any{"kind": "GitRepository", "name": "traced"}},
 	}}
 	for gvr, obj := range map[schema.GroupVersionResource]*unstructured.Unstructured{
-		{Group: "source.toolkit.fluxcd.io", Version: "v1", Resource: "gitrepositories"}:  repo,
+		{Group: "source.toolkit.fluxcd.io", Version: "v1", Resource: "gitrepositories"}:   repo,
 		{Group: "kustomize.toolkit.fluxcd.io", Version: "v1", Resource: "kustomizations"}: ks,
 	} {
 		if _, err := dyn.Resource(gvr).Namespace(ns).Create(ctx, obj, metav1.CreateOptions{}); err != nil {
