@@ -19,12 +19,12 @@ func TestTokenAuthAdmitsItsOneTokenOnly(t *testing.T) {
 		configured, sent string
 		want             int
 	}{
-		"its token reads every row":          {configured: token, sent: "Bearer " + token, want: http.StatusOK},
-		"the scheme is case-insensitive":     {configured: token, sent: "bearer " + token, want: http.StatusOK},
-		"another token is refused":           {configured: token, sent: "Bearer " + token[:31] + "0", want: http.StatusUnauthorized},
-		"a prefix of the token is refused":   {configured: token, sent: "Bearer " + token[:16], want: http.StatusUnauthorized},
-		"no Authorization header is refused": {configured: token, want: http.StatusUnauthorized},
-		"basic auth is refused":              {configured: token, sent: "Basic " + token, want: http.StatusUnauthorized},
+		"its token reads every row":                                   {configured: token, sent: "Bearer " + token, want: http.StatusOK},
+		"the scheme is case-insensitive":                              {configured: token, sent: "bearer " + token, want: http.StatusOK},
+		"another token is refused":                                    {configured: token, sent: "Bearer " + token[:31] + "0", want: http.StatusUnauthorized},
+		"a prefix of the token is refused":                            {configured: token, sent: "Bearer " + token[:16], want: http.StatusUnauthorized},
+		"no Authorization header is refused":                          {configured: token, want: http.StatusUnauthorized},
+		"basic auth is refused":                                       {configured: token, sent: "Basic " + token, want: http.StatusUnauthorized},
 		"a server given no token admits nobody, not the empty bearer": {configured: "", sent: "Bearer ", want: http.StatusUnauthorized},
 	} {
 		t.Run(name, func(t *testing.T) {
