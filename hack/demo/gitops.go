@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"strings"
@@ -62,9 +64,10 @@ spec:
 
 // gitops runs the pull half of the demo: a local Git smart-HTTP server with a sample
 // repository, the seed's v1beta1 manifests (only the URL changed) syncing it, then a
-// pushed commit changing replicas and a deleted file being pruned, each reconciled at
-// once with tugboat reconcile, as a webhook would. It returns the last commit.
-func gitops(ctx context.Context, sh *shell, dyn dynamic.Interface, seedPath, image string) (string, error) {
+// pushed commit changing replicas, reconciled at once with tugboat reconcile, and a
+// deleted file pruned, announced by a call to a Receiver's webhook as a Git server
+// would make it. It returns the last commit.
+func gitops(ctx context.Context, sh *shell, dyn dynamic.Interface, seedPath, image, webhooks string) (string, error) {
 	root, err := os.MkdirTemp("", "tugboat-demo-git-")
 	if err != nil {
 		return "", err
@@ -125,14 +128,19 @@ func gitops(ctx context.Context, sh *shell, dyn dynamic.Interface, seedPath, ima
 		return "", err
 	}
 
-	fmt.Println("\n== GitOps: delete banner.yaml from Git; prune removes the ConfigMap")
+	fmt.Println("\n== GitOps: a Receiver, whose webhook a Git server calls on every push")
+	hook, err := receiver(ctx, sh, webhooks)
+	if err != nil {
+		return "", err
+	}
+	fmt.Println("\n== GitOps: delete banner.yaml from Git and call the webhook; prune removes the ConfigMap")
 	if err := wd.Remove("apps/prod/banner.yaml"); err != nil {
 		return "", err
 	}
 	if commit, err = wd.CommitAndPush("shop: drop the banner"); err != nil {
 		return "", err
 	}
-	if err := sh.run(ctx, "tugboat reconcile kustomization apps --with-source -n default"); err != nil {
+	if err := sh.run(ctx, "curl -sS --fail-with-body -X POST "+hook); err != nil {
 		return "", err
 	}
 	if err := waitApplied(ctx, dyn, commit); err != nil {
@@ -218,4 +226,34 @@ func waitGone(ctx context.Context, client dynamic.ResourceInterface, name string
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
+}
+
+// receiver creates a generic Receiver for the seed's GitRepository and returns its
+// webhook's URL once the webhook server answers it.
+func receiver(ctx context.Context, sh *shell, webhooks string) (string, error) {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	token := hex.EncodeToString(b)
+	if err := sh.run(ctx, "kubectl create secret generic webhook-token -n default --from-literal=token="+token+" --dry-run=client -o yaml | kubectl apply -f -"); err != nil {
+		return "", err
+	}
+	if err := sh.run(ctx, "tugboat create receiver aks-config --type generic --secret-ref webhook-token --resource GitRepository/aks-config -n default"); err != nil {
+		return "", err
+	}
+	out, err := sh.quiet(ctx, "kubectl get receiver aks-config -n default -o jsonpath='{.status.webhookPath}'")
+	path := strings.TrimSpace(string(out))
+	if err != nil || !strings.HasPrefix(path, "/hook/") {
+		return "", fmt.Errorf("the Receiver aks-config has no webhook path (%q): %v", path, err)
+	}
+	hook := webhooks + path
+	// The webhook server reads Receivers from its cache, which sees the new path a
+	// moment after the apiserver (404 until then). A call with nothing new pushed
+	// fetches the unchanged head and applies nothing.
+	err = sh.waitFor(ctx, "the webhook server to serve "+path, func(ctx context.Context) (bool, string) {
+		out, err := sh.quiet(ctx, "curl -sS -o /dev/null -w '%{http_code}' -X POST "+hook)
+		return err == nil && string(out) == "200", fmt.Sprintf("%s %v", out, err)
+	})
+	return hook, err
 }

@@ -102,7 +102,7 @@ func run(ctx context.Context, tugboat, manifest, seed string) (*storeRef, error)
 	if err != nil {
 		return nil, err
 	}
-	commit, err := gitops(ctx, sh, dyn, seed, image)
+	commit, err := gitops(ctx, sh, dyn, seed, image, st.Webhooks)
 	if err != nil {
 		return nil, err
 	}

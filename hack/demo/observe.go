@@ -57,15 +57,21 @@ func whatHappened(ctx context.Context, sh *shell, st devStatus, image, commit st
 		}
 	}
 
-	fmt.Println("\n== What happened: the controller's own trace of that commit, from the fetch to Ready (AppRequests, AppDependencies)")
+	fmt.Println("\n== What happened: the controller's own trace of that commit, from the webhook call to Ready (AppRequests, AppDependencies)")
 	trace := "tugboat trace $S kustomization apps -n default"
 	err := sh.waitFor(ctx, "the controller's spans of commit "+commit[:8], func(ctx context.Context) (bool, string) {
 		out, err := sh.quiet(ctx, trace+" -o json")
 		if err != nil {
 			return false, err.Error()
 		}
-		// The Kustomization's span ends at the verdict: it is there once the trace is whole.
-		return strings.Contains(string(out), "status Ready=True") && strings.Contains(string(out), "reconcile Kustomization default/apps"), string(out)
+		// The Kustomization's span ends at the verdict: it is there once the trace is
+		// whole, under the webhook call that announced the commit.
+		for _, span := range []string{"POST /hook/{digest}", "reconcile Kustomization default/apps", "status Ready=True"} {
+			if !strings.Contains(string(out), span) {
+				return false, "no span " + span + " yet: " + string(out)
+			}
+		}
+		return true, ""
 	})
 	if err != nil {
 		return err

@@ -13,6 +13,7 @@ type devStatus struct {
 	Registry   string    `json:"registry"`
 	Kubeconfig string    `json:"kubeconfig"`
 	Store      *storeRef `json:"store"`
+	Webhooks   string    `json:"webhooks"`
 }
 
 // storeRef is where the dev cluster's store serves.
@@ -34,7 +35,7 @@ func (st devStatus) check() error {
 		return fmt.Errorf("the local cluster is not running: tugboat dev up --real-node")
 	case !st.RealNode || st.Registry == "":
 		return fmt.Errorf("the local cluster runs no real node (containers), which the demo needs: tugboat dev down, then make demo (it starts it with --real-node; tugboat dev status says what is missing)")
-	case st.Store == nil:
+	case st.Store == nil || st.Webhooks == "":
 		return fmt.Errorf("the local cluster has no store (started with --no-controller, or by an older tugboat): tugboat dev down, then make demo")
 	}
 	return nil

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"time"
 
@@ -45,9 +46,17 @@ func StartDevControllers(ctx context.Context, env dev.Env) (dev.Services, error)
 	fmt.Fprintf(env.Log, "the dev store serves queries on %s and receives OTLP on %s\n", st.endpoints.Query, st.endpoints.OTLP)
 	fmt.Fprintf(env.Log, "starting the GitOps controllers in this process (leader lease %s/%s), tracing into the dev store\n", kube.ControllerLeaseNamespace, kube.ControllerLeaseName)
 	ctrl.SetLogger(zap.New(zap.WriteTo(env.Log)))
+	// The Receivers' webhooks, on loopback: a Git server or CI job of this machine
+	// announces a push there. The port is chosen once, as the controllers may restart.
+	hooks, err := freeLoopbackAddr()
+	if err != nil {
+		stopStore()
+		return dev.Services{}, errors.Join(err, <-st.stopped)
+	}
 	o := ControllerOptions{
-		Controller: controller.Options{Concurrent: 20, MetricsAddr: "0", HealthAddr: "0", LeaderElection: true, Restartable: true},
-		Tracing:    TracingOptions{Endpoint: st.endpoints.OTLP, Env: os.Getenv, Version: "dev"},
+		Controller:   controller.Options{Concurrent: 20, MetricsAddr: "0", HealthAddr: "0", LeaderElection: true, Restartable: true},
+		ReceiverAddr: hooks,
+		Tracing:      TracingOptions{Endpoint: st.endpoints.OTLP, Env: os.Getenv, Version: "dev"},
 	}
 	stopped := make(chan error, 1)
 	controllers := make(chan error, 1)
@@ -67,7 +76,19 @@ func StartDevControllers(ctx context.Context, env dev.Env) (dev.Services, error)
 		}
 		stopped <- err
 	}()
-	return dev.Services{Stopped: stopped, Store: &st.endpoints}, nil
+	return dev.Services{Stopped: stopped, Store: &st.endpoints, Webhooks: "http://" + hooks}, nil
+}
+
+// freeLoopbackAddr returns a loopback address with a port free now. Another process
+// may take it before the webhook server binds it; the server's failure then stops
+// the controllers, which runRestarting reports.
+func freeLoopbackAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("failed to find a port for the webhook server: %w", err)
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
 }
 
 // devRestartAfter is how long the controllers must have run for a failure to be a

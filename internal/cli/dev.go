@@ -95,6 +95,9 @@ func printStatus(w io.Writer, output string, st dev.Status) error {
 		fmt.Fprintf(w, "  store:      tugboat query --server %s --token-file %s\n", st.Store.Query, st.Store.TokenFile)
 		fmt.Fprintf(w, "  otlp:       %s (OTEL_EXPORTER_OTLP_ENDPOINT; the controllers trace there)\n", st.Store.OTLP)
 	}
+	if st.Webhooks != "" {
+		fmt.Fprintf(w, "  webhooks:   %s (a Receiver's status.webhookPath is served under it)\n", st.Webhooks)
+	}
 	if st.Note != "" {
 		fmt.Fprintf(w, "  note:       %s\n", st.Note)
 	}

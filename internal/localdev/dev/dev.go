@@ -73,6 +73,9 @@ type Services struct {
 	Stopped <-chan error
 	// Store says where the dev cluster's store serves; nil when it has none.
 	Store *StoreEndpoints
+	// Webhooks is the base URL of the Receivers' webhook server ("" when none runs):
+	// a Receiver's status.webhookPath is served under it.
+	Webhooks string
 }
 
 // StoreEndpoints say where the dev cluster's store is reached.
@@ -163,7 +166,9 @@ type Status struct {
 	Registry string `json:"registry,omitempty"`
 	// Store is where the dev cluster's store (what `tugboat query` reads) serves.
 	Store *StoreEndpoints `json:"store,omitempty"`
-	Note  string          `json:"note,omitempty"`
+	// Webhooks is the base URL of the Receivers' webhook server.
+	Webhooks string `json:"webhooks,omitempty"`
+	Note     string `json:"note,omitempty"`
 	// Controller says which process runs the GitOps controllers: the holder of their
 	// leader lease.
 	Controller *ControllerStatus `json:"controller,omitempty"`
@@ -212,6 +217,7 @@ type ready struct {
 	Server   string          `json:"server"`
 	Registry string          `json:"registry,omitempty"`
 	Store    *StoreEndpoints `json:"store,omitempty"`
+	Webhooks string          `json:"webhooks,omitempty"`
 }
 
 // Up starts the dev cluster unless it already runs, and returns once it is ready.
@@ -328,7 +334,7 @@ func Get(ctx context.Context, o Options) Status {
 		st.Message = "starting"
 		return st
 	}
-	st.Server, st.Kubeconfig, st.Registry, st.Store = r.Server, KubeconfigPath(o.DataDir), r.Registry, r.Store
+	st.Server, st.Kubeconfig, st.Registry, st.Store, st.Webhooks = r.Server, KubeconfigPath(o.DataDir), r.Registry, r.Store, r.Webhooks
 	cfg, err := clientcmd.BuildConfigFromFlags("", st.Kubeconfig)
 	if err != nil {
 		st.Message = err.Error()

@@ -27,8 +27,9 @@ import (
 // GitRepository and a Kustomization in a cluster started with Up is, in the store the
 // supervisor serves, a TugboatReconciliations row (from the controller's event) whose
 // OperationId holds the controller's spans of that reconcile (exported with the SDK to
-// the store's OTLP receiver), read through the store's query API with its token; the
-// API refuses a caller without it.
+// the store's OTLP receiver), read through the store's query API with its token; a
+// second commit announced to a Receiver's webhook, which the supervisor serves too, is
+// a trace rooted at the webhook call. The API refuses a caller without the token.
 func TestAReconcileInTheDevClusterIsTracedIntoItsStore(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
@@ -129,6 +130,64 @@ func TestAReconcileInTheDevClusterIsTracedIntoItsStore(t *testing.T) {
 			}
 		}
 		return true
+	})
+
+	// A second commit announced to a Receiver's webhook, which the supervisor serves:
+	// its trace starts at the call.
+	if err := wd.WriteFiles(map[string]string{"app/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: traced\ndata:\n  value: two\n"}); err != nil {
+		t.Fatal(err)
+	}
+	second, err := wd.CommitAndPush("two")
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "Secret",
+		"metadata": map[string]any{"name": "hook-token", "namespace": ns}, "stringData": map[string]any{"token": "a-token-for-the-test"}}}
+	rcv := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "notification.toolkit.fluxcd.io/v1", "kind": "Receiver",
+		"metadata": map[string]any{"name": "traced", "namespace": ns},
+		"spec": map[string]any{"type": "generic", "secretRef": map[string]any{"name": "hook-token"},
+			"resources": []any{map[string]any{"kind": "GitRepository", "name": "traced"}}},
+	}}
+	receivers := schema.GroupVersionResource{Group: "notification.toolkit.fluxcd.io", Version: "v1", Resource: "receivers"}
+	if _, err := dyn.Resource(schema.GroupVersionResource{Version: "v1", Resource: "secrets"}).Namespace(ns).Create(ctx, secret, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dyn.Resource(receivers).Namespace(ns).Create(ctx, rcv, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var path string
+	err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
+		got, err := dyn.Resource(receivers).Namespace(ns).Get(ctx, "traced", metav1.GetOptions{})
+		if err != nil {
+			return false, nil
+		}
+		path, _, _ = unstructured.NestedString(got.Object, "status", "webhookPath")
+		if path == "" {
+			return false, nil
+		}
+		// The webhook server sees the Receiver's path a moment after the apiserver.
+		resp, err := http.Post(st.Webhooks+path, "application/json", bytes.NewReader([]byte(`{}`)))
+		if err != nil {
+			return false, nil
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK, nil
+	})
+	if err != nil {
+		t.Fatalf("the webhook %s%s was never accepted: %v", st.Webhooks, path, err)
+	}
+	q = fmt.Sprintf(`TugboatReconciliations | where Kind == "Kustomization" and Name == "traced" and Commit == %q and OperationId != "" | project OperationId`, second)
+	var hookOp string
+	pollQuery(ctx, t, st.Store.Query, string(token), q, "the Kustomization's traced reconcile of "+second[:8], func(rows [][]any) bool {
+		if len(rows) > 0 {
+			hookOp, _ = rows[0][0].(string)
+		}
+		return len(hookOp) == 32
+	})
+	roots := fmt.Sprintf(`AppRequests | where OperationId == %q and ParentId == "" | project Name`, hookOp)
+	pollQuery(ctx, t, st.Store.Query, string(token), roots, "the webhook call as the root of operation "+hookOp, func(rows [][]any) bool {
+		return len(rows) == 1 && rows[0][0] == "POST /hook/{digest}"
 	})
 
 	// Without the token the API answers nothing.

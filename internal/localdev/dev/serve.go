@@ -76,7 +76,7 @@ func Serve(ctx context.Context, o Options, out io.Writer) error {
 		}
 	}
 	controllers := services.Stopped
-	data, err := json.Marshal(ready{PID: os.Getpid(), Server: c.Server, Registry: c.Registry(), Store: services.Store})
+	data, err := json.Marshal(ready{PID: os.Getpid(), Server: c.Server, Registry: c.Registry(), Store: services.Store, Webhooks: services.Webhooks})
 	if err != nil {
 		return fmt.Errorf("failed to encode ready file: %w", err)
 	}
