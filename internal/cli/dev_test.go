@@ -114,16 +114,18 @@ func TestDevStatusNamesWhereTheControllerRuns(t *testing.T) {
 	}
 }
 
-// dev status names the dev store: the flags that query it and the OTLP endpoint.
+// dev status names the dev store (the flags that query it, the OTLP endpoint) and the webhook server.
 func TestDevStatusNamesTheStore(t *testing.T) {
 	var out bytes.Buffer
-	st := dev.Status{Running: true, Store: &dev.StoreEndpoints{Query: "http://127.0.0.1:4242", TokenFile: "/data/store/query-token", OTLP: "http://127.0.0.1:4343"}}
+	st := dev.Status{Running: true, Store: &dev.StoreEndpoints{Query: "http://127.0.0.1:4242", TokenFile: "/data/store/query-token", OTLP: "http://127.0.0.1:4343"},
+		Webhooks: "http://127.0.0.1:4444"}
 	if err := printStatus(&out, "table", st); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{
 		"  store:      tugboat query --server http://127.0.0.1:4242 --token-file /data/store/query-token\n",
 		"  otlp:       http://127.0.0.1:4343 ",
+		"  webhooks:   http://127.0.0.1:4444 ",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("status does not say %q:\n%s", want, out.String())
