@@ -244,8 +244,11 @@ func receiver(ctx context.Context, sh *shell, webhooks string) (string, error) {
 	}
 	out, err := sh.quiet(ctx, "kubectl get receiver aks-config -n default -o jsonpath='{.status.webhookPath}'")
 	path := strings.TrimSpace(string(out))
-	if err != nil || !strings.HasPrefix(path, "/hook/") {
-		return "", fmt.Errorf("the Receiver aks-config has no webhook path (%q): %v", path, err)
+	if err != nil {
+		return "", fmt.Errorf("failed to read the Receiver aks-config's webhook path: %w", err)
+	}
+	if !strings.HasPrefix(path, "/hook/") {
+		return "", fmt.Errorf("the Receiver aks-config has no webhook path (status.webhookPath %q)", path)
 	}
 	hook := webhooks + path
 	// The webhook server reads Receivers from its cache, which sees the new path a
