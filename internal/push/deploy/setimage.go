@@ -142,6 +142,12 @@ func SetImage(ctx context.Context, c Clients, o Options) (deployrecord.Record, e
 	}
 	if o.Wait {
 		st, err := waitPhase(ctx, c, o, PhaseRollout, emit)
+		if err != nil && changed {
+			// The workload's verdict names no cause; its new pods do.
+			if why := podProblems(ctx, c, o.Namespace, obj, rec.Changes); why != "" {
+				err = fmt.Errorf("%w; %s", err, why)
+			}
+		}
 		switch {
 		case err == nil:
 			if changed {
