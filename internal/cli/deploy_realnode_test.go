@@ -119,7 +119,7 @@ func realNodeDeployment(name, image string) *appsv1.Deployment {
 			// instant it ran (it has no readiness probe), and the rollout "succeeds"
 			// (seen here, as kubectl rollout status would say too).
 			MinReadySeconds: 10,
-			Selector:                &metav1.LabelSelector{MatchLabels: labels},
+			Selector:        &metav1.LabelSelector{MatchLabels: labels},
 			Template: corev1.PodTemplateSpec{
 				ObjectMeta: metav1.ObjectMeta{Labels: labels},
 				Spec: corev1.PodSpec{
