@@ -164,7 +164,7 @@ func logAgentMemory(ctx context.Context, t *testing.T, clients kubernetes.Interf
 // agentForTest points the DaemonSet at the test's image and store, collects logs
 // and metrics (every 2 s) only, and keeps its checkpoint in an emptyDir instead of a directory on this
 // machine, which a test must not leave behind.
-func agentForTest(t *testing.T, ds *unstructured.Unstructured, image, dsn string) {
+func agentForTest(t testing.TB, ds *unstructured.Unstructured, image, dsn string) {
 	t.Helper()
 	containers, _, _ := unstructured.NestedSlice(ds.Object, "spec", "template", "spec", "containers")
 	agent := containers[0].(map[string]any)

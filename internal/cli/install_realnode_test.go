@@ -136,7 +136,7 @@ func TestInstallRunsTheControllerOnTheRealNode(t *testing.T) {
 
 // startRealNodeCluster starts a temporary cluster with the machine's one real node,
 // waiting while another test (of this or another package) holds it.
-func startRealNodeCluster(ctx context.Context, t *testing.T) *cluster.Cluster {
+func startRealNodeCluster(ctx context.Context, t testing.TB) *cluster.Cluster {
 	t.Helper()
 	c, err := cluster.Start(ctx, cluster.Options{RealNode: true, RealNodeWait: realNodeWait, StartTimeout: 4 * time.Minute})
 	if err != nil {

@@ -48,10 +48,11 @@ func main() {
 		<-ctx.Done()
 		return
 	}
+	// Memory first: under a CPU limit, spinning goroutines would slow the touching.
+	held := hold(*holdMiB)
 	for range *burn {
 		go spin()
 	}
-	held := hold(*holdMiB)
 	write(ctx, run, *lines, *rate, *lineBytes)
 	if *exit >= 0 {
 		fmt.Fprintf(os.Stderr, "workload run %d exits with %d\n", run, *exit)
