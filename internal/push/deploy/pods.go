@@ -71,25 +71,21 @@ func podProblems(ctx context.Context, c Clients, ns string, obj runtime.Object, 
 	return strings.Join(problems, "; ")
 }
 
-// runsNewImages reports whether pod's spec runs every changed container's new image.
+// runsNewImages reports whether pod runs the deploy's new images (the changes name
+// each container, `*` expanded), that is, belongs to the rollout that failed.
 func runsNewImages(pod *corev1.Pod, newImage map[string]string) bool {
-	if len(newImage) == 0 {
-		return false
-	}
-	found := 0
+	found := false
 	for _, list := range [][]corev1.Container{pod.Spec.InitContainers, pod.Spec.Containers} {
 		for _, ctr := range list {
 			if img, ok := newImage[ctr.Name]; ok {
-				if ctr.Image != img && newImage["*"] != ctr.Image {
+				if ctr.Image != img {
 					return false
 				}
-				found++
-			} else if img, ok := newImage["*"]; ok && ctr.Image == img {
-				found++
+				found = true
 			}
 		}
 	}
-	return found > 0
+	return found
 }
 
 // describePod is what keeps one pod from being ready, "" when its containers say
