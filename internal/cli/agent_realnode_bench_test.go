@@ -31,7 +31,8 @@ const (
 // over TUGBOAT_BENCH_AGENT_SECONDS (default 60), first with no writer (idle), then with
 // it, and the lines it stored in that window. Reported: agent CPU seconds per 10,000
 // lines stored (= cores at 10k lines/s), the idle cores beside it, the lines/s it
-// stored, and its cgroup's peak memory.
+// stored, its cgroup's peak memory (memory.max_usage_in_bytes, which counts the page
+// cache of the log files it reads) and its anonymous RSS at the end (memory.stat).
 func BenchmarkAgentLogLines(b *testing.B) {
 	if err := cluster.CheckRealNode(); err != nil {
 		b.Fatalf("%v (the real node's benchmarks need them; `%s` installs the packages)", err, cluster.PrerequisitesCommand)
@@ -117,18 +118,24 @@ func measureAgentLogLines(b *testing.B, window time.Duration) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	rss, err := cluster.CgroupValue(memCG, "memory.stat", "total_rss")
+	if err != nil {
+		b.Fatal(err)
+	}
 	if lines == 0 {
 		b.Fatalf("the agent stored no line of pod %s in %s", writer.Name, window)
 	}
 	rate := float64(lines) / window.Seconds()
 	perTenK := busy / (float64(lines) / 10000)
-	b.Logf("agent over %s: idle %.3f cores; writer at %d lines/s: %.3f cores, %.0f lines/s stored, %.3f CPU-s per 10k lines; cgroup peak %.1f MiB",
-		window, idle/window.Seconds(), writerRate, busy/window.Seconds(), rate, perTenK, float64(peak)/(1<<20))
+	b.Logf("agent over %s: idle %.3f cores; writer at %d lines/s: %.3f cores, %.0f lines/s stored, %.3f CPU-s per 10k lines; "+
+		"cgroup peak %.1f MiB (memory.max_usage_in_bytes, with the page cache of the files it read), anonymous RSS %.1f MiB at the end (memory.stat total_rss)",
+		window, idle/window.Seconds(), writerRate, busy/window.Seconds(), rate, perTenK, float64(peak)/(1<<20), float64(rss)/(1<<20))
 	b.ReportMetric(perTenK, "cpu-s/10k-lines")
 	b.ReportMetric(idle/window.Seconds(), "cores-idle")
 	b.ReportMetric(busy/window.Seconds(), "cores-busy")
 	b.ReportMetric(rate, "lines/s-stored")
 	b.ReportMetric(float64(peak)/(1<<20), "MiB-peak-cgroup")
+	b.ReportMetric(float64(rss)/(1<<20), "MiB-anon-rss")
 }
 
 // writerPod writes writerRate numbered lines of writerLineBytes a second without end.
