@@ -39,6 +39,7 @@ func (pl *planner) windowOver(fn string) string {
 }
 
 var duckdbWindow = map[string]sqlFunc{
+	"_tb_rows_near": rowsNearSQL,
 	"prev": prevNextSQL("lag"),
 	"next": prevNextSQL("lead"),
 	"row_number": func(c sqlCall) frag {

@@ -91,8 +91,16 @@ func (ck *checker) evaluate(in relation, op *EvaluateOp) relation {
 		return ck.bagUnpack(in, op)
 	case "pivot":
 		return ck.pivot(in, op)
+	case "rows_near":
+		return ck.rowsNear(in, op)
+	case "ipv4_lookup":
+		return ck.ipLookup(in, op, "ipv4")
+	case "ipv6_lookup":
+		return ck.ipLookup(in, op, "ipv6")
+	case "activity_counts_metrics":
+		return ck.activityCounts(in, op)
 	}
-	ck.fail(op.Plugin.NamePos, "the %s plugin is not supported; tugboat's evaluate has bag_unpack and pivot", op.Plugin.Name)
+	ck.fail(op.Plugin.NamePos, "the %s plugin is not supported; tugboat's evaluate has %s", op.Plugin.Name, pluginNames())
 	return nil
 }
 

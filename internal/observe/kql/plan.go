@@ -330,6 +330,8 @@ func (pl *planner) relation(r relation) stage {
 		return pl.mvApply(r)
 	case *relOuterRow:
 		return pl.outerRow(r)
+	case *relCondJoin:
+		return pl.condJoin(r)
 	}
 	panic(fmt.Sprintf("unexpected relation %T", r))
 }
