@@ -40,8 +40,8 @@ func (pl *planner) windowOver(fn string) string {
 
 var duckdbWindow = map[string]sqlFunc{
 	"_tb_rows_near": rowsNearSQL,
-	"prev": prevNextSQL("lag"),
-	"next": prevNextSQL("lead"),
+	"prev":          prevNextSQL("lag"),
+	"next":          prevNextSQL("lead"),
 	"row_number": func(c sqlCall) frag {
 		over := c.pl.windowOver("row_number")
 		if len(c.e.args) == 1 {
