@@ -144,6 +144,8 @@ func (ck *checker) operator(in relation, op Operator) relation {
 		return ck.lookup(in, op)
 	case *MvApplyOp:
 		return ck.mvApply(in, op)
+	case *ScanOp:
+		return ck.scan(in, op)
 	case *ParseKvOp:
 		return ck.parseKv(in, op)
 	case *ParseWhereOp:

@@ -291,6 +291,8 @@ func (p *parser) parseMoreOperator(t Token) Operator {
 		return p.parseParseKv(t)
 	case "mv-apply":
 		return p.parseMvApply(t)
+	case "scan":
+		return p.parseScan(t)
 	case "lookup":
 		return &LookupOp{JoinOp: *p.parseJoin(t)}
 	}

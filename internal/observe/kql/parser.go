@@ -351,7 +351,7 @@ func supportedOperators() []string {
 		"where", "filter", "project", "project-away", "project-rename", "extend", "summarize",
 		"sort", "order", "top", "take", "limit", "distinct", "count", "join", "union",
 		"parse", "mv-expand", "render", "serialize", "project-keep", "project-reorder", "getschema",
-		"as", "sample", "make-series", "evaluate", "lookup", "mv-apply", "parse-kv", "parse-where",
+		"as", "sample", "make-series", "evaluate", "lookup", "mv-apply", "parse-kv", "parse-where", "scan",
 	}
 }
 

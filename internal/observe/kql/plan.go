@@ -332,6 +332,8 @@ func (pl *planner) relation(r relation) stage {
 		return pl.outerRow(r)
 	case *relCondJoin:
 		return pl.condJoin(r)
+	case *relScanSteps:
+		return pl.scanSteps(r)
 	}
 	panic(fmt.Sprintf("unexpected relation %T", r))
 }

@@ -1,0 +1,19 @@
+package kql
+
+import "testing"
+
+// scan prints back to KQL that parses to the same tree.
+func TestScanRoundTrip(t *testing.T) {
+	for name, q := range map[string]string{
+		"all clauses": `T | scan with_match_id = m declare (a:long = -1, b:string) with (step s1: x > 0 => a = s1.a + 1, b = "x"; step ['s 2'] output = last: s1.a > 2; step s3 output=none: true;)`,
+		"bare":        `T | scan with (step s: true;) | take 1`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			parsed, err := Parse(q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkRoundTrip(t, parsed)
+		})
+	}
+}
