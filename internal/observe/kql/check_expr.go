@@ -53,6 +53,9 @@ func (ck *checker) expr(e Expr, cols []Column) texpr {
 	case *ToScalar:
 		return ck.toScalar(e)
 	case *Call:
+		if r := ck.specialCall(e, cols); r != nil {
+			return r
+		}
 		if b, ok := ck.lets[e.Name]; ok && b.fn != nil {
 			return ck.callScalarFunc(b.fn, e, cols)
 		}

@@ -179,7 +179,6 @@ var unsupportedFunctions = map[string]string{
 	"current_principal_is_member_of":     "because tugboat has no Kusto principals",
 	"current_cluster_endpoint":           "because tugboat is not a Kusto cluster",
 	"current_database":                   "because tugboat is not a Kusto cluster",
-	"estimate_data_size":                 "because the engines do not expose row sizes",
 	"extent_id":                          "because tugboat's tables have no extents",
 	"extent_tags":                        "because tugboat's tables have no extents",
 	"cursor_after":                       "because tugboat has no database cursors",
