@@ -345,6 +345,14 @@ func (p *parser) parseParams() []Param {
 	}
 }
 
+// unsupportedOperators are Kusto operators tugboat refuses on purpose, with
+// the reason.
+var unsupportedOperators = map[string]string{
+	"reduce": "because Kusto documents its clustering only as \"largely based on\" Vaarandi's SLCT, so its patterns and counts would differ from Kusto's without telling",
+	"fork":   "because a query gives one table here, and fork gives several",
+	"facet":  "because a query gives one table here, and facet gives several",
+}
+
 // supportedOperators lists the tabular operators, for messages.
 func supportedOperators() []string {
 	return []string{
@@ -447,10 +455,14 @@ func (p *parser) parseOperator() Operator {
 	case "sample":
 		return &SampleOp{OpPos: t.Pos, N: p.parseExpr()}
 	case "search", "sample-distinct", "invoke",
-		"fork", "facet", "scan", "partition", "reduce", "find", "consume", "print", "range",
+		"fork", "facet", "partition", "reduce", "find", "consume", "print", "range",
 		"make-graph", "top-nested", "top-hitters", "project-by-names", "graph-match",
 		"graph-shortest-paths", "graph-to-table", "graph-mark-components", "graph-merge":
-		p.fail(t.Pos, "the %s operator is not supported; supported operators are %s", t.Text, strings.Join(supportedOperators(), ", "))
+		why := ""
+		if r, ok := unsupportedOperators[t.Text]; ok {
+			why = " " + r
+		}
+		p.fail(t.Pos, "the %s operator is not supported%s; supported operators are %s", t.Text, why, strings.Join(supportedOperators(), ", "))
 	}
 	msg := fmt.Sprintf("unknown operator %q", t.Text)
 	if s := nearest(t.Text, supportedOperators()); s != "" {
