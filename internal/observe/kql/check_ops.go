@@ -146,6 +146,8 @@ func (ck *checker) operator(in relation, op Operator) relation {
 		return ck.mvApply(in, op)
 	case *ScanOp:
 		return ck.scan(in, op)
+	case *TopHittersOp:
+		return ck.topHitters(in, op)
 	case *ParseKvOp:
 		return ck.parseKv(in, op)
 	case *ParseWhereOp:

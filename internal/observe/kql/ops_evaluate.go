@@ -99,6 +99,8 @@ func (ck *checker) evaluate(in relation, op *EvaluateOp) relation {
 		return ck.ipLookup(in, op, "ipv6")
 	case "activity_counts_metrics":
 		return ck.activityCounts(in, op)
+	case "narrow":
+		return ck.narrow(in, op)
 	}
 	ck.fail(op.Plugin.NamePos, "the %s plugin is not supported; tugboat's evaluate has %s", op.Plugin.Name, pluginNames())
 	return nil

@@ -172,7 +172,7 @@ func (pl *planner) condJoin(r *relCondJoin) stage {
 
 // pluginNames lists the evaluate plugins, for messages.
 func pluginNames() string {
-	return strings.Join([]string{"bag_unpack", "pivot", "rows_near", "ipv4_lookup", "ipv6_lookup", "activity_counts_metrics"}, ", ")
+	return strings.Join([]string{"bag_unpack", "pivot", "rows_near", "ipv4_lookup", "ipv6_lookup", "activity_counts_metrics", "narrow"}, ", ")
 }
 
 // maxActivityWindows bounds activity_counts_metrics' windows when Start,
@@ -295,4 +295,49 @@ func (ck *checker) internalPipeline(text string) relation {
 		panic("internal pipeline does not parse: " + err.Error() + ": " + text)
 	}
 	return ck.checkPipeline(q.Body, false)
+}
+
+// narrow turns each row into one row per column: Row (the row's 0-based
+// number in the input's order, or in the order the engine reads rows
+// without one), Column (its name) and Value (as a string), for reading
+// wide rows.
+func (ck *checker) narrow(in relation, op *EvaluateOp) relation {
+	if len(op.Plugin.Args) > 0 {
+		ck.fail(op.Plugin.Args[0].Position(), "narrow takes no arguments")
+	}
+	cols := in.columns()
+	numbered := &relProject{in: in, cols: append(append([]Column(nil), cols...), Column{Name: "_tb_row", Type: TypeLong}),
+		exprs: append(identity(cols), &tCall{fn: "_tb_row_index", t: TypeLong})}
+	base := &relLet{name: "_tb_narrow", in: numbered}
+	out := []Column{{Name: "Row", Type: TypeLong}, {Name: "Column", Type: TypeString}, {Name: "Value", Type: TypeString}, {Name: "_tb_ci", Type: TypeLong}}
+	u := &relUnion{cols: out}
+	for i, c := range cols {
+		var v texpr = &tColumn{idx: i, t: c.Type}
+		if c.Type != TypeString {
+			v = mkCall("tostring", TypeString, v)
+		}
+		u.inputs = append(u.inputs, &relProject{in: base, cols: out, exprs: []texpr{
+			&tColumn{idx: len(cols), t: TypeLong}, &tLiteral{value: c.Name, t: TypeString}, v, &tLiteral{value: int64(i), t: TypeLong}}})
+		u.maps = append(u.maps, []int{0, 1, 2, 3})
+	}
+	if len(cols) == 0 {
+		return &relValues{cols: out[:3]}
+	}
+	sorted := &relSort{in: u, keys: []sortSpec{{e: &tColumn{idx: 0, t: TypeLong}}, {e: &tColumn{idx: 3, t: TypeLong}}}}
+	return &relProject{in: sorted, cols: out[:3], exprs: identity(out[:3])}
+}
+
+// rowIndexSQL is the 0-based number of a row in the input's order.
+func rowIndexSQL(c sqlCall) frag {
+	if c.pl.d == ClickHouse {
+		if len(c.pl.window) > 0 {
+			c.pl.fail("narrow on ClickHouse 18.16 numbers rows only in the order it reads them; leave out the sort, or use DuckDB")
+		}
+		return raw("toInt64(rowNumberInAllBlocks())")
+	}
+	order := ""
+	if len(c.pl.window) > 0 {
+		order = "ORDER BY " + orderBy(c.pl.window)
+	}
+	return raw("(row_number() OVER (" + order + ") - 1)")
 }

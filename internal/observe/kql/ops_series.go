@@ -293,6 +293,8 @@ func (p *parser) parseMoreOperator(t Token) Operator {
 		return p.parseMvApply(t)
 	case "scan":
 		return p.parseScan(t)
+	case "top-hitters":
+		return p.parseTopHitters(t)
 	case "lookup":
 		return &LookupOp{JoinOp: *p.parseJoin(t)}
 	}

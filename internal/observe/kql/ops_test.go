@@ -56,7 +56,7 @@ func TestOperatorErrors(t *testing.T) {
 		},
 		"an unknown plugin": {
 			query: "Perf | evaluate autocluster()",
-			want:  "1:17: the autocluster plugin is not supported; tugboat's evaluate has bag_unpack, pivot, rows_near, ipv4_lookup, ipv6_lookup, activity_counts_metrics",
+			want:  "1:17: the autocluster plugin is not supported; tugboat's evaluate has bag_unpack, pivot, rows_near, ipv4_lookup, ipv6_lookup, activity_counts_metrics, narrow",
 		},
 		"bag_unpack of a string": {
 			query: "Perf | evaluate bag_unpack(Computer)",
