@@ -148,6 +148,8 @@ func (ck *checker) operator(in relation, op Operator) relation {
 		return ck.scan(in, op)
 	case *TopHittersOp:
 		return ck.topHitters(in, op)
+	case *TopNestedOp:
+		return ck.topNested(in, op)
 	case *ParseKvOp:
 		return ck.parseKv(in, op)
 	case *ParseWhereOp:

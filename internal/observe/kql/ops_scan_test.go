@@ -2,11 +2,13 @@ package kql
 
 import "testing"
 
-// scan prints back to KQL that parses to the same tree.
+// scan, top-nested and top-hitters print back to KQL that parses to the same tree.
 func TestScanRoundTrip(t *testing.T) {
 	for name, q := range map[string]string{
 		"all clauses": `T | scan with_match_id = m declare (a:long = -1, b:string) with (step s1: x > 0 => a = s1.a + 1, b = "x"; step ['s 2'] output = last: s1.a > 2; step s3 output=none: true;)`,
 		"bare":        `T | scan with (step s: true;) | take 1`,
+		"top-nested":  `T | top-nested 2 of A by sum(x), top-nested of B = tostring(y) with others = "o" by C = count() asc | take 3`,
+		"top-hitters": `T | top-hitters 5 of strcat(a, b) by x`,
 	} {
 		t.Run(name, func(t *testing.T) {
 			parsed, err := Parse(q)

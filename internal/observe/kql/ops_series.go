@@ -295,6 +295,8 @@ func (p *parser) parseMoreOperator(t Token) Operator {
 		return p.parseScan(t)
 	case "top-hitters":
 		return p.parseTopHitters(t)
+	case "top-nested":
+		return p.parseTopNested(t)
 	case "lookup":
 		return &LookupOp{JoinOp: *p.parseJoin(t)}
 	}

@@ -334,6 +334,8 @@ func (pl *planner) relation(r relation) stage {
 		return pl.condJoin(r)
 	case *relScanSteps:
 		return pl.scanSteps(r)
+	case *relTopPer:
+		return pl.topPer(r)
 	}
 	panic(fmt.Sprintf("unexpected relation %T", r))
 }

@@ -1,0 +1,237 @@
+package kql
+
+import (
+	"fmt"
+	"strings"
+)
+
+// top-nested, as Kusto's documentation describes it: each clause groups
+// by its value within the groups the clauses before it kept, aggregates,
+// and keeps the top N. A group's aggregate does not depend on the other
+// groups, so level i is a summarize by the first i values, cut to its top
+// N per group of the level above, and joined to the levels above on their
+// values. Nulls group as in summarize but match no key in the join.
+
+// TopNestedOp is top-nested [N] of [Name =] Expr [with others = C] by [Name =] Agg [asc|desc], ...
+type TopNestedOp struct {
+	OpPos   Pos
+	Clauses []TopNestedClause
+}
+
+// TopNestedClause is one level.
+type TopNestedClause struct {
+	Pos    Pos
+	N      Expr // nil: every value
+	Value  NamedExpr
+	Others Expr // nil when not written
+	Agg    NamedExpr
+	Asc    bool
+}
+
+func (*TopNestedOp) opNode() {}
+
+// Position returns the position of the operator keyword.
+func (o *TopNestedOp) Position() Pos { return o.OpPos }
+
+func (o *TopNestedOp) String() string {
+	parts := make([]string, len(o.Clauses))
+	for i, c := range o.Clauses {
+		s := "top-nested "
+		if c.N != nil {
+			s += exprString(c.N) + " "
+		}
+		s += "of " + namedString([]NamedExpr{c.Value})
+		if c.Others != nil {
+			s += " with others = " + exprString(c.Others)
+		}
+		s += " by " + namedString([]NamedExpr{c.Agg})
+		if c.Asc {
+			s += " asc"
+		}
+		parts[i] = s
+	}
+	return strings.Join(parts, ", ")
+}
+
+// maxNestedLevels bounds the clauses: each adds a summarize and a join.
+const maxNestedLevels = 16
+
+func (p *parser) parseTopNested(t Token) *TopNestedOp {
+	op := &TopNestedOp{OpPos: t.Pos}
+	for {
+		c := TopNestedClause{Pos: t.Pos}
+		if !isKeyword(p.peek(), "of") {
+			c.N = p.parseExpr()
+		}
+		p.expectKeyword("of", "in top-nested (write top-nested 5 of Column by count())")
+		c.Value = p.parseNamed()
+		if isKeyword(p.peek(), "with") {
+			p.next()
+			p.expectKeyword("others", "after top-nested ... with")
+			p.expectPunct("=", "after with others")
+			c.Others = p.parseExpr()
+		}
+		p.expectKeyword("by", "in top-nested (write top-nested 5 of Column by count())")
+		c.Agg = p.parseNamed()
+		switch {
+		case isKeyword(p.peek(), "asc"):
+			p.next()
+			c.Asc = true
+		case isKeyword(p.peek(), "desc"):
+			p.next()
+		}
+		if len(op.Clauses) == maxNestedLevels {
+			p.fail(c.Pos, "top-nested takes at most %d clauses", maxNestedLevels)
+		}
+		op.Clauses = append(op.Clauses, c)
+		if !isPunct(p.peek(), ",") {
+			return op
+		}
+		p.next()
+		t = p.expectKeyword("top-nested", "after the comma of top-nested")
+	}
+}
+
+// relTopPer keeps the first n rows of each group of the partition
+// columns, in the order of key.
+type relTopPer struct {
+	in        relation
+	partition []int
+	key       sortSpec
+	n         int64
+}
+
+func (r *relTopPer) columns() []Column { return r.in.columns() }
+
+func (ck *checker) topNested(in relation, op *TopNestedOp) relation {
+	base := &relLet{name: "_tb_nested", in: in}
+	cols := in.columns()
+	var names []string // the values' names, level by level
+	var out relation
+	var outCols []Column
+	var picks []int // for each output column, its index in out
+	for i, c := range op.Clauses {
+		if c.Others != nil {
+			ck.fail(c.Others.Position(), "top-nested ... with others is not supported yet")
+		}
+		name := c.Value.Name
+		if name == "" {
+			name = ck.resultName(c.Value.Expr, cols)
+		}
+		if name == "" {
+			name = fmt.Sprintf("Column%d", i+1)
+		}
+		for _, n := range names {
+			if n == name {
+				ck.fail(c.Value.Expr.Position(), "top-nested has two levels named %s; name one with Name = ...", identString(name))
+			}
+		}
+		agg := c.Agg
+		if agg.Name == "" {
+			agg.Name, agg.NamePos = "aggregated_"+name, c.Agg.Expr.Position()
+		}
+		// The levels above are grouped again by their own values: the
+		// clauses' expressions, so that the join matches them.
+		sum := &SummarizeOp{OpPos: c.Pos, Aggs: []NamedExpr{agg}}
+		for j := 0; j < i; j++ {
+			prev := op.Clauses[j].Value
+			sum.By = append(sum.By, NamedExpr{Name: names[j], NamePos: prev.NamePos, Expr: prev.Expr})
+		}
+		sum.By = append(sum.By, NamedExpr{Name: name, NamePos: c.Value.NamePos, Expr: c.Value.Expr})
+		level := ck.operator(base, sum)
+		lcols := level.columns()
+		valueIdx, aggIdx := len(lcols)-2, len(lcols)-1
+		if lcols[aggIdx].Type == TypeDynamic {
+			ck.fail(c.Agg.Expr.Position(), "the aggregation of top-nested cannot be dynamic")
+		}
+		if c.N != nil {
+			partition := make([]int, i)
+			for j := range partition {
+				partition[j] = j
+			}
+			level = &relTopPer{in: level, partition: partition, n: ck.constCount(c.N, "top-nested"),
+				key: sortSpec{e: &tColumn{idx: aggIdx, t: lcols[aggIdx].Type}, desc: !c.Asc, nullsFirst: c.Asc}}
+		}
+		names = append(names, name)
+		if out == nil {
+			out = level
+			outCols = []Column{lcols[valueIdx], lcols[aggIdx]}
+			picks = []int{valueIdx, aggIdx}
+			continue
+		}
+		j := &relJoin{left: out, right: level, kind: "inner"}
+		left := out.columns()
+		for k := 0; k < i; k++ {
+			j.leftKeys = append(j.leftKeys, picks[2*k])
+			j.rightKeys = append(j.rightKeys, k)
+			if left[picks[2*k]].Type == TypeDynamic {
+				ck.fail(op.Clauses[k].Value.Expr.Position(), "top-nested cannot nest under a dynamic value; convert it with tostring() first")
+			}
+		}
+		for k, col := range left {
+			j.cols = append(j.cols, col)
+			j.out = append(j.out, joinOut{idx: k})
+		}
+		for k, col := range lcols {
+			j.cols = append(j.cols, Column{Name: freshName(col.Name, j.cols), Type: col.Type})
+			j.out = append(j.out, joinOut{right: true, idx: k})
+		}
+		picks = append(picks, len(left)+valueIdx, len(left)+aggIdx)
+		outCols = append(outCols, lcols[valueIdx], lcols[aggIdx])
+		out = j
+	}
+	for i := range outCols {
+		for k := 0; k < i; k++ {
+			if outCols[k].Name == outCols[i].Name {
+				ck.fail(op.Clauses[i/2].Pos, "top-nested would make two columns named %s; name them with Name = ...", identString(outCols[i].Name))
+			}
+		}
+	}
+	p := &relProject{in: out, cols: outCols}
+	ocols := out.columns()
+	for _, k := range picks {
+		p.exprs = append(p.exprs, &tColumn{idx: k, t: ocols[k].Type})
+	}
+	return p
+}
+
+func (pl *planner) topPer(r *relTopPer) stage {
+	in := pl.relation(r.in)
+	n := fmt.Sprint(r.n)
+	part := make([]string, len(r.partition))
+	for i, k := range r.partition {
+		part[i] = quoteIdent(in.cols[k])
+	}
+	key := pl.expr(r.key.e, in.cols)
+	dir := " DESC"
+	if !r.key.desc {
+		dir = " ASC"
+	}
+	if r.key.nullsFirst {
+		dir += " NULLS FIRST"
+	} else {
+		dir += " NULLS LAST"
+	}
+	list := make([]string, len(in.cols))
+	for i, c := range in.cols {
+		list[i] = quoteIdent(c)
+	}
+	if pl.d == ClickHouse {
+		// ClickHouse 18.16 has no window functions; LIMIT n BY keeps the
+		// first n rows of each group in the ORDER BY's order.
+		tail := cat(" ORDER BY ", key, dir)
+		if len(part) > 0 {
+			tail = cat(tail, " LIMIT "+n+" BY "+strings.Join(part, ", "))
+		} else {
+			tail = cat(tail, " LIMIT "+n)
+		}
+		return stage{src: pl.selectFrom(raw(strings.Join(list, ", ")), in, tail), cols: in.cols}
+	}
+	rn := quoteIdent(pl.internal("rn"))
+	over := "ORDER BY "
+	if len(part) > 0 {
+		over = "PARTITION BY " + strings.Join(part, ", ") + " ORDER BY "
+	}
+	inner := pl.selectFrom(cat(strings.Join(list, ", ")+", row_number() OVER ("+over, key, dir+") AS "+rn), in, frag{})
+	return stage{src: cat("(SELECT "+strings.Join(list, ", ")+" FROM ", inner, " AS "+pl.alias()+" WHERE "+rn+" <= "+n+")"), cols: in.cols}
+}
