@@ -163,10 +163,10 @@ var commonFunctions = map[string]sqlFunc{
 }
 
 // duckdbAll is DuckDB's whole table.
-var duckdbAll = mergeSQL(commonFunctions, duckdbFunctions, duckdbFamilies, duckdbWindow, duckdbHash, duckdbNet, duckdbStats, duckdbRank, duckdbTimespan, duckdbSearch, duckdbSketch, duckdbJSON)
+var duckdbAll = mergeSQL(commonFunctions, duckdbFunctions, duckdbFamilies, duckdbWindow, duckdbHash, duckdbNet, duckdbStats, duckdbRank, duckdbTimespan, duckdbSearch, duckdbSketch, duckdbJSON, duckdbOps)
 
 // clickhouseAll is ClickHouse's whole table.
-var clickhouseAll = mergeSQL(commonFunctions, clickhouseFunctions, clickhouseFamilies, clickhouseHash, clickhouseStats)
+var clickhouseAll = mergeSQL(commonFunctions, clickhouseFunctions, clickhouseFamilies, clickhouseHash, clickhouseStats, clickhouseOps)
 
 func mergeSQL(tables ...map[string]sqlFunc) map[string]sqlFunc {
 	out := map[string]sqlFunc{}

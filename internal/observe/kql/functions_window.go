@@ -39,10 +39,8 @@ func (pl *planner) windowOver(fn string) string {
 }
 
 var duckdbWindow = map[string]sqlFunc{
-	"_tb_rows_near": rowsNearSQL,
-	"_tb_row_index": rowIndexSQL,
-	"prev":          prevNextSQL("lag"),
-	"next":          prevNextSQL("lead"),
+	"prev": prevNextSQL("lag"),
+	"next": prevNextSQL("lead"),
 	"row_number": func(c sqlCall) frag {
 		over := c.pl.windowOver("row_number")
 		if len(c.e.args) == 1 {

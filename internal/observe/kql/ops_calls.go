@@ -84,3 +84,52 @@ func (ck *checker) columnNamesOf(c *Call) texpr {
 	}
 	return &tLiteral{value: string(b), t: TypeDynamic}
 }
+
+// The SQL of the functions the operators above and in ops_*.go make, by
+// engine; ClickHouse lacks the others.
+var duckdbOps = map[string]sqlFunc{
+	"_tb_rows_near":  rowsNearSQL,
+	"_tb_row_index":  rowIndexSQL,
+	"_tb_range_time": rangeTimeSQL,
+}
+
+var clickhouseOps = map[string]sqlFunc{
+	"string_size":   tmpl("toInt64(length($0))"),
+	"_tb_row_index": rowIndexSQL,
+	"_tb_range_time": func(c sqlCall) frag {
+		c.pl.fail("function range is not supported on ClickHouse 18.16; DuckDB has it")
+		return frag{}
+	},
+}
+
+// checkRange is range(start, stop[, step]) of numbers, or of datetimes or
+// timespans with a timespan step (which they need).
+func checkRange(ck *checker, c *Call, a []texpr) texpr {
+	t := a[0].typ()
+	if t != TypeDatetime && t != TypeTimespan {
+		for i := range a {
+			a[i] = ck.argOfKind(c, i, a[i], argNumber)
+		}
+		return mkCall("range", TypeDynamic, a...)
+	}
+	if len(a) != 3 {
+		ck.fail(c.NamePos, "range of %ss needs a timespan step, such as range(start, stop, 1h)", t)
+	}
+	if a[1].typ() != t {
+		ck.fail(c.Args[1].Position(), "the stop of range must be a %s like its start, but it is %s", t, a[1].typ())
+	}
+	if a[2].typ() != TypeTimespan {
+		ck.fail(c.Args[2].Position(), "the step of range must be a timespan, but it is %s", a[2].typ())
+	}
+	return mkCall("_tb_range_time", TypeDynamic, a...)
+}
+
+// rangeTimeSQL: as range of numbers, stop included, at most 1,048,576
+// elements, written as Kusto writes datetimes and timespans in dynamic
+// values.
+func rangeTimeSQL(c sqlCall) frag {
+	us := func(i int) frag { return cat("epoch_us(", c.arg(i), ")") }
+	n := cat("least(greatest(CAST(floor((", us(1), " - ", us(0), ") / ", us(2), ") AS BIGINT) + 1, 0), 1048576)")
+	elem := cat("(", c.arg(0), " + to_microseconds(i * ", us(2), "))")
+	return cat("(CASE WHEN ", us(2), " = 0 THEN NULL ELSE to_json(list_transform(range(", n, "), i -> ", c.pl.duckJSON(elem, c.typ(0)), ")) END)")
+}

@@ -7,18 +7,16 @@ import "strings"
 // error naming it: 18.16 has no JSON type, no array of JSON values, and
 // whole-second DateTime, so some of Kusto's functions cannot be expressed.
 var clickhouseFunctions = map[string]sqlFunc{
-	"string_size":   tmpl("toInt64(length($0))"),
-	"_tb_row_index": rowIndexSQL,
-	"tostring":      func(c sqlCall) frag { return c.pl.toString(c.arg(0), c.typ(0)) },
-	"toint":         convertSQL,
-	"tolong":        convertSQL,
-	"todouble":      convertSQL,
-	"tobool":        convertSQL,
-	"todatetime":    convertSQL,
-	"totimespan":    convertSQL,
-	"todynamic":     func(c sqlCall) frag { return c.arg(0) },
-	"bin":           func(c sqlCall) frag { return c.pl.bin(c.e, c.cols) },
-	"strcat":        concatSQL,
+	"tostring":   func(c sqlCall) frag { return c.pl.toString(c.arg(0), c.typ(0)) },
+	"toint":      convertSQL,
+	"tolong":     convertSQL,
+	"todouble":   convertSQL,
+	"tobool":     convertSQL,
+	"todatetime": convertSQL,
+	"totimespan": convertSQL,
+	"todynamic":  func(c sqlCall) frag { return c.arg(0) },
+	"bin":        func(c sqlCall) frag { return c.pl.bin(c.e, c.cols) },
+	"strcat":     concatSQL,
 	"extract": func(c sqlCall) frag {
 		re, _ := constString(c.e.args[0])
 		g, _ := constInt(c.e.args[1])
