@@ -51,10 +51,11 @@ type letBinding struct {
 type checker struct {
 	schema   Schema
 	lets     map[string]*letBinding
-	params   map[string]bool // the scalar parameters of the function being checked: they hide columns
-	depth    int             // nesting of function calls
-	argGroup int             // next arg_max/arg_min group
-	opts     *Options        // nil when checked without compiling
+	params   map[string]bool          // the scalar parameters of the function being checked: they hide columns
+	depth    int                      // nesting of function calls
+	argGroup int                      // next arg_max/arg_min group
+	opts     *Options                 // nil when checked without compiling
+	once     map[*FuncDef]*tScalarSub // the value of functions without parameters whose body is a toscalar
 }
 
 func (ck *checker) fail(pos Pos, format string, args ...any) {
@@ -101,6 +102,10 @@ func (ck *checker) bindLet(l *Let) {
 func (ck *checker) lookupTable(name string) relation {
 	if b, ok := ck.lets[name]; ok && b.table != nil {
 		return b.table
+	}
+	if b, ok := ck.lets[name]; ok && b.fn != nil && b.fn.Tabular != nil {
+		// A tabular function needing no argument, named without parentheses.
+		return ck.callTabularFunc(&FuncSource{Name: name})
 	}
 	if cols, ok := ck.schema[name]; ok {
 		return &relScan{table: name, cols: cols}

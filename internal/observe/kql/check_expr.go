@@ -23,6 +23,11 @@ func (ck *checker) expr(e Expr, cols []Column) texpr {
 			if b.scalar != nil {
 				return b.scalar
 			}
+			if b.fn != nil && b.fn.Expr != nil {
+				// A function needing no argument can be named without
+				// parentheses; each use calls it (Kusto's named expressions).
+				return ck.callScalarFunc(b.fn, &Call{NamePos: e.NamePos, Name: e.Name}, cols)
+			}
 			ck.fail(e.NamePos, "%s is a table, not a scalar; use it after | join, union or as a query", identString(e.Name))
 		}
 		if cols == nil {

@@ -210,8 +210,20 @@ func (ck *checker) callScalarFunc(fn *FuncDef, c *Call, cols []Column) texpr {
 	if fn.Expr == nil {
 		ck.fail(c.NamePos, "%s is a tabular function; call it at the start of a query", c.Name)
 	}
+	if s, ok := ck.once[fn]; ok && len(c.Args) == 0 {
+		s.shared = true
+		return s
+	}
 	var out texpr
 	ck.withArgs(fn, c.Name, c.NamePos, c.Args, c.ArgNames, cols, func() { out = ck.expr(fn.Expr, cols) })
+	// A toscalar is computed once per query, so every call of a function
+	// without parameters returning one gives the same value.
+	if s, ok := out.(*tScalarSub); ok && len(fn.Params) == 0 {
+		if ck.once == nil {
+			ck.once = map[*FuncDef]*tScalarSub{}
+		}
+		ck.once[fn] = s
+	}
 	return out
 }
 

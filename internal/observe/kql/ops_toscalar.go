@@ -38,8 +38,9 @@ func (p *parser) parseToScalar(name Token) Expr {
 
 // tScalarSub is the first column of the first row of a relation.
 type tScalarSub struct {
-	rel relation
-	t   Type
+	rel    relation
+	t      Type
+	shared bool // used in several places (a function without arguments named twice): computed once
 }
 
 func (e *tScalarSub) typ() Type { return e.t }
@@ -49,8 +50,16 @@ func (ck *checker) toScalar(e *ToScalar) texpr {
 	if q == nil {
 		id, ok := e.Scalar.(*Ident)
 		if !ok || ck.lookupTable(id.Name) == nil {
-			// Computed once for the query: no column of the row.
-			return ck.expr(e.Scalar, nil)
+			// Computed once for the query: no column of the row, and a
+			// value that is not a constant (rand()) is a subquery, so
+			// that all the uses of one toscalar see one value.
+			x := ck.expr(e.Scalar, nil)
+			switch x.(type) {
+			case *tLiteral, *tNow, *tScalarSub:
+				return x
+			}
+			one := &relProject{in: &relValues{rows: [][]texpr{{}}}, cols: []Column{{Name: "v", Type: x.typ()}}, exprs: []texpr{x}}
+			return &tScalarSub{rel: one, t: x.typ()}
 		}
 		q = &Pipeline{Source: &TableRef{NamePos: id.NamePos, Name: id.Name}}
 	}
@@ -71,10 +80,25 @@ var planRelation func(pl *planner, r relation) stage
 func init() { planRelation = (*planner).relation }
 
 func (pl *planner) scalarSub(e *tScalarSub) frag {
+	if name, ok := pl.scalars[e]; ok {
+		return raw("(SELECT v FROM " + name + ")")
+	}
 	st := planRelation(pl, e.rel)
 	tail := " LIMIT 1"
 	if len(st.order) > 0 {
 		tail = " ORDER BY " + orderBy(st.order) + tail
 	}
-	return cat("(SELECT ", quoteIdent(st.cols[0]), " FROM ", st.src, " AS "+pl.alias()+tail+")")
+	sub := cat("(SELECT ", quoteIdent(st.cols[0]), " FROM ", st.src, " AS "+pl.alias()+tail+")")
+	if !e.shared || pl.d == ClickHouse || pl.outer != nil {
+		// ClickHouse 18.16 has no table-valued WITH: a shared value is
+		// computed at each use there.
+		return sub
+	}
+	name := quoteIdent(pl.internal("scalar"))
+	pl.ctes = append(pl.ctes, cat(name+" AS MATERIALIZED (SELECT ", sub, " AS v)"))
+	if pl.scalars == nil {
+		pl.scalars = map[*tScalarSub]string{}
+	}
+	pl.scalars[e] = name
+	return raw("(SELECT v FROM " + name + ")")
 }

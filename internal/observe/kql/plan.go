@@ -192,7 +192,8 @@ type planner struct {
 	now      time.Time
 	aliases  int
 	names    int
-	outer    []string // the outer row's qualified columns while an mv-apply subquery is planned
+	outer    []string               // the outer row's qualified columns while an mv-apply subquery is planned
+	scalars  map[*tScalarSub]string // shared toscalar values, by node: their WITH item
 	restrict map[string]Condition
 }
 
