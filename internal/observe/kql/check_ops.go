@@ -150,6 +150,8 @@ func (ck *checker) operator(in relation, op Operator) relation {
 		return ck.topHitters(in, op)
 	case *TopNestedOp:
 		return ck.topNested(in, op)
+	case *SearchOp:
+		return ck.search(in, op)
 	case *ParseKvOp:
 		return ck.parseKv(in, op)
 	case *ParseWhereOp:

@@ -297,6 +297,8 @@ func (p *parser) parseMoreOperator(t Token) Operator {
 		return p.parseTopHitters(t)
 	case "top-nested":
 		return p.parseTopNested(t)
+	case "search":
+		return p.parseSearch(t)
 	case "lookup":
 		return &LookupOp{JoinOp: *p.parseJoin(t)}
 	}

@@ -359,7 +359,7 @@ func supportedOperators() []string {
 		"where", "filter", "project", "project-away", "project-rename", "extend", "summarize",
 		"sort", "order", "top", "take", "limit", "distinct", "count", "join", "union",
 		"parse", "mv-expand", "render", "serialize", "project-keep", "project-reorder", "getschema",
-		"as", "sample", "make-series", "evaluate", "lookup", "mv-apply", "parse-kv", "parse-where", "scan", "top-hitters", "top-nested",
+		"as", "sample", "make-series", "evaluate", "lookup", "mv-apply", "parse-kv", "parse-where", "scan", "top-hitters", "top-nested", "search",
 	}
 }
 
@@ -454,7 +454,7 @@ func (p *parser) parseOperator() Operator {
 		return &AsOp{OpPos: t.Pos, Name: name.Text}
 	case "sample":
 		return &SampleOp{OpPos: t.Pos, N: p.parseExpr()}
-	case "search", "sample-distinct", "invoke",
+	case "sample-distinct", "invoke",
 		"fork", "facet", "partition", "reduce", "find", "consume", "print", "range",
 		"make-graph", "project-by-names", "graph-match",
 		"graph-shortest-paths", "graph-to-table", "graph-mark-components", "graph-merge":

@@ -442,7 +442,7 @@ func TestParseErrors(t *testing.T) {
 		},
 		"an unsupported operator": {
 			query: "T | reduce by Message",
-			want:  "1:5: the reduce operator is not supported because Kusto documents its clustering only as \"largely based on\" Vaarandi's SLCT, so its patterns and counts would differ from Kusto's without telling; supported operators are where, filter, project, project-away, project-rename, extend, summarize, sort, order, top, take, limit, distinct, count, join, union, parse, mv-expand, render, serialize, project-keep, project-reorder, getschema, as, sample, make-series, evaluate, lookup, mv-apply, parse-kv, parse-where, scan, top-hitters, top-nested",
+			want:  "1:5: the reduce operator is not supported because Kusto documents its clustering only as \"largely based on\" Vaarandi's SLCT, so its patterns and counts would differ from Kusto's without telling; supported operators are where, filter, project, project-away, project-rename, extend, summarize, sort, order, top, take, limit, distinct, count, join, union, parse, mv-expand, render, serialize, project-keep, project-reorder, getschema, as, sample, make-series, evaluate, lookup, mv-apply, parse-kv, parse-where, scan, top-hitters, top-nested, search",
 		},
 		"an unclosed parenthesis points at the end": {
 			query: "T | where (a == 1",

@@ -1,0 +1,188 @@
+package kql
+
+import (
+	"regexp"
+	"strings"
+)
+
+// T | search [kind=case_sensitive] Predicate, as Kusto's documentation
+// writes it as where: a string term is a search of every column, with has,
+// hasprefix (term*), hassuffix (*term), contains (*term*) or a regular
+// expression (te*rm); Column:"term" searches one column; other
+// comparisons stay as written; and, or and parentheses combine them. The
+// output starts with $table, the input's table or let name. The parser
+// writes the terms as those where conditions, so the operator prints back
+// as one.
+
+// SearchOp is T | search [kind=...] Predicate.
+type SearchOp struct {
+	OpPos Pos
+	Kind  string // "" or case_sensitive
+	Pred  Expr
+}
+
+func (*SearchOp) opNode() {}
+
+// Position returns the position of the operator keyword.
+func (o *SearchOp) Position() Pos { return o.OpPos }
+
+func (o *SearchOp) String() string {
+	s := "search "
+	if o.Kind != "" {
+		s += "kind=" + o.Kind + " "
+	}
+	return s + exprString(o.Pred)
+}
+
+func (p *parser) parseSearch(t Token) *SearchOp {
+	op := &SearchOp{OpPos: t.Pos}
+	if isKeyword(p.peek(), "kind") && isPunct(p.peekN(1), "=") {
+		p.next()
+		p.next()
+		k := p.expectIdent("after kind=")
+		switch k.Text {
+		case "case_sensitive":
+			op.Kind = k.Text
+		case "default", "case_insensitive":
+		default:
+			p.fail(k.Pos, "search kind must be default, case_insensitive or case_sensitive, not %s", describe(k))
+		}
+	}
+	if isKeyword(p.peek(), "in") {
+		p.fail(p.peek().Pos, "search in (tables) is not supported; write union T1, T2 | search ...")
+	}
+	if p.atOperatorEnd() {
+		p.fail(p.peek().Pos, "expected a search predicate, such as search \"error\", found %s", describe(p.peek()))
+	}
+	op.Pred = p.parseSearchOr(op.Kind == "case_sensitive")
+	return op
+}
+
+func (p *parser) parseSearchOr(cs bool) Expr {
+	left := p.parseSearchAnd(cs)
+	for isKeyword(p.peek(), "or") {
+		t := p.next()
+		left = &Binary{Op: "or", OpPos: t.Pos, Left: left, Right: p.parseSearchAnd(cs)}
+	}
+	return left
+}
+
+func (p *parser) parseSearchAnd(cs bool) Expr {
+	left := p.parseSearchTerm(cs)
+	for isKeyword(p.peek(), "and") {
+		t := p.next()
+		left = &Binary{Op: "and", OpPos: t.Pos, Left: left, Right: p.parseSearchTerm(cs)}
+	}
+	return left
+}
+
+// searchEnd reports whether the token after a term ends it.
+func (p *parser) searchEnd(n int) bool {
+	t := p.peekN(n)
+	return t.Kind == TokEOF || isPunct(t, "|") || isPunct(t, ")") || isPunct(t, ";") || isKeyword(t, "and") || isKeyword(t, "or")
+}
+
+func (p *parser) parseSearchTerm(cs bool) Expr {
+	p.enter()
+	defer p.leave()
+	t := p.peek()
+	switch {
+	case isPunct(t, "("):
+		p.next()
+		e := p.parseSearchOr(cs)
+		p.expectPunct(")", "to close the ( at "+t.Pos.String())
+		return e
+	case isPunct(t, "*") && p.searchEnd(1):
+		p.next()
+		return &Literal{LitPos: t.Pos, Type: TypeBool, Value: true}
+	case t.Kind == TokLiteral && t.Type == TypeString && p.searchEnd(1):
+		p.next()
+		return searchTerm(&Star{StarPos: t.Pos}, t, cs)
+	case t.Kind == TokIdent && isPunct(p.peekN(1), ":"):
+		p.next()
+		p.next()
+		v := p.next()
+		if v.Kind != TokLiteral || v.Type != TypeString {
+			p.fail(v.Pos, "expected a string after %s: in search, found %s", t.Text, describe(v))
+		}
+		return searchTerm(&Ident{NamePos: t.Pos, Name: t.Text}, v, cs)
+	}
+	return p.parseEquality()
+}
+
+// searchTerm is the where condition of one search term over x (* or a
+// column), by the place of its wildcards.
+func searchTerm(x Expr, lit Token, cs bool) Expr {
+	term, _ := lit.Value.(string)
+	lead, trail := strings.HasPrefix(term, "*"), strings.HasSuffix(term, "*")
+	inner := strings.Trim(term, "*")
+	suffix := ""
+	if cs {
+		suffix = "_cs"
+	}
+	str := func(s string) Expr { return &Literal{LitPos: lit.Pos, Type: TypeString, Value: s} }
+	switch {
+	case inner == "":
+		return &Literal{LitPos: lit.Pos, Type: TypeBool, Value: true}
+	case strings.Contains(inner, "*"):
+		parts := strings.Split(inner, "*")
+		for i, s := range parts {
+			parts[i] = regexp.QuoteMeta(s)
+			if !cs {
+				// Letters as [aA] rather than (?i): ClickHouse 18.16's
+				// match() looks for the literal part case-sensitively
+				// first, whatever the flag says.
+				parts[i] = anyCase(parts[i])
+			}
+		}
+		re := strings.Join(parts, ".*")
+		if !lead {
+			re = `\b` + re
+		}
+		if !trail {
+			re += `\b`
+		}
+		return &Binary{Op: "matches regex", OpPos: lit.Pos, Left: x, Right: str(re)}
+	case lead && trail:
+		return &Binary{Op: "contains" + suffix, OpPos: lit.Pos, Left: x, Right: str(inner)}
+	case lead:
+		return &Binary{Op: "hassuffix" + suffix, OpPos: lit.Pos, Left: x, Right: str(inner)}
+	case trail:
+		return &Binary{Op: "hasprefix" + suffix, OpPos: lit.Pos, Left: x, Right: str(inner)}
+	}
+	return &Binary{Op: "has" + suffix, OpPos: lit.Pos, Left: x, Right: str(inner)}
+}
+
+func (ck *checker) search(in relation, op *SearchOp) relation {
+	if findColumn(in.columns(), "$table") >= 0 {
+		ck.fail(op.OpPos, "search adds a column $table, and the input has one; rename it first")
+	}
+	src := withSource([]relation{in}, "$table")[0]
+	// The predicate reads the input's columns, not $table.
+	pred := ck.expr(op.Pred, in.columns())
+	if pred.typ() != TypeBool {
+		ck.fail(op.Pred.Position(), "the search predicate must be bool, but it is %s", pred.typ())
+	}
+	cols := src.columns()
+	shifted := rewriteExpr(pred, func(x texpr) (texpr, bool) {
+		if c, ok := x.(*tColumn); ok {
+			return &tColumn{idx: findColumn(cols, in.columns()[c.idx].Name), t: c.t}, true
+		}
+		return nil, false
+	})
+	return &relFilter{in: src, pred: shifted}
+}
+
+// anyCase makes each letter of a pattern match either case.
+func anyCase(re string) string {
+	var b strings.Builder
+	for _, r := range re {
+		lo, up := strings.ToLower(string(r)), strings.ToUpper(string(r))
+		if lo == up {
+			b.WriteRune(r)
+			continue
+		}
+		b.WriteString("[" + lo + up + "]")
+	}
+	return b.String()
+}
