@@ -111,8 +111,8 @@ func (ck *checker) topNested(in relation, op *TopNestedOp) relation {
 	var outCols []Column
 	var picks []int // for each output column, its index in out
 	for i, c := range op.Clauses {
-		if c.Others != nil {
-			ck.fail(c.Others.Position(), "top-nested ... with others is not supported yet")
+		if c.Others != nil && i != len(op.Clauses)-1 {
+			ck.fail(c.Others.Position(), "top-nested ... with others is supported on the last clause only: Kusto does not document what the levels below an others row hold")
 		}
 		name := c.Value.Name
 		if name == "" {
@@ -151,6 +151,9 @@ func (ck *checker) topNested(in relation, op *TopNestedOp) relation {
 			}
 			level = &relTopPer{in: level, partition: partition, n: ck.constCount(c.N, "top-nested"),
 				key: sortSpec{e: &tColumn{idx: aggIdx, t: lcols[aggIdx].Type}, desc: !c.Asc, nullsFirst: c.Asc}}
+			if c.Others != nil {
+				level = ck.nestedOthers(base, op, i, names, name, agg, level)
+			}
 		}
 		names = append(names, name)
 		if out == nil {
@@ -193,6 +196,49 @@ func (ck *checker) topNested(in relation, op *TopNestedOp) relation {
 		p.exprs = append(p.exprs, &tColumn{idx: k, t: ocols[k].Type})
 	}
 	return p
+}
+
+// nestedOthers adds to the kept groups of the last level, for each group
+// of the level above, one row valued Others whose aggregate is over the
+// records of the groups that were not kept.
+func (ck *checker) nestedOthers(base relation, op *TopNestedOp, last int, names []string, name string, agg NamedExpr, kept relation) relation {
+	c := op.Clauses[last]
+	// The records with their values, as hidden columns.
+	ext := &ExtendOp{OpPos: c.Pos}
+	for j := 0; j <= last; j++ {
+		ext.Cols = append(ext.Cols, NamedExpr{Name: fmt.Sprintf("_tb_v%d", j), NamePos: c.Pos, Expr: op.Clauses[j].Value.Expr})
+	}
+	records := ck.operator(base, ext)
+	rcols := records.columns()
+	anti := &relJoin{left: records, right: kept, kind: "leftanti"}
+	for j := 0; j <= last; j++ {
+		anti.leftKeys = append(anti.leftKeys, len(rcols)-last-1+j)
+		anti.rightKeys = append(anti.rightKeys, j)
+	}
+	for k, col := range rcols {
+		anti.cols = append(anti.cols, col)
+		anti.out = append(anti.out, joinOut{idx: k})
+	}
+	sum := &SummarizeOp{OpPos: c.Pos, Aggs: []NamedExpr{agg}}
+	for j := 0; j < last; j++ {
+		sum.By = append(sum.By, NamedExpr{Name: names[j], NamePos: c.Pos, Expr: &Ident{NamePos: c.Pos, Name: fmt.Sprintf("_tb_v%d", j)}})
+	}
+	rest := ck.operator(anti, sum)
+	kcols := kept.columns()
+	others := ck.expr(c.Others, nil)
+	if others.typ() != kcols[last].Type {
+		ck.fail(c.Others.Position(), "the others value of top-nested must be a %s like %s, but it is %s", kcols[last].Type, identString(name), others.typ())
+	}
+	row := &relProject{in: rest, cols: kcols}
+	for j := 0; j < last; j++ {
+		row.exprs = append(row.exprs, &tColumn{idx: j, t: kcols[j].Type})
+	}
+	row.exprs = append(row.exprs, others, &tColumn{idx: last, t: kcols[last+1].Type})
+	ident := make([]int, len(kcols))
+	for k := range ident {
+		ident[k] = k
+	}
+	return &relUnion{inputs: []relation{kept, row}, cols: kcols, maps: [][]int{ident, ident}}
 }
 
 func (pl *planner) topPer(r *relTopPer) stage {
