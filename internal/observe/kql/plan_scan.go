@@ -26,10 +26,11 @@ import (
 // A step with output=last outputs the record it holds when its sequence
 // leaves it (moved on, replaced, or at the end of the input).
 
-// maxScanRows bounds the rows a scan reads: a round costs about 0.3 ms
-// (measured on DuckDB 1.5 with 2 cores: 1,000 rows in 0.3 to 0.9 s), so
-// this is about half a minute at most.
-const maxScanRows = 100000
+// maxScanCells bounds the rows a scan reads times the columns of its
+// state: a round costs in proportion to them (measured on DuckDB 1.5 with
+// 2 shared cores: 8 columns, 0.3 to 0.5 ms a row; 381 columns, 16 steps
+// with output=last, 25 ms a row), so this is 15 to 20 seconds at most.
+const maxScanCells = 300000
 
 // scanNames are the SQL names of a scan's internal columns.
 type scanNames struct{ prefix string }
@@ -123,9 +124,7 @@ func (pl *planner) scanSteps(r *relScanSteps) stage {
 	add := func(name string, init frag) {
 		anchor = append(anchor, cat(init, " AS "+name))
 	}
-	// The row limit is checked before the first round.
-	add(rn, cat("CAST(CASE WHEN (SELECT count(*) FROM "+inCTE+") > "+fmt.Sprint(maxScanRows)+" THEN error(",
-		param(fmt.Sprintf("scan takes at most %d rows on DuckDB, where it reads one row per round; filter or summarize the rows first", maxScanRows)), ") ELSE 0 END AS BIGINT)"))
+	add(rn, raw("0")) // set below, once the state's width is known
 	add(cnt, raw("CAST(0 AS BIGINT)"))
 	for k := 0; k < ns; k++ {
 		add(n.col("a", k), raw("false"))
@@ -154,6 +153,12 @@ func (pl *planner) scanSteps(r *relScanSteps) stage {
 			}
 		}
 	}
+
+	// The row limit is checked before the first round. A round's cost
+	// grows with the state's width, so the limit is on rows × columns.
+	limit := maxScanCells / len(anchor)
+	anchor[0] = cat("CAST(CASE WHEN (SELECT count(*) FROM "+inCTE+") > "+fmt.Sprint(limit)+" THEN error(",
+		param(fmt.Sprintf("scan takes at most %d rows here: on DuckDB it reads one row per round, which costs in proportion to the %d columns of its state (fewer steps and step columns read make it cheaper); filter or summarize the rows first", limit, len(anchor))), ") ELSE 0 END AS BIGINT) AS "+rn)
 
 	// Layer 0: the state joined with the next row, its columns and the
 	// empty record (nulls, and the declared defaults).
