@@ -163,6 +163,8 @@ func (ck *checker) source(s Source) relation {
 		return ck.rangeSource(s)
 	case *FuncSource:
 		return ck.callTabularFunc(s)
+	case *SearchSource:
+		return ck.searchSource(s)
 	}
 	panic(fmt.Sprintf("unexpected source %T", s))
 }

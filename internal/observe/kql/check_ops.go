@@ -386,6 +386,12 @@ func (ck *checker) union(first relation, pos Pos, params []Param, items []*Pipel
 	if source != "" {
 		inputs = withSource(inputs, source)
 	}
+	return ck.unionOf(pos, inputs, inner)
+}
+
+// unionOf is the union of inputs: their columns by name, in order of first
+// appearance (only those of every input when inner).
+func (ck *checker) unionOf(pos Pos, inputs []relation, inner bool) *relUnion {
 	u := &relUnion{inputs: inputs}
 	for idx, in := range inputs {
 		for _, c := range in.columns() {

@@ -9,6 +9,7 @@ func TestScanRoundTrip(t *testing.T) {
 		"bare":        `T | scan with (step s: true;) | take 1`,
 		"top-nested":  `T | top-nested 2 of A by sum(x), top-nested of B = tostring(y) with others = "o" by C = count() asc | take 3`,
 		"top-hitters": `T | top-hitters 5 of strcat(a, b) by x`,
+		"search in":   `search kind=case_sensitive in (A, ['b c']) "x*" or y > 2 | take 1`,
 		"search":      `T | search kind=case_sensitive "a*b" and (c:"d*" or x > 1 or "*e") | search *`,
 	} {
 		t.Run(name, func(t *testing.T) {

@@ -49,13 +49,113 @@ func (p *parser) parseSearch(t Token) *SearchOp {
 		}
 	}
 	if isKeyword(p.peek(), "in") {
-		p.fail(p.peek().Pos, "search in (tables) is not supported; write union T1, T2 | search ...")
+		p.fail(p.peek().Pos, "search in (tables) starts a query; here search searches the rows piped into it")
 	}
 	if p.atOperatorEnd() {
 		p.fail(p.peek().Pos, "expected a search predicate, such as search \"error\", found %s", describe(p.peek()))
 	}
 	op.Pred = p.parseSearchOr(op.Kind == "case_sensitive")
 	return op
+}
+
+// SearchSource is search [kind=...] in (T1, T2, ...) Predicate at the
+// start of a query: the union of the tables, each row's table in $table.
+type SearchSource struct {
+	SearchPos Pos
+	Tables    []*TableRef
+	Op        *SearchOp
+}
+
+func (*SearchSource) sourceNode() {}
+
+// Position returns the position of the search keyword.
+func (s *SearchSource) Position() Pos { return s.SearchPos }
+
+func (s *SearchSource) String() string {
+	names := make([]string, len(s.Tables))
+	for i, t := range s.Tables {
+		names[i] = identString(t.Name)
+	}
+	kind := ""
+	if s.Op.Kind != "" {
+		kind = "kind=" + s.Op.Kind + " "
+	}
+	return "search " + kind + "in (" + strings.Join(names, ", ") + ") " + exprString(s.Op.Pred)
+}
+
+// maxSearchTables bounds the tables of one search.
+const maxSearchTables = 64
+
+func (p *parser) parseSearchSource(t Token) *SearchSource {
+	s := &SearchSource{SearchPos: t.Pos}
+	kind := ""
+	if isKeyword(p.peek(), "kind") && isPunct(p.peekN(1), "=") {
+		p.next()
+		p.next()
+		k := p.expectIdent("after kind=")
+		switch k.Text {
+		case "case_sensitive":
+			kind = k.Text
+		case "default", "case_insensitive":
+		default:
+			p.fail(k.Pos, "search kind must be default, case_insensitive or case_sensitive, not %s", describe(k))
+		}
+	}
+	if !isKeyword(p.peek(), "in") {
+		p.fail(p.peek().Pos, "a search of every table is not supported; name them: search in (T1, T2) \"term\", or T | search \"term\"")
+	}
+	p.next()
+	open := p.expectPunct("(", "after search in")
+	for {
+		n := p.expectIdent("as a table name in search in (...)")
+		if len(s.Tables) == maxSearchTables {
+			p.fail(n.Pos, "search takes at most %d tables", maxSearchTables)
+		}
+		s.Tables = append(s.Tables, &TableRef{NamePos: n.Pos, Name: n.Text})
+		if !isPunct(p.peek(), ",") {
+			break
+		}
+		p.next()
+	}
+	p.expectPunct(")", "to close the ( at "+open.Pos.String())
+	if p.atOperatorEnd() {
+		p.fail(p.peek().Pos, "expected a search predicate, such as search in (T) \"error\", found %s", describe(p.peek()))
+	}
+	s.Op = &SearchOp{OpPos: t.Pos, Kind: kind, Pred: p.parseSearchOr(kind == "case_sensitive")}
+	return s
+}
+
+// searchSource is the union of the tables, each with its name in $table,
+// filtered by the predicate over the other columns.
+func (ck *checker) searchSource(s *SearchSource) relation {
+	inputs := make([]relation, len(s.Tables))
+	for i, t := range s.Tables {
+		inputs[i] = ck.source(t)
+		if findColumn(inputs[i].columns(), "$table") >= 0 {
+			ck.fail(t.NamePos, "search adds a column $table, and %s has one", identString(t.Name))
+		}
+	}
+	// Each table is filtered before the union: ClickHouse 18.16 cannot
+	// filter a union whose inputs have a constant column ($table).
+	u := ck.unionOf(s.SearchPos, withSource(inputs, "$table"), false)
+	filtered := &relUnion{cols: u.cols}
+	ident := make([]int, len(u.cols))
+	for j := range ident {
+		ident[j] = j
+	}
+	for i, in := range u.inputs {
+		p := &relProject{in: in, cols: u.cols}
+		for j, c := range u.cols {
+			if k := u.maps[i][j]; k >= 0 {
+				p.exprs = append(p.exprs, &tColumn{idx: k, t: c.Type})
+			} else {
+				p.exprs = append(p.exprs, &tLiteral{t: c.Type})
+			}
+		}
+		filtered.inputs = append(filtered.inputs, ck.searchFilter(p, 1, s.Op))
+		filtered.maps = append(filtered.maps, ident)
+	}
+	return filtered
 }
 
 func (p *parser) parseSearchOr(cs bool) Expr {
@@ -157,20 +257,23 @@ func (ck *checker) search(in relation, op *SearchOp) relation {
 	if findColumn(in.columns(), "$table") >= 0 {
 		ck.fail(op.OpPos, "search adds a column $table, and the input has one; rename it first")
 	}
-	src := withSource([]relation{in}, "$table")[0]
-	// The predicate reads the input's columns, not $table.
-	pred := ck.expr(op.Pred, in.columns())
+	return ck.searchFilter(withSource([]relation{in}, "$table")[0], 1, op)
+}
+
+// searchFilter keeps the rows of in where the predicate holds over its
+// columns after the first skip ones ($table is not searched).
+func (ck *checker) searchFilter(in relation, skip int, op *SearchOp) relation {
+	pred := ck.expr(op.Pred, in.columns()[skip:])
 	if pred.typ() != TypeBool {
 		ck.fail(op.Pred.Position(), "the search predicate must be bool, but it is %s", pred.typ())
 	}
-	cols := src.columns()
 	shifted := rewriteExpr(pred, func(x texpr) (texpr, bool) {
 		if c, ok := x.(*tColumn); ok {
-			return &tColumn{idx: findColumn(cols, in.columns()[c.idx].Name), t: c.t}, true
+			return &tColumn{idx: c.idx + skip, t: c.t}, true
 		}
 		return nil, false
 	})
-	return &relFilter{in: src, pred: shifted}
+	return &relFilter{in: in, pred: shifted}
 }
 
 // anyCase makes each letter of a pattern match either case.

@@ -250,7 +250,10 @@ func (p *parser) parseSource() Source {
 				return sub
 			}
 			switch t.Text {
-			case "search", "find", "evaluate", "externaldata", "toscalar":
+			case "search":
+				p.next()
+				return p.parseSearchSource(t)
+			case "find", "evaluate", "externaldata", "toscalar":
 				p.fail(t.Pos, "%s is not supported as the start of a query; start it with a table name", t.Text)
 			}
 			if !isPlainIdent(t.Text) {
