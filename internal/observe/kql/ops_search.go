@@ -5,6 +5,17 @@ import (
 	"strings"
 )
 
+// inlineFlags finds a regular expression's flag groups that set i:
+// (?i), (?is), (?i:...).
+var inlineFlags = regexp.MustCompile(`\(\?[a-zA-Z]*i[a-zA-Z]*[:)]`)
+
+// caseInsensitiveFlag reports whether a constant pattern turns on case
+// insensitivity, which ClickHouse 18.16's match() gets wrong (see hasMatch).
+func caseInsensitiveFlag(pattern texpr) bool {
+	s, ok := constString(pattern)
+	return ok && inlineFlags.MatchString(s)
+}
+
 // T | search [kind=case_sensitive] Predicate, as Kusto's documentation
 // writes it as where: a string term is a search of every column, with has,
 // hasprefix (term*), hassuffix (*term), contains (*term*) or a regular

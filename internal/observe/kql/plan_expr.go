@@ -147,6 +147,9 @@ func (pl *planner) binary(e *tBinary, cols []string) frag {
 		term, _ := constString(e.r)
 		f = pl.hasMatch(l, op, []string{term})
 	case "matches regex":
+		if ch && caseInsensitiveFlag(e.r) {
+			pl.fail("matches regex with the i flag is not supported on ClickHouse 18.16, whose match() checks the pattern's literal part case-sensitively whatever the flag says; compare tolower(x) with a lower-case pattern instead")
+		}
 		f = pl.regexMatch(l, r)
 	default:
 		panic(fmt.Sprintf("unexpected operator %s", e.op))
