@@ -1,6 +1,7 @@
 package kql
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -241,16 +242,22 @@ func (ck *checker) activityCounts(in relation, op *EvaluateOp) relation {
 			}
 		}
 	}
-	var dims []string
-	for _, a := range c.Args[5:] {
+	// The dimensions are joined on through keys that tell a null from a
+	// value (a join matches no null), and carried along by the summarize.
+	var dims, keys, keyDefs []string
+	for i, a := range c.Args[5:] {
 		d := colArg(a, "dimension")
 		if d.Type == TypeDynamic {
 			ck.fail(a.Position(), "a dimension of activity_counts_metrics cannot be dynamic; convert it with tostring()")
 		}
-		dims = append(dims, identString(d.Name))
+		name := identString(d.Name)
+		dims = append(dims, name)
+		key := fmt.Sprintf("_tb_dk%d", i)
+		keys = append(keys, key)
+		keyDefs = append(keyDefs, key+" = iff(isnull("+name+"), \"n\", strcat(\"v\", tostring("+name+")))")
 	}
-	by := strings.Join(append([]string{"_tb_k"}, dims...), ", ")
-	keys := "_tb_w, " + by
+	by := strings.Join(append([]string{"_tb_k"}, keys...), ", ")
+	keyed := "_tb_w, " + by
 	// Constants are written as literals, so that a column of the input
 	// with a let's name cannot take its place.
 	checked := map[int]texpr{2: start, 3: end, 4: step}
@@ -260,14 +267,14 @@ func (ck *checker) activityCounts(in relation, op *EvaluateOp) relation {
 		}
 		return "(" + exprString(c.Args[i]) + ")"
 	}
-	base := "_tb_acm_in | extend _tb_w = " + arg(2) + " + bin(" + identString(tl.Name) + " - " + arg(2) + ", " + arg(4) + "), _tb_k = 1" +
+	base := "_tb_acm_in | extend " + strings.Join(append([]string{"_tb_w = " + arg(2) + " + bin(" + identString(tl.Name) + " - " + arg(2) + ", " + arg(4) + ")", "_tb_k = 1"}, keyDefs...), ", ") +
 		" | where " + identString(tl.Name) + " >= " + arg(2) + " and _tb_w <= " + arg(3) +
-		" | project _tb_w, _tb_k, " + strings.Join(append(dims, "_tb_id = "+identString(id.Name)), ", ")
+		" | project " + strings.Join(append(append([]string{"_tb_w", by}, dims...), "_tb_id = "+identString(id.Name)), ", ")
 	first := "_tb_acm | summarize _tb_first = min(_tb_w) by " + by + ", _tb_id | summarize _tb_new = count() by _tb_f = _tb_first, " + by
-	body := "_tb_acm | summarize ['count'] = count(), dcount = count_distinct(_tb_id) by " + keys +
-		" | join kind=leftouter (" + first + " | project _tb_w = _tb_f, " + by + ", _tb_new) on " + keys +
-		" | join kind=leftouter (" + first + " | join kind=inner (_tb_acm | distinct " + keys + ") on " + by +
-		" | where _tb_f <= _tb_w | summarize _tb_agg = sum(_tb_new) by " + keys + ") on " + keys +
+	body := "_tb_acm | summarize ['count'] = count(), dcount = count_distinct(_tb_id) by " + strings.Join(append([]string{keyed}, dims...), ", ") +
+		" | join kind=leftouter (" + first + " | project _tb_w = _tb_f, " + by + ", _tb_new) on " + keyed +
+		" | join kind=leftouter (" + first + " | join kind=inner (_tb_acm | distinct " + keyed + ") on " + by +
+		" | where _tb_f <= _tb_w | summarize _tb_agg = sum(_tb_new) by " + keyed + ") on " + keyed +
 		" | project " + identString(tl.Name) + " = _tb_w, " + strings.Join(append(dims, "['count'], dcount, new_dcount = coalesce(_tb_new, 0), aggregated_dcount = _tb_agg"), ", ")
 	saved := map[string]*letBinding{}
 	for _, n := range []string{"_tb_acm_in", "_tb_acm"} {
