@@ -110,6 +110,7 @@ func (ck *checker) topNested(in relation, op *TopNestedOp) relation {
 	var out relation
 	var outCols []Column
 	var picks []int // for each output column, its index in out
+	var keyAt []int // for each level, the index of its key in out
 	for i, c := range op.Clauses {
 		if c.Others != nil && i != len(op.Clauses)-1 {
 			ck.fail(c.Others.Position(), "top-nested ... with others is supported on the last clause only: Kusto does not document what the levels below an others row hold")
@@ -130,24 +131,29 @@ func (ck *checker) topNested(in relation, op *TopNestedOp) relation {
 		if agg.Name == "" {
 			agg.Name, agg.NamePos = "aggregated_"+name, c.Agg.Expr.Position()
 		}
-		// The levels above are grouped again by their own values: the
-		// clauses' expressions, so that the join matches them.
+		// The levels above are grouped again by their own values (the
+		// clauses' expressions), and by keys of them that tell a null from
+		// a value, which the joins use: a join matches no null. Columns:
+		// the values of levels 0..i, their keys, the aggregate.
 		sum := &SummarizeOp{OpPos: c.Pos, Aggs: []NamedExpr{agg}}
 		for j := 0; j < i; j++ {
 			prev := op.Clauses[j].Value
 			sum.By = append(sum.By, NamedExpr{Name: names[j], NamePos: prev.NamePos, Expr: prev.Expr})
 		}
 		sum.By = append(sum.By, NamedExpr{Name: name, NamePos: c.Value.NamePos, Expr: c.Value.Expr})
+		for j := 0; j <= i; j++ {
+			sum.By = append(sum.By, NamedExpr{Name: fmt.Sprintf("_tb_nk%d", j), NamePos: c.Pos, Expr: nullKey(op.Clauses[j].Value.Expr)})
+		}
 		level := ck.operator(base, sum)
 		lcols := level.columns()
-		valueIdx, aggIdx := len(lcols)-2, len(lcols)-1
+		valueIdx, aggIdx := i, len(lcols)-1
 		if lcols[aggIdx].Type == TypeDynamic {
 			ck.fail(c.Agg.Expr.Position(), "the aggregation of top-nested cannot be dynamic")
 		}
 		if c.N != nil {
 			partition := make([]int, i)
 			for j := range partition {
-				partition[j] = j
+				partition[j] = i + 1 + j
 			}
 			level = &relTopPer{in: level, partition: partition, n: ck.constCount(c.N, "top-nested"),
 				key: sortSpec{e: &tColumn{idx: aggIdx, t: lcols[aggIdx].Type}, desc: !c.Asc, nullsFirst: c.Asc}}
@@ -160,17 +166,16 @@ func (ck *checker) topNested(in relation, op *TopNestedOp) relation {
 			out = level
 			outCols = []Column{lcols[valueIdx], lcols[aggIdx]}
 			picks = []int{valueIdx, aggIdx}
+			keyAt = []int{1}
 			continue
 		}
 		j := &relJoin{left: out, right: level, kind: "inner"}
 		left := out.columns()
 		for k := 0; k < i; k++ {
-			j.leftKeys = append(j.leftKeys, picks[2*k])
-			j.rightKeys = append(j.rightKeys, k)
-			if left[picks[2*k]].Type == TypeDynamic {
-				ck.fail(op.Clauses[k].Value.Expr.Position(), "top-nested cannot nest under a dynamic value; convert it with tostring() first")
-			}
+			j.leftKeys = append(j.leftKeys, keyAt[k])
+			j.rightKeys = append(j.rightKeys, i+1+k)
 		}
+		keyAt = append(keyAt, len(left)+2*i+1)
 		for k, col := range left {
 			j.cols = append(j.cols, col)
 			j.out = append(j.out, joinOut{idx: k})
@@ -198,30 +203,48 @@ func (ck *checker) topNested(in relation, op *TopNestedOp) relation {
 	return p
 }
 
+// nullKey is a value's key for the joins: "n" for null, else "v" and its
+// text.
+func nullKey(e Expr) Expr {
+	p := e.Position()
+	str := func(s string) Expr { return &Literal{LitPos: p, Type: TypeString, Value: s} }
+	return &Call{NamePos: p, Name: "iff", Args: []Expr{
+		&Call{NamePos: p, Name: "isnull", Args: []Expr{e}},
+		str("n"),
+		&Call{NamePos: p, Name: "strcat", Args: []Expr{str("v"), &Call{NamePos: p, Name: "tostring", Args: []Expr{e}}}},
+	}}
+}
+
 // nestedOthers adds to the kept groups of the last level, for each group
 // of the level above, one row valued Others whose aggregate is over the
-// records of the groups that were not kept.
+// records of the groups that were not kept. kept's columns: the values of
+// levels 0..last, their keys, the aggregate.
 func (ck *checker) nestedOthers(base relation, op *TopNestedOp, last int, names []string, name string, agg NamedExpr, kept relation) relation {
 	c := op.Clauses[last]
-	// The records with their values, as hidden columns.
+	// The records with the keys of their values.
 	ext := &ExtendOp{OpPos: c.Pos}
 	for j := 0; j <= last; j++ {
-		ext.Cols = append(ext.Cols, NamedExpr{Name: fmt.Sprintf("_tb_v%d", j), NamePos: c.Pos, Expr: op.Clauses[j].Value.Expr})
+		ext.Cols = append(ext.Cols, NamedExpr{Name: fmt.Sprintf("_tb_rk%d", j), NamePos: c.Pos, Expr: nullKey(op.Clauses[j].Value.Expr)})
 	}
 	records := ck.operator(base, ext)
 	rcols := records.columns()
 	anti := &relJoin{left: records, right: kept, kind: "leftanti"}
 	for j := 0; j <= last; j++ {
 		anti.leftKeys = append(anti.leftKeys, len(rcols)-last-1+j)
-		anti.rightKeys = append(anti.rightKeys, j)
+		anti.rightKeys = append(anti.rightKeys, last+1+j)
 	}
 	for k, col := range rcols {
 		anti.cols = append(anti.cols, col)
 		anti.out = append(anti.out, joinOut{idx: k})
 	}
+	// The others rows: the values and keys of the levels above, the
+	// aggregate of the records left out.
 	sum := &SummarizeOp{OpPos: c.Pos, Aggs: []NamedExpr{agg}}
 	for j := 0; j < last; j++ {
-		sum.By = append(sum.By, NamedExpr{Name: names[j], NamePos: c.Pos, Expr: &Ident{NamePos: c.Pos, Name: fmt.Sprintf("_tb_v%d", j)}})
+		sum.By = append(sum.By, NamedExpr{Name: names[j], NamePos: c.Pos, Expr: op.Clauses[j].Value.Expr})
+	}
+	for j := 0; j < last; j++ {
+		sum.By = append(sum.By, NamedExpr{Name: fmt.Sprintf("_tb_nk%d", j), NamePos: c.Pos, Expr: &Ident{NamePos: c.Pos, Name: fmt.Sprintf("_tb_rk%d", j)}})
 	}
 	rest := ck.operator(anti, sum)
 	kcols := kept.columns()
@@ -233,7 +256,11 @@ func (ck *checker) nestedOthers(base relation, op *TopNestedOp, last int, names 
 	for j := 0; j < last; j++ {
 		row.exprs = append(row.exprs, &tColumn{idx: j, t: kcols[j].Type})
 	}
-	row.exprs = append(row.exprs, others, &tColumn{idx: last, t: kcols[last+1].Type})
+	row.exprs = append(row.exprs, others)
+	for j := 0; j < last; j++ {
+		row.exprs = append(row.exprs, &tColumn{idx: last + j, t: TypeString})
+	}
+	row.exprs = append(row.exprs, &tLiteral{value: "o", t: TypeString}, &tColumn{idx: 2 * last, t: kcols[len(kcols)-1].Type})
 	ident := make([]int, len(kcols))
 	for k := range ident {
 		ident[k] = k
