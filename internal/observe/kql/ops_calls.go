@@ -73,6 +73,9 @@ func (ck *checker) columnNamesOf(c *Call) texpr {
 	case *Ident:
 		rel = ck.source(&TableRef{NamePos: a.NamePos, Name: a.Name})
 	case *Call:
+		if b, ok := ck.lets[a.Name]; !ok || b.fn == nil {
+			ck.fail(a.NamePos, "column_names_of takes a table, or a call of a tabular function defined with let; %s is not one", a.Name)
+		}
 		rel = ck.callTabularFunc(&FuncSource{NamePos: a.NamePos, Name: a.Name, Args: a.Args, ArgNames: a.ArgNames})
 	default:
 		ck.fail(c.Args[0].Position(), "column_names_of takes a table or a tabular let by name, or a call of a tabular function")
