@@ -570,6 +570,8 @@ func FuzzParse(f *testing.F) {
 	f.Add(`T | make-series s = sum(x) default=0 on ts from ago(1d) to now() step 1h by k | extend f = series_fir(s, dynamic([1, 1]))`)
 	f.Add(`T | evaluate bag_unpack(d, 'p_') : (*, a:long) | lookup (U) on a | union withsource=S (V)`)
 	f.Add(`T | mv-apply e = a to typeof(long) on (top 1 by e) | parse-kv s as (k:long) with (pair_delimiter=',', kv_delimiter='=') | where x == toscalar(U | count)`)
+	f.Add(`T | scan with_match_id=m declare (c:long = 0) with (step a: x > 0 => c = a.c + 1; step b output=last: true;) | top-nested 2 of k with others = "o" by sum(c), top-nested of j by max(1) | top-hitters 3 of k by c | search kind=case_sensitive "a*b" and (x:"y" or z > 1)`)
+	f.Add(`search in (T, U) "*err*" | evaluate rows_near(x == 1, 2) | evaluate narrow()`)
 	f.Fuzz(func(t *testing.T, query string) {
 		q, err := Parse(query)
 		if err != nil {
