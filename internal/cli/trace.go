@@ -167,7 +167,7 @@ func latestOperation(run querier, kind, ns, name string) (string, error) {
 // of a reconcile's span) it keeps that span, what is under it and what led to it,
 // leaving out the other objects a commit reached in the same trace.
 func fetchTrace(run querier, id, focus string) (*traceView, error) {
-	where := fmt.Sprintf(` | where OperationId == "%s"`, id)
+	where := fmt.Sprintf(` | where OperationId == "%s"`, id) + operationRange(run, id)
 	take := fmt.Sprintf(" | take %d", maxTraceSpans+1)
 	common := "TimeGenerated, Id, ParentId, Name, AppRoleName, AppRoleInstance, DurationMs, Success, ResultCode"
 	var spans []traceSpan
@@ -205,6 +205,28 @@ func fetchTrace(run querier, id, focus string) (*traceView, error) {
 		spans, excs = focusOn(spans, excs, focus)
 	}
 	return buildTrace(id, spans, excs), nil
+}
+
+// operationRange is a filter on the time range in which the operation's rows
+// were stored, from TugboatOperations, or "" when the store has none for it
+// (rows appended other than by the OTLP receiver, or before the table existed;
+// a server of an older version). Trace ids are random, so without it each
+// lookup reads OperationId of every row; with it, only the blocks of that
+// time range (store.TugboatOperationsRow). A second either side leaves room
+// for the engines' precision (ClickHouse keeps whole seconds).
+func operationRange(run querier, id string) string {
+	res, err := run(fmt.Sprintf(`%s | where OperationId == "%s" | summarize First = min(StartTime), Last = max(TimeGenerated)`,
+		store.TugboatOperations, id))
+	if err != nil || len(res.Rows) == 0 {
+		return ""
+	}
+	r := records(res)[0]
+	first, last := r.time("First"), r.time("Last")
+	if first.IsZero() || last.IsZero() {
+		return ""
+	}
+	return fmt.Sprintf(" | where TimeGenerated between (datetime(%s) .. datetime(%s))",
+		first.Add(-time.Second).Format(time.RFC3339Nano), last.Add(time.Second).Format(time.RFC3339Nano))
 }
 
 // focusOn leaves out the reconciles of the other objects of focus's kind (the other

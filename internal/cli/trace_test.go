@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/hex"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -226,6 +227,46 @@ func TestTraceOfAKustomizationShowsItsLatestTracedReconcile(t *testing.T) {
 				got = r.stderr
 			}
 			golden(t, "trace", strings.ReplaceAll(name, " ", "_"), got)
+		})
+	}
+}
+
+func TestTraceReadsOnlyTheTimeRangeOfItsOperation(t *testing.T) {
+	dir := t.TempDir()
+	storeTrace(t, dir)
+	ctx := context.Background()
+	st, err := store.OpenDuckDB(ctx, dir, store.Options{RetentionInterval: -1, DefaultRetention: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	run := func(q string) (*store.JSONResult, error) {
+		res, err := st.Query(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		return store.ToJSON(res), nil
+	}
+	t0 := time.Unix(0, 1_796_000_000_000_000_000).UTC()
+	for name, tc := range map[string]struct {
+		run  querier
+		id   string
+		want string
+	}{
+		"the range of the stored rows, a second wider either side": {
+			run: run, id: traceID,
+			want: " | where TimeGenerated between (datetime(" + t0.Add(-time.Second).Format(time.RFC3339Nano) +
+				") .. datetime(" + t0.Add(196*time.Millisecond+time.Second).Format(time.RFC3339Nano) + "))",
+		},
+		"an operation without a range is read everywhere": {run: run, id: "00000000000000000000000000000001"},
+		"a server without the table is read everywhere": {
+			run: func(string) (*store.JSONResult, error) { return nil, errors.New("no such table") }, id: traceID,
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			if got := operationRange(tc.run, tc.id); got != tc.want {
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
 		})
 	}
 }

@@ -19,6 +19,7 @@ import (
 // writing, and ends when none are left.
 type groupCommit struct {
 	app store.Appender
+	ops *operationRanges
 
 	mu      sync.Mutex
 	queue   []*pending
@@ -73,6 +74,11 @@ func (g *groupCommit) run() {
 // write appends a group, table by table. The context is not a request's:
 // the group belongs to several.
 func (g *groupCommit) write(batch []*pending) error {
+	if ops := g.ops.rows(batch); len(ops) > 0 {
+		if err := g.app.Append(context.Background(), store.TugboatOperations, ops); err != nil {
+			return fmt.Errorf("%w: %w", errBusy, err)
+		}
+	}
 	for _, table := range tableOrder {
 		var rows [][]any
 		for _, p := range batch {

@@ -108,7 +108,7 @@ var (
 func New(app store.Appender, opts Options) *Receiver {
 	opts = opts.withDefaults()
 	return &Receiver{opts: opts, mapper: newMapper(), inFlight: semaphore.NewWeighted(opts.MaxInFlightBytes),
-		commits: &groupCommit{app: app}}
+		commits: &groupCommit{app: app, ops: newOperationRanges()}}
 }
 
 // Listen binds the gRPC and HTTP addresses, so that a taken port is an

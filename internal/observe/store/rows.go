@@ -174,6 +174,7 @@ var rowTypes = map[string]reflect.Type{
 	AppDependencies:        reflect.TypeFor[AppDependenciesRow](),
 	AppExceptions:          reflect.TypeFor[AppExceptionsRow](),
 	AppTraces:              reflect.TypeFor[AppTracesRow](),
+	TugboatOperations:      reflect.TypeFor[TugboatOperationsRow](),
 }
 
 var (

@@ -87,3 +87,20 @@ type AppTracesRow struct {
 	SeverityLevel int32
 	AppContext
 }
+
+// TugboatOperationsRow is a row of TugboatOperations: the time range of one
+// operation's rows in one append of the Application Insights tables, written
+// before those rows. Trace ids are random, so the rows of one trace lie in
+// every block of OperationId's values and a lookup by OperationId alone reads
+// the whole column; TimeGenerated follows arrival, so a lookup that knows
+// the range reads only the blocks (DuckDB's row groups, ClickHouse's parts)
+// that hold it. `tugboat trace` reads the range here first.
+//
+// TimeGenerated is the latest TimeGenerated of those rows, so that retention
+// removes this row only once all of them are gone.
+type TugboatOperationsRow struct {
+	TimeGenerated time.Time
+	OperationID   string `kql:"OperationId"`
+	// StartTime is the earliest TimeGenerated of those rows.
+	StartTime time.Time
+}

@@ -88,8 +88,24 @@ func (o Options) retention(table string) time.Duration {
 	if d, ok := o.Retention[table]; ok {
 		return d
 	}
+	if table == TugboatOperations {
+		// Unless told otherwise, the time ranges outlive the rows they
+		// point at: a trace whose range is gone is looked up in every row.
+		var keep time.Duration
+		for _, t := range operationTables {
+			d := o.retention(t)
+			if d <= 0 {
+				return d
+			}
+			keep = max(keep, d)
+		}
+		return keep
+	}
 	return o.DefaultRetention
 }
+
+// operationTables are the tables whose rows TugboatOperations ranges.
+var operationTables = []string{AppRequests, AppDependencies, AppExceptions, AppTraces}
 
 // QueryError is a problem with a KQL query. It keeps the query text so that
 // the position can be shown with the source line and a caret.

@@ -24,6 +24,11 @@ const (
 	AppDependencies = "AppDependencies"
 	AppExceptions   = "AppExceptions"
 	AppTraces       = "AppTraces"
+
+	// TugboatOperations says when each operation (trace) has rows in the
+	// four tables above, so that finding one trace reads a time range of
+	// them rather than all of them (TugboatOperationsRow).
+	TugboatOperations = "TugboatOperations"
 )
 
 // Appender is what collectors write to. Rows are in the column order of the

@@ -66,7 +66,8 @@ func TestTheRowStructsKeepTheColumns(t *testing.T) {
 			"Message:string Assembly:string Method:string OuterType:string OuterMessage:string OuterAssembly:string " +
 			"OuterMethod:string InnermostType:string InnermostMessage:string InnermostAssembly:string " +
 			"InnermostMethod:string SeverityLevel:int Details:dynamic " + appContext,
-		AppTraces: "TimeGenerated:datetime Message:string SeverityLevel:int " + appContext,
+		AppTraces:         "TimeGenerated:datetime Message:string SeverityLevel:int " + appContext,
+		TugboatOperations: "TimeGenerated:datetime OperationId:string StartTime:datetime",
 	}
 	got := Tables()
 	if len(got) != len(want) {
@@ -138,5 +139,36 @@ func TestRowGivesOneValuePerColumn(t *testing.T) {
 	}
 	if at("Name") != "GET /" || at("OperationId") != "op" || at("Measurements") != 1.5 {
 		t.Errorf("Row(%+v) = %v: values not at their columns", r, vals)
+	}
+}
+
+func TestTheOperationRangesOutliveTheRowsTheyRange(t *testing.T) {
+	day := 24 * time.Hour
+	for name, tc := range map[string]struct {
+		opts Options
+		want time.Duration
+	}{
+		"with no retention set, the default": {
+			opts: Options{}, want: DefaultRetention,
+		},
+		"an Application Insights table kept longer than the default: as long as it": {
+			opts: Options{Retention: map[string]time.Duration{AppDependencies: 90 * day}}, want: 90 * day,
+		},
+		"every Application Insights table kept less than the default: the longest of them": {
+			opts: Options{Retention: map[string]time.Duration{AppRequests: 7 * day, AppDependencies: 3 * day,
+				AppExceptions: 2 * day, AppTraces: day}}, want: 7 * day,
+		},
+		"one of them kept forever: forever": {
+			opts: Options{Retention: map[string]time.Duration{AppTraces: -1}}, want: -1,
+		},
+		"a retention of its own: that one": {
+			opts: Options{Retention: map[string]time.Duration{TugboatOperations: day}}, want: day,
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			if got := tc.opts.withDefaults().retention(TugboatOperations); got != tc.want {
+				t.Errorf("retention %s, want %s", got, tc.want)
+			}
+		})
 	}
 }
