@@ -112,66 +112,131 @@ const maxDepth = 16
 // encoding of it, which were a fifth of ingest
 // (docs/design/2026-12-06-otlp-ingest.md). Not safe for concurrent use.
 type jsonBuf struct {
-	buf  []byte
-	keys []attrKV
+	props, meas []byte
+	keys        []attrKV
+	// order sorts keys: a permutation is cheaper to sort than the entries.
+	order []int32
 }
 
-// attrKV is one attribute on its way into a JSON object.
+// attrKV is one attribute on its way into a JSON object; its position in
+// keys is its sequence, resource attributes first.
 type attrKV struct {
 	key string
 	val pcommon.Value
-	seq int
 }
 
-// properties returns a span's, event's or log's attributes as the
-// Properties column holds them (JSON values of their own types), with the
-// resource attributes that place the sender in the cluster (k8s.*,
-// deployment.environment*); the item's own attributes win. Nil when empty.
+// write returns an item's Properties and Measurements, each nil when empty.
 //
-// The text is what encoding/json writes for the map the attributes make:
-// keys sorted, a repeated key's last value.
-func (j *jsonBuf) properties(attrs, resource pcommon.Map) (any, error) {
+// Properties are its attributes (JSON values of their own types) with the
+// resource attributes that place the sender in the cluster (k8s.*,
+// deployment.environment*); the item's own attributes win. Measurements are
+// its own numeric attributes, as Application Insights keeps custom
+// measurements apart from properties; NaN and infinities are left to
+// Properties. Both texts are what encoding/json writes for the maps they
+// replace: keys sorted, a repeated key's last value (for Measurements, its
+// last numeric one). One sort serves both.
+func (j *jsonBuf) write(attrs, resource pcommon.Map) (props, meas any, err error) {
 	j.keys = j.keys[:0]
 	for k, v := range resource.All() {
 		if strings.HasPrefix(k, "k8s.") || strings.HasPrefix(k, "deployment.environment") {
-			j.keys = append(j.keys, attrKV{key: clean(k), val: v, seq: len(j.keys)})
+			j.keys = append(j.keys, attrKV{key: clean(k), val: v})
 		}
 	}
+	own := len(j.keys) // keys from here on are the item's
 	for k, v := range attrs.All() {
-		j.keys = append(j.keys, attrKV{key: clean(k), val: v, seq: len(j.keys)})
+		j.keys = append(j.keys, attrKV{key: clean(k), val: v})
 	}
 	if len(j.keys) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
 	j.sortKeys()
-	j.buf = append(j.buf[:0], '{')
-	for i, kv := range j.keys {
-		if i > 0 && kv.key == j.keys[i-1].key {
-			continue // a repeat, written already with its last value
+	j.props = append(j.props[:0], '{')
+	j.meas = append(j.meas[:0], '{')
+	for n := 0; n < len(j.order); {
+		// A run of one key, its last value first.
+		end := n + 1
+		for end < len(j.order) && j.keys[j.order[end]].key == j.keys[j.order[n]].key {
+			end++
 		}
-		if i > 0 {
-			j.buf = append(j.buf, ',')
+		kv := j.keys[j.order[n]]
+		if len(j.props) > 1 {
+			j.props = append(j.props, ',')
 		}
-		j.buf = store.AppendJSONString(j.buf, kv.key)
-		j.buf = append(j.buf, ':')
-		var err error
-		if j.buf, err = appendValue(j.buf, kv.val); err != nil {
-			return nil, fmt.Errorf("attribute %q: %w", kv.key, err)
+		j.props = store.AppendJSONString(j.props, kv.key)
+		j.props = append(j.props, ':')
+		if j.props, err = appendValue(j.props, kv.val); err != nil {
+			return nil, nil, fmt.Errorf("attribute %q: %w", kv.key, err)
 		}
+		for _, i := range j.order[n:end] {
+			if int(i) < own {
+				break // the resource's: not a measurement
+			}
+			if f, ok := measurement(j.keys[i].val); ok {
+				if len(j.meas) > 1 {
+					j.meas = append(j.meas, ',')
+				}
+				j.meas = store.AppendJSONString(j.meas, kv.key)
+				j.meas = append(j.meas, ':')
+				j.meas, _ = store.AppendJSONFloat(j.meas, f) // finite: checked
+				break
+			}
+		}
+		n = end
 	}
-	j.buf = append(j.buf, '}')
-	return store.JSONText(j.buf), nil
+	j.props = append(j.props, '}')
+	props = store.JSONText(j.props)
+	if len(j.meas) > 1 {
+		j.meas = append(j.meas, '}')
+		meas = store.JSONText(j.meas)
+	}
+	return props, meas, nil
 }
 
-// sortKeys sorts by key and, for a repeated key, puts its last value first,
-// so that the writers keep the first of each run.
+// measurement is a numeric attribute's value, unless it is not a number or
+// not finite.
+func measurement(v pcommon.Value) (float64, bool) {
+	switch v.Type() {
+	case pcommon.ValueTypeInt:
+		return float64(v.Int()), true
+	case pcommon.ValueTypeDouble:
+		f := v.Double()
+		return f, !math.IsNaN(f) && !math.IsInf(f, 0)
+	}
+	return 0, false
+}
+
+// sortKeys orders keys by key and, for a repeated key, puts its last value
+// first, so that the writers keep the first of each run. Items carry a
+// dozen attributes or so, for which an insertion sort of the permutation
+// beats a general sort of the entries.
 func (j *jsonBuf) sortKeys() {
-	slices.SortFunc(j.keys, func(a, b attrKV) int {
-		if c := strings.Compare(a.key, b.key); c != 0 {
-			return c
+	j.order = j.order[:0]
+	for i := range j.keys {
+		j.order = append(j.order, int32(i))
+	}
+	less := func(a, b int32) bool {
+		if ka, kb := j.keys[a].key, j.keys[b].key; ka != kb {
+			return ka < kb
 		}
-		return b.seq - a.seq
-	})
+		return a > b
+	}
+	if len(j.order) > 32 {
+		slices.SortFunc(j.order, func(a, b int32) int {
+			if less(a, b) {
+				return -1
+			}
+			return 1 // never equal: positions differ
+		})
+		return
+	}
+	for i := 1; i < len(j.order); i++ {
+		x := j.order[i]
+		k := i
+		for ; k > 0 && less(x, j.order[k-1]); k-- {
+			j.order[k] = j.order[k-1]
+		}
+		j.order[k] = x
+	}
 }
 
 // appendValue writes an attribute value as JSON: the text of raw(v).
@@ -241,52 +306,6 @@ func raw(v pcommon.Value, depth int) (any, error) {
 		return s, nil
 	}
 	return nil, nil
-}
-
-// measurements returns the numeric attributes as numbers, as Application
-// Insights keeps custom measurements apart from properties. Nil when none;
-// NaN and infinities are left to Properties.
-func (j *jsonBuf) measurements(attrs pcommon.Map) any {
-	j.keys = j.keys[:0]
-	for k, v := range attrs.All() {
-		switch v.Type() {
-		case pcommon.ValueTypeInt:
-		case pcommon.ValueTypeDouble:
-			if f := v.Double(); math.IsNaN(f) || math.IsInf(f, 0) {
-				continue
-			}
-		default:
-			continue
-		}
-		j.keys = append(j.keys, attrKV{key: clean(k), val: v, seq: len(j.keys)})
-	}
-	if len(j.keys) == 0 {
-		return nil
-	}
-	j.sortKeys()
-	j.buf = append(j.buf[:0], '{')
-	for i, kv := range j.keys {
-		if i > 0 && kv.key == j.keys[i-1].key {
-			continue
-		}
-		if i > 0 {
-			j.buf = append(j.buf, ',')
-		}
-		j.buf = store.AppendJSONString(j.buf, kv.key)
-		j.buf = append(j.buf, ':')
-		f := v2f(kv.val)
-		j.buf, _ = store.AppendJSONFloat(j.buf, f) // finite: checked above
-	}
-	j.buf = append(j.buf, '}')
-	return store.JSONText(j.buf)
-}
-
-// v2f is a numeric attribute's value as a float64.
-func v2f(v pcommon.Value) float64 {
-	if v.Type() == pcommon.ValueTypeInt {
-		return float64(v.Int())
-	}
-	return v.Double()
 }
 
 // clean makes a string from the wire safe to store: OTLP says strings are

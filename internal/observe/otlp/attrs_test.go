@@ -82,6 +82,10 @@ func TestPropertiesAreWrittenAsEncodingJSONWritesTheirMap(t *testing.T) {
 				m.PutStr("service.name", "web")
 			},
 		},
+		"a numeric resource attribute is a property, not a measurement": {
+			attrs:    func(m pcommon.Map) { m.PutInt("k8s.container.restart_count", 1); m.PutStr("a", "b") },
+			resource: func(m pcommon.Map) { m.PutInt("k8s.replicas", 3); m.PutInt("k8s.container.restart_count", 9) },
+		},
 		"NaN and infinities become strings and stay out of Measurements": {
 			attrs: func(m pcommon.Map) {
 				m.PutDouble("nan", math.NaN())
@@ -118,14 +122,14 @@ func TestPropertiesAreWrittenAsEncodingJSONWritesTheirMap(t *testing.T) {
 			var j jsonBuf
 			// Twice: the buffers are reused, and must not mix values.
 			for range 2 {
-				props, err := j.properties(attrs, resource)
+				props, meas, err := j.write(attrs, resource)
 				if err != nil {
 					t.Fatal(err)
 				}
 				if props != wantProps {
 					t.Errorf("Properties\n got %v\nwant %v", props, wantProps)
 				}
-				if meas := j.measurements(attrs); meas != wantMeas {
+				if meas != wantMeas {
 					t.Errorf("Measurements\n got %v\nwant %v", meas, wantMeas)
 				}
 			}
@@ -147,14 +151,14 @@ func TestARepeatedAttributeKeepsItsLastValue(t *testing.T) {
 		t.Fatalf("pdata kept %d attributes, want the 3 on the wire", attrs.Len())
 	}
 	var j jsonBuf
-	props, err := j.properties(attrs, pcommon.NewMap())
+	props, meas, err := j.write(attrs, pcommon.NewMap())
 	if err != nil {
 		t.Fatal(err)
 	}
 	if want := store.JSONText(`{"a":"x","n":2}`); props != want {
 		t.Errorf("Properties: got %v, want %v", props, want)
 	}
-	if want := store.JSONText(`{"n":2}`); j.measurements(attrs) != want {
-		t.Errorf("Measurements: got %v, want %v", j.measurements(attrs), want)
+	if want := store.JSONText(`{"n":2}`); meas != want {
+		t.Errorf("Measurements: got %v, want %v", meas, want)
 	}
 }

@@ -62,15 +62,15 @@ func (a app) fill(r row, operationID, operationName, parentID string, attrs pcom
 	r.set("AppVersion", a.version)
 	r.set("SDKVersion", a.sdk)
 	r.set("ItemCount", int64(1))
-	props, err := a.json.properties(attrs, a.resource)
+	props, meas, err := a.json.write(attrs, a.resource)
 	if err != nil {
 		return err
 	}
 	if props != nil {
 		r.set("Properties", props)
 	}
-	if m := a.json.measurements(attrs); m != nil {
-		r.set("Measurements", m)
+	if meas != nil {
+		r.set("Measurements", meas)
 	}
 	return nil
 }
