@@ -86,6 +86,14 @@ func TestEveryStoredRowOfATraceIsInsideItsStoredTimeRange(t *testing.T) {
 			if len(stored) != len(want) || stored[0] != want[0] || stored[1] != want[1] {
 				t.Errorf("the tables hold %q, want %q", stored, want)
 			}
+			// The filter tugboat trace adds, fractions of a second included
+			// (ClickHouse keeps whole seconds), finds every row of A.
+			got = e.rows(t, `union AppRequests, AppDependencies, AppExceptions, AppTraces | where OperationId == "`+traceA.String()+
+				`" | where TimeGenerated between (datetime(`+t0.Add(4500*time.Millisecond).Format(time.RFC3339Nano)+
+				`) .. datetime(`+t0.Add(70500*time.Millisecond).Format(time.RFC3339Nano)+`)) | count`)
+			if len(got) != 1 || got[0] != "4" {
+				t.Errorf("A's rows in its range: %q, want 4", got)
+			}
 		})
 	}
 }
