@@ -115,3 +115,47 @@ func TestACancelledAppendStoresNothing(t *testing.T) {
 		t.Fatalf("%d rows stored by a cancelled append", n)
 	}
 }
+
+// TugboatOperations goes in through one prepared INSERT of lists
+// (listInsert): its rows must come out as the Appender would have stored
+// them, in as many calls and rows as the receiver makes, and a call that
+// fails must store nothing and leave the table taking the next one.
+func TestTheOperationRangesAreStoredByAListInsert(t *testing.T) {
+	ctx := context.Background()
+	s, err := OpenDuckDB(ctx, t.TempDir(), Options{RetentionInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	t0 := time.Date(2026, 12, 6, 10, 0, 0, 123456000, time.UTC)
+	for call := range 3 {
+		rows := make([][]any, 1000)
+		for i := range rows {
+			rows[i] = []any{t0.Add(time.Duration(call*1000+i) * time.Second), strings.Repeat("ab", 16), t0}
+		}
+		if err := s.Append(ctx, TugboatOperations, rows); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if a := s.appenders[TugboatOperations]; a == nil || a.insert == nil {
+		t.Fatal("TugboatOperations was not appended with the list insert")
+	}
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := s.Append(cancelled, TugboatOperations, [][]any{{t0, "cd", t0}}); err == nil {
+		t.Fatal("a cancelled append succeeded")
+	}
+	if err := s.Append(ctx, TugboatOperations, [][]any{{t0, "ef", t0.Add(-time.Hour)}}); err != nil {
+		t.Fatal(err)
+	}
+	var n, ids int
+	var first, last, start time.Time
+	if err := s.DB().QueryRow(`SELECT count(*), count(DISTINCT "OperationId"), min("TimeGenerated"), max("TimeGenerated"), min("StartTime") FROM "TugboatOperations"`).
+		Scan(&n, &ids, &first, &last, &start); err != nil {
+		t.Fatal(err)
+	}
+	if n != 3001 || ids != 2 || !first.Equal(t0) || !last.Equal(t0.Add(2999*time.Second)) || !start.Equal(t0.Add(-time.Hour)) {
+		t.Errorf("got %d rows of %d ids, TimeGenerated %s .. %s, earliest StartTime %s; want 3001 of 2, %s .. %s, %s",
+			n, ids, first, last, start, t0, t0.Add(2999*time.Second), t0.Add(-time.Hour))
+	}
+}
