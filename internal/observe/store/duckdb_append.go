@@ -100,17 +100,36 @@ func (s *DuckDB) appender(ctx context.Context, table string) (*duckAppender, err
 		s.keepAppender(table, a)
 		return a, nil
 	}
-	err = conn.Raw(func(dc any) error {
-		var err error
-		a.app, err = duckdb.NewAppenderFromConn(dc.(driver.Conn), "", table)
-		return err
-	})
-	if err != nil {
+	if err := a.open(table); err != nil {
 		_ = conn.Close()
 		return nil, err
 	}
 	s.keepAppender(table, a)
 	return a, nil
+}
+
+// open makes the Appender of table on a's connection.
+func (a *duckAppender) open(table string) error {
+	return a.conn.Raw(func(dc any) error {
+		var err error
+		a.app, err = duckdb.NewAppenderFromConn(dc.(driver.Conn), "", table)
+		return err
+	})
+}
+
+// listable reports whether rows can go in as lists: duckdb-go panics on a
+// nil element of a list parameter (and leaves the connection locked), so a
+// call with a null (only a datetime column other than the first can hold
+// one after checkRows) goes through the Appender.
+func listable(vals [][]any) bool {
+	for _, row := range vals {
+		for _, v := range row {
+			if v == nil {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func (s *DuckDB) keepAppender(table string, a *duckAppender) {
@@ -176,7 +195,7 @@ func (s *DuckDB) appendLocked(ctx context.Context, table string, cols []kql.Colu
 	if err != nil {
 		return err
 	}
-	if a.insert != nil {
+	if a.insert != nil && listable(vals) {
 		// One statement: all rows or none, whatever their number.
 		lists := make([]any, len(cols))
 		for j := range cols {
@@ -188,6 +207,11 @@ func (s *DuckDB) appendLocked(ctx context.Context, table string, cols []kql.Colu
 		}
 		_, err := a.insert.ExecContext(ctx, lists...)
 		return err
+	}
+	if a.app == nil {
+		if err := a.open(table); err != nil {
+			return err
+		}
 	}
 	explicit := len(vals) > implicitTxRows
 	if explicit {

@@ -148,6 +148,24 @@ func TestTheOperationRangesAreStoredByAListInsert(t *testing.T) {
 	if err := s.Append(ctx, TugboatOperations, [][]any{{t0, "ef", t0.Add(-time.Hour)}}); err != nil {
 		t.Fatal(err)
 	}
+	// A null, which duckdb-go cannot bind in a list, goes through the
+	// Appender; the table then still takes lists.
+	if err := s.Append(ctx, TugboatOperations, [][]any{{t0, "gh", nil}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Append(ctx, TugboatOperations, [][]any{{t0, "ij", t0}}); err != nil {
+		t.Fatal(err)
+	}
+	var nulls int
+	if err := s.DB().QueryRow(`SELECT count(*) FROM "TugboatOperations" WHERE "StartTime" IS NULL AND "OperationId" = 'gh'`).Scan(&nulls); err != nil {
+		t.Fatal(err)
+	}
+	if nulls != 1 {
+		t.Errorf("%d rows with a null StartTime, want 1", nulls)
+	}
+	if _, err := s.DB().ExecContext(ctx, `DELETE FROM "TugboatOperations" WHERE "OperationId" IN ('gh', 'ij')`); err != nil {
+		t.Fatal(err)
+	}
 	var n, ids int
 	var first, last, start time.Time
 	if err := s.DB().QueryRow(`SELECT count(*), count(DISTINCT "OperationId"), min("TimeGenerated"), max("TimeGenerated"), min("StartTime") FROM "TugboatOperations"`).
