@@ -24,8 +24,8 @@ var netFunctions = map[string]funcDef{
 	"ipv4_is_in_any_range": sig(2, variadic, TypeBool, argString, argAny).with(netAny("_tb_ipv4_is_in_any_range")),
 	"ipv4_is_private":      sig(1, 1, TypeBool, argString).with(netCall("_tb_ipv4_is_private", TypeBool)),
 	"ipv4_netmask_suffix":  sig(1, 1, TypeInt, argString).with(netCall("_tb_ipv4_netmask_suffix", TypeInt)),
-	"format_ipv4":          sig(1, 2, TypeString, argAny, argWhole).with(checkFormatIPv4("_tb_format_ipv4")),
-	"format_ipv4_mask":     sig(1, 2, TypeString, argAny, argWhole).with(checkFormatIPv4("_tb_format_ipv4_mask")),
+	"format_ipv4":          sig(1, 2, TypeString, argAny, argNumber).with(checkFormatIPv4("_tb_format_ipv4")),
+	"format_ipv4_mask":     sig(1, 2, TypeString, argAny, argNumber).with(checkFormatIPv4("_tb_format_ipv4_mask")),
 	"has_ipv4":             sig(2, 2, TypeBool, argString, argString).with(netCall("_tb_has_ipv4", TypeBool)),
 	"has_ipv4_prefix":      sig(2, 2, TypeBool, argString, argString).with(netCall("_tb_has_ipv4_prefix", TypeBool)),
 	"has_any_ipv4":         sig(2, variadic, TypeBool, argString, argAny).with(netAny("_tb_has_any_ipv4")),
@@ -90,6 +90,11 @@ func checkFormatIPv4(name string) func(ck *checker, c *Call, a []texpr) texpr {
 		}
 		if len(a) == 1 {
 			a = append(a, &tLiteral{value: int64(32), t: TypeLong})
+		}
+		if a[1].typ() == TypeReal {
+			// A real prefix is converted as Kusto converts real to long:
+			// truncated (a column of masks loaded from JSON can be real).
+			a[1] = mkCall("tolong", TypeLong, a[1])
 		}
 		return mkCall(fn, TypeString, a...)
 	}

@@ -1,5 +1,7 @@
 package kql
 
+import "strings"
+
 // functions is the scalar function registry (see functions.go), merged
 // from one table per family, as Kusto's documentation groups them.
 var functions = mergeFunctions(coreFunctions, stringFunctions, mathFunctions, timeFunctions, dynamicFunctions, windowFunctions, hashFunctions, netFunctions, textFunctions, statsFunctions, tzFunctions, rankFunctions, timespanFunctions, searchFunctions, convertFunctions, sketchFunctions, aroundFunctions, compressFunctions, jsonFunctions)
@@ -135,6 +137,14 @@ func convertTo(fn string, t Type) func(ck *checker, c *Call, a []texpr) texpr {
 		}
 		if (t == TypeDatetime || t == TypeTimespan) && a[0].typ() != TypeString && a[0].typ() != TypeDynamic {
 			ck.need(c, a, 0, false, "a string or dynamic value")
+		}
+		if s, ok := constString(a[0]); ok && t == TypeDatetime {
+			// A constant is read here, the same way datetime() reads it,
+			// so both engines agree on every documented format.
+			if v, ok := parseDatetime(strings.TrimSpace(s)); ok {
+				return &tLiteral{value: v, t: TypeDatetime}
+			}
+			return &tLiteral{t: TypeDatetime}
 		}
 		return mkCall(fn, t, a[0])
 	}

@@ -690,7 +690,7 @@ func parseDatetime(s string) (time.Time, bool) {
 			return t, true
 		}
 	}
-	return time.Time{}, false
+	return parseNamedDatetime(s)
 }
 
 // parseTimespan accepts the unit form (1.5h) and the clock form

@@ -346,7 +346,10 @@ func (pl *planner) fromString(x frag, t Type) frag {
 		case TypeReal:
 			return cat("toFloat64OrNull(", x, ")")
 		case TypeDatetime:
-			return cat("parseDateTimeBestEffortOrNull(", x, ")")
+			// parseDateTimeBestEffort reads text Kusto does not ("" as
+			// 2000-01-01, 12-02-2022 as a time of day), so ClickHouse reads
+			// the ISO 8601 formats only; the others are null there.
+			return cat("if(match(", x, ", ", param(isoDatetimeRE), "), parseDateTimeBestEffortOrNull(", x, "), NULL)")
 		case TypeBool:
 			return cat("(lowerUTF8(", x, ") = 'true')")
 		case TypeString, TypeGUID, TypeDynamic:
@@ -359,6 +362,11 @@ func (pl *planner) fromString(x frag, t Type) frag {
 	}
 	if t == TypeTimespan {
 		return duckTimespan(x)
+	}
+	if t == TypeDatetime {
+		// DuckDB's cast reads ISO 8601; the other documented formats
+		// (RFC 822, RFC 850, ...) are read in Go, only where the cast fails.
+		return cat("COALESCE(TRY_CAST(", x, " AS TIMESTAMP), _tb_todatetime(", x, "))")
 	}
 	return cat("TRY_CAST(", x, " AS ", pl.d.sqlType(t), ")")
 }
