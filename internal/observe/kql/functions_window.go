@@ -1,12 +1,14 @@
 package kql
 
+import "strings"
+
 // windowFunctions read neighbouring rows of a serialized input: one with
 // an order (sort, top, datatable, range). They are planned as SQL window
 // functions over that order; ClickHouse 18.16 has none.
 var windowFunctions = map[string]funcDef{
 	"prev":       sig(1, 3, TypeUnknown, argAny, argConstWhole, argAny).with(checkPrevNext("prev")),
 	"next":       sig(1, 3, TypeUnknown, argAny, argConstWhole, argAny).with(checkPrevNext("next")),
-	"row_number": sig(0, 1, TypeLong, argWhole),
+	"row_number": sig(0, 2, TypeLong, argWhole, argBool),
 	"row_cumsum": sig(1, 1, TypeUnknown, argNumber).with(func(ck *checker, c *Call, a []texpr) texpr {
 		t := a[0].typ()
 		if t == TypeInt {
@@ -43,13 +45,26 @@ var duckdbWindow = map[string]sqlFunc{
 	"next": prevNextSQL("lead"),
 	"row_number": func(c sqlCall) frag {
 		over := c.pl.windowOver("row_number")
+		if len(c.e.args) == 2 {
+			// row_number(start, restart): numbered again from start in each
+			// segment that a true restart begins (functions_rank.go).
+			s, ok := c.pl.segments[c.e]
+			if !ok {
+				c.pl.fail("row_number with a restart argument is only allowed in extend and project")
+			}
+			over = " OVER (PARTITION BY " + quoteIdent(s.group) + " " + strings.TrimPrefix(over, " OVER (")
+			return cat("(row_number()"+over+" - 1 + ", c.arg(0), ")")
+		}
 		if len(c.e.args) == 1 {
 			return cat("(row_number()"+over+" - 1 + ", c.arg(0), ")")
 		}
 		return raw("row_number()" + over)
 	},
 	"row_cumsum": func(c sqlCall) frag {
-		return cat("CAST(sum(", c.arg(0), ")"+c.pl.windowOver("row_cumsum")+" AS "+c.pl.d.sqlType(c.e.t)+")")
+		// Rows, not the default range frame: rows whose order keys tie
+		// still each add their own value.
+		over := strings.TrimSuffix(c.pl.windowOver("row_cumsum"), ")") + rowsFrame + ")"
+		return cat("CAST(sum(", c.arg(0), ")"+over+" AS "+c.pl.d.sqlType(c.e.t)+")")
 	},
 }
 

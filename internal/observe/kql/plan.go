@@ -195,6 +195,7 @@ type planner struct {
 	outer    []string               // the outer row's qualified columns while an mv-apply subquery is planned
 	scalars  map[*tScalarSub]string // shared toscalar values, by node: their WITH item
 	restrict map[string]Condition
+	segments map[*tCall]segment // the hidden columns of restartable window functions (functions_rank.go)
 }
 
 func (pl *planner) fail(format string, args ...any) {
@@ -267,7 +268,7 @@ func (pl *planner) relation(r relation) stage {
 		in := pl.relation(r.in)
 		return stage{src: pl.selectFrom(raw("*"), in, cat(" WHERE ", pl.predicate(r.pred, in.cols))), cols: in.cols, order: in.order}
 	case *relProject:
-		in := pl.relation(r.in)
+		in := pl.segmentStages(r.exprs, pl.relation(r.in))
 		names := pl.sqlNames(r.cols, hiddenCols(in.order))
 		list := make([]frag, 0, len(r.exprs)+len(in.order))
 		pl.window = in.order // the row order of prev, next, row_number...
