@@ -113,7 +113,13 @@ func (ck *checker) call(c *Call, args []texpr) texpr {
 		args[i] = ck.argOfKind(c, i, args[i], def.kind(i))
 	}
 	if def.check != nil {
-		return def.check(ck, c, args)
+		e := def.check(ck, c, args)
+		if tc, ok := e.(*tCall); ok && strings.HasPrefix(tc.fn, "_tb_") && ck.opts != nil && ck.opts.Dialect == ClickHouse {
+			// A function DuckDB runs in Go (gofuncs.go): refused here, where
+			// the error can name the function and point at the call.
+			ck.fail(c.NamePos, "function %s is not supported on ClickHouse 18.16, which cannot run it; DuckDB has it", c.Name)
+		}
+		return e
 	}
 	t := def.result
 	if t == TypeUnknown && len(args) > 0 {
