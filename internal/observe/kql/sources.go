@@ -85,6 +85,15 @@ func (p *parser) parseDatatable(t Token) *DatatableSource {
 		p.next()
 	}
 	p.expectPunct(")", "to close the datatable columns")
+	if t := p.peek(); t.Kind == TokIdent && t.Quoted {
+		// ["b"] lexes as a bracketed name; here it is one string value.
+		p.next()
+		d.Values = []Expr{&Literal{LitPos: Pos{Offset: t.Pos.Offset + 1, Line: t.Pos.Line, Col: t.Pos.Col + 1}, Type: TypeString, Value: t.Text}}
+		if len(d.Cols) != 1 {
+			p.fail(t.Pos, "the datatable has 1 value, which is not a whole number of rows of %d columns", len(d.Cols))
+		}
+		return d
+	}
 	open := p.expectPunct("[", "before the datatable values")
 	for !isPunct(p.peek(), "]") {
 		if len(d.Values) >= maxDatatableValues {
