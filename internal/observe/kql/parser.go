@@ -691,6 +691,11 @@ func (p *parser) parsePostfix() Expr {
 		case isPunct(t, "."):
 			p.next()
 			n := p.peek()
+			if isPunct(n, "[") || (n.Kind == TokIdent && n.Quoted) {
+				// x.[e] and x.['name'] are x[e] and x['name'] (Kusto's
+				// parse_urlquery example reads params.[param]).
+				continue
+			}
 			if n.Kind != TokIdent || n.Quoted || !isPlainIdent(n.Text) {
 				p.fail(n.Pos, "expected a property name after \".\", found %s; use x[\"name\"] for unusual names", describe(n))
 			}
