@@ -204,6 +204,9 @@ type NamedExpr struct {
 	Name    string // empty when the name is derived from the expression
 	NamePos Pos
 	Expr    Expr
+	// Names are the tuple names of (a, b) = f(...), for a function that
+	// makes several columns (project, extend and print only); Name is empty.
+	Names []string
 }
 
 // Operator is a tabular operator after a pipe.

@@ -18,6 +18,14 @@ func (ck *checker) operator(in relation, op Operator) relation {
 	case *ProjectOp:
 		p := &relProject{in: in}
 		for _, n := range op.Cols {
+			if several, ok := ck.tupleColumns(n, true, func(x Expr) texpr { return ck.expr(x, cols) }); ok {
+				for _, t := range several {
+					name := freshName(t.name, p.cols)
+					p.cols = append(p.cols, Column{Name: name, Type: t.e.typ()})
+					p.exprs = append(p.exprs, t.e)
+				}
+				continue
+			}
 			e := ck.expr(n.Expr, cols)
 			name := n.Name
 			if name == "" {
@@ -36,6 +44,18 @@ func (ck *checker) operator(in relation, op Operator) relation {
 	case *ExtendOp:
 		p := &relProject{in: in, cols: append([]Column(nil), cols...), exprs: identity(cols)}
 		for _, n := range op.Cols {
+			if several, ok := ck.tupleColumns(n, false, func(x Expr) texpr { return inline(ck.expr(x, p.cols), p.exprs) }); ok {
+				for _, t := range several {
+					if i := findColumn(p.cols, t.name); i >= 0 {
+						p.cols[i].Type = t.e.typ()
+						p.exprs[i] = t.e
+						continue
+					}
+					p.cols = append(p.cols, Column{Name: t.name, Type: t.e.typ()})
+					p.exprs = append(p.exprs, t.e)
+				}
+				continue
+			}
 			// Later items may use columns defined earlier in the same extend.
 			e := inline(ck.expr(n.Expr, p.cols), p.exprs)
 			name := n.Name

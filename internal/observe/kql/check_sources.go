@@ -71,7 +71,7 @@ func (ck *checker) datatable(s *DatatableSource) relation {
 func (ck *checker) print(s *PrintSource) relation {
 	cols := append([]NamedExpr(nil), s.Cols...)
 	for i, c := range cols {
-		if c.Name == "" && ck.resultName(c.Expr, nil) == "" {
+		if c.Name == "" && len(c.Names) == 0 && ck.resultName(c.Expr, nil) == "" && !ck.makesSeveral(c.Expr) {
 			cols[i].Name = "print_" + strconv.Itoa(i)
 			cols[i].NamePos = c.Expr.Position()
 		}

@@ -493,12 +493,36 @@ func (p *parser) parseNamedList(context string) []NamedExpr {
 		if p.atOperatorEnd() {
 			p.fail(p.peek().Pos, "expected an expression %s, found %s", context, describe(p.peek()))
 		}
-		list = append(list, p.parseNamed())
+		if t := p.peek(); isPunct(t, "(") && p.peekN(1).Kind == TokIdent && (isPunct(p.peekN(2), ",") || isPunct(p.peekN(2), ")")) &&
+			(context == "in project" || context == "in extend" || context == "in print") {
+			list = append(list, p.parseTupleNamed())
+		} else {
+			list = append(list, p.parseNamed())
+		}
 		if !isPunct(p.peek(), ",") {
 			return list
 		}
 		p.next()
 	}
+}
+
+// parseTupleNamed parses (a, b, ...) = f(...), the names of the columns a
+// function such as series_fit_line makes.
+func (p *parser) parseTupleNamed() NamedExpr {
+	open := p.next()
+	n := NamedExpr{NamePos: open.Pos}
+	for {
+		t := p.expectIdent("in the tuple names (write (a, b) = f(...))")
+		n.Names = append(n.Names, t.Text)
+		if !isPunct(p.peek(), ",") {
+			break
+		}
+		p.next()
+	}
+	p.expectPunct(")", fmt.Sprintf("to close the ( at %s", open.Pos))
+	p.expectPunct("=", "after the tuple names (write (a, b) = f(...))")
+	n.Expr = p.parseExpr()
+	return n
 }
 
 func (p *parser) parseNamed() NamedExpr {
@@ -509,7 +533,7 @@ func (p *parser) parseNamed() NamedExpr {
 		return NamedExpr{Name: t.Text, NamePos: t.Pos, Expr: p.parseExpr()}
 	}
 	if isPunct(t, "(") && p.peekN(1).Kind == TokIdent && isPunct(p.peekN(2), ",") {
-		p.fail(t.Pos, "tuple names (a, b) = ... are not supported; name each column separately")
+		p.fail(t.Pos, "tuple names (a, b) = ... are only allowed in project, extend and print; name each column separately")
 	}
 	return NamedExpr{Expr: p.parseExpr()}
 }

@@ -100,6 +100,12 @@ var parserCases = map[string]struct {
 			bin("+", id("a"), bin("*", id("b"), id("c"))),
 			bin("-", id("d"), long(1)))})),
 	},
+	"tuple names name the columns of a function that makes several": {
+		query: "T | extend (a, b) = series_fit_2lines(y), c = 1",
+		want: query(table("T", &ExtendOp{Cols: []NamedExpr{
+			{Names: []string{"a", "b"}, Expr: &Call{Name: "series_fit_2lines", Args: []Expr{id("y")}}},
+			named("c", long(1))}})),
+	},
 	"subtraction is left associative": {
 		query: "T | extend x = a - b - c",
 		want:  query(table("T", &ExtendOp{Cols: []NamedExpr{named("x", bin("-", bin("-", id("a"), id("b")), id("c")))}})),
@@ -530,9 +536,13 @@ func TestParseErrors(t *testing.T) {
 			query: "T | where " + strings.Repeat("(", 300) + "a" + strings.Repeat(")", 300),
 			want:  "1:210: the query is nested too deeply (more than 200 levels); simplify it",
 		},
-		"tuple names": {
-			query: "T | extend (a, b) = f(x)",
-			want:  "1:12: tuple names (a, b) = ... are not supported; name each column separately",
+		"tuple names outside project, extend and print": {
+			query: "T | summarize (a, b) = f(x)",
+			want:  "1:15: tuple names (a, b) = ... are only allowed in project, extend and print; name each column separately",
+		},
+		"tuple names need an equals sign": {
+			query: "T | extend (a, b) f(x)",
+			want:  "1:19: expected \"=\" after the tuple names (write (a, b) = f(...)), found \"f\"",
 		},
 	}
 	for name, tc := range tests {

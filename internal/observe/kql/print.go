@@ -412,7 +412,13 @@ func paramsString(ps []Param) string {
 func namedString(list []NamedExpr) string {
 	parts := make([]string, len(list))
 	for i, n := range list {
-		if n.Name != "" {
+		if len(n.Names) > 0 {
+			names := make([]string, len(n.Names))
+			for j, x := range n.Names {
+				names[j] = identString(x)
+			}
+			parts[i] = "(" + strings.Join(names, ", ") + ") = " + exprString(n.Expr)
+		} else if n.Name != "" {
 			parts[i] = identString(n.Name) + " = " + exprString(n.Expr)
 		} else {
 			parts[i] = exprString(n.Expr)
