@@ -30,7 +30,7 @@ type segment struct {
 
 func isSegmentCall(c *tCall) bool {
 	switch c.fn {
-	case "row_rank_min", "row_rank_dense":
+	case "row_rank_min", "row_rank_dense", "row_window_session":
 		return true
 	case "row_number":
 		return len(c.args) == 2
@@ -96,6 +96,7 @@ func (pl *planner) segmentStages(exprs []texpr, in stage) stage {
 	byNum := " ORDER BY " + quoteIdent(num)
 	over := " OVER (" + byNum + ")"
 	var first, second, third []frag
+	var sessions []*tCall
 	for _, c := range calls {
 		for _, a := range c.args {
 			var nested []*tCall
@@ -103,6 +104,10 @@ func (pl *planner) segmentStages(exprs []texpr, in stage) stage {
 			if len(nested) > 0 {
 				pl.fail("%s cannot be used inside the arguments of %s; compute it with an extend before", nested[0].fn, c.fn)
 			}
+		}
+		if c.fn == "row_window_session" {
+			sessions = append(sessions, c)
+			continue
 		}
 		s := segment{group: pl.internal("g"), num: num}
 		restart := pl.internal("r")
@@ -130,6 +135,14 @@ func (pl *planner) segmentStages(exprs []texpr, in stage) stage {
 		if len(list) > 0 {
 			in = stage{src: pl.selectFrom(cat("*, ", joinFrags(list, ", ")), in, frag{}), cols: in.cols, order: in.order}
 		}
+	}
+	for _, c := range sessions {
+		var out string
+		in, out = pl.sessionStage(c, in, num)
+		if pl.segments == nil {
+			pl.segments = map[*tCall]segment{}
+		}
+		pl.segments[c] = segment{group: out}
 	}
 	return in
 }

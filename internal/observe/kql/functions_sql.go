@@ -163,7 +163,7 @@ var commonFunctions = map[string]sqlFunc{
 }
 
 // duckdbAll is DuckDB's whole table.
-var duckdbAll = mergeSQL(commonFunctions, duckdbFunctions, duckdbFamilies, duckdbWindow, duckdbHash, duckdbNet, duckdbStats, duckdbRank, duckdbTimespan, duckdbSearch, duckdbSketch, duckdbJSON, duckdbOps)
+var duckdbAll = mergeSQL(commonFunctions, duckdbFunctions, duckdbFamilies, duckdbWindow, duckdbHash, duckdbNet, duckdbStats, duckdbRank, duckdbSession, duckdbTimespan, duckdbSearch, duckdbSketch, duckdbJSON, duckdbOps)
 
 // clickhouseAll is ClickHouse's whole table.
 var clickhouseAll = mergeSQL(commonFunctions, clickhouseFunctions, clickhouseFamilies, clickhouseHash, clickhouseStats, clickhouseOps)
