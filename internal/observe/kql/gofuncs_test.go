@@ -45,6 +45,12 @@ func TestGoFunctionsOnHostileInput(t *testing.T) {
 		"indexof_regex with a huge occurrence": {"_tb_indexof_regex", []any{huge[:1000], "1", int64(0), int64(-1), int64(1 << 40)}},
 		"tohex with a huge width":              {"_tb_tohex", []any{int64(1), int64(1 << 40)}},
 		"datetime zone name of 1 KiB":          {"_tb_datetime_utc_to_local", []any{time.Unix(0, 0), strings.Repeat("A", 1024)}},
+		"todatetime of 1 KiB":                  {"_tb_todatetime", []any{strings.Repeat("8 Nov 14 ", 128)}},
+		"parse_command_line of quotes only":    {"_tb_parse_command_line", []any{strings.Repeat(`\"`, 1<<16)}},
+		"array_sort of invalid JSON":           {"_tb_array_sort", []any{"[[1,", true, true, int64(0)}},
+		"array_sort of an index out of range":  {"_tb_array_sort", []any{"[[1]]", true, true, int64(5)}},
+		"series_fit_line of one value":         {"_tb_series_fit_line", []any{"[1]"}},
+		"row_window_session of invalid JSON":   {"_tb_row_window_session", []any{"[", "[]", int64(1), int64(1)}},
 	}
 	fns := map[string]GoFunc{}
 	for _, f := range GoFunctions() {
@@ -76,5 +82,21 @@ func TestDecompressBombIsRefused(t *testing.T) {
 	_, err := decompress(base64.StdEncoding.EncodeToString(b.Bytes()), false)
 	if err == nil || !strings.Contains(err.Error(), "larger than 16 MiB") {
 		t.Fatalf("got %v, want the size limit", err)
+	}
+}
+
+// Too many rows for row_window_session or too long a command line fail with
+// an error that names the limit.
+func TestSessionAndCommandLineLimits(t *testing.T) {
+	fns := map[string]GoFunc{}
+	for _, f := range GoFunctions() {
+		fns[f.Name] = f
+	}
+	rows := "[" + strings.Repeat("1,", maxSessionRows) + "1]"
+	if _, err := fns["_tb_row_window_session"].Fn([]any{rows, "[]", int64(1), int64(1)}); err == nil || !strings.Contains(err.Error(), "reads at most") {
+		t.Errorf("row_window_session of %d rows: got %v, want the row limit", maxSessionRows+1, err)
+	}
+	if _, err := fns["_tb_parse_command_line"].Fn([]any{strings.Repeat("a", maxCommandLine+1)}); err == nil || !strings.Contains(err.Error(), "reads at most") {
+		t.Errorf("parse_command_line past the limit: got %v, want the size limit", err)
 	}
 }
