@@ -32,9 +32,10 @@ type tupleCol struct {
 }
 
 var tupleFunctions = map[string]tupleFunc{
-	"array_sort_asc":  {min: 1, max: variadic, check: checkArraySortTuple(false)},
-	"array_sort_desc": {min: 1, max: variadic, check: checkArraySortTuple(true)},
-	"series_fit_line": {min: 1, max: 1, check: checkSeriesFitLine},
+	"array_sort_asc":   {min: 1, max: variadic, check: checkArraySortTuple(false)},
+	"array_sort_desc":  {min: 1, max: variadic, check: checkArraySortTuple(true)},
+	"series_fit_line":  {min: 1, max: 1, check: checkSeriesFitLine},
+	"series_decompose": {min: 1, max: 5, check: checkSeriesDecompose},
 }
 
 // tupleColumns expands a project, extend or print item that calls a
