@@ -91,7 +91,11 @@ func (ck *checker) call(c *Call, args []texpr) texpr {
 		if isAggregate(c.Name) {
 			ck.fail(c.NamePos, "%s() is an aggregation and is only allowed in summarize", c.Name)
 		}
-		if reason, ok := unsupportedFunctions[c.Name]; ok {
+		reason, ok := unsupportedFunctions[c.Name]
+		if !ok {
+			reason, ok = undocumentedFunctions[c.Name]
+		}
+		if ok {
 			ck.fail(c.NamePos, "function %s is not supported %s", c.Name, reason)
 		}
 		msg := fmt.Sprintf("unknown function %s", c.Name)

@@ -17,6 +17,19 @@ import (
 // period with series_periods_detect, whose scoring Kusto does not document,
 // so it is refused rather than guessed: give the period, or 0.
 
+// undocumentedFunctions are series functions whose results rest on rules
+// Kusto does not document (a score, a detection, where a split falls):
+// refused with the reason rather than answered with other numbers.
+var undocumentedFunctions = map[string]string{
+	"series_outliers":            "because Kusto does not document how it scores a point (the percentile method and the score formula of its \"ctukey\" test)",
+	"series_periods_validate":    "because Kusto does not document how it scores a period",
+	"series_periods_detect":      "because Kusto does not document how it detects and scores periods",
+	"series_fit_2lines":          "because Kusto does not document which side of the split its index belongs to or the x of the right line",
+	"series_fit_2lines_dynamic":  "because Kusto does not document which side of the split its index belongs to or the x of the right line",
+	"series_decompose_anomalies": "because it scores the residuals with series_outliers, whose scoring Kusto does not document",
+	"series_decompose_forecast":  "yet; series_decompose with a given period is supported",
+}
+
 var decomposeParts = []string{"baseline", "seasonal", "trend", "residual"}
 
 func checkSeriesDecompose(ck *checker, c *Call, a []texpr) ([]tupleCol, bool) {
