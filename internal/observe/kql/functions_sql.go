@@ -163,10 +163,10 @@ var commonFunctions = map[string]sqlFunc{
 }
 
 // duckdbAll is DuckDB's whole table.
-var duckdbAll = mergeSQL(commonFunctions, duckdbFunctions, duckdbFamilies, duckdbWindow, duckdbHash, duckdbNet, duckdbStats, duckdbRank, duckdbSession, duckdbTimespan, duckdbSearch, duckdbSketch, duckdbJSON, duckdbOps)
+var duckdbAll = mergeSQL(commonFunctions, duckdbFunctions, duckdbFamilies, duckdbWindow, duckdbHash, duckdbNet, duckdbStats, duckdbRank, duckdbSession, duckdbMore, duckdbTimespan, duckdbSearch, duckdbSketch, duckdbJSON, duckdbOps)
 
 // clickhouseAll is ClickHouse's whole table.
-var clickhouseAll = mergeSQL(commonFunctions, clickhouseFunctions, clickhouseFamilies, clickhouseHash, clickhouseStats, clickhouseOps)
+var clickhouseAll = mergeSQL(commonFunctions, clickhouseFunctions, clickhouseFamilies, clickhouseHash, clickhouseStats, clickhouseOps, clickhouseMore)
 
 func mergeSQL(tables ...map[string]sqlFunc) map[string]sqlFunc {
 	out := map[string]sqlFunc{}

@@ -36,6 +36,7 @@ var tupleFunctions = map[string]tupleFunc{
 	"array_sort_desc":  {min: 1, max: variadic, check: checkArraySortTuple(true)},
 	"series_fit_line":  {min: 1, max: 1, check: checkSeriesFitLine},
 	"series_decompose": {min: 1, max: 5, check: checkSeriesDecompose},
+	"series_stats":     {min: 1, max: 2, check: checkSeriesStats},
 }
 
 // tupleColumns expands a project, extend or print item that calls a
