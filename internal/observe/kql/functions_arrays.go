@@ -3,6 +3,7 @@ package kql
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"strings"
 )
 
@@ -16,8 +17,9 @@ import (
 // gives null. Both run in Go on DuckDB.
 
 var arrayFunctions = map[string]funcDef{
-	"array_split": sig(2, 2, TypeDynamic, argDynamic, argAny).with(checkArraySplit),
-	"bag_set_key": sig(3, 3, TypeDynamic, argDynamic, argString, argScalar).with(checkBagSetKey),
+	"array_split":             sig(2, 2, TypeDynamic, argDynamic, argAny).with(checkArraySplit),
+	"bag_set_key":             sig(3, 3, TypeDynamic, argDynamic, argString, argScalar).with(checkBagSetKey),
+	"ipv4_range_to_cidr_list": sig(2, 2, TypeDynamic, argString, argString).with(goCall("_tb_ipv4_range_to_cidr_list", TypeDynamic)),
 }
 
 func checkArraySplit(ck *checker, c *Call, a []texpr) texpr {
@@ -138,4 +140,47 @@ var _ = registerGo(GoFunc{Name: "_tb_bag_set_key", Args: []Type{TypeDynamic, Typ
 	var b bytes.Buffer
 	writeOrdered(&b, m)
 	return b.String(), nil
+}})
+
+// ipv4RangeToCIDRs is the shortest list of CIDR blocks covering start..end
+// (inclusive), in order: ipv4_range_to_cidr_list. An address with a
+// prefix, or a start after the end, is not a range (null).
+func ipv4RangeToCIDRs(start, end string) []any {
+	lo, p1, ok1 := parseIPv4Net(start)
+	hi, p2, ok2 := parseIPv4Net(end)
+	if !ok1 || !ok2 || p1 != 32 || p2 != 32 || lo > hi {
+		return nil
+	}
+	out := []any{}
+	cur, last := uint64(lo), uint64(hi)
+	for cur <= last {
+		// The largest block aligned at cur that stays within the range.
+		size := uint64(1)
+		for bits := 0; bits < 32; bits++ {
+			next := size << 1
+			if cur%next != 0 || cur+next-1 > last {
+				break
+			}
+			size = next
+		}
+		prefix := 32
+		for s := size; s > 1; s >>= 1 {
+			prefix--
+		}
+		out = append(out, fmt.Sprintf("%d.%d.%d.%d/%d", cur>>24&255, cur>>16&255, cur>>8&255, cur&255, prefix))
+		cur += size
+	}
+	return out
+}
+
+var _ = registerGo(GoFunc{Name: "_tb_ipv4_range_to_cidr_list", Args: []Type{TypeString, TypeString}, Result: TypeDynamic, Fn: func(a []any) (any, error) {
+	out := ipv4RangeToCIDRs(a[0].(string), a[1].(string))
+	if out == nil {
+		return nil, nil
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		return nil, err
+	}
+	return string(b), nil
 }})
