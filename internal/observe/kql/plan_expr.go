@@ -366,7 +366,9 @@ func (pl *planner) fromString(x frag, t Type) frag {
 	if t == TypeDatetime {
 		// DuckDB's cast reads ISO 8601; the other documented formats
 		// (RFC 822, RFC 850, ...) are read in Go, only where the cast fails.
-		return cat("COALESCE(TRY_CAST(", x, " AS TIMESTAMP), _tb_todatetime(", x, "))")
+		// The cast drops a UTC offset (10:00+02:00 would be 10:00), so text
+		// ending in one is read in Go, which converts it to UTC.
+		return cat("(CASE WHEN regexp_matches(", x, ", ", param(`[+-][0-9]{2}:?[0-9]{2}$`), ") THEN _tb_todatetime(", x, ") ELSE COALESCE(TRY_CAST(", x, " AS TIMESTAMP), _tb_todatetime(", x, ")) END)")
 	}
 	return cat("TRY_CAST(", x, " AS ", pl.d.sqlType(t), ")")
 }
