@@ -339,10 +339,21 @@ func (pl *planner) toString(x frag, t Type) frag {
 func (pl *planner) fromString(x frag, t Type) frag {
 	if pl.d == ClickHouse {
 		switch t {
-		case TypeLong:
-			return cat("toInt64OrNull(", x, ")")
-		case TypeInt:
-			return cat("toInt32OrNull(", x, ")")
+		case TypeLong, TypeInt:
+			// Kusto reads a whole number, else a real cut toward zero (in
+			// range), around spaces.
+			// toInt64OrNull wraps around past the range: its text must come
+			// back unchanged; toInt32 is checked against the range too.
+			// The text is named once (ClickHouse resolves an alias anywhere in
+			// its SELECT), not repeated in the SQL.
+			va, fa, la := pl.internal("s"), pl.internal("f"), pl.internal("l")
+			v := raw(quoteIdent(va))
+			f := raw(quoteIdent(fa))
+			l := cat("ifNull(if(toString(toInt64OrNull((replaceRegexpAll(", x, ", ", param(`^\s+|\s+$`), ", '') AS "+quoteIdent(va)+"))) = ", v, ", toInt64OrNull(", v, "), NULL), if(abs((toFloat64OrNull(", v, ") AS "+quoteIdent(fa)+")) < 9223372036854775807, toInt64(trunc(", f, ")), NULL))")
+			if t == TypeInt {
+				return cat("if(abs((", l, " AS "+quoteIdent(la)+")) <= 2147483647, toInt32("+quoteIdent(la)+"), NULL)")
+			}
+			return l
 		case TypeReal:
 			return cat("toFloat64OrNull(", x, ")")
 		case TypeDatetime:
@@ -362,6 +373,11 @@ func (pl *planner) fromString(x frag, t Type) frag {
 	}
 	if t == TypeTimespan {
 		return duckTimespan(x)
+	}
+	if t.isInteger() {
+		// DuckDB's cast rounds "1.5" to 2; Kusto reads a whole number, else a
+		// real cut toward zero.
+		return cat("(CASE WHEN regexp_matches(", x, ", ", param(`^\s*[+-]?[0-9]+\s*$`), ") THEN TRY_CAST(", x, " AS ", pl.d.sqlType(t), ") ELSE TRY_CAST(trunc(TRY_CAST(", x, " AS DOUBLE)) AS ", pl.d.sqlType(t), ") END)")
 	}
 	if t == TypeDatetime {
 		// DuckDB's cast reads ISO 8601; the other documented formats
