@@ -2,6 +2,7 @@ package kql
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -20,6 +21,7 @@ var arrayFunctions = map[string]funcDef{
 	"array_split":             sig(2, 2, TypeDynamic, argDynamic, argAny).with(checkArraySplit),
 	"bag_set_key":             sig(3, 3, TypeDynamic, argDynamic, argString, argScalar).with(checkBagSetKey),
 	"ipv4_range_to_cidr_list": sig(2, 2, TypeDynamic, argString, argString).with(goCall("_tb_ipv4_range_to_cidr_list", TypeDynamic)),
+	"base64_encode_fromarray": sig(1, 1, TypeString, argDynamic).with(goCall("_tb_base64_encode_fromarray", TypeString)),
 }
 
 func checkArraySplit(ck *checker, c *Call, a []texpr) texpr {
@@ -183,4 +185,30 @@ var _ = registerGo(GoFunc{Name: "_tb_ipv4_range_to_cidr_list", Args: []Type{Type
 		return nil, err
 	}
 	return string(b), nil
+}})
+
+// base64EncodeFromArray is base64_encode_fromarray: the bytes of an array
+// of numbers 0-255 as base64; anything else in it makes the result null
+// (an empty string, as Kusto shows a null string).
+func base64EncodeFromArray(s string) (any, bool) {
+	var arr []any
+	if json.Unmarshal([]byte(s), &arr) != nil {
+		return nil, false
+	}
+	b := make([]byte, len(arr))
+	for i, v := range arr {
+		f, ok := v.(float64)
+		if !ok || f < 0 || f > 255 || f != float64(int(f)) {
+			return nil, false
+		}
+		b[i] = byte(f)
+	}
+	return base64.StdEncoding.EncodeToString(b), true
+}
+
+var _ = registerGo(GoFunc{Name: "_tb_base64_encode_fromarray", Args: []Type{TypeDynamic}, Result: TypeString, Fn: func(a []any) (any, error) {
+	if v, ok := base64EncodeFromArray(a[0].(string)); ok {
+		return v, nil
+	}
+	return nil, nil
 }})
