@@ -64,6 +64,9 @@ func (ck *checker) expr(e Expr, cols []Column) texpr {
 		if b, ok := ck.lets[e.Name]; ok && b.fn != nil {
 			return ck.callScalarFunc(b.fn, e, cols)
 		}
+		if e.Name == "column_ifexists" || e.Name == "columnifexists" {
+			return ck.columnIfExists(e, cols)
+		}
 		if len(e.ArgNames) > 0 {
 			ck.fail(e.NamePos, "named arguments are only for let functions, and %s is not one", e.Name)
 		}

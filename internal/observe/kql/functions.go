@@ -196,7 +196,6 @@ var unsupportedFunctions = map[string]string{
 	"reverse":                            "yet",
 	"make_datetime":                      "yet",
 	"materialize":                        "because materialize is a tabular function",
-	"columnifexists":                     "yet",
 	"zlib_compress_to_base64_string":     "because compression is not available in the engines",
 	"zlib_decompress_from_base64_string": "because compression is not available in the engines",
 	"gzip_compress_to_base64_string":     "because compression is not available in the engines",

@@ -132,3 +132,24 @@ func checkSeriesStats(ck *checker, c *Call, a []texpr) ([]tupleCol, bool) {
 	}
 	return cols, true
 }
+
+// columnIfExists is column_ifexists(name, default): the column when the
+// input has it (name is a constant), else the default, checked while the
+// query is analysed.
+func (ck *checker) columnIfExists(c *Call, cols []Column) texpr {
+	if len(c.Args) != 2 {
+		ck.fail(c.NamePos, "%s takes 2 argument(s), not %d", c.Name, len(c.Args))
+	}
+	l, ok := c.Args[0].(*Literal)
+	name, isString := "", false
+	if ok {
+		name, isString = l.Value.(string)
+	}
+	if !isString {
+		ck.fail(c.Args[0].Position(), "argument 1 of %s must be a constant string (the column name)", c.Name)
+	}
+	if i := findColumn(cols, name); i >= 0 {
+		return &tColumn{idx: i, t: cols[i].Type}
+	}
+	return ck.expr(c.Args[1], cols)
+}
