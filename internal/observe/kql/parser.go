@@ -493,7 +493,7 @@ func (p *parser) parseNamedList(context string) []NamedExpr {
 		if p.atOperatorEnd() {
 			p.fail(p.peek().Pos, "expected an expression %s, found %s", context, describe(p.peek()))
 		}
-		if t := p.peek(); isPunct(t, "(") && p.peekN(1).Kind == TokIdent && (isPunct(p.peekN(2), ",") || isPunct(p.peekN(2), ")")) &&
+		if t := p.peek(); isPunct(t, "(") && p.peekN(1).Kind == TokIdent && (isPunct(p.peekN(2), ",") || (isPunct(p.peekN(2), ")") && isPunct(p.peekN(3), "="))) &&
 			(context == "in project" || context == "in extend" || context == "in print") {
 			list = append(list, p.parseTupleNamed())
 		} else {

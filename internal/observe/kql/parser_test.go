@@ -106,6 +106,12 @@ var parserCases = map[string]struct {
 			{Names: []string{"a", "b"}, Expr: &Call{Name: "series_fit_2lines", Args: []Expr{id("y")}}},
 			named("c", long(1))}})),
 	},
+	"a parenthesized column is an expression, not a tuple name": {
+		query: "T | extend (a), (b) = series_stats(y)",
+		want: query(table("T", &ExtendOp{Cols: []NamedExpr{
+			{Expr: id("a")},
+			{Names: []string{"b"}, Expr: &Call{Name: "series_stats", Args: []Expr{id("y")}}}}})),
+	},
 	"subtraction is left associative": {
 		query: "T | extend x = a - b - c",
 		want:  query(table("T", &ExtendOp{Cols: []NamedExpr{named("x", bin("-", bin("-", id("a"), id("b")), id("c")))}})),
