@@ -157,10 +157,13 @@ func checkArraySortOne(desc bool) func(ck *checker, c *Call, a []texpr) texpr {
 			ck.fail(c.NamePos, "%s of several arrays makes several columns and must be a whole item of project, extend or print", c.Name)
 		}
 		ck.need(c, a, 0, a[0].typ() == TypeDynamic, "a dynamic array")
-		if len(a) == 1 {
-			return mkCall(c.Name, TypeDynamic, a[0])
+		// One sort for one array and several: the SQL list sort put nulls
+		// first in descending order, against nulls_last's default.
+		var nullsLast texpr = &tLiteral{value: true, t: TypeBool}
+		if len(a) == 2 {
+			nullsLast = a[1]
 		}
-		return mkCall("_tb_array_sort", TypeDynamic, mkCall("pack_array", TypeDynamic, a[0]), &tLiteral{value: desc, t: TypeBool}, a[1], &tLiteral{value: int64(0), t: TypeLong})
+		return mkCall("_tb_array_sort", TypeDynamic, mkCall("pack_array", TypeDynamic, a[0]), &tLiteral{value: desc, t: TypeBool}, nullsLast, &tLiteral{value: int64(0), t: TypeLong})
 	}
 }
 

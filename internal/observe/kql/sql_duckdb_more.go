@@ -271,11 +271,9 @@ var duckdbFamilies = map[string]sqlFunc{
 	"array_index_of": func(c sqlCall) frag {
 		return cat("(COALESCE(list_position(CAST(", c.arg(0), " AS JSON[]), ", c.pl.duckJSON(c.arg(1), c.typ(1)), "), 0) - 1)")
 	},
-	"array_sum":       tmpl("list_sum(list_transform(CAST($0 AS JSON[]), e -> (TRY_CAST((e ->> '$') AS DOUBLE))))"),
-	"array_reverse":   tmpl("to_json(list_reverse(CAST($0 AS JSON[])))"),
-	"array_sort_asc":  arraySort("ASC"),
-	"array_sort_desc": arraySort("DESC"),
-	"strcat_array":    tmpl("array_to_string(list_transform(CAST($0 AS JSON[]), e -> (e ->> '$')), $1)"),
+	"array_sum":     tmpl("list_sum(list_transform(CAST($0 AS JSON[]), e -> (TRY_CAST((e ->> '$') AS DOUBLE))))"),
+	"array_reverse": tmpl("to_json(list_reverse(CAST($0 AS JSON[])))"),
+	"strcat_array":  tmpl("array_to_string(list_transform(CAST($0 AS JSON[]), e -> (e ->> '$')), $1)"),
 	"set_union": func(c sqlCall) frag {
 		parts := make([]frag, len(c.e.args))
 		for i := range c.e.args {
@@ -358,14 +356,6 @@ func duckInterval(part string, n frag) frag {
 		return cat("to_microseconds(CAST(", n, " AS BIGINT))")
 	}
 	return cat("to_microseconds(CAST(", n, " // 1000 AS BIGINT))")
-}
-
-// arraySort sorts numbers as numbers and everything else as text, nulls
-// last, as Kusto's array_sort_* do for arrays of one kind.
-func arraySort(dir string) sqlFunc {
-	return func(c sqlCall) frag {
-		return cat("to_json(list_transform(list_sort(list_transform(CAST(", c.arg(0), " AS JSON[]), e -> {'k': TRY_CAST(e AS DOUBLE), 'v': e}), '"+dir+"', 'NULLS LAST'), s -> s.v))")
-	}
 }
 
 // duckJSON is a scalar as a JSON value, in Kusto's text for datetimes and
