@@ -147,12 +147,19 @@ func saveHostRecord(l nodeLayout, rec hostRecord) error {
 
 // linkCRISocket points /run/containerd/containerd.sock at the node's containerd unless
 // something else is there (the machine's own containerd), in which case the kubelet's
-// cAdvisor misses pod network stats and nothing else.
+// cAdvisor misses pod network stats and nothing else. A link to another tugboat node's
+// containerd is stale (a node killed before it could undo its changes): the caller
+// holds the machine's real-node lock, so no other node runs. It is replaced.
 func linkCRISocket(l nodeLayout, rec *hostRecord) error {
-	if target, err := os.Readlink(criSocketLink); err == nil && target == l.containerdSocket() {
+	target, err := os.Readlink(criSocketLink)
+	if err == nil && target == l.containerdSocket() {
 		return nil
 	}
-	if _, err := os.Lstat(criSocketLink); err == nil {
+	if err == nil && staleNodeLink(target, l) {
+		if err := os.Remove(criSocketLink); err != nil {
+			return fmt.Errorf("failed to remove %s, a stale link to %s: %w", criSocketLink, target, err)
+		}
+	} else if _, err := os.Lstat(criSocketLink); err == nil {
 		return nil
 	}
 	if _, err := os.Stat(filepath.Dir(criSocketLink)); errors.Is(err, os.ErrNotExist) {
@@ -166,6 +173,13 @@ func linkCRISocket(l nodeLayout, rec *hostRecord) error {
 	}
 	rec.SocketLink = true
 	return saveHostRecord(l, *rec)
+}
+
+// staleNodeLink tells whether target, where criSocketLink points, is the containerd
+// socket of a tugboat node other than l: a path shaped like nodeLayout's.
+func staleNodeLink(target string, l nodeLayout) bool {
+	suffix := string(filepath.Separator) + filepath.Join(filepath.Base(l.dir), "containerd", "containerd.sock")
+	return target != l.containerdSocket() && strings.HasSuffix(target, suffix)
 }
 
 // undoHostChanges reverts what the node changed on the host, once every process of
