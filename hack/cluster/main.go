@@ -24,6 +24,7 @@ var components = map[string]func(args []string) int{
 	"kwok":                    runKwok,
 	"kubelet":                 runKubelet,
 	"kube-proxy":              runProxy,
+	"coredns":                 runCoreDNS,
 	"kubectl":                 runKubectl,
 	"kwok-stages":             printKwokStages,
 }

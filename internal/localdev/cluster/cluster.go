@@ -267,7 +267,8 @@ func (c *Cluster) ports(realNode bool) (state, error) {
 	}
 	ports := []*int{&st.EtcdClientPort, &st.EtcdPeerPort, &st.APIServerPort}
 	if realNode {
-		ports = append(ports, &st.RegistryPort, &st.Node.Kubelet, &st.Node.Healthz, &st.Node.ProxyHealthz, &st.Node.ProxyMetrics)
+		ports = append(ports, &st.RegistryPort, &st.Node.Kubelet, &st.Node.Healthz, &st.Node.ProxyHealthz, &st.Node.ProxyMetrics,
+			&st.Node.DNS, &st.Node.DNSReady)
 	}
 	for _, p := range ports {
 		port, err := keepOrPickPort(*p)

@@ -72,7 +72,7 @@ func TestRealNodeRunsAContainer(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("failed to build the test server: %v\n%s", err, out)
 	}
-	image, err := PushBinaryImage(ctx, c.Registry()+"/test/hello:v1", bin, "-message", "real node says hi", "-ask-apiserver")
+	image, err := PushBinaryImage(ctx, c.Registry()+"/test/hello:v1", bin, "-message", "real node says hi", "-ask-apiserver", "-lookup", "kubernetes.default")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,11 +113,15 @@ func TestRealNodeRunsAContainer(t *testing.T) {
 	// Its stdout and stderr are in the kubelet's CRI log file.
 	logDir := filepath.Join("/var/log/pods", fmt.Sprintf("default_%s_%s", pod.Name, pod.UID))
 	logFile := filepath.Join(logDir, "hello", "0.log")
-	lines := waitLogLines(ctx, t, logFile, 5)
+	lines := waitLogLines(ctx, t, logFile, 6)
 	want := map[string]string{
 		// An in-cluster client reaches the apiserver through the kubernetes Service.
 		"stdout": "hello reached the apiserver: " + KubernetesVersion,
 		"stderr": `hello says "real node says hi"`,
+	}
+	// The cluster's DNS answers a Service's name through the pod's search path.
+	if !hasCRILine(lines, "stdout", "hello resolved kubernetes.default: 10.96.0.1") {
+		t.Errorf("%s has no line saying kubernetes.default resolved to 10.96.0.1; it holds:\n%s", logFile, strings.Join(lines, "\n"))
 	}
 	if !hasCRILine(lines, "stdout", "hello listening on :8080") {
 		t.Errorf("%s has no stdout line %q; it holds:\n%s", logFile, "hello listening on :8080", strings.Join(lines, "\n"))

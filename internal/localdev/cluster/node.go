@@ -123,6 +123,7 @@ func (c *Cluster) startRealNode(ctx context.Context, clients kubernetes.Interfac
 		l.containerdConfig():                  []byte(containerdConfig(l, pauseRef)),
 		l.kubeletConfig():                     []byte(kubeletConfig(l, c.path("pki"), nodeIP, st.Node)),
 		l.proxyConfig():                       []byte(kubeProxyConfig(c.Dir, st.Node)),
+		l.corefile():                          []byte(corefile(c.Dir, nodeIP, st.Node)),
 	}
 	cni, err := cniConfig(l)
 	if err != nil {
@@ -151,6 +152,19 @@ func (c *Cluster) startRealNode(ctx context.Context, clients kubernetes.Interfac
 	// The apiserver reaches the kubelet (logs, exec, stats) as
 	// kube-apiserver-kubelet-client; this is kubeadm's binding for that name.
 	if err := ensureKubeletAPIBinding(ctx, clients); err != nil {
+		return err
+	}
+	if err := ensureClusterDNS(ctx, clients, nodeIP, st.Node.DNS); err != nil {
+		return err
+	}
+	c.progress("starting CoreDNS (cluster DNS %s, %s)", ClusterDNSIP, ClusterDomain)
+	dns, err := c.run("coredns", []string{"-conf", l.corefile(), "-quiet"})
+	if err != nil {
+		return err
+	}
+	if err := waitUntil(ctx, dns, "CoreDNS's /ready", func(ctx context.Context) error {
+		return httpOK(ctx, "http://127.0.0.1:"+strconv.Itoa(st.Node.DNSReady)+"/ready")
+	}); err != nil {
 		return err
 	}
 	c.progress("starting kubelet %s as node %s (%s)", KubernetesVersion, RealNodeName, nodeIP)

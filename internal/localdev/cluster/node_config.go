@@ -53,6 +53,7 @@ func (l nodeLayout) cniConfDir() string       { return l.path("cni", "net.d") }
 func (l nodeLayout) kubeletDir() string       { return l.path("kubelet") }
 func (l nodeLayout) kubeletConfig() string    { return l.path("kubelet-config.yaml") }
 func (l nodeLayout) proxyConfig() string      { return l.path("kube-proxy-config.yaml") }
+func (l nodeLayout) corefile() string         { return l.path("Corefile") }
 func (l nodeLayout) hostState() string        { return l.path("host-changes.json") }
 
 // containerdConfig is containerd 1.6's configuration (format version 2).
@@ -146,6 +147,8 @@ type nodePorts struct {
 	Healthz      int `json:"healthz"`
 	ProxyHealthz int `json:"proxyHealthz"`
 	ProxyMetrics int `json:"proxyMetrics"`
+	DNS          int `json:"dns"`
+	DNSReady     int `json:"dnsReady"`
 }
 
 // kubeletConfig is the KubeletConfiguration of the real node.
@@ -191,8 +194,11 @@ evictionHard:
 imageGCHighThresholdPercent: 100
 imageGCLowThresholdPercent: 99
 resolvConf: /etc/resolv.conf
+clusterDNS: [%[7]s]
+clusterDomain: %[8]s
 maxPods: 110
-`, nodeIP, ports.Kubelet, ports.Healthz, l.containerdSocket(), filepath.Join(pkiDir, caCertFile), RealNodeTaint)
+`, nodeIP, ports.Kubelet, ports.Healthz, l.containerdSocket(), filepath.Join(pkiDir, caCertFile), RealNodeTaint,
+		ClusterDNSIP, ClusterDomain)
 }
 
 func kubeletArgs(l nodeLayout, clusterDir, nodeIP string) []string {

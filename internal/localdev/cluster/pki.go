@@ -47,6 +47,8 @@ var (
 	kubeletIdentity = clientIdentity{file: "kubelet", user: "system:node:" + RealNodeName, groups: []string{"system:nodes"}}
 	// kube-proxy's bootstrap binding, system:node-proxier, names this user.
 	kubeProxyIdentity = clientIdentity{file: "kube-proxy", user: "system:kube-proxy"}
+	// CoreDNS reads Services and EndpointSlices (ClusterRole tugboat:coredns).
+	corednsIdentity = clientIdentity{file: "coredns", user: "tugboat:coredns"}
 	// The apiserver shows itself to the kubelet (logs, exec, stats through the node
 	// proxy) under the name kubeadm uses, bound to system:kubelet-api-admin.
 	apiserverKubeletClientIdentity = clientIdentity{file: "apiserver-kubelet-client", user: "kube-apiserver-kubelet-client"}
@@ -55,7 +57,7 @@ var (
 // clientIdentities are every identity ensurePKI issues a certificate for.
 var clientIdentities = []clientIdentity{
 	adminIdentity, controllerManagerIdentity, schedulerIdentity, kwokIdentity,
-	kubeletIdentity, kubeProxyIdentity, apiserverKubeletClientIdentity,
+	kubeletIdentity, kubeProxyIdentity, corednsIdentity, apiserverKubeletClientIdentity,
 }
 
 // certLifetime is long because a `tugboat dev` cluster lives for months.

@@ -20,7 +20,23 @@ func main() {
 	addr := flag.String("addr", ":8080", "listen address")
 	message := flag.String("message", "hello", "the answer to every request")
 	askAPIServer := flag.Bool("ask-apiserver", false, "read the apiserver's version through the kubernetes Service first, as an in-cluster client does")
+	lookup := flag.String("lookup", "", "resolve this name first, as a client of the cluster's DNS does")
 	flag.Parse()
+	if *lookup != "" {
+		var addrs []string
+		var err error
+		for range 30 {
+			if addrs, err = net.LookupHost(*lookup); err == nil {
+				break
+			}
+			time.Sleep(time.Second)
+		}
+		if err != nil {
+			fmt.Printf("hello cannot resolve %s: %v\n", *lookup, err)
+		} else {
+			fmt.Printf("hello resolved %s: %s\n", *lookup, strings.Join(addrs, ","))
+		}
+	}
 	if *askAPIServer {
 		version, err := apiServerVersion()
 		if err != nil {
