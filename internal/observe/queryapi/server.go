@@ -35,11 +35,17 @@ const DefaultQueryTimeout = time.Minute
 // and are answered 429 at once.
 const DefaultMaxConcurrentQueries = 4
 
+// Querier runs a caller's query over the rows its scope allows: a store, or a
+// Lazy one.
+type Querier interface {
+	QueryScoped(ctx context.Context, query string, scope store.Scope) (*store.Result, error)
+}
+
 // Server is the HTTP API over a store.
 type Server struct {
 	// Addr is the listen address, e.g. "127.0.0.1:9090".
 	Addr  string
-	Store store.Store
+	Store Querier
 	// QueryTimeout bounds each query; zero means DefaultQueryTimeout.
 	QueryTimeout time.Duration
 	// MaxConcurrentQueries caps the queries running at once; zero means
@@ -179,6 +185,10 @@ func (s *Server) query(w http.ResponseWriter, r *http.Request) {
 	res, err := s.Store.QueryScoped(ctx, req.Query, scope)
 	if err != nil {
 		code, answer := errorAnswer(err, timeout)
+		if code == http.StatusServiceUnavailable {
+			w.Header().Set("Retry-After", "5")
+			log.FromContext(r.Context()).Error(err, "no store to query")
+		}
 		if code == http.StatusInternalServerError {
 			// The engine's own text may name files, settings or internals:
 			// it goes to the log, not to the caller.
@@ -190,13 +200,21 @@ func (s *Server) query(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, store.ToJSON(res))
 }
 
+// StoreUnavailableMessage is the answer to a query when the store cannot be
+// reached; the controller's log has the driver's own words (addresses, errors).
+const StoreUnavailableMessage = "the store (ClickHouse) is unavailable: the controller cannot reach it; " +
+	"install it with `tugboat install --observe`, or see the controller's log and retry later"
+
 // errorAnswer maps a failed query to its status and answer. Only errors of
 // ours reach the caller in words: the query's own mistakes, the limit it
 // went past, its deadline; anything else is a bare 500.
 func errorAnswer(err error, timeout time.Duration) (int, ErrorResponse) {
 	var qe *store.QueryError
 	var le *store.LimitError
+	var ue *UnavailableError
 	switch {
+	case errors.As(err, &ue):
+		return http.StatusServiceUnavailable, ErrorResponse{Error: StoreUnavailableMessage}
 	case errors.As(err, &qe):
 		line, col := qe.Position()
 		return http.StatusBadRequest, ErrorResponse{Error: qe.Format(), Line: line, Column: col}

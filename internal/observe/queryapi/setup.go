@@ -6,10 +6,13 @@ import (
 
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
+
+	"github.com/tugboatcd/tugboat/internal/observe/store"
 )
 
-// Setup adds the HTTP API to the controller's manager. The store is opened
-// when the manager starts and closed when it stops.
+// Setup adds the HTTP API to the controller's manager. The store is opened on
+// the first query (Lazy), so that a store that is down does not stop the
+// controller, and closed when the manager stops.
 func Setup(mgr manager.Manager, o Options) error {
 	if o.Addr == "" || o.Addr == "0" {
 		return nil
@@ -36,10 +39,7 @@ type runnable struct {
 func (r *runnable) NeedLeaderElection() bool { return false }
 
 func (r *runnable) Start(ctx context.Context) error {
-	st, err := Open(ctx, r.o)
-	if err != nil {
-		return fmt.Errorf("failed to open the store for the HTTP API: %w", err)
-	}
+	st := &Lazy{Open: func(ctx context.Context) (store.Store, error) { return Open(ctx, r.o) }}
 	defer st.Close()
 	l := r.o.Limits
 	return (&Server{Addr: r.o.Addr, Store: st, Auth: r.auth, AllowedHosts: r.o.AllowedHosts,
