@@ -10,11 +10,11 @@ import "embed"
 //go:embed crd/bases/*.yaml
 var CRDs embed.FS
 
-// Manifests are every kustomize base (default, crd, rbac, manager, policy, agent),
+// Manifests are every kustomize base (default, crd, rbac, manager, policy, agent, store, observe),
 // for `tugboat install`, which builds default/ as `kustomize build config/default`
 // does.
 //
-//go:embed default crd rbac manager policy agent
+//go:embed default crd rbac manager policy agent store observe
 var Manifests embed.FS
 
 // Policies are the admission policies of policy/, which `tugboat dev up` installs

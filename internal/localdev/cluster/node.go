@@ -157,6 +157,9 @@ func (c *Cluster) startRealNode(ctx context.Context, clients kubernetes.Interfac
 	if err := ensureClusterDNS(ctx, clients, nodeIP, st.Node.DNS); err != nil {
 		return err
 	}
+	if err := ensureLocalVolumes(ctx, clients, l); err != nil {
+		return err
+	}
 	c.progress("starting CoreDNS (cluster DNS %s, %s)", ClusterDNSIP, ClusterDomain)
 	dns, err := c.run("coredns", []string{"-conf", l.corefile(), "-quiet"})
 	if err != nil {
