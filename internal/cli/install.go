@@ -38,6 +38,7 @@ const (
 
 type installFlags struct {
 	export  bool
+	observe bool
 	timeout time.Duration
 	podSpec installPodSpec
 }
@@ -45,8 +46,11 @@ type installFlags struct {
 // installPodSpec is what install's flags change in the pods of config/default's
 // Deployments.
 type installPodSpec struct {
-	// image replaces the controller's image.
+	// image replaces tugboat's image (the controller's, and the agents' with
+	// --observe).
 	image string
+	// storeImage replaces the store's image (ClickHouse, with --observe).
+	storeImage string
 	// tolerationKeys become tolerations (operator Exists) of every pod, as flux
 	// install's --toleration-keys do, so that tainted nodes take them.
 	tolerationKeys []string
@@ -64,6 +68,12 @@ tugboat-system, RBAC and the controller Deployment), waits until the CRDs are es
 and the Deployment is ready, like flux install. Run again to upgrade; --export prints the
 YAML instead and touches nothing.
 
+--observe adds the observability part (config/observe), as Container Insights is an
+add-on: the agents (a DaemonSet tailing each node's pod logs and metrics, receiving
+OTLP; a Deployment for events and delivery history), the store they write to
+(ClickHouse, a StatefulSet with a PersistentVolumeClaim) and the controller's own
+traces. The controller's query API reads that store: tugboat query --cluster.
+
 On the local dev cluster (tugboat dev) the controller runs as a pod on the real node:
 push tugboat's image to its registry (make images) and pass it with --image, with
 --toleration-keys tugboat.dev/real-node --node-selector tugboat.dev/real-node=true
@@ -74,16 +84,27 @@ push tugboat's image to its registry (make images) and pass it with --image, wit
 		},
 	}
 	cmd.Flags().BoolVar(&f.export, "export", false, "print the manifests as YAML instead of applying them")
-	cmd.Flags().StringVar(&f.podSpec.image, "image", "", "controller image (default: the one in config/manager)")
+	cmd.Flags().BoolVar(&f.observe, "observe", false, "also install the agents and the store (ClickHouse) they write to and the query API reads")
+	cmd.Flags().StringVar(&f.podSpec.image, "image", "", "tugboat's image, for the controller and the agents (default: "+tugboatImage+")")
+	cmd.Flags().StringVar(&f.podSpec.storeImage, "store-image", "", "the store's image, with --observe (default: "+storeImage+"; make clickhouse-image builds it)")
 	cmd.Flags().StringSliceVar(&f.podSpec.tolerationKeys, "toleration-keys", nil, "taint keys the pods tolerate (operator Exists), comma-separated")
 	cmd.Flags().StringToStringVar(&f.podSpec.nodeSelector, "node-selector", nil, "node labels the pods must run on, KEY=VALUE, comma-separated")
 	cmd.Flags().DurationVar(&f.timeout, "timeout", 5*time.Minute, "how long to wait for the CRDs and the controller")
 	return cmd
 }
 
-// installManifests builds config/default from the copy embedded in the binary, with
-// the pods changed as spec says.
-func installManifests(spec installPodSpec) ([]*unstructured.Unstructured, error) {
+// The images the manifests name, which --image and --store-image replace.
+const (
+	tugboatImage = "ghcr.io/tugboatcd/tugboat:latest"
+	storeImage   = "ghcr.io/tugboatcd/clickhouse:18.16.1"
+)
+
+// installManifests builds config/default (config/observe with observe) from the
+// copy embedded in the binary, with the pods changed as spec says.
+func installManifests(spec installPodSpec, observe bool) ([]*unstructured.Unstructured, error) {
+	if observe {
+		return buildManifests("observe", spec)
+	}
 	return buildManifests("default", spec)
 }
 
@@ -133,7 +154,7 @@ func buildManifests(base string, spec installPodSpec) ([]*unstructured.Unstructu
 		}
 		labels[partOfLabel] = "tugboat"
 		u.SetLabels(labels)
-		if u.GetKind() == "Deployment" || u.GetKind() == "DaemonSet" {
+		if k := u.GetKind(); k == "Deployment" || k == "DaemonSet" || k == "StatefulSet" {
 			if err := spec.apply(u); err != nil {
 				return nil, err
 			}
@@ -143,16 +164,20 @@ func buildManifests(base string, spec installPodSpec) ([]*unstructured.Unstructu
 	return objs, nil
 }
 
-// apply changes the pod template of the Deployment or DaemonSet u.
+// apply changes the pod template of the Deployment, DaemonSet or StatefulSet u.
 func (spec installPodSpec) apply(u *unstructured.Unstructured) error {
 	pod, _, _ := unstructured.NestedMap(u.Object, "spec", "template", "spec")
 	if pod == nil {
 		return fmt.Errorf("%s has no pod template", subjectOf(u))
 	}
-	if spec.image != "" && u.GetName() == controllerDeployment {
-		containers, _ := pod["containers"].([]any)
-		for _, c := range containers {
-			c.(map[string]any)["image"] = spec.image
+	containers, _ := pod["containers"].([]any)
+	for _, c := range containers {
+		c := c.(map[string]any)
+		switch {
+		case spec.image != "" && c["image"] == tugboatImage:
+			c["image"] = spec.image
+		case spec.storeImage != "" && c["image"] == storeImage:
+			c["image"] = spec.storeImage
 		}
 	}
 	if len(spec.tolerationKeys) > 0 {
@@ -179,7 +204,10 @@ func (spec installPodSpec) apply(u *unstructured.Unstructured) error {
 }
 
 func (f *installFlags) run(ctx context.Context, s streams) error {
-	objs, err := installManifests(f.podSpec)
+	if f.podSpec.storeImage != "" && !f.observe {
+		return usageErrorf("--store-image needs --observe: without it no store is installed")
+	}
+	objs, err := installManifests(f.podSpec, f.observe)
 	if err != nil {
 		return err
 	}
@@ -238,7 +266,7 @@ func (f *installFlags) run(ctx context.Context, s streams) error {
 	}
 	p.success("CustomResourceDefinitions established")
 	for _, o := range objs {
-		if o.GetKind() != "Deployment" {
+		if k := o.GetKind(); k != "Deployment" && k != "DaemonSet" && k != "StatefulSet" {
 			continue
 		}
 		if err := k.waitCurrent(ctx, o, f.timeout); err != nil {
@@ -334,7 +362,7 @@ func (k *dynamicClient) waitCurrent(ctx context.Context, u *unstructured.Unstruc
 	return nil
 }
 
-// podProblems describes why the pods of Deployment u are not ready: each
+// podProblems describes why the pods of workload u are not ready: each
 // container's waiting reason and message (ErrImagePull with the registry's answer,
 // CrashLoopBackOff) or its last exit; "" when nothing says.
 func podProblems(ctx context.Context, cfg *rest.Config, u *unstructured.Unstructured) string {

@@ -25,8 +25,9 @@ func newUninstallCommand(s streams) *cobra.Command {
 		Short: "Remove tugboat's controller and CRDs from a cluster",
 		Long: `Removes what tugboat install applied, as flux uninstall does: the finalizers of every
 Kustomization are removed first, so that the workloads they applied stay in the cluster;
-then the controller, its RBAC, the CRDs (and with them every GitRepository, Kustomization
-and Receiver) and the tugboat-system namespace (kept with --keep-namespace).
+then the controller, its RBAC, the agents and the store of install --observe, the CRDs
+(and with them every GitRepository, Kustomization and Receiver) and the tugboat-system
+namespace (kept with --keep-namespace; the store's PersistentVolumeClaim goes with it).
 Asks first unless --silent; --dry-run only lists what would be deleted.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -43,7 +44,8 @@ Asks first unless --silent; --dry-run only lists what would be deleted.`,
 }
 
 func (f *uninstallFlags) run(ctx context.Context, s streams) error {
-	objs, err := installManifests(installPodSpec{})
+	// config/observe holds config/default: what either install applied goes.
+	objs, err := installManifests(installPodSpec{}, true)
 	if err != nil {
 		return err
 	}
