@@ -27,6 +27,7 @@ type queryFlags struct {
 	dataDir    string
 	clickhouse string
 	server     string
+	cluster    bool
 	loads      []string
 	timeout    time.Duration
 	tokenFile  string
@@ -39,11 +40,14 @@ func newQueryCommand(s streams) *cobra.Command {
 		Short: "Run a KQL query against the store, or over local files with --load",
 		Long: `Runs a KQL query against tugboat's tables (ContainerLogV2, Perf, KubeEvents,
 TugboatDeployments, ...) in the DuckDB file of --data-dir or on the ClickHouse
-server of --clickhouse. With --load TABLE=FILE (repeatable) the query runs over
+server of --clickhouse. With --cluster it goes to the query API of the controller that
+tugboat install put in the kubeconfig's cluster, through the apiserver's service proxy,
+and reads the cluster's store (tugboat install --observe). With --load TABLE=FILE (repeatable) the query runs over
 local JSON-lines or CSV files in an in-memory DuckDB instead, with no cluster:
 a TABLE named like one of tugboat's takes its columns, any other name gets
 columns inferred from the file.`,
 		Example: `  tugboat query 'ContainerLogV2 | where LogLevel == "ERROR" | summarize count() by PodName'
+  tugboat query --cluster 'ContainerLogV2 | where PodNamespace == "shop" | take 20'
   tugboat query --load Logs=app.jsonl 'Logs | summarize count() by level' -o csv`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -58,7 +62,8 @@ columns inferred from the file.`,
 	fl.StringVar(&f.dataDir, "data-dir", defaultDataDir(), "directory of the DuckDB store")
 	fl.StringVar(&f.clickhouse, "clickhouse", "", "query this ClickHouse server instead (clickhouse://host:9000/db)")
 	fl.StringVar(&f.server, "server", "", "send the query to a controller's HTTP API instead (http://host:9090); the controller holds its DuckDB file open")
-	fl.StringVar(&f.tokenFile, "token-file", "", "with --server: a file holding the bearer token to send (e.g. from kubectl create token); the API answers with the rows its RBAC allows")
+	fl.BoolVar(&f.cluster, "cluster", false, "send the query to the installed controller's API through the apiserver (the kubeconfig's cluster and credentials); it reads the cluster's store")
+	fl.StringVar(&f.tokenFile, "token-file", "", "with --server or --cluster: a file holding the bearer token to send (e.g. from kubectl create token); the API answers with the rows its RBAC allows")
 	fl.DurationVar(&f.timeout, "timeout", time.Minute, "give up on the query after this long (0: no limit)")
 	fl.StringArrayVar(&f.loads, "load", nil, "TABLE=FILE: load a .json/.jsonl/.ndjson or .csv file as TABLE into an in-memory store (repeatable)")
 	return cmd
@@ -100,6 +105,24 @@ func runQuery(ctx context.Context, s streams, f queryFlags, query string) error 
 }
 
 func runQueryIn(ctx context.Context, s streams, f queryFlags, query string) error {
+	if f.cluster {
+		if len(f.loads) > 0 || f.clickhouse != "" || f.server != "" {
+			return usageErrorf("--cluster cannot be used with --load, --clickhouse or --server")
+		}
+		token, err := readTokenFile(f.tokenFile)
+		if err != nil {
+			return err
+		}
+		cfg, err := s.kube.restConfig()
+		if err != nil {
+			return err
+		}
+		res, err := queryCluster(ctx, cfg, token, query)
+		if err != nil {
+			return err
+		}
+		return writeJSONResult(s.out, f.output, res)
+	}
 	if f.server != "" {
 		if len(f.loads) > 0 || f.clickhouse != "" {
 			return usageErrorf("--server cannot be used with --load or --clickhouse")
