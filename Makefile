@@ -29,6 +29,17 @@ images: build ## Build tugboat's image with `tugboat image publish` and push it 
 	@case "$(IMAGE_REPO)" in /*) echo "no IMAGE_REPO: start the local cluster (tugboat dev up) or set IMAGE_REPO=REGISTRY/NAME" >&2; exit 2;; esac
 	bin/tugboat image publish ./cmd/tugboat --repo $(IMAGE_REPO) --tag $(VERSION) --tag latest $(SELF_IMAGE_FLAGS) $(IMAGE_FLAGS)
 
+# STORE_IMAGE_REPO is where `make clickhouse-image` pushes the store's image (beside tugboat's).
+STORE_IMAGE_REPO ?= $(patsubst %/tugboat,%/clickhouse,$(IMAGE_REPO))
+CLICKHOUSE_VERSION := $(shell dpkg-query -W -f '$${Version}' clickhouse-server 2>/dev/null | sed 's/[+~-].*//')
+
+.PHONY: clickhouse-image
+clickhouse-image: build clickhouse ## Build the store's image from the installed clickhouse-server (binary, its libraries, a minimal config, user 101) and push it to STORE_IMAGE_REPO; prints its digest reference
+	@case "$(STORE_IMAGE_REPO)" in /*) echo "no STORE_IMAGE_REPO: start the local cluster (tugboat dev up) or set STORE_IMAGE_REPO=REGISTRY/NAME" >&2; exit 2;; esac
+	@dir=$$(mktemp -d) && trap 'rm -rf "$$dir"' EXIT && bash hack/clickhouse/rootfs.sh "$$dir/root" >&2 && \
+	bin/tugboat image publish --from-dir "$$dir/root" --entrypoint /usr/sbin/clickhouse-server --base scratch --user 101:101 \
+	  --repo $(STORE_IMAGE_REPO) --tag $(CLICKHOUSE_VERSION) --tag latest $(IMAGE_FLAGS)
+
 .PHONY: cluster
 cluster: ## Build the pinned Kubernetes components (and kubelet, kube-proxy, pause) into ~/.cache/tugboat/cluster (once; ~20 min cold)
 	bash hack/cluster/build.sh
