@@ -97,7 +97,7 @@ func TestInstallObserveQueriesTheClusterStore(t *testing.T) {
 		return code == ExitOK && strings.Contains(out.String(), fmt.Sprintf("hello says %q", message)), nil
 	})
 	if err != nil {
-		t.Fatalf("query --cluster never showed the pod's stderr line %q; last exit %d:\n%s%s", message, last.code, last.stdout, last.stderr)
+		t.Fatalf("query --cluster never showed the pod's stderr line %q; last exit %d:\n%s%s\n%s", message, last.code, last.stdout, last.stderr, observeState(clients))
 	}
 
 	// The controller's own spans, from a GitRepository's reconcile, in the same store.
@@ -117,7 +117,7 @@ func TestInstallObserveQueriesTheClusterStore(t *testing.T) {
 		return code == ExitOK && len(lines) == 2 && lines[1] != "0", nil
 	})
 	if err != nil {
-		t.Errorf("AppDependencies has no span of the controller; last exit %d:\n%s%s", last.code, last.stdout, last.stderr)
+		t.Errorf("AppDependencies has no span of the controller; last exit %d:\n%s%s\n%s", last.code, last.stdout, last.stderr, observeState(clients))
 	}
 
 	// Who may not: forbidden by the apiserver; no token at all (the admin's
@@ -158,6 +158,27 @@ func TestInstallObserveQueriesTheClusterStore(t *testing.T) {
 	}
 	logAgentMemory(ctx, t, clients)
 	logPodMemory(ctx, t, clients, controllerPod(ctx, t, clients))
+}
+
+// observeState describes tugboat-system's pods and the last lines of their logs,
+// for a failure's message.
+func observeState(clients kubernetes.Interface) string {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	pods, err := clients.CoreV1().Pods("tugboat-system").List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return fmt.Sprintf("no pods of tugboat-system: %v", err)
+	}
+	var b strings.Builder
+	tail := int64(25)
+	for _, p := range pods.Items {
+		fmt.Fprintf(&b, "pod %s: %s, ready %v, restarts %d\n", p.Name, p.Status.Phase, podReady(&p), restarts(&p))
+		for _, c := range p.Spec.Containers {
+			logs, err := clients.CoreV1().Pods(p.Namespace).GetLogs(p.Name, &corev1.PodLogOptions{Container: c.Name, TailLines: &tail}).DoRaw(ctx)
+			fmt.Fprintf(&b, "  %s's log (%v):\n%s\n", c.Name, err, logs)
+		}
+	}
+	return b.String()
 }
 
 // publishStoreImage builds the store's image as `make clickhouse-image` does and

@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"strings"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
@@ -75,8 +77,23 @@ func queryCluster(ctx context.Context, cfg *rest.Config, token, query string) (*
 		// No answer at all: the apiserver is not reachable.
 		return nil, fmt.Errorf("failed to reach the cluster's apiserver at %s: %w", cfg.Host, err)
 	}
-	return nil, clusterQueryError(code, raw, err)
+	qerr := clusterQueryError(code, raw, err)
+	if errors.Is(qerr, errNoEndpoints) {
+		// The proxy answers the same for a Service that does not exist and one
+		// without ready pods: ask which.
+		_, gerr := cs.CoreV1().Services(controllerNamespace).Get(ctx, queryAPIService, metav1.GetOptions{})
+		switch {
+		case apierrors.IsNotFound(gerr):
+			return nil, fmt.Errorf("no query API in this cluster: Service %s/%s does not exist; install tugboat (tugboat install --observe)", controllerNamespace, queryAPIService)
+		case gerr != nil:
+			return nil, fmt.Errorf("%w, or tugboat is not installed (tugboat install --observe)", qerr)
+		}
+	}
+	return nil, qerr
 }
+
+// errNoEndpoints marks the apiserver's answer that nothing serves the Service.
+var errNoEndpoints = errors.New("no ready pod behind")
 
 // clusterQueryError names what went wrong: the apiserver's own refusal (a Status:
 // forbidden, no such Service, no ready controller) or the query API's answer.
@@ -98,7 +115,7 @@ func clusterQueryError(code int, raw []byte, err error) error {
 		case http.StatusNotFound:
 			return fmt.Errorf("no query API in this cluster: %s; install tugboat (tugboat install --observe)", status.Message)
 		case http.StatusServiceUnavailable, http.StatusBadGateway:
-			return fmt.Errorf("the controller does not answer: no ready pod behind %s (%s); see kubectl -n %s get pods", where, status.Message, controllerNamespace)
+			return fmt.Errorf("the controller does not answer: %w %s (%s); see kubectl -n %s get pods", errNoEndpoints, where, status.Message, controllerNamespace)
 		}
 		return fmt.Errorf("the apiserver refused the query (%d %s): %s", code, status.Reason, status.Message)
 	}
