@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -91,10 +92,9 @@ func TestInstallObserveQueriesTheClusterStore(t *testing.T) {
 	query := `ContainerLogV2 | where PodName == "logger" and PodNamespace == "default" | project LogSource, LogMessage`
 	var last result
 	err = wait.PollUntilContextTimeout(ctx, 2*time.Second, 4*time.Minute, true, func(ctx context.Context) (bool, error) {
-		var out, errOut bytes.Buffer
-		code := Execute(ctx, []string{"--kubeconfig", c.Kubeconfig, "query", "--cluster", "--token-file", reader, "-o", "csv", query}, &out, &errOut)
-		last = result{stdout: out.String(), stderr: errOut.String(), code: code}
-		return code == ExitOK && strings.Contains(out.String(), fmt.Sprintf("hello says %q", message)), nil
+		last = queryClusterAs(ctx, t, c.Kubeconfig, "--token-file", reader, "-o", "csv", query)
+		// CSV doubles the quotes around the message: look for the message alone.
+		return last.code == ExitOK && strings.Contains(last.stdout, "stderr,") && strings.Contains(last.stdout, message), nil
 	})
 	if err != nil {
 		t.Fatalf("query --cluster never showed the pod's stderr line %q; last exit %d:\n%s%s\n%s", message, last.code, last.stdout, last.stderr, observeState(clients))
@@ -109,12 +109,10 @@ func TestInstallObserveQueriesTheClusterStore(t *testing.T) {
 	_, url := testenv.Repo(t, git, "app.git", map[string]string{"README": "traced\n"})
 	run(ExitOK, "create", "source", "git", "app", "--url", url, "--branch", "main", "--interval", "1m", "-n", "default", "--timeout", "2m")
 	err = wait.PollUntilContextTimeout(ctx, 2*time.Second, 3*time.Minute, true, func(ctx context.Context) (bool, error) {
-		var out, errOut bytes.Buffer
-		code := Execute(ctx, []string{"--kubeconfig", c.Kubeconfig, "query", "--cluster", "--token-file", reader, "-o", "csv",
-			`AppDependencies | where AppRoleName == "tugboat-controller" | summarize n = count()`}, &out, &errOut)
-		last = result{stdout: out.String(), stderr: errOut.String(), code: code}
-		lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-		return code == ExitOK && len(lines) == 2 && lines[1] != "0", nil
+		last = queryClusterAs(ctx, t, c.Kubeconfig, "--token-file", reader, "-o", "csv",
+			`AppDependencies | where AppRoleName == "tugboat-controller" | summarize n = count()`)
+		lines := strings.Split(strings.TrimSpace(last.stdout), "\n")
+		return last.code == ExitOK && len(lines) == 2 && lines[1] != "0", nil
 	})
 	if err != nil {
 		t.Errorf("AppDependencies has no span of the controller; last exit %d:\n%s%s\n%s", last.code, last.stdout, last.stderr, observeState(clients))
@@ -133,10 +131,8 @@ func TestInstallObserveQueriesTheClusterStore(t *testing.T) {
 	controller := controllerPod(ctx, t, clients)
 	scaleStore(ctx, t, clients, 0)
 	err = wait.PollUntilContextTimeout(ctx, time.Second, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
-		var out, errOut bytes.Buffer
-		code := Execute(ctx, []string{"--kubeconfig", c.Kubeconfig, "query", "--cluster", "--token-file", reader, query}, &out, &errOut)
-		last = result{stdout: out.String(), stderr: errOut.String(), code: code}
-		return code == ExitError && strings.Contains(errOut.String(), queryapi.StoreUnavailableMessage), nil
+		last = queryClusterAs(ctx, t, c.Kubeconfig, "--token-file", reader, query)
+		return last.code == ExitError && strings.Contains(last.stderr, queryapi.StoreUnavailableMessage), nil
 	})
 	if err != nil {
 		t.Errorf("with ClickHouse stopped, query --cluster exits %d:\n%s%s\nwant: %s", last.code, last.stdout, last.stderr, queryapi.StoreUnavailableMessage)
@@ -147,17 +143,41 @@ func TestInstallObserveQueriesTheClusterStore(t *testing.T) {
 	}
 	scaleStore(ctx, t, clients, 1)
 	err = wait.PollUntilContextTimeout(ctx, 2*time.Second, 3*time.Minute, true, func(ctx context.Context) (bool, error) {
-		var out, errOut bytes.Buffer
-		code := Execute(ctx, []string{"--kubeconfig", c.Kubeconfig, "query", "--cluster", "--token-file", reader, query}, &out, &errOut)
-		last = result{stdout: out.String(), stderr: errOut.String(), code: code}
+		last = queryClusterAs(ctx, t, c.Kubeconfig, "--token-file", reader, query)
 		// The volume kept the rows of before.
-		return code == ExitOK && strings.Contains(out.String(), message), nil
+		return last.code == ExitOK && strings.Contains(last.stdout, message), nil
 	})
 	if err != nil {
 		t.Errorf("with ClickHouse back, query --cluster exits %d:\n%s%s", last.code, last.stdout, last.stderr)
 	}
 	logAgentMemory(ctx, t, clients)
 	logPodMemory(ctx, t, clients, controllerPod(ctx, t, clients))
+}
+
+// queryClusterAs runs `tugboat query --cluster` with args; a query that takes more
+// than 20 s logs the goroutines of the CLI, to show where it waits.
+func queryClusterAs(ctx context.Context, t *testing.T, kubeconfig string, args ...string) result {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			buf := make([]byte, 1<<20)
+			buf = buf[:runtime.Stack(buf, true)]
+			var waiting []string
+			for _, g := range strings.Split(string(buf), "\n\n") {
+				if strings.Contains(g, "queryCluster") {
+					waiting = append(waiting, g)
+				}
+			}
+			t.Logf("query --cluster runs for 20 s; it waits in:\n%s", strings.Join(waiting, "\n\n"))
+		}
+	}()
+	code := Execute(ctx, append([]string{"--kubeconfig", kubeconfig, "query", "--cluster"}, args...), &out, &errOut)
+	close(done)
+	return result{stdout: out.String(), stderr: errOut.String(), code: code}
 }
 
 // observeState describes tugboat-system's pods and the last lines of their logs,
