@@ -63,7 +63,7 @@ columns inferred from the file.`,
 	fl.StringVar(&f.clickhouse, "clickhouse", "", "query this ClickHouse server instead (clickhouse://host:9000/db)")
 	fl.StringVar(&f.server, "server", "", "send the query to a controller's HTTP API instead (http://host:9090); the controller holds its DuckDB file open")
 	fl.BoolVar(&f.cluster, "cluster", false, "send the query to the installed controller's API through the apiserver (the kubeconfig's cluster and credentials); it reads the cluster's store")
-	fl.StringVar(&f.tokenFile, "token-file", "", "with --server or --cluster: a file holding the bearer token to send (e.g. from kubectl create token); the API answers with the rows its RBAC allows")
+	fl.StringVar(&f.tokenFile, "token-file", "", "with --server or --cluster: a file holding the bearer token to send (e.g. from kubectl create token), with --cluster to the apiserver too instead of the kubeconfig's credentials; the API answers with the rows its RBAC allows")
 	fl.DurationVar(&f.timeout, "timeout", time.Minute, "give up on the query after this long (0: no limit)")
 	fl.StringArrayVar(&f.loads, "load", nil, "TABLE=FILE: load a .json/.jsonl/.ndjson or .csv file as TABLE into an in-memory store (repeatable)")
 	return cmd

@@ -34,9 +34,14 @@ const maxQueryAnswerBytes = 256 << 20
 // tugboat-controller:http-api, ClusterRole tugboat-query), then drops the
 // Authorization header, so the bearer token also travels in
 // X-Tugboat-Authorization for the API to review and scope the rows. token, when
-// set (--token-file), is sent instead of the kubeconfig's.
+// set (--token-file), is the caller's identity for both, instead of the
+// kubeconfig's credentials: one identity per query.
 func queryCluster(ctx context.Context, cfg *rest.Config, token, query string) (*store.JSONResult, error) {
 	cfg = rest.CopyConfig(cfg)
+	if token != "" {
+		cfg = rest.AnonymousClientConfig(cfg)
+		cfg.BearerToken = token
+	}
 	// Innermost of client-go's wrappers: it sees the request after the bearer-token,
 	// token-file, exec-plugin or auth-provider wrapper has set Authorization.
 	prev := cfg.WrapTransport
@@ -44,7 +49,7 @@ func queryCluster(ctx context.Context, cfg *rest.Config, token, query string) (*
 		if prev != nil {
 			rt = prev(rt)
 		}
-		return forwardAuthorization{next: rt, token: token}
+		return forwardAuthorization{next: rt}
 	}
 	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
@@ -133,18 +138,14 @@ func clusterQueryError(code int, raw []byte, err error) error {
 	return fmt.Errorf("the query API answered %d: %w", code, err)
 }
 
-// forwardAuthorization copies the request's bearer token (or the one given) into
+// forwardAuthorization copies the request's bearer token into
 // X-Tugboat-Authorization, which the apiserver passes on to the service.
 type forwardAuthorization struct {
-	next  http.RoundTripper
-	token string
+	next http.RoundTripper
 }
 
 func (f forwardAuthorization) RoundTrip(req *http.Request) (*http.Response, error) {
 	auth := req.Header.Get("Authorization")
-	if f.token != "" {
-		auth = "Bearer " + f.token
-	}
 	if scheme, _, _ := strings.Cut(auth, " "); strings.EqualFold(scheme, "Bearer") {
 		req = req.Clone(req.Context())
 		req.Header.Set(queryapi.ForwardedAuthorizationHeader, auth)
