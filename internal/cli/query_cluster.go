@@ -62,7 +62,10 @@ func queryCluster(ctx context.Context, cfg *rest.Config, token, query string) (*
 	res := cs.CoreV1().RESTClient().Post().
 		Namespace(controllerNamespace).Resource("services").Name(queryAPIService+":"+queryAPIPort).
 		SubResource("proxy").Suffix("api", "v1", "query").
-		SetHeader("Content-Type", "application/json").Body(body).Do(ctx)
+		SetHeader("Content-Type", "application/json").Body(body).
+		// client-go would retry a 503 with Retry-After (the store down) ten times,
+		// silently, for most of a minute: say it at once instead.
+		MaxRetries(0).Do(ctx)
 	var code int
 	res.StatusCode(&code)
 	raw, err := res.Raw()
