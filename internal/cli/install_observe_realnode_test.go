@@ -137,9 +137,9 @@ func TestInstallObserveQueriesTheClusterStore(t *testing.T) {
 	if err != nil {
 		t.Errorf("with ClickHouse stopped, query --cluster exits %d:\n%s%s\nwant: %s", last.code, last.stdout, last.stderr, queryapi.StoreUnavailableMessage)
 	}
-	if now := controllerPod(ctx, t, clients); now.Name != controller.Name || restarts(now) != restarts(controller) || !podReady(now) {
+	if now := controllerPod(ctx, t, clients); now.Name != controller.Name || restarts(now) != restarts(controller) || !observePodReady(now) {
 		t.Errorf("the controller did not stay up while ClickHouse was down: pod %s (was %s), restarts %d (were %d), ready %v",
-			now.Name, controller.Name, restarts(now), restarts(controller), podReady(now))
+			now.Name, controller.Name, restarts(now), restarts(controller), observePodReady(now))
 	}
 	scaleStore(ctx, t, clients, 1)
 	err = wait.PollUntilContextTimeout(ctx, 2*time.Second, 3*time.Minute, true, func(ctx context.Context) (bool, error) {
@@ -192,7 +192,7 @@ func observeState(clients kubernetes.Interface) string {
 	var b strings.Builder
 	tail := int64(25)
 	for _, p := range pods.Items {
-		fmt.Fprintf(&b, "pod %s: %s, ready %v, restarts %d\n", p.Name, p.Status.Phase, podReady(&p), restarts(&p))
+		fmt.Fprintf(&b, "pod %s: %s, ready %v, restarts %d\n", p.Name, p.Status.Phase, observePodReady(&p), restarts(&p))
 		for _, c := range p.Spec.Containers {
 			logs, err := clients.CoreV1().Pods(p.Namespace).GetLogs(p.Name, &corev1.PodLogOptions{Container: c.Name, TailLines: &tail}).DoRaw(ctx)
 			fmt.Fprintf(&b, "  %s's log (%v):\n%s\n", c.Name, err, logs)
@@ -288,7 +288,7 @@ func restarts(p *corev1.Pod) int32 {
 	return n
 }
 
-func podReady(p *corev1.Pod) bool {
+func observePodReady(p *corev1.Pod) bool {
 	for _, c := range p.Status.Conditions {
 		if c.Type == corev1.PodReady {
 			return c.Status == corev1.ConditionTrue
@@ -318,7 +318,7 @@ func scaleStore(ctx context.Context, t *testing.T, clients kubernetes.Interface,
 		if replicas == 0 {
 			return len(pods.Items) == 0, nil
 		}
-		return len(pods.Items) == 1 && podReady(&pods.Items[0]), nil
+		return len(pods.Items) == 1 && observePodReady(&pods.Items[0]), nil
 	})
 	if err != nil {
 		t.Fatalf("StatefulSet clickhouse did not get to %d ready replicas: %v", replicas, err)
