@@ -27,17 +27,7 @@ import (
 // of the ClickHouse store it writes to, with their pod, container and stream; the
 // container's memory, from the kubelet, arrives in Perf within the container's limit.
 func TestAgentDaemonSetTailsTheRealNodesContainers(t *testing.T) {
-	if err := cluster.CheckRealNode(); err != nil {
-		t.Fatalf("%v (the real node's tests need them; `%s` installs the packages)", err, cluster.PrerequisitesCommand)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Minute)
-	defer cancel()
-	c := startRealNodeCluster(ctx, t)
-	defer c.Stop()
-	clients, err := kubernetes.NewForConfig(c.RESTConfig)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctx, c, clients := realNode(t, 25*time.Minute)
 	run := func(args ...string) string {
 		t.Helper()
 		var out, errOut bytes.Buffer

@@ -48,17 +48,7 @@ const (
 // twice (restartPolicy Always): every line of both runs is in ContainerLogV2 exactly
 // once, none lost across the restart and none read twice.
 func TestAgentMeasuresAndTailsRealWorkloads(t *testing.T) {
-	if err := cluster.CheckRealNode(); err != nil {
-		t.Fatalf("%v (the real node's tests need them; `%s` installs the packages)", err, cluster.PrerequisitesCommand)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Minute)
-	defer cancel()
-	c := startRealNodeCluster(ctx, t)
-	defer c.Stop()
-	clients, err := kubernetes.NewForConfig(c.RESTConfig)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctx, c, clients := realNode(t, 25*time.Minute)
 	dsn := startAgentOnRealNode(ctx, t, c)
 	workloadImage := publishImage(ctx, t, c, "image", "publish", workloadDir, "--repo", c.Registry()+"/demo/workload",
 		"--base", "scratch", "--user", "65532", "--insecure")

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"strings"
 	"testing"
@@ -12,7 +11,6 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
 
 	"github.com/tugboatcd/tugboat/internal/delivery/deployrecord"
@@ -31,26 +29,8 @@ const workloadDir = "../localdev/cluster/testdata/workload"
 // deploy fails naming the container's exit, and the rollback restores the old image,
 // whose pods run and are ready.
 func TestDeployRollsBackAnImageThatExitsOnTheRealNode(t *testing.T) {
-	if err := cluster.CheckRealNode(); err != nil {
-		t.Fatalf("%v (the real node's tests need them; `%s` installs the packages)", err, cluster.PrerequisitesCommand)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
-	defer cancel()
-	c := startRealNodeCluster(ctx, t)
-	defer c.Stop()
-	clients, err := kubernetes.NewForConfig(c.RESTConfig)
-	if err != nil {
-		t.Fatal(err)
-	}
-	run := func(code int, args ...string) result {
-		t.Helper()
-		var out, errOut bytes.Buffer
-		got := Execute(ctx, append([]string{"--kubeconfig", c.Kubeconfig}, args...), &out, &errOut)
-		if got != code {
-			t.Fatalf("tugboat %s: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), got, code, out.String(), errOut.String())
-		}
-		return result{stdout: out.String(), stderr: errOut.String(), code: got}
-	}
+	ctx, c, clients := realNode(t, 20*time.Minute)
+	run := runAgainst(ctx, t, c)
 	publish := func(tag string, extra ...string) string {
 		t.Helper()
 		args := append([]string{"image", "publish", workloadDir, "--repo", c.Registry() + "/demo/workload", "--tag", tag,

@@ -40,30 +40,12 @@ const agentStateDir = "/var/lib/tugboat-agent"
 // query says the store is unavailable while the controller stays up, and answers
 // again once it is back.
 func TestInstallObserveQueriesTheClusterStore(t *testing.T) {
-	if err := cluster.CheckRealNode(); err != nil {
-		t.Fatalf("%v (the real node's tests need them; `%s` installs the packages)", err, cluster.PrerequisitesCommand)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
-	defer cancel()
 	// The agent's hostPath is this machine's: leave none behind that was not there.
 	if _, err := os.Stat(agentStateDir); os.IsNotExist(err) {
 		t.Cleanup(func() { _ = os.RemoveAll(agentStateDir) })
 	}
-	c := startRealNodeCluster(ctx, t)
-	defer c.Stop()
-	clients, err := kubernetes.NewForConfig(c.RESTConfig)
-	if err != nil {
-		t.Fatal(err)
-	}
-	run := func(code int, args ...string) result {
-		t.Helper()
-		var out, errOut bytes.Buffer
-		got := Execute(ctx, append([]string{"--kubeconfig", c.Kubeconfig}, args...), &out, &errOut)
-		if got != code {
-			t.Fatalf("tugboat %s: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), got, code, out.String(), errOut.String())
-		}
-		return result{stdout: out.String(), stderr: errOut.String(), code: got}
-	}
+	ctx, c, clients := realNode(t, 30*time.Minute)
+	run := runAgainst(ctx, t, c)
 	// Before any install there is nothing to ask.
 	if r := run(ExitError, "query", "--cluster", "KubeEvents | count"); !strings.Contains(r.stderr, "no query API in this cluster") {
 		t.Errorf("query --cluster before install says:\n%s\nwant: no query API in this cluster", r.stderr)
@@ -91,7 +73,7 @@ func TestInstallObserveQueriesTheClusterStore(t *testing.T) {
 	}
 	query := `ContainerLogV2 | where PodName == "logger" and PodNamespace == "default" | project LogSource, LogMessage`
 	var last result
-	err = wait.PollUntilContextTimeout(ctx, 2*time.Second, 4*time.Minute, true, func(ctx context.Context) (bool, error) {
+	err := wait.PollUntilContextTimeout(ctx, 2*time.Second, 4*time.Minute, true, func(ctx context.Context) (bool, error) {
 		last = queryClusterAs(ctx, t, c.Kubeconfig, "--token-file", reader, "-o", "csv", query)
 		// CSV doubles the quotes around the message: look for the message alone.
 		return last.code == ExitOK && strings.Contains(last.stdout, "stderr,") && strings.Contains(last.stdout, message), nil

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -38,26 +37,8 @@ var selfImageFlags = []string{"--base", "scratch", "--build-tags", "noduckdb", "
 // Git server the pod reaches, and applies a Deployment whose container answers HTTP;
 // a new commit changes the answer; uninstall leaves the Deployment running.
 func TestInstallRunsTheControllerOnTheRealNode(t *testing.T) {
-	if err := cluster.CheckRealNode(); err != nil {
-		t.Fatalf("%v (the real node's tests need them; `%s` installs the packages)", err, cluster.PrerequisitesCommand)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Minute)
-	defer cancel()
-	c := startRealNodeCluster(ctx, t)
-	defer c.Stop()
-	clients, err := kubernetes.NewForConfig(c.RESTConfig)
-	if err != nil {
-		t.Fatal(err)
-	}
-	run := func(code int, args ...string) result {
-		t.Helper()
-		var out, errOut bytes.Buffer
-		got := Execute(ctx, append([]string{"--kubeconfig", c.Kubeconfig}, args...), &out, &errOut)
-		if got != code {
-			t.Fatalf("tugboat %s: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), got, code, out.String(), errOut.String())
-		}
-		return result{stdout: out.String(), stderr: errOut.String(), code: got}
-	}
+	ctx, c, clients := realNode(t, 25*time.Minute)
+	run := runAgainst(ctx, t, c)
 	onRealNode := []string{"--toleration-keys", cluster.RealNodeTaint, "--node-selector", cluster.RealNodeLabel + "=true"}
 
 	// A missing image: the install fails within its timeout, naming the pull error.
