@@ -184,9 +184,7 @@ func mkCall(fn string, t Type, args ...texpr) texpr { return &tCall{fn: fn, args
 // the reason; they are not typos, so no suggestion is made.
 var unsupportedFunctions = map[string]string{
 	"ingestion_time":                     "because tugboat's tables have no ingestion time",
-	"current_principal":                  "because tugboat has no Kusto principals",
-	"current_principal_details":          "because tugboat has no Kusto principals",
-	"current_principal_is_member_of":     "because tugboat has no Kusto principals",
+	"current_principal_details":          "because tugboat's principals are Kubernetes identities, without the Entra ID details it returns (current_principal() names the caller)",
 	"current_cluster_endpoint":           "because tugboat is not a Kusto cluster",
 	"current_database":                   "because tugboat is not a Kusto cluster",
 	"extent_id":                          "because tugboat's tables have no extents",

@@ -4,7 +4,7 @@ import "strings"
 
 // functions is the scalar function registry (see functions.go), merged
 // from one table per family, as Kusto's documentation groups them.
-var functions = mergeFunctions(coreFunctions, stringFunctions, mathFunctions, timeFunctions, dynamicFunctions, windowFunctions, hashFunctions, netFunctions, textFunctions, statsFunctions, tzFunctions, rankFunctions, timespanFunctions, searchFunctions, convertFunctions, sketchFunctions, aroundFunctions, compressFunctions, jsonFunctions, assertFunctions, cmdlineFunctions, sessionFunctions, moreFunctions, arrayFunctions)
+var functions = mergeFunctions(coreFunctions, stringFunctions, mathFunctions, timeFunctions, dynamicFunctions, windowFunctions, hashFunctions, netFunctions, textFunctions, statsFunctions, tzFunctions, rankFunctions, timespanFunctions, searchFunctions, convertFunctions, sketchFunctions, aroundFunctions, compressFunctions, jsonFunctions, assertFunctions, cmdlineFunctions, sessionFunctions, moreFunctions, arrayFunctions, principalFunctions)
 
 func mergeFunctions(tables ...map[string]funcDef) map[string]funcDef {
 	out := map[string]funcDef{}

@@ -33,6 +33,9 @@ type Options struct {
 	// reads (SELECT * FROM "T" WHERE cond) instead, so no part of a query can
 	// get around it. Tables not in the map are read whole.
 	Restrict map[string]Condition
+	// Principal is who runs the query, for current_principal() and
+	// current_principal_is_member_of(); nil: nobody.
+	Principal *Principal
 }
 
 // Condition is an SQL boolean expression over a table's columns, in the

@@ -16,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/tugboatcd/tugboat/internal/observe/kql"
 	"github.com/tugboatcd/tugboat/internal/observe/store"
 )
 
@@ -136,7 +137,7 @@ func (a *KubeAuth) review(ctx context.Context, token string) (store.Scope, error
 		return store.Scope{}, errUnauthenticated
 	}
 	user := tr.Status.User
-	var sc store.Scope
+	sc := store.Scope{Principal: &kql.Principal{Name: user.Username, Groups: user.Groups}}
 	if sc.AllPods, err = a.allowed(ctx, user, "", "list", ""); err != nil {
 		return store.Scope{}, err
 	}

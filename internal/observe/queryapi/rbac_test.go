@@ -77,3 +77,24 @@ func TestRowsFollowTheCallersRBAC(t *testing.T) {
 		}
 	}
 }
+
+// The query API runs a query as the caller the apiserver authenticated: KQL's
+// current_principal() names the ServiceAccount, and current_principal_is_member_of
+// sees its groups (TokenReview's), not the API's own identity.
+func TestQueriesRunAsTheAuthenticatedCaller(t *testing.T) {
+	ctx := context.Background()
+	duck, err := store.OpenDuckDB(ctx, t.TempDir(), store.Options{RetentionInterval: -1, DefaultRetention: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer duck.Close()
+	base := serveServer(t, &Server{Store: duck})
+	token := caller(t, "qa-team-a", "principal", map[string][]rbacv1.PolicyRule{"qa-team-a": {readPods}})
+	q := `print p = current_principal(), sa = current_principal_is_member_of('k8sgroup=system:serviceaccounts:qa-team-a'),` +
+		` admin = current_principal_is_member_of('k8sgroup=system:masters')`
+	want := `{"columns":[{"name":"p","type":"string"},{"name":"sa","type":"bool"},{"name":"admin","type":"bool"}],` +
+		`"rows":[["k8suser=system:serviceaccount:qa-team-a:principal",true,false]]}` + "\n"
+	if code, body := postQueryAs(t, base, token, q); code != http.StatusOK || body != want {
+		t.Errorf("%d %s\nwant %s", code, body, want)
+	}
+}

@@ -23,6 +23,9 @@ type Scope struct {
 	AllLogs bool
 	// Logs are the namespaces where the caller may get pods/log.
 	Logs []string
+	// Principal is the caller as authenticated, for KQL's current_principal
+	// functions; nil for the store's owner and local queries.
+	Principal *kql.Principal
 }
 
 // Unrestricted is the scope of the store's owner: every row.

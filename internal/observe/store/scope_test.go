@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tugboatcd/tugboat/internal/observe/kql"
 	"github.com/tugboatcd/tugboat/internal/observe/store/storetest"
 )
 
@@ -67,6 +68,7 @@ func TestAScopedQueryReadsOnlyItsNamespaces(t *testing.T) {
 		scopedStore(t, s)
 	}
 	onlyA := Scope{Pods: []string{"a"}, Logs: []string{"a"}}
+	alice := Scope{Pods: []string{"a"}, Principal: &kql.Principal{Name: "alice@contoso.com", Groups: []string{"sre", "system:authenticated"}}}
 	tests := map[string]struct {
 		scope Scope
 		query string
@@ -110,6 +112,21 @@ func TestAScopedQueryReadsOnlyItsNamespaces(t *testing.T) {
 		},
 		"the zero scope reads nothing": {
 			query: `union ContainerLogV2, KubeEvents, Perf, InsightsMetrics, KubePodInventory, KubeNodeInventory | count`, want: "[[0]]",
+		},
+		"current_principal names the authenticated caller": {
+			scope: alice, query: `print p = current_principal()`, want: "[[k8suser=alice@contoso.com]]",
+		},
+		"the caller is a member of its own groups, named the Entra way with a tenant": {
+			scope: alice, query: `print m = current_principal_is_member_of('aaduser=bob@contoso.com', 'aadgroup=sre;72f988bf')`, want: "[[true]]",
+		},
+		"the caller is its own user, in a dynamic array": {
+			scope: alice, query: `print m = current_principal_is_member_of(dynamic(['k8sgroup=dev', 'aaduser=Alice@Contoso.com']))`, want: "[[true]]",
+		},
+		"names that are not the caller, or kinds tugboat cannot authenticate, are not": {
+			scope: alice, query: `print m = current_principal_is_member_of('aadgroup=dev', 'aadapp=alice@contoso.com', 'k8suser=', 'sre')`, want: "[[false]]",
+		},
+		"a query without a principal runs as nobody": {
+			scope: onlyA, query: `print m = current_principal_is_member_of('k8suser=alice@contoso.com'), p = current_principal()`, want: "[[false ]]",
 		},
 		"access to every namespace reads every row": {
 			scope: Unrestricted, query: `union ContainerLogV2, KubeEvents, Perf, KubeNodeInventory | count`, want: "[[8]]",

@@ -138,7 +138,7 @@ func (e *QueryError) Position() (line, col int) { return e.Err.Pos.Line, e.Err.P
 // decide a plugin's columns (kql.Options.Explore); the planner restricts
 // them to the scope as well.
 func compile(query string, schema kql.Schema, d kql.Dialect, now time.Time, scope Scope, explore func(*kql.Plan) ([][]any, error)) (*kql.Plan, error) {
-	p, err := kql.CompileWithOptions(query, schema, kql.Options{Dialect: d, Now: now, Explore: explore, Restrict: scopeConditions(d, schema, scope)})
+	p, err := kql.CompileWithOptions(query, schema, kql.Options{Dialect: d, Now: now, Explore: explore, Restrict: scopeConditions(d, schema, scope), Principal: scope.Principal})
 	if err != nil {
 		var ke *kql.Error
 		if errors.As(err, &ke) {
