@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	corev1 "k8s.io/api/core/v1"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -24,6 +23,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/tugboatcd/tugboat/config"
+	"github.com/tugboatcd/tugboat/internal/health"
 	"github.com/tugboatcd/tugboat/internal/install"
 	"github.com/tugboatcd/tugboat/internal/kube"
 )
@@ -362,9 +362,9 @@ func (k *dynamicClient) waitCurrent(ctx context.Context, u *unstructured.Unstruc
 	return nil
 }
 
-// podProblems describes why the pods of workload u are not ready: each
-// container's waiting reason and message (ErrImagePull with the registry's answer,
-// CrashLoopBackOff) or its last exit; "" when nothing says.
+// podProblems describes why the pods of workload u are not ready (health.PodProblem:
+// ErrImagePull with the registry's answer, CrashLoopBackOff, a last exit, the
+// scheduler's refusal); "" when nothing says.
 func podProblems(ctx context.Context, cfg *rest.Config, u *unstructured.Unstructured) string {
 	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
@@ -376,22 +376,9 @@ func podProblems(ctx context.Context, cfg *rest.Config, u *unstructured.Unstruct
 		return ""
 	}
 	var problems []string
-	for _, pod := range pods.Items {
-		for _, c := range pod.Status.ContainerStatuses {
-			switch {
-			case c.State.Waiting != nil && c.State.Waiting.Reason != "":
-				problems = append(problems, fmt.Sprintf("pod %s container %s is waiting: %s: %s", pod.Name, c.Name, c.State.Waiting.Reason, c.State.Waiting.Message))
-			case c.LastTerminationState.Terminated != nil:
-				t := c.LastTerminationState.Terminated
-				problems = append(problems, fmt.Sprintf("pod %s container %s exited with %d (%s): %s", pod.Name, c.Name, t.ExitCode, t.Reason, t.Message))
-			}
-		}
-		if len(pod.Status.ContainerStatuses) == 0 {
-			for _, cond := range pod.Status.Conditions {
-				if cond.Status != corev1.ConditionTrue && cond.Message != "" {
-					problems = append(problems, fmt.Sprintf("pod %s is %s=False: %s", pod.Name, cond.Type, cond.Message))
-				}
-			}
+	for i := range pods.Items {
+		if p := health.PodProblem(&pods.Items[i]); p != "" {
+			problems = append(problems, p)
 		}
 	}
 	return strings.Join(problems, "; ")
