@@ -169,10 +169,8 @@ func orderedJSON(m map[string]string, keys ...string) string {
 // queryParams is a query string's parameters, decoded, the last of a
 // repeated name winning, in a JSON object in their order.
 func queryParams(q string) string {
-	var b strings.Builder
-	b.WriteByte('{')
-	seen := map[string]int{}
-	var keys, vals []string
+	vals := map[string]string{}
+	var keys []string
 	for _, part := range strings.Split(q, "&") {
 		if part == "" {
 			continue
@@ -184,25 +182,12 @@ func queryParams(q string) string {
 		if dv, err := url.QueryUnescape(v); err == nil {
 			v = dv
 		}
-		if i, ok := seen[k]; ok {
-			vals[i] = v
-			continue
+		if _, ok := vals[k]; !ok {
+			keys = append(keys, k)
 		}
-		seen[k] = len(keys)
-		keys, vals = append(keys, k), append(vals, v)
+		vals[k] = v
 	}
-	for i, k := range keys {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		kb, _ := json.Marshal(k)
-		vb, _ := json.Marshal(vals[i])
-		b.Write(kb)
-		b.WriteByte(':')
-		b.Write(vb)
-	}
-	b.WriteByte('}')
-	return b.String()
+	return orderedJSON(vals, keys...)
 }
 
 // parseURL splits an absolute URL into Kusto's parts; text that is not one
