@@ -81,6 +81,45 @@ func (d Dialect) nullOf(t Type) string {
 	return "CAST(NULL AS " + d.sqlType(t) + ")"
 }
 
+// unionColumn is column x of type t as one branch of a UNION ALL gives it.
+// ClickHouse 18.16 types a union column as the common supertype of its
+// branches but passes each branch's blocks on unconverted, so a branch
+// whose column is not Nullable under a Nullable header (a table's first
+// column beside a null-padded one, say) fails in the first function or
+// WHERE that reads it: "Illegal column for DataTypeNullable". Every branch
+// therefore gives the same nullability: Nullable for scalars, and plain
+// String for the string-held types, whose absent value ClickHouse tables
+// keep as the empty string (read back as "" or a dynamic null, as
+// DuckDB's NULL is) and which must stay non-Nullable for functions that
+// return arrays, such as splitByString behind split().
+func (d Dialect) unionColumn(x string, t Type) string {
+	if d != ClickHouse {
+		return x
+	}
+	if stringHeld(t) {
+		return "ifNull(" + x + ", '')"
+	}
+	return "toNullable(" + x + ")"
+}
+
+// unionNull is the value of a column that a branch of a union lacks. A
+// Kusto string is never null, so a missing one is "" on both engines (and
+// w == "", strlen(w) and split(w, ",") agree with Kusto's); ClickHouse
+// pads its other string-held types with the empty string too, see
+// unionColumn.
+func (d Dialect) unionNull(t Type) string {
+	if t == TypeString || d == ClickHouse && stringHeld(t) {
+		return "''"
+	}
+	return d.nullOf(t)
+}
+
+// stringHeld reports whether ClickHouse keeps a type as a plain String
+// (never Nullable in a table).
+func stringHeld(t Type) bool {
+	return t == TypeString || t == TypeGUID || t == TypeDynamic
+}
+
 // literal turns a KQL constant into a bound parameter, wrapped so that the
 // engine sees the right type. Values never appear in the SQL text.
 func (d Dialect) literal(v any, t Type) frag {

@@ -126,9 +126,9 @@ func (pl *planner) union(r *relUnion) stage {
 		list := make([]frag, len(r.cols))
 		for j, c := range r.cols {
 			if k := r.maps[i][j]; k >= 0 {
-				list[j] = raw(quoteIdent(st.cols[k]) + " AS " + quoteIdent(names[j]))
+				list[j] = raw(pl.d.unionColumn(quoteIdent(st.cols[k]), c.Type) + " AS " + quoteIdent(names[j]))
 			} else {
-				list[j] = raw(pl.d.nullOf(c.Type) + " AS " + quoteIdent(names[j]))
+				list[j] = raw(pl.d.unionNull(c.Type) + " AS " + quoteIdent(names[j]))
 			}
 		}
 		branches = append(branches, cat("SELECT ", joinFrags(list, ", "), " FROM ", st.src, " AS ", pl.alias()))
