@@ -183,21 +183,15 @@ func mkCall(fn string, t Type, args ...texpr) texpr { return &tCall{fn: fn, args
 // unsupportedFunctions are Kusto functions tugboat knows and refuses, with
 // the reason; they are not typos, so no suggestion is made.
 var unsupportedFunctions = map[string]string{
-	"ingestion_time":                     "because tugboat's tables have no ingestion time",
-	"current_principal_details":          "because tugboat's principals are Kubernetes identities, without the Entra ID details it returns (current_principal() names the caller)",
-	"current_cluster_endpoint":           "because tugboat is not a Kusto cluster",
-	"current_database":                   "because tugboat is not a Kusto cluster",
-	"extent_id":                          "because tugboat's tables have no extents",
-	"extent_tags":                        "because tugboat's tables have no extents",
-	"cursor_after":                       "because tugboat has no database cursors",
-	"cursor_current":                     "because tugboat has no database cursors",
-	"reverse":                            "yet",
-	"make_datetime":                      "yet",
-	"materialize":                        "because materialize is a tabular function",
-	"zlib_compress_to_base64_string":     "because compression is not available in the engines",
-	"zlib_decompress_from_base64_string": "because compression is not available in the engines",
-	"gzip_compress_to_base64_string":     "because compression is not available in the engines",
-	"gzip_decompress_from_base64_string": "because compression is not available in the engines",
+	"ingestion_time":            "because tugboat's tables have no ingestion time",
+	"current_principal_details": "because tugboat's principals are Kubernetes identities, without the Entra ID details it returns (current_principal() names the caller)",
+	"current_cluster_endpoint":  "because tugboat is not a Kusto cluster",
+	"current_database":          "because tugboat is not a Kusto cluster",
+	"extent_id":                 "because tugboat's tables have no extents",
+	"extent_tags":               "because tugboat's tables have no extents",
+	"cursor_after":              "because tugboat has no database cursors",
+	"cursor_current":            "because tugboat has no database cursors",
+	"materialize":               "because materialize is a tabular function",
 }
 
 // commonType is the type of iff/case/coalesce branches: equal types, or the

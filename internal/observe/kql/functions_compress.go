@@ -56,9 +56,6 @@ var _ = registerGo(GoFunc{Name: "_tb_decompress", Args: []Type{TypeString, TypeL
 }})
 
 func init() {
-	for _, fn := range []string{"gzip_decompress_from_base64_string", "zlib_decompress_from_base64_string"} {
-		delete(unsupportedFunctions, fn)
-	}
 	for _, fn := range []string{"gzip_compress_to_base64_string", "zlib_compress_to_base64_string"} {
 		unsupportedFunctions[fn] = "because its bytes would differ from Kusto's compressor's; the decompress functions are supported"
 	}
