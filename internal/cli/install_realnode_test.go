@@ -7,6 +7,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -88,7 +90,7 @@ func TestInstallRunsTheControllerOnTheRealNode(t *testing.T) {
 		t.Fatal(err)
 	}
 	addr := "http://" + net.JoinHostPort(svc.Spec.ClusterIP, "80") + "/"
-	waitAnswer(ctx, t, addr, "v1")
+	waitAnswer(ctx, t, c, addr, "v1")
 
 	// A new commit changes the answer once the controller reconciles it.
 	if err := wd.WriteFiles(map[string]string{"app/web.yaml": webApp(appImage, "v2")}); err != nil {
@@ -98,7 +100,7 @@ func TestInstallRunsTheControllerOnTheRealNode(t *testing.T) {
 		t.Fatal(err)
 	}
 	run(ExitOK, "reconcile", "kustomization", "app", "--with-source", "-n", "default", "--timeout", "2m")
-	waitAnswer(ctx, t, addr, "v2")
+	waitAnswer(ctx, t, c, addr, "v2")
 	logPodMemory(ctx, t, clients, controllerPod)
 
 	// Uninstall removes tugboat and leaves what the Kustomization applied running.
@@ -112,7 +114,7 @@ func TestInstallRunsTheControllerOnTheRealNode(t *testing.T) {
 	if _, err := clients.AppsV1().Deployments("default").Get(ctx, "web", metav1.GetOptions{}); err != nil {
 		t.Errorf("uninstall deleted what the Kustomization applied: %v", err)
 	}
-	waitAnswer(ctx, t, addr, "v2")
+	waitAnswer(ctx, t, c, addr, "v2")
 }
 
 // startRealNodeCluster starts a temporary cluster with the machine's one real node,
@@ -177,7 +179,7 @@ spec:
 }
 
 // waitAnswer polls url until it answers want.
-func waitAnswer(ctx context.Context, t *testing.T, url, want string) {
+func waitAnswer(ctx context.Context, t *testing.T, c *cluster.Cluster, url, want string) {
 	t.Helper()
 	var last string
 	err := wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
@@ -187,16 +189,31 @@ func waitAnswer(ctx context.Context, t *testing.T, url, want string) {
 		}
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
-			last = err.Error()
+			if ctx.Err() == nil { // not the poll's own deadline cutting the last try
+				last = err.Error()
+			}
 			return false, nil
 		}
 		defer resp.Body.Close()
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<10))
-		last = strings.TrimSpace(string(body))
-		return last == want, nil
+		got := strings.TrimSpace(string(body))
+		last = fmt.Sprintf("%q (HTTP %d, server %q)", got, resp.StatusCode, resp.Header.Get("Server"))
+		return got == want, nil
 	})
 	if err != nil {
-		t.Fatalf("%s answers %q, want %q", url, last, want)
+		// Who answered instead: without kube-proxy's rules for the ClusterIP the request
+		// leaves the machine, and whatever is on the way may answer.
+		nat, _ := exec.CommandContext(ctx, "iptables-save", "-t", "nat").Output()
+		var rules []string
+		for line := range strings.Lines(string(nat)) {
+			if strings.Contains(line, "default/web") {
+				rules = append(rules, strings.TrimSpace(line))
+			}
+		}
+		proxyLog, _ := os.ReadFile(c.LogPath("kube-proxy"))
+		lines := strings.Split(strings.TrimSpace(string(proxyLog)), "\n")
+		t.Fatalf("%s answers %s, want %q\nkube-proxy's NAT rules for default/web:\n%s\nkube-proxy's log, last lines:\n%s",
+			url, last, want, strings.Join(rules, "\n"), strings.Join(lines[max(0, len(lines)-30):], "\n"))
 	}
 }
 
