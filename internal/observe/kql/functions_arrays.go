@@ -78,15 +78,7 @@ var _ = registerGo(GoFunc{Name: "_tb_array_split", Args: []Type{TypeDynamic, Typ
 	if json.Unmarshal([]byte(a[0].(string)), &arr) != nil || json.Unmarshal([]byte(a[1].(string)), &idx) != nil || len(idx) > maxSortElements {
 		return nil, nil
 	}
-	out := arraySplit(arr, idx)
-	if out == nil {
-		return nil, nil
-	}
-	b, err := json.Marshal(out)
-	if err != nil {
-		return nil, err
-	}
-	return string(b), nil
+	return dynamicResult(arraySplit(arr, idx))
 }})
 
 // setPath sets the property at path in an ordered object (decodeOrdered),
@@ -176,15 +168,7 @@ func ipv4RangeToCIDRs(start, end string) []any {
 }
 
 var _ = registerGo(GoFunc{Name: "_tb_ipv4_range_to_cidr_list", Args: []Type{TypeString, TypeString}, Result: TypeDynamic, Fn: func(a []any) (any, error) {
-	out := ipv4RangeToCIDRs(a[0].(string), a[1].(string))
-	if out == nil {
-		return nil, nil
-	}
-	b, err := json.Marshal(out)
-	if err != nil {
-		return nil, err
-	}
-	return string(b), nil
+	return dynamicResult(ipv4RangeToCIDRs(a[0].(string), a[1].(string)))
 }})
 
 // base64EncodeFromArray is base64_encode_fromarray: the bytes of an array

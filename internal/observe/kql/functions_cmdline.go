@@ -1,7 +1,6 @@
 package kql
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 )
@@ -114,9 +113,5 @@ var _ = registerGo(GoFunc{Name: "_tb_parse_command_line", Args: []Type{TypeStrin
 	if len(s) > maxCommandLine {
 		return nil, fmt.Errorf("parse_command_line reads at most %d bytes of command line, but it got %d", maxCommandLine, len(s))
 	}
-	out, err := json.Marshal(splitWindowsCommandLine(s))
-	if err != nil {
-		return nil, err
-	}
-	return string(out), nil
+	return dynamicResult(splitWindowsCommandLine(s))
 }})

@@ -1,7 +1,6 @@
 package kql
 
 import (
-	"encoding/json"
 	"sort"
 	"strings"
 )
@@ -151,13 +150,5 @@ var _ = registerGo(GoFunc{Name: "_tb_series_decompose", Args: []Type{TypeDynamic
 	if test > int64(len(y)) {
 		return nil, nil
 	}
-	parts := decompose(y, int(period), a[2].(string), int(test))
-	if parts == nil {
-		return nil, nil
-	}
-	b, err := json.Marshal(parts)
-	if err != nil {
-		return nil, err
-	}
-	return string(b), nil
+	return dynamicResult(decompose(y, int(period), a[2].(string), int(test)))
 }})

@@ -90,11 +90,7 @@ var _ = registerGo(GoFunc{Name: "_tb_row_window_session", Args: []Type{TypeStrin
 	if err := json.Unmarshal([]byte(a[1].(string)), &restarts); err != nil {
 		return nil, fmt.Errorf("failed to read the restarts of row_window_session: %w", err)
 	}
-	b, err := json.Marshal(windowSessions(vals, restarts, a[2].(int64), a[3].(int64)))
-	if err != nil {
-		return nil, err
-	}
-	return string(b), nil
+	return dynamicResult(windowSessions(vals, restarts, a[2].(int64), a[3].(int64)))
 }})
 
 var duckdbSession = map[string]sqlFunc{

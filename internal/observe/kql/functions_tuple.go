@@ -256,15 +256,7 @@ var _ = registerGo(GoFunc{Name: "_tb_array_sort", Args: []Type{TypeDynamic, Type
 			return nil, fmt.Errorf("array_sort sorts at most %d elements, but an array has %d", maxSortElements, len(l))
 		}
 	}
-	out := arraySortMany(arrays, a[1].(bool), a[2].(bool), int(a[3].(int64)))
-	if out == nil {
-		return nil, nil
-	}
-	b, err := json.Marshal(out)
-	if err != nil {
-		return nil, err
-	}
-	return string(b), nil
+	return dynamicResult(arraySortMany(arrays, a[1].(bool), a[2].(bool), int(a[3].(int64))))
 }})
 
 // seriesFitParts are series_fit_line's columns, in Kusto's order.
@@ -355,13 +347,5 @@ var _ = registerGo(GoFunc{Name: "_tb_series_fit_line", Args: []Type{TypeDynamic}
 	if !ok {
 		return nil, nil
 	}
-	fit := fitLine(y)
-	if fit == nil {
-		return nil, nil
-	}
-	b, err := json.Marshal(fit)
-	if err != nil {
-		return nil, err
-	}
-	return string(b), nil
+	return dynamicResult(fitLine(y))
 }})

@@ -1,6 +1,7 @@
 package kql
 
 import (
+	"encoding/json"
 	"fmt"
 	"runtime/debug"
 )
@@ -33,6 +34,29 @@ var goFunctions []GoFunc
 func registerGo(fs ...GoFunc) bool {
 	goFunctions = append(goFunctions, fs...)
 	return true
+}
+
+// dynamicResult is a Go function's dynamic result: v as JSON text, or null
+// when v is nil — also a nil []any or map[string]any, which the functions
+// return when they have no answer.
+func dynamicResult(v any) (any, error) {
+	switch x := v.(type) {
+	case nil:
+		return nil, nil
+	case []any:
+		if x == nil {
+			return nil, nil
+		}
+	case map[string]any:
+		if x == nil {
+			return nil, nil
+		}
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return string(b), nil
 }
 
 // GoFunctions are the functions the store registers in DuckDB. Each one
