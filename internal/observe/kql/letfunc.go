@@ -102,12 +102,7 @@ func (p *parser) parseFuncDef() *FuncDef {
 			}
 			fp.Tabular = true
 		} else {
-			tt := p.expectIdent("as the parameter type")
-			typ, ok := ParseType(tt.Text)
-			if !ok {
-				p.fail(tt.Pos, "unknown type %s", describe(tt))
-			}
-			fp.Type = typ
+			fp.Type, _ = p.expectType("as the parameter type", "")
 		}
 		if isPunct(p.peek(), "=") {
 			p.next()

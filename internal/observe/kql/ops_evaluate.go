@@ -61,11 +61,7 @@ func (p *parser) parseEvaluate(t Token) *EvaluateOp {
 		} else {
 			c := p.expectIdent("in the output schema (write Name:type)")
 			p.expectPunct(":", "after the column name (write Name:type)")
-			tt := p.expectIdent("as the column type")
-			typ, ok := ParseType(tt.Text)
-			if !ok || tt.Quoted {
-				p.fail(tt.Pos, "unknown type %s; use string, long, int, real, bool, datetime, timespan, dynamic or guid", describe(tt))
-			}
+			typ, _ := p.expectType("as the column type", "")
 			op.Schema = append(op.Schema, Column{Name: c.Text, Type: typ})
 		}
 		if !isPunct(p.peek(), ",") {

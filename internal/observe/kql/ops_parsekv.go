@@ -46,11 +46,7 @@ func (p *parser) parseParseKv(t Token) *ParseKvOp {
 	for {
 		k := p.expectIdent("in the parse-kv keys (write Key:type)")
 		p.expectPunct(":", "after the key (write Key:type)")
-		tt := p.expectIdent("as the key's type")
-		typ, ok := ParseType(tt.Text)
-		if !ok || tt.Quoted {
-			p.fail(tt.Pos, "unknown type %s; use string, long, int, real, bool, datetime, timespan, dynamic or guid", describe(tt))
-		}
+		typ, _ := p.expectType("as the key's type", "")
 		op.Keys = append(op.Keys, Column{Name: k.Text, Type: typ})
 		op.KeyPos = append(op.KeyPos, k.Pos)
 		if !isPunct(p.peek(), ",") {

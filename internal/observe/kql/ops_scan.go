@@ -93,11 +93,7 @@ func (p *parser) parseScan(t Token) *ScanOp {
 		for {
 			n := p.expectIdent("in declare (write Name:type)")
 			p.expectPunct(":", "after the declared column's name (write Name:type)")
-			tt := p.expectIdent("as the declared column's type")
-			typ, ok := ParseType(tt.Text)
-			if !ok || tt.Quoted {
-				p.fail(tt.Pos, "unknown type %s; use string, long, int, real, bool, datetime, timespan, dynamic or guid", describe(tt))
-			}
+			typ, _ := p.expectType("as the declared column's type", "")
 			d := ScanDecl{NamePos: n.Pos, Name: n.Text, Type: typ}
 			if isPunct(p.peek(), "=") {
 				p.next()

@@ -90,6 +90,18 @@ func describe(t Token) string {
 	return fmt.Sprintf("%q", t.Text)
 }
 
+// expectType reads a type name (string, long, …) and fails on anything else,
+// a quoted name included; context says where for a missing name, and where
+// is added to the error about an unknown one (" in parse pattern").
+func (p *parser) expectType(context, where string) (Type, Token) {
+	tt := p.expectIdent(context)
+	typ, ok := ParseType(tt.Text)
+	if !ok || tt.Quoted {
+		p.fail(tt.Pos, "unknown type %s%s; use string, long, int, real, bool, datetime, timespan, dynamic or guid", describe(tt), where)
+	}
+	return typ, tt
+}
+
 func (p *parser) expectPunct(s, context string) Token {
 	t := p.peek()
 	if !isPunct(t, s) {

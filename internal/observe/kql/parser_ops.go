@@ -73,11 +73,7 @@ func (p *parser) parseParse(t Token) *ParseOp {
 			part := ParsePart{Pos: e.Pos, Column: e.Text}
 			if isPunct(p.peek(), ":") {
 				p.next()
-				tt := p.expectIdent("after : in the parse pattern")
-				typ, ok := ParseType(tt.Text)
-				if !ok || tt.Quoted {
-					p.fail(tt.Pos, "unknown type %q in parse pattern; use string, long, int, real, bool, datetime, timespan, dynamic or guid", tt.Text)
-				}
+				typ, tt := p.expectType("after : in the parse pattern", " in parse pattern")
 				part.Type, part.TypePos = typ, tt.Pos
 			}
 			op.Pattern = append(op.Pattern, part)
@@ -102,12 +98,7 @@ func (p *parser) parseMvExpand(t Token) *MvExpandOp {
 			p.next()
 			p.expectKeyword("typeof", "after to")
 			p.expectPunct("(", "after typeof")
-			tt := p.expectIdent("in typeof(...)")
-			typ, ok := ParseType(tt.Text)
-			if !ok || tt.Quoted {
-				p.fail(tt.Pos, "unknown type %q in typeof(...)", tt.Text)
-			}
-			item.To = typ
+			item.To, _ = p.expectType("in typeof(...)", " in typeof(...)")
 			p.expectPunct(")", "to close typeof(")
 		}
 		op.Items = append(op.Items, item)

@@ -534,6 +534,18 @@ func TestParseErrors(t *testing.T) {
 			query: `T | parse Msg with "a" X:number`,
 			want:  `1:26: unknown type "number" in parse pattern; use string, long, int, real, bool, datetime, timespan, dynamic or guid`,
 		},
+		"a quoted type name in a datatable": {
+			query: `datatable (x:['string']) ["a"]`,
+			want:  `1:14: unknown type name string; use string, long, int, real, bool, datetime, timespan, dynamic or guid`,
+		},
+		"an unknown type of a function's parameter": {
+			query: `let f = (x:number) { x }; print f(1)`,
+			want:  `1:12: unknown type "number"; use string, long, int, real, bool, datetime, timespan, dynamic or guid`,
+		},
+		"an unknown type in evaluate's output schema": {
+			query: `T | project-reorder x | evaluate bag_unpack(d) : (a:strng)`,
+			want:  `1:53: unknown type "strng"; use string, long, int, real, bool, datetime, timespan, dynamic or guid`,
+		},
 		"a lexer error surfaces with its position": {
 			query: "T | where x == 'abc",
 			want:  "1:16: unterminated string literal: add the closing '",

@@ -72,11 +72,7 @@ func (p *parser) parseDatatable(t Token) *DatatableSource {
 	for {
 		name := p.expectIdent("in the datatable columns (write Name:type)")
 		p.expectPunct(":", "after the column name (write Name:type)")
-		tt := p.expectIdent("as the column type")
-		typ, ok := ParseType(tt.Text)
-		if !ok {
-			p.fail(tt.Pos, "unknown type %s; use string, long, int, real, bool, datetime, timespan, dynamic or guid", describe(tt))
-		}
+		typ, _ := p.expectType("as the column type", "")
 		d.Cols = append(d.Cols, Column{Name: name.Text, Type: typ})
 		d.ColPos = append(d.ColPos, name.Pos)
 		if !isPunct(p.peek(), ",") {
