@@ -171,6 +171,13 @@ func startOTLP(ctx context.Context, cancel func(), app store.Appender, o AgentOp
 	if a := r.HTTPAddr(); a != nil {
 		parts = append(parts, "HTTP "+a.String())
 	}
+	return strings.Join(parts, ", "), serveOTLP(ctx, cancel, r), nil
+}
+
+// serveOTLP serves a bound receiver until ctx ends; one that fails cancels the
+// process's work. The function it returns waits until the requests in flight
+// are stored and gives Serve's error.
+func serveOTLP(ctx context.Context, cancel func(), r *otlp.Receiver) (wait func() error) {
 	done := make(chan error, 1)
 	go func() {
 		err := r.Serve(ctx)
@@ -179,7 +186,7 @@ func startOTLP(ctx context.Context, cancel func(), app store.Appender, o AgentOp
 		}
 		done <- err
 	}()
-	return strings.Join(parts, ", "), func() error { return <-done }, nil
+	return func() error { return <-done }
 }
 
 // orOff spells an address that is off the way otlp.Options does.

@@ -85,15 +85,7 @@ func startDevStore(ctx context.Context, env dev.Env) (*devStore, error) {
 	if err := r.Listen(); err != nil {
 		return fail(err)
 	}
-	otlpDone := make(chan error, 1)
-	go func() {
-		err := r.Serve(ctx)
-		if err != nil {
-			cancel()
-		}
-		otlpDone <- err
-	}()
-	waitOTLP := func() error { return <-otlpDone }
+	waitOTLP := serveOTLP(ctx, cancel, r)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		cancel()
