@@ -39,6 +39,13 @@ func heavyStore(t *testing.T, limits store.Limits) *store.DuckDB {
 func serveServer(t *testing.T, s *Server) string {
 	t.Helper()
 	s.Auth = kubeAuth(t)
+	return serveOn(t, s)
+}
+
+// serveOn serves s as it is on a loopback listener until the test ends, and
+// returns its base URL.
+func serveOn(t *testing.T, s *Server) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -20,12 +19,13 @@ import (
 // base URL.
 func serve(t *testing.T) string {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx := context.Background()
 	st, err := store.OpenDuckDB(ctx, t.TempDir(), store.Options{RetentionInterval: -1,
 		Now: func() time.Time { return time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC) }})
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = st.Close() }) // after the server's own cleanup: the last registered runs first
 	t0 := time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)
 	row := func(ts time.Time, pod, level string, msg any) []any {
 		return []any{ts, "node-1", "c1", "app", pod, "shop", msg, "stdout", level, nil}
@@ -37,21 +37,7 @@ func serve(t *testing.T) string {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &Server{Store: st, Auth: kubeAuth(t), AllowedHosts: []string{"tugboat-api.tugboat-system.svc"}}
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-		_ = st.Close()
-	})
-	return "http://" + ln.Addr().String()
+	return serveOn(t, &Server{Store: st, Auth: kubeAuth(t), AllowedHosts: []string{"tugboat-api.tugboat-system.svc"}})
 }
 
 func TestQueryAPI(t *testing.T) {

@@ -3,7 +3,6 @@ package queryapi
 import (
 	"bytes"
 	"context"
-	"net"
 	"net/http"
 	"testing"
 	"time"
@@ -57,27 +56,14 @@ func TestTokenAuthAdmitsItsOneTokenOnly(t *testing.T) {
 // serveWith serves the API with auth over a DuckDB store holding one log line.
 func serveWith(t *testing.T, auth Authorizer) string {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx := context.Background()
 	st, err := store.OpenDuckDB(ctx, t.TempDir(), store.Options{RetentionInterval: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = st.Close() }) // after the server's own cleanup: the last registered runs first
 	if err := st.Append(ctx, store.ContainerLogV2, [][]any{{time.Now(), "node-1", "c1", "app", "web-1", "shop", "ok", "stdout", "INFO", nil}}); err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &Server{Store: st, Auth: auth}
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-		_ = st.Close()
-	})
-	return "http://" + ln.Addr().String()
+	return serveOn(t, &Server{Store: st, Auth: auth})
 }
