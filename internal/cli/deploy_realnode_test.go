@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/kubectl/pkg/util/podutils"
 	"k8s.io/utils/ptr"
 
 	"github.com/tugboatcd/tugboat/internal/delivery/deployrecord"
@@ -74,7 +75,7 @@ func TestDeployRollsBackAnImageThatExitsOnTheRealNode(t *testing.T) {
 		ready := 0
 		for _, p := range pods.Items {
 			last = append(last, p.Name+" "+p.Spec.Containers[0].Image+" "+string(p.Status.Phase))
-			if p.Spec.Containers[0].Image == good && p.Status.Phase == corev1.PodRunning && podReady(&p) {
+			if p.Spec.Containers[0].Image == good && p.Status.Phase == corev1.PodRunning && podutils.IsPodReady(&p) {
 				ready++
 			}
 		}
@@ -118,13 +119,4 @@ func realNodeDeployment(name, image string) *appsv1.Deployment {
 			},
 		},
 	}
-}
-
-func podReady(p *corev1.Pod) bool {
-	for _, c := range p.Status.Conditions {
-		if c.Type == corev1.PodReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
 }

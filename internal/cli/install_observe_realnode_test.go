@@ -18,6 +18,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/kubectl/pkg/util/podutils"
 
 	"github.com/tugboatcd/tugboat/internal/localdev/cluster"
 	"github.com/tugboatcd/tugboat/internal/localdev/gitserver"
@@ -119,9 +120,9 @@ func TestInstallObserveQueriesTheClusterStore(t *testing.T) {
 	if err != nil {
 		t.Errorf("with ClickHouse stopped, query --cluster exits %d:\n%s%s\nwant: %s", last.code, last.stdout, last.stderr, queryapi.StoreUnavailableMessage)
 	}
-	if now := controllerPod(ctx, t, clients); now.Name != controller.Name || restarts(now) != restarts(controller) || !observePodReady(now) {
+	if now := controllerPod(ctx, t, clients); now.Name != controller.Name || restarts(now) != restarts(controller) || !podutils.IsPodReady(now) {
 		t.Errorf("the controller did not stay up while ClickHouse was down: pod %s (was %s), restarts %d (were %d), ready %v",
-			now.Name, controller.Name, restarts(now), restarts(controller), observePodReady(now))
+			now.Name, controller.Name, restarts(now), restarts(controller), podutils.IsPodReady(now))
 	}
 	scaleStore(ctx, t, clients, 1)
 	err = wait.PollUntilContextTimeout(ctx, 2*time.Second, 3*time.Minute, true, func(ctx context.Context) (bool, error) {
@@ -174,7 +175,7 @@ func observeState(clients kubernetes.Interface) string {
 	var b strings.Builder
 	tail := int64(25)
 	for _, p := range pods.Items {
-		fmt.Fprintf(&b, "pod %s: %s, ready %v, restarts %d\n", p.Name, p.Status.Phase, observePodReady(&p), restarts(&p))
+		fmt.Fprintf(&b, "pod %s: %s, ready %v, restarts %d\n", p.Name, p.Status.Phase, podutils.IsPodReady(&p), restarts(&p))
 		for _, c := range p.Spec.Containers {
 			logs, err := clients.CoreV1().Pods(p.Namespace).GetLogs(p.Name, &corev1.PodLogOptions{Container: c.Name, TailLines: &tail}).DoRaw(ctx)
 			fmt.Fprintf(&b, "  %s's log (%v):\n%s\n", c.Name, err, logs)
@@ -270,15 +271,6 @@ func restarts(p *corev1.Pod) int32 {
 	return n
 }
 
-func observePodReady(p *corev1.Pod) bool {
-	for _, c := range p.Status.Conditions {
-		if c.Type == corev1.PodReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
-}
-
 // scaleStore sets the ClickHouse StatefulSet's replicas and waits until its pods
 // are gone (0) or one is ready.
 func scaleStore(ctx context.Context, t *testing.T, clients kubernetes.Interface, replicas int32) {
@@ -300,7 +292,7 @@ func scaleStore(ctx context.Context, t *testing.T, clients kubernetes.Interface,
 		if replicas == 0 {
 			return len(pods.Items) == 0, nil
 		}
-		return len(pods.Items) == 1 && observePodReady(&pods.Items[0]), nil
+		return len(pods.Items) == 1 && podutils.IsPodReady(&pods.Items[0]), nil
 	})
 	if err != nil {
 		t.Fatalf("StatefulSet clickhouse did not get to %d ready replicas: %v", replicas, err)
