@@ -178,6 +178,12 @@ spec:
 `, image, message, cluster.RealNodeLabel)
 }
 
+// freshConn opens a new connection for every request and uses no proxy of the
+// environment. A kept-alive connection opened before kube-proxy programmed a new
+// ClusterIP left the machine (conntrack keeps it un-NATed) and would go on asking
+// whatever answered there — this sandbox's egress proxy, 404 — after the rules exist.
+var freshConn = &http.Client{Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true}}
+
 // waitAnswer polls url until it answers want.
 func waitAnswer(ctx context.Context, t *testing.T, c *cluster.Cluster, url, want string) {
 	t.Helper()
@@ -187,7 +193,7 @@ func waitAnswer(ctx context.Context, t *testing.T, c *cluster.Cluster, url, want
 		if err != nil {
 			return false, err
 		}
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := freshConn.Do(req)
 		if err != nil {
 			if ctx.Err() == nil { // not the poll's own deadline cutting the last try
 				last = err.Error()
